@@ -1,0 +1,63 @@
+"""Engines for the two supported warehouses: DuckDB (a file) and Postgres."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_DB_URL = "duckdb:///encord.duckdb"
+
+
+class WarehouseError(Exception):
+    """A problem with the warehouse itself (URL, connection, schema)."""
+
+
+def default_db_url() -> str:
+    return os.environ.get("ENCORD_WAREHOUSE_DB") or DEFAULT_DB_URL
+
+
+def normalize_url(url: str) -> str:
+    """Plain `postgresql://` URLs get the psycopg 3 driver, the only one we install."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_warehouse_engine(url: str | None = None, schema: str | None = None) -> Engine:
+    """An engine for `url`; on Postgres every connection works inside `schema`."""
+    url = normalize_url(url or default_db_url())
+    dialect = make_url(url).get_backend_name()
+    if dialect not in ("duckdb", "postgresql"):
+        raise WarehouseError(f"unsupported warehouse URL scheme {dialect!r}: use duckdb:/// or postgresql://")
+    if schema and dialect != "postgresql":
+        raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
+    engine = create_engine(url)
+    if schema:
+        _use_schema(engine, schema)
+    return engine
+
+
+def _use_schema(engine: Engine, schema: str) -> None:
+    @event.listens_for(engine, "connect")
+    def set_search_path(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{_quote_ident(schema)}"')
+            cursor.execute(f'SET search_path TO "{_quote_ident(schema)}"')
+        dbapi_connection.commit()
+
+
+def _quote_ident(name: str) -> str:
+    # Identifiers cannot be bind parameters; double the quotes instead.
+    return name.replace('"', '""')
+
+
+def dialect_of(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for logs and errors."""
+    return make_url(normalize_url(url)).render_as_string(hide_password=True)

@@ -1,0 +1,317 @@
+"""The warehouse tables, as SQLAlchemy Core objects.
+
+Migrations under migrations/versions create exactly these tables (a test compares them);
+the loader and the CLI read column names and types from here. Keys are Encord's own
+hashes: no autoincrement ids anywhere. Timestamps are naive and in UTC.
+"""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+
+def _audit_columns() -> list[Column]:
+    return [
+        Column("created_by", Text),
+        Column("created_at", DateTime),
+        Column("last_edited_by", Text),
+        Column("last_edited_at", DateTime),
+    ]
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("project_hash", Text, primary_key=True),
+    Column("title", Text),
+    Column("description", Text),
+    Column("ontology_hash", Text),
+    Column("project_type", Text),
+    Column("created_at", DateTime),
+    Column("last_edited_at", DateTime),
+    Column("synced_at", DateTime),
+)
+
+ontology_objects = Table(
+    "ontology_objects",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("feature_hash", Text, nullable=False),
+    Column("uid", Integer),
+    Column("name", Text),
+    Column("color", Text),
+    Column("shape", Text),
+    Column("required", Boolean),
+    Column("archived", Boolean),
+    PrimaryKeyConstraint("project_hash", "feature_hash"),
+)
+
+ontology_classifications = Table(
+    "ontology_classifications",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("feature_hash", Text, nullable=False),
+    Column("uid", Integer),
+    Column("name", Text),
+    Column("attribute_feature_hash", Text),
+    Column("required", Boolean),
+    Column("archived", Boolean),
+    PrimaryKeyConstraint("project_hash", "feature_hash"),
+)
+
+ontology_attributes = Table(
+    "ontology_attributes",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("feature_hash", Text, nullable=False),
+    Column("uid", Text),
+    Column("name", Text),
+    Column("type", Text),
+    Column("owner_feature_hash", Text),
+    Column("parent_attribute_hash", Text),
+    Column("parent_option_hash", Text),
+    Column("dynamic", Boolean),
+    Column("required", Boolean),
+    Column("archived", Boolean),
+    PrimaryKeyConstraint("project_hash", "feature_hash"),
+)
+
+ontology_options = Table(
+    "ontology_options",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("feature_hash", Text, nullable=False),
+    Column("uid", Text),
+    Column("label", Text),
+    Column("value", Text),
+    Column("attribute_feature_hash", Text),
+    Column("archived", Boolean),
+    PrimaryKeyConstraint("project_hash", "feature_hash"),
+)
+
+data_units = Table(
+    "data_units",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("data_hash", Text, nullable=False),
+    Column("data_title", Text),
+    Column("data_type", Text),
+    Column("file_type", Text),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("fps", Float),
+    Column("duration_s", Float),
+    Column("frame_count", Integer),
+    Column("dataset_hash", Text),
+    Column("dataset_title", Text),
+    Column("data_link", Text),
+    PrimaryKeyConstraint("project_hash", "data_hash"),
+    Index("ix_data_units_title", "data_title"),
+)
+
+branches = Table(
+    "branches",
+    metadata,
+    Column("label_hash", Text, primary_key=True),
+    Column("project_hash", Text, nullable=False),
+    Column("data_hash", Text, nullable=False),
+    Column("branch_name", Text, nullable=False),
+    Column("label_status", Text),
+    Column("annotation_task_status", Text),
+    Column("workflow_stage", Text),
+    Column("workflow_stage_uuid", Text),
+    Column("created_at", DateTime),
+    Column("last_edited_at", DateTime),
+    Column("synced_at", DateTime),
+    Column("deleted_at", DateTime),
+    Column("raw", JSON),
+    Index("ix_branches_data", "project_hash", "data_hash"),
+)
+
+frames = Table(
+    "frames",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("data_hash", Text, nullable=False),
+    Column("data_title", Text),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("timestamp_s", Float),
+    Column("data_link", Text),
+    PrimaryKeyConstraint("label_hash", "frame"),
+)
+
+objects = Table(
+    "objects",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("object_hash", Text, nullable=False),
+    Column("feature_hash", Text),
+    Column("name", Text),
+    Column("value", Text),
+    Column("color", Text),
+    Column("shape", Text),
+    Column("object_number", Integer),
+    Column("first_frame", Integer),
+    Column("last_frame", Integer),
+    Column("frame_count", Integer),
+    *_audit_columns(),
+    PrimaryKeyConstraint("label_hash", "object_hash"),
+)
+
+object_frames = Table(
+    "object_frames",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("object_hash", Text, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("shape", Text),
+    Column("x", Float),
+    Column("y", Float),
+    Column("w", Float),
+    Column("h", Float),
+    Column("theta", Float),
+    Column("points", JSON),
+    Column("rings", JSON),
+    Column("geometry", JSON),
+    Column("confidence", Float),
+    Column("manual_annotation", Boolean),
+    Column("event", Text),
+    Column("is_deleted", Boolean),
+    *_audit_columns(),
+    PrimaryKeyConstraint("label_hash", "object_hash", "frame"),
+    Index("ix_object_frames_frame", "label_hash", "frame"),
+)
+
+classifications = Table(
+    "classifications",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("classification_hash", Text, nullable=False),
+    Column("feature_hash", Text),
+    Column("name", Text),
+    Column("answer", Text),
+    Column("confidence", Float),
+    Column("manual_annotation", Boolean),
+    *_audit_columns(),
+    PrimaryKeyConstraint("label_hash", "classification_hash"),
+)
+
+classification_frames = Table(
+    "classification_frames",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("classification_hash", Text, nullable=False),
+    Column("frame", Integer, nullable=False),
+    PrimaryKeyConstraint("label_hash", "classification_hash", "frame"),
+    Index("ix_classification_frames_frame", "label_hash", "frame"),
+)
+
+attributes = Table(
+    "attributes",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("owner_hash", Text, nullable=False),
+    Column("answer_seq", Integer, nullable=False),
+    Column("owner_kind", Text, nullable=False),
+    Column("attribute_hash", Text),
+    Column("attribute_name", Text),
+    Column("attribute_type", Text),
+    Column("option_hash", Text),
+    Column("option_name", Text),
+    Column("option_value", Text),
+    Column("text_value", Text),
+    Column("number_value", Float),
+    Column("dynamic", Boolean, nullable=False),
+    Column("start_frame", Integer),
+    Column("end_frame", Integer),
+    Column("parent_attribute_hash", Text),
+    Column("parent_option_hash", Text),
+    Column("manual_annotation", Boolean),
+    Column("track_hash", Text),
+    PrimaryKeyConstraint("label_hash", "owner_hash", "answer_seq"),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("run_id", Text, primary_key=True),
+    Column("project_hash", Text),
+    Column("source", Text, nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", Text, nullable=False),
+    Column("listed", Integer),
+    Column("fetched", Integer),
+    Column("inserted", Integer),
+    Column("updated", Integer),
+    Column("deleted", Integer),
+    Column("failed", Integer),
+    Column("cursor_before", DateTime),
+    Column("cursor_after", DateTime),
+    Column("error", Text),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("branch_scope", Text, nullable=False),
+    Column("cursor", DateTime),
+    Column("full_listing_at", DateTime),
+    Column("runs_since_full_listing", Integer),
+    Column("updated_at", DateTime),
+    PrimaryKeyConstraint("project_hash", "branch_scope"),
+)
+
+sync_errors = Table(
+    "sync_errors",
+    metadata,
+    Column("error_id", Text, primary_key=True),
+    Column("run_id", Text),
+    Column("project_hash", Text),
+    Column("label_hash", Text),
+    Column("data_title", Text),
+    Column("field", Text),
+    Column("reason", Text, nullable=False),
+    Column("source", Text),
+    Column("occurred_at", DateTime, nullable=False),
+    Index("ix_sync_errors_label", "label_hash"),
+)
+
+extracted_frames = Table(
+    "extracted_frames",
+    metadata,
+    Column("dest", Text, nullable=False),
+    Column("project_hash", Text, nullable=False),
+    Column("data_hash", Text, nullable=False),
+    Column("frame", Integer, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("uri", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("bytes", BigInteger),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("timestamp_s", Float),
+    Column("video_fingerprint", Text),
+    Column("run_id", Text),
+    Column("extracted_at", DateTime),
+    PrimaryKeyConstraint("dest", "project_hash", "data_hash", "frame", "format"),
+)
+
+# Tables whose rows all belong to one label row: the loader replaces them by label_hash.
+LABEL_ROW_TABLES = (branches, frames, objects, object_frames, classifications, classification_frames, attributes)
