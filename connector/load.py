@@ -1,0 +1,106 @@
+"""Write normalized batches to the warehouse: one transaction per batch.
+
+For every label row in the batch, everything it owns is deleted and inserted again, so
+re-loading the same rows leaves identical tables. DuckDB inserts from Arrow; Postgres
+uses COPY. Never row-by-row INSERT.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import orjson
+import pyarrow as pa
+from sqlalchemy import JSON, Boolean, Connection, DateTime, Float, Integer, BigInteger, Table, delete, tuple_
+
+from connector import schema
+from connector.normalize import NormalizedBatch
+
+_ARROW_TYPES = {Integer: pa.int64(), BigInteger: pa.int64(), Float: pa.float64(), Boolean: pa.bool_(), DateTime: pa.timestamp("us")}
+_DELETE_CHUNK = 1000
+
+
+def replace_label_rows(connection: Connection, batch: NormalizedBatch) -> None:
+    """Delete every row of the batch's label rows and data units, then insert the batch."""
+    for chunk in _chunks(batch.label_hashes, _DELETE_CHUNK):
+        for table in schema.LABEL_ROW_TABLES:
+            connection.execute(delete(table).where(table.c.label_hash.in_(chunk)))
+    unit_keys = [unit[:2] for unit in batch.tables["data_units"]]
+    for chunk in _chunks(unit_keys, _DELETE_CHUNK):
+        units = schema.data_units
+        connection.execute(delete(units).where(tuple_(units.c.project_hash, units.c.data_hash).in_(chunk)))
+    for name, rows in batch.tables.items():
+        insert_rows(connection, schema.metadata.tables[name], rows)
+
+
+def insert_rows(connection: Connection, table: Table, rows: list[tuple]) -> None:
+    """Bulk-insert tuples that follow the table's column order."""
+    if not rows:
+        return
+    if connection.dialect.name == "duckdb":
+        _insert_duckdb(connection, table, rows)
+    else:
+        _copy_postgres(connection, table, rows)
+
+
+def _insert_duckdb(connection: Connection, table: Table, rows: list[tuple]) -> None:
+    arrow_table = to_arrow(table, rows)
+    duck = connection.connection.dbapi_connection
+    view = f"_ew_batch_{table.name}"
+    duck.register(view, arrow_table)
+    try:
+        names = ", ".join(f'"{column.name}"' for column in table.columns)
+        duck.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {view}')
+    finally:
+        duck.unregister(view)
+
+
+def _copy_postgres(connection: Connection, table: Table, rows: list[tuple]) -> None:
+    json_positions = [i for i, column in enumerate(table.columns) if isinstance(column.type, JSON)]
+    names = ", ".join(f'"{column.name}"' for column in table.columns)
+    cursor = connection.connection.dbapi_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            if json_positions:
+                row = list(row)
+                for i in json_positions:
+                    row[i] = _json_text(row[i])
+            copy.write_row(row)
+
+
+def to_arrow(table: Table, rows: list[tuple]) -> pa.Table:
+    columns = list(zip(*rows))
+    arrays = []
+    for column, values in zip(table.columns, columns):
+        if isinstance(column.type, JSON):
+            arrays.append(pa.array([_json_text(v) for v in values], pa.string()))
+        else:
+            arrays.append(pa.array(values, _ARROW_TYPES.get(type(column.type), pa.string())))
+    return pa.Table.from_arrays(arrays, names=[column.name for column in table.columns])
+
+
+def _json_text(value) -> str | None:
+    if value is None:
+        return None
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def replace_project(connection: Connection, project: dict) -> None:
+    """Insert or refresh one `projects` row; columns not given keep their stored values."""
+    projects = schema.projects
+    stored = connection.execute(projects.select().where(projects.c.project_hash == project["project_hash"])).mappings().first()
+    values = {**(dict(stored) if stored else {}), **project}
+    connection.execute(delete(projects).where(projects.c.project_hash == project["project_hash"]))
+    connection.execute(projects.insert().values(**values))
+
+
+def replace_ontology(connection: Connection, project_hash: str, tables: dict[str, list[tuple]]) -> None:
+    for name, rows in tables.items():
+        table = schema.metadata.tables[name]
+        connection.execute(delete(table).where(table.c.project_hash == project_hash))
+        insert_rows(connection, table, rows)

@@ -1,0 +1,508 @@
+"""Label-row dict (the `LabelRowV2.to_encord_dict()` shape) -> rows for each warehouse table.
+
+Pure: dicts in, tuples out, no database, HTTP or ffmpeg code. Each table's tuples follow
+TABLE_COLUMNS; a test checks that these match connector/schema.py. A row that cannot be
+read raises LabelRowError naming the label row and the field, and yields nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connector.ontology import OntologyIndex
+from connector.timestamps import parse_timestamp
+
+_AUDIT = ("created_by", "created_at", "last_edited_by", "last_edited_at")
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "data_units": (
+        "project_hash", "data_hash", "data_title", "data_type", "file_type", "width", "height", "fps",
+        "duration_s", "frame_count", "dataset_hash", "dataset_title", "data_link",
+    ),
+    "branches": (
+        "label_hash", "project_hash", "data_hash", "branch_name", "label_status", "annotation_task_status",
+        "workflow_stage", "workflow_stage_uuid", "created_at", "last_edited_at", "synced_at", "deleted_at", "raw",
+    ),
+    "frames": ("label_hash", "frame", "data_hash", "data_title", "width", "height", "timestamp_s", "data_link"),
+    "objects": (
+        "label_hash", "object_hash", "feature_hash", "name", "value", "color", "shape", "object_number",
+        "first_frame", "last_frame", "frame_count", *_AUDIT,
+    ),
+    "object_frames": (
+        "label_hash", "object_hash", "frame", "shape", "x", "y", "w", "h", "theta", "points", "rings", "geometry",
+        "confidence", "manual_annotation", "event", "is_deleted", *_AUDIT,
+    ),
+    "classifications": (
+        "label_hash", "classification_hash", "feature_hash", "name", "answer", "confidence", "manual_annotation",
+        *_AUDIT,
+    ),
+    "classification_frames": ("label_hash", "classification_hash", "frame"),
+    "attributes": (
+        "label_hash", "owner_hash", "answer_seq", "owner_kind", "attribute_hash", "attribute_name", "attribute_type",
+        "option_hash", "option_name", "option_value", "text_value", "number_value", "dynamic", "start_frame",
+        "end_frame", "parent_attribute_hash", "parent_option_hash", "manual_annotation", "track_hash",
+    ),
+}
+
+FRAME_KEYED_TYPES = {"video", "dicom", "nifti", "pdf"}
+SINGLE_FRAME_TYPES = {"image", "img_group"}
+
+# shape -> the key of a frame object that holds its geometry
+GEOMETRY_KEYS = {
+    "bounding_box": "boundingBox",
+    "rotatable_bounding_box": "rotatableBoundingBox",
+    "polygon": "polygon",
+    "polyline": "polyline",
+    "point": "point",
+    "skeleton": "skeleton",
+    "bitmask": "bitmask",
+    "circle": "circle",
+    "ellipse": "ellipse",
+    "cuboid_2d": "cuboid_2d",
+}
+
+
+class LabelRowError(ValueError):
+    """A label row that cannot be normalized; `field` is a path into the label-row dict."""
+
+    def __init__(self, label_hash: str | None, field: str, reason: str, data_title: str | None = None):
+        self.label_hash = label_hash
+        self.field = field
+        self.reason = reason
+        self.data_title = data_title
+        title = f" ({data_title})" if data_title else ""
+        super().__init__(f"label row {label_hash or '?'}{title}: {field}: {reason}")
+
+
+@dataclass(frozen=True)
+class RowContext:
+    project_hash: str
+    synced_at: datetime
+    ontology: OntologyIndex = field(default_factory=OntologyIndex)
+    metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
+
+
+def normalize_label_row(row: dict[str, Any], context: RowContext) -> dict[str, list[tuple]]:
+    """All warehouse rows of one label row, keyed by table name."""
+    if not isinstance(row, dict):
+        raise LabelRowError(None, "<row>", f"expected a JSON object, got {type(row).__name__}")
+    return _RowNormalizer(row, context).run()
+
+
+class _RowNormalizer:
+    def __init__(self, row: dict[str, Any], context: RowContext):
+        self.row = row
+        self.context = context
+        self.label_hash = row.get("label_hash")
+        self.tables: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
+        self.frame_rows: dict[int, tuple] = {}
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.object_frame_keys: set[tuple[str, int]] = set()
+        self.classifications: dict[str, dict[str, Any]] = {}
+        self.classification_frames: set[tuple[str, int]] = set()
+
+    def fail(self, field_path: str, reason: str) -> LabelRowError:
+        return LabelRowError(self.label_hash, field_path, reason, self.row.get("data_title"))
+
+    def run(self) -> dict[str, list[tuple]]:
+        for key in ("label_hash", "data_hash", "data_type", "data_units"):
+            if not self.row.get(key):
+                raise self.fail(key, "missing")
+        if not isinstance(self.row["data_units"], dict):
+            raise self.fail("data_units", "expected an object keyed by data hash")
+        data_type = str(self.row["data_type"]).lower()
+        if data_type not in FRAME_KEYED_TYPES | SINGLE_FRAME_TYPES:
+            raise self.fail("data_type", f"unsupported data type {self.row['data_type']!r}")
+        for data_hash, unit in self.row["data_units"].items():
+            self.read_data_unit(data_type, data_hash, unit)
+        self.read_classification_answers()
+        self.emit_branch_and_data_unit(data_type)
+        self.emit_objects()
+        self.emit_classifications()
+        self.emit_attributes()
+        self.tables["frames"] = [self.frame_rows[frame] for frame in sorted(self.frame_rows)]
+        return self.tables
+
+    # ---- data units and frames
+
+    def read_data_unit(self, data_type: str, data_hash: str, unit: Any) -> None:
+        where = f"data_units.{data_hash}"
+        if not isinstance(unit, dict):
+            raise self.fail(where, "expected an object")
+        labels = unit.get("labels") or {}
+        if not isinstance(labels, dict):
+            raise self.fail(f"{where}.labels", "expected an object")
+        if data_type in SINGLE_FRAME_TYPES:
+            frame = self.to_frame(unit.get("data_sequence", 0), f"{where}.data_sequence")
+            self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), with_link=True)
+            self.read_frame_labels(labels, frame, f"{where}.labels")
+            return
+        for key, frame_labels in labels.items():
+            frame = self.to_frame(key, f"{where}.labels[{key!r}]")
+            if not isinstance(frame_labels, dict):
+                raise self.fail(f"{where}.labels[{key!r}]", "expected an object")
+            slice_meta = frame_labels.get("metadata") or {}
+            width = slice_meta.get("width") or unit.get("width")
+            height = slice_meta.get("height") or unit.get("height")
+            self.add_frame(frame, data_hash, unit, width, height, with_link=False)
+            self.read_frame_labels(frame_labels, frame, f"{where}.labels[{key!r}]")
+
+    def add_frame(self, frame: int, data_hash: str, unit: dict, width: Any, height: Any, with_link: bool) -> None:
+        fps = unit.get("data_fps")
+        timestamp = frame / fps if isinstance(fps, (int, float)) and fps > 0 and not with_link else None
+        self.frame_rows[frame] = (
+            self.label_hash, frame, unit.get("data_hash", data_hash), unit.get("data_title"),
+            _int_or_none(width), _int_or_none(height), timestamp, unit.get("data_link") if with_link else None,
+        )
+
+    def read_frame_labels(self, labels: dict, frame: int, where: str) -> None:
+        for index, obj in enumerate(labels.get("objects") or []):
+            self.read_object(obj, frame, f"{where}.objects[{index}]")
+        for index, entry in enumerate(labels.get("classifications") or []):
+            path = f"{where}.classifications[{index}]"
+            classification_hash = self.required(entry, "classificationHash", path)
+            self.classifications.setdefault(classification_hash, {}).setdefault("frame_entry", entry)
+            self.classification_frames.add((classification_hash, frame))
+
+    # ---- objects
+
+    def read_object(self, obj: Any, frame: int, where: str) -> None:
+        if not isinstance(obj, dict):
+            raise self.fail(where, "expected an object")
+        object_hash = self.required(obj, "objectHash", where)
+        shape = self.required(obj, "shape", where)
+        if (object_hash, frame) in self.object_frame_keys:
+            raise self.fail(f"{where}.objectHash", f"duplicate object {object_hash} in frame {frame}")
+        self.object_frame_keys.add((object_hash, frame))
+        geometry = self.read_geometry(obj, shape, where)
+        audit = self.audit(obj, where)
+        self.tables["object_frames"].append((
+            self.label_hash, object_hash, frame, shape, *geometry,
+            self.number(obj.get("confidence"), f"{where}.confidence"), obj.get("manualAnnotation"),
+            obj.get("event"), obj.get("isDeleted"), *audit,
+        ))
+        self.track_object(object_hash, obj, frame, audit, where)
+
+    def track_object(self, object_hash: str, obj: dict, frame: int, audit: tuple, where: str) -> None:
+        seen = self.objects.get(object_hash)
+        if seen is None:
+            self.objects[object_hash] = {
+                "entry": obj, "feature_hash": self.required(obj, "featureHash", where),
+                "first": frame, "last": frame, "count": 1, "created": audit[:2], "edited": audit[2:],
+            }
+            return
+        seen["first"] = min(seen["first"], frame)
+        seen["last"] = max(seen["last"], frame)
+        seen["count"] += 1
+        if audit[1] is not None and (seen["created"][1] is None or audit[1] < seen["created"][1]):
+            seen["created"] = audit[:2]
+        if audit[3] is not None and (seen["edited"][1] is None or audit[3] > seen["edited"][1]):
+            seen["edited"] = audit[2:]
+
+    def read_geometry(self, obj: dict, shape: str, where: str) -> tuple:
+        """(x, y, w, h, theta, points, rings, geometry) for one frame object."""
+        key = GEOMETRY_KEYS.get(shape)
+        if key is None:
+            raise self.fail(f"{where}.shape", f"unknown shape {shape!r}")
+        value = obj.get(key)
+        path = f"{where}.{key}"
+        if not isinstance(value, dict):
+            raise self.fail(path, "missing" if value is None else "expected an object")
+        if shape in ("bounding_box", "rotatable_bounding_box"):
+            x, y, w, h = (self.number(value.get(k), f"{path}.{k}", required=True) for k in "xywh")
+            theta = self.number(value.get("theta"), f"{path}.theta", required=shape != "bounding_box")
+            return x, y, w, h, theta, None, None, None
+        if shape in ("polygon", "polyline", "point", "skeleton"):
+            points = self.vertices(value, path)
+            rings = self.rings(obj.get("polygons"), points, f"{where}.polygons") if shape == "polygon" else None
+            x, y = points[0] if shape == "point" and points else (None, None)
+            return x, y, None, None, None, points, rings, value if shape == "skeleton" else None
+        if shape in ("circle", "ellipse"):
+            x, y = (self.number(value.get(k), f"{path}.{k}", required=True) for k in "xy")
+            return x, y, None, None, self.number(value.get("theta"), f"{path}.theta"), None, None, value
+        if shape == "bitmask":
+            self.required(value, "rleString", path)
+        return None, None, None, None, None, None, None, value
+
+    def vertices(self, value: dict, path: str) -> list[list[float]]:
+        points = []
+        for key in sorted(value, key=lambda k: self.vertex_index(k, path)):
+            vertex = value[key]
+            if not isinstance(vertex, dict):
+                raise self.fail(f"{path}[{key!r}]", "expected an object with x and y")
+            points.append([self.number(vertex.get(c), f"{path}[{key!r}].{c}", required=True) for c in "xy"])
+        return points
+
+    def vertex_index(self, key: str, path: str) -> int:
+        try:
+            return int(key)
+        except (TypeError, ValueError):
+            raise self.fail(f"{path}[{key!r}]", "vertex key is not an integer") from None
+
+    def rings(self, polygons: Any, points: list, path: str) -> list:
+        if polygons is None:
+            return [[[coordinate for point in points for coordinate in point]]]
+        if not isinstance(polygons, list):
+            raise self.fail(path, "expected a list of polygons")
+        for p, polygon in enumerate(polygons):
+            for r, ring in enumerate(polygon if isinstance(polygon, list) else [None]):
+                if not isinstance(ring, list):
+                    raise self.fail(f"{path}[{p}][{r}]", "expected a flat list of coordinates")
+                for c, coordinate in enumerate(ring):
+                    self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
+        return polygons
+
+    def emit_objects(self) -> None:
+        answers = self.row.get("object_answers") or {}
+        for object_hash, seen in self.objects.items():
+            entry = seen["entry"]
+            answer = answers.get(object_hash) if isinstance(answers, dict) else None
+            number = answer.get("objectNumber") if isinstance(answer, dict) else None
+            self.tables["objects"].append((
+                self.label_hash, object_hash, seen["feature_hash"], entry.get("name"), entry.get("value"),
+                entry.get("color"), entry.get("shape"), _int_or_none(number), seen["first"], seen["last"],
+                seen["count"], *seen["created"], *seen["edited"],
+            ))
+
+    # ---- classifications
+
+    def read_classification_answers(self) -> None:
+        answers = self.row.get("classification_answers") or {}
+        if not isinstance(answers, dict):
+            raise self.fail("classification_answers", "expected an object keyed by classification hash")
+        for classification_hash, answer in answers.items():
+            path = f"classification_answers.{classification_hash}"
+            if not isinstance(answer, dict):
+                raise self.fail(path, "expected an object")
+            self.classifications.setdefault(classification_hash, {})["answer"] = answer
+            for start, end in self.ranges(answer.get("range"), f"{path}.range"):
+                for frame in range(start, end + 1):
+                    self.classification_frames.add((classification_hash, frame))
+                    if frame not in self.frame_rows:
+                        self.add_range_frame(frame)
+
+    def add_range_frame(self, frame: int) -> None:
+        units = list(self.row["data_units"].items())
+        if str(self.row["data_type"]).lower() in FRAME_KEYED_TYPES and len(units) == 1:
+            data_hash, unit = units[0]
+            self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), with_link=False)
+
+    def emit_classifications(self) -> None:
+        for classification_hash, parts in self.classifications.items():
+            answer = parts.get("answer") or {}
+            entry = parts.get("frame_entry") or {}
+            source = answer if answer else entry
+            path = f"classification_answers.{classification_hash}"
+            feature_hash = answer.get("featureHash") or entry.get("featureHash")
+            if not feature_hash:
+                raise self.fail(f"{path}.featureHash", "missing")
+            first = (answer.get("classifications") or [{}])[0]
+            name = entry.get("name") or (first.get("name") if isinstance(first, dict) else None)
+            self.tables["classifications"].append((
+                self.label_hash, classification_hash, feature_hash, name, _answer_text(first),
+                self.number(source.get("confidence"), f"{path}.confidence"), source.get("manualAnnotation"),
+                *self.audit(source, path),
+            ))
+        self.tables["classification_frames"] = [
+            (self.label_hash, classification_hash, frame)
+            for classification_hash, frame in sorted(self.classification_frames)
+        ]
+
+    # ---- attributes
+
+    def emit_attributes(self) -> None:
+        sequence: dict[str, int] = {}
+        object_answers = self.mapping("object_answers")
+        for object_hash, answer in object_answers.items():
+            for index, entry in enumerate(self.answer_list(answer, "classifications", f"object_answers.{object_hash}")):
+                self.add_answers(object_hash, "object", entry, None, f"object_answers.{object_hash}.classifications[{index}]", sequence)
+        for object_hash, action in self.mapping("object_actions").items():
+            for index, entry in enumerate(self.answer_list(action, "actions", f"object_actions.{object_hash}")):
+                path = f"object_actions.{object_hash}.actions[{index}]"
+                for frame_range in self.ranges(entry.get("range"), f"{path}.range"):
+                    self.add_answers(object_hash, "object", entry, frame_range, path, sequence)
+        for classification_hash, parts in self.classifications.items():
+            answer = parts.get("answer") or {}
+            path = f"classification_answers.{classification_hash}"
+            for index, entry in enumerate(self.answer_list(answer, "classifications", path)):
+                self.add_answers(classification_hash, "classification", entry, None, f"{path}.classifications[{index}]", sequence)
+
+    def add_answers(self, owner: str, kind: str, entry: Any, frame_range, path: str, sequence: dict) -> None:
+        if not isinstance(entry, dict):
+            raise self.fail(path, "expected an object")
+        attribute_hash = self.required(entry, "featureHash", path)
+        info = self.context.ontology.attribute(attribute_hash)
+        answers = entry.get("answers")
+        values = self.answer_values(answers, f"{path}.answers")
+        attribute_type = info.type if info and info.type else _answer_type(answers)
+        start, end = frame_range if frame_range else (None, None)
+        for option_hash, option_name, option_value, text, number in values:
+            seq = sequence.get(owner, 0)
+            sequence[owner] = seq + 1
+            self.tables["attributes"].append((
+                self.label_hash, owner, seq, kind, attribute_hash, entry.get("name"), attribute_type,
+                option_hash, option_name, option_value, text, number, frame_range is not None, start, end,
+                info.parent_attribute_hash if info else None, info.parent_option_hash if info else None,
+                entry.get("manualAnnotation"), entry.get("trackHash"),
+            ))
+
+    def answer_values(self, answers: Any, path: str) -> list[tuple]:
+        if isinstance(answers, list):
+            values = []
+            for index, option in enumerate(answers):
+                if not isinstance(option, dict):
+                    raise self.fail(f"{path}[{index}]", "expected an option object")
+                values.append((option.get("featureHash"), option.get("name"), option.get("value"), None, None))
+            return values
+        if isinstance(answers, str):
+            return [(None, None, None, answers, None)]
+        if answers is None:
+            return []
+        return [(None, None, None, None, self.number(answers, path, required=True))]
+
+    # ---- branch and data unit
+
+    def emit_branch_and_data_unit(self, data_type: str) -> None:
+        row, meta = self.row, self.context.metadata or {}
+        stage = meta.get("workflow_graph_node") or row.get("workflow_graph_node") or {}
+        self.tables["branches"].append((
+            self.label_hash, self.context.project_hash, row["data_hash"], row.get("branch_name") or "main",
+            row.get("label_status") or meta.get("label_status"),
+            row.get("annotation_task_status") or meta.get("annotation_task_status"),
+            stage.get("title"), stage.get("uuid"), self.timestamp(row.get("created_at"), "created_at"),
+            self.timestamp(row.get("last_edited_at"), "last_edited_at"), self.context.synced_at, None, row,
+        ))
+        units = list(self.row["data_units"].values())
+        single = units[0] if len(units) == 1 and data_type != "img_group" else {}
+        frame_count = meta.get("number_of_frames")
+        if frame_count is None and data_type in SINGLE_FRAME_TYPES:
+            frame_count = len(units)
+        self.tables["data_units"].append((
+            self.context.project_hash, row["data_hash"], row.get("data_title"), data_type, single.get("data_type"),
+            _int_or_none(single.get("width")), _int_or_none(single.get("height")),
+            self.number(single.get("data_fps"), "data_fps"), self.number(single.get("data_duration"), "data_duration"),
+            _int_or_none(frame_count), row.get("dataset_hash"), row.get("dataset_title"), single.get("data_link"),
+        ))
+
+    # ---- small readers
+
+    def required(self, node: dict, key: str, path: str) -> Any:
+        value = node.get(key)
+        if value is None or value == "":
+            raise self.fail(f"{path}.{key}", "missing")
+        return value
+
+    def mapping(self, key: str) -> dict:
+        value = self.row.get(key) or {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected an object keyed by hash")
+        return value
+
+    def answer_list(self, node: Any, key: str, path: str) -> list:
+        if not isinstance(node, dict):
+            raise self.fail(path, "expected an object")
+        value = node.get(key) or []
+        if not isinstance(value, list):
+            raise self.fail(f"{path}.{key}", "expected a list")
+        return value
+
+    def number(self, value: Any, path: str, required: bool = False) -> float | None:
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(path, f"expected a number, got {value!r}"[:200])
+        return float(value)
+
+    def to_frame(self, value: Any, path: str) -> int:
+        try:
+            frame = int(value) if not isinstance(value, (bool, float)) else None
+        except (TypeError, ValueError):
+            frame = None
+        if frame is None or frame < 0:
+            raise self.fail(path, f"frame {value!r} is not a non-negative integer")
+        return frame
+
+    def ranges(self, value: Any, path: str) -> list[tuple[int, int]]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(path, "expected a list of [start, end] pairs")
+        pairs = []
+        for index, pair in enumerate(value):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise self.fail(f"{path}[{index}]", "expected [start, end]")
+            start, end = (self.to_frame(v, f"{path}[{index}]") for v in pair)
+            if end < start:
+                raise self.fail(f"{path}[{index}]", f"range ends before it starts: {list(pair)}")
+            pairs.append((start, end))
+        return pairs
+
+    def timestamp(self, value: Any, path: str) -> datetime | None:
+        if value is None or value == "":
+            return None
+        try:
+            return parse_timestamp(value)
+        except (TypeError, ValueError):
+            raise self.fail(path, f"unreadable timestamp {value!r}") from None
+
+    def audit(self, node: dict, path: str) -> tuple:
+        return (
+            node.get("createdBy"), self.timestamp(node.get("createdAt"), f"{path}.createdAt"),
+            node.get("lastEditedBy"), self.timestamp(node.get("lastEditedAt"), f"{path}.lastEditedAt"),
+        )
+
+
+def _answer_text(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    answers = entry.get("answers")
+    if isinstance(answers, list):
+        names = [str(option.get("name")) for option in answers if isinstance(option, dict)]
+        return ", ".join(names) if names else None
+    if answers is None:
+        return None
+    return str(answers)
+
+
+def _answer_type(answers: Any) -> str | None:
+    if isinstance(answers, str):
+        return "text"
+    if isinstance(answers, (int, float)) and not isinstance(answers, bool):
+        return "numeric"
+    return None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if math.isfinite(number) else None
+
+
+
+@dataclass
+class NormalizedBatch:
+    """The rows of a batch of label rows, ready for the loader."""
+
+    tables: dict[str, list[tuple]]
+    label_hashes: list[str]
+
+
+def merge_label_rows(per_label_row: dict[str, dict[str, list[tuple]]]) -> NormalizedBatch:
+    """One batch from the tables of several label rows; a data unit shared by branches is written once."""
+    merged: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
+    data_units: dict[tuple, tuple] = {}
+    for tables in per_label_row.values():
+        for name, table_rows in tables.items():
+            if name == "data_units":
+                data_units.update((unit[:2], unit) for unit in table_rows)
+            else:
+                merged[name].extend(table_rows)
+    merged["data_units"] = list(data_units.values())
+    return NormalizedBatch(merged, list(per_label_row))

@@ -1,0 +1,124 @@
+"""Ontology (`OntologyStructure.to_dict()` shape) -> ontology table rows and a lookup index.
+
+Pure: no I/O. The index tells the label-row normalizer what the JSON alone cannot:
+an attribute's type and the option it is nested under.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+ONTOLOGY_COLUMNS = {
+    "ontology_objects": ("project_hash", "feature_hash", "uid", "name", "color", "shape", "required", "archived"),
+    "ontology_classifications": (
+        "project_hash", "feature_hash", "uid", "name", "attribute_feature_hash", "required", "archived",
+    ),
+    "ontology_attributes": (
+        "project_hash", "feature_hash", "uid", "name", "type", "owner_feature_hash",
+        "parent_attribute_hash", "parent_option_hash", "dynamic", "required", "archived",
+    ),
+    "ontology_options": ("project_hash", "feature_hash", "uid", "label", "value", "attribute_feature_hash", "archived"),
+}
+
+
+class OntologyError(ValueError):
+    """The ontology file is not an OntologyStructure dict."""
+
+
+@dataclass(frozen=True)
+class AttributeInfo:
+    type: str | None
+    parent_attribute_hash: str | None
+    parent_option_hash: str | None
+
+
+@dataclass
+class OntologyIndex:
+    attributes: dict[str, AttributeInfo] = field(default_factory=dict)
+    object_uids: dict[str, int] = field(default_factory=dict)
+
+    def attribute(self, feature_hash: str) -> AttributeInfo | None:
+        return self.attributes.get(feature_hash)
+
+
+@dataclass(frozen=True)
+class _Nesting:
+    owner: str
+    parent_attribute: str | None = None
+    parent_option: str | None = None
+
+
+def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str, list[tuple]]:
+    """Rows for the four ontology tables."""
+    if not isinstance(ontology, dict) or not isinstance(ontology.get("objects", []), list):
+        raise OntologyError("expected an object with 'objects' and 'classifications' lists")
+    tables: dict[str, list[tuple]] = {name: [] for name in ONTOLOGY_COLUMNS}
+    for obj in ontology.get("objects", []):
+        tables["ontology_objects"].append((
+            project_hash, _required(obj, "featureNodeHash"), _int_or_none(obj.get("id")), obj.get("name"),
+            obj.get("color"), obj.get("shape"), obj.get("required"), obj.get("archived"),
+        ))
+    for classification in ontology.get("classifications", []):
+        first = (classification.get("attributes") or [{}])[0]
+        tables["ontology_classifications"].append((
+            project_hash, _required(classification, "featureNodeHash"), _int_or_none(classification.get("id")),
+            first.get("name"), first.get("featureNodeHash"), classification.get("required", first.get("required")),
+            classification.get("archived"),
+        ))
+    for attribute, nesting in _walk_attributes(ontology):
+        tables["ontology_attributes"].append((
+            project_hash, _required(attribute, "featureNodeHash"), attribute.get("id"), attribute.get("name"),
+            attribute.get("type"), nesting.owner, nesting.parent_attribute, nesting.parent_option,
+            attribute.get("dynamic"), attribute.get("required"), attribute.get("archived"),
+        ))
+        for option in attribute.get("options") or []:
+            tables["ontology_options"].append((
+                project_hash, _required(option, "featureNodeHash"), option.get("id"), option.get("label"),
+                option.get("value"), attribute["featureNodeHash"], option.get("archived"),
+            ))
+    return tables
+
+
+def build_index(ontology: dict[str, Any] | None) -> OntologyIndex:
+    index = OntologyIndex()
+    if not ontology:
+        return index
+    for obj in ontology.get("objects", []):
+        uid = _int_or_none(obj.get("id"))
+        if uid is not None and obj.get("featureNodeHash"):
+            index.object_uids[obj["featureNodeHash"]] = uid
+    for attribute, nesting in _walk_attributes(ontology):
+        index.attributes[attribute["featureNodeHash"]] = AttributeInfo(
+            attribute.get("type"), nesting.parent_attribute, nesting.parent_option
+        )
+    return index
+
+
+def _walk_attributes(ontology: dict[str, Any]) -> Iterator[tuple[dict, _Nesting]]:
+    owners = [*ontology.get("objects", []), *ontology.get("classifications", [])]
+    for owner in owners:
+        for attribute in owner.get("attributes") or []:
+            yield from _walk_attribute(attribute, _Nesting(owner.get("featureNodeHash")))
+
+
+def _walk_attribute(attribute: dict, nesting: _Nesting) -> Iterator[tuple[dict, _Nesting]]:
+    yield attribute, nesting
+    for option in attribute.get("options") or []:
+        for child in option.get("options") or []:
+            yield from _walk_attribute(
+                child, _Nesting(nesting.owner, attribute.get("featureNodeHash"), option.get("featureNodeHash"))
+            )
+
+
+def _required(node: dict, key: str) -> Any:
+    if key not in node:
+        raise OntologyError(f"ontology node {node.get('id', '?')} has no {key!r}")
+    return node[key]
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,77 @@
+"""Sync bookkeeping stored in the warehouse beside the data: runs and quarantined rows.
+
+Every write here takes the caller's connection, so it commits or rolls back with the
+rows it describes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, Engine, insert, update
+
+from connector import schema
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class RunStats:
+    listed: int = 0
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """A label row (or source item) that did not load, and why."""
+
+    label_hash: str | None
+    field: str
+    reason: str
+    data_title: str | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        title = f" ({self.data_title})" if self.data_title else ""
+        where = self.label_hash and f"label row {self.label_hash}{title}" or self.source or "?"
+        return f"{where}: {self.field}: {self.reason}"
+
+
+def start_run(engine: Engine, source: str, project_hash: str | None) -> str:
+    run_id = str(uuid.uuid4())
+    with engine.begin() as connection:
+        connection.execute(insert(schema.sync_runs).values(
+            run_id=run_id, project_hash=project_hash, source=source, started_at=utc_now(), status="running",
+        ))
+    return run_id
+
+
+def finish_run(engine: Engine, run_id: str, stats: RunStats, status: str, error: str | None = None,
+               cursor_before: datetime | None = None, cursor_after: datetime | None = None) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(schema.sync_runs).where(schema.sync_runs.c.run_id == run_id).values(
+            finished_at=utc_now(), status=status, error=error,
+            cursor_before=cursor_before, cursor_after=cursor_after, **asdict(stats),
+        ))
+
+
+def record_failures(connection: Connection, run_id: str, project_hash: str | None, failures: list[RowFailure]) -> None:
+    if not failures:
+        return
+    now = utc_now()
+    connection.execute(insert(schema.sync_errors), [
+        {
+            "error_id": str(uuid.uuid4()), "run_id": run_id, "project_hash": project_hash,
+            "label_hash": failure.label_hash, "data_title": failure.data_title, "field": failure.field,
+            "reason": failure.reason, "source": failure.source, "occurred_at": now,
+        }
+        for failure in failures
+    ])

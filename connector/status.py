@@ -1,0 +1,53 @@
+"""What is in the warehouse: recent sync runs and row counts."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, inspect, select
+
+from connector import schema
+
+COUNTED_TABLES = [
+    "projects", "data_units", "branches", "frames", "objects", "object_frames", "classifications",
+    "classification_frames", "attributes", "ontology_objects", "ontology_classifications", "ontology_attributes",
+    "ontology_options", "sync_errors", "extracted_frames",
+]
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+        return {
+            name: connection.scalar(select(func.count()).select_from(schema.metadata.tables[name]))
+            for name in COUNTED_TABLES
+            if name in present
+        }
+
+
+def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
+    runs = schema.sync_runs
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("sync_runs"):
+            return []
+        query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    width = max((len(name) for name in counts), default=0)
+    return "\n".join(f"{name:<{width}}  {count:>10,}" for name, count in counts.items())
+
+
+def format_status(runs: list[dict], counts: dict[str, int]) -> str:
+    if not counts:
+        return "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
+    lines = ["recent runs:" if runs else "no sync runs yet"]
+    for run in runs:
+        started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S")
+        error = f"  error: {run['error']}" if run["error"] else ""
+        lines.append(
+            f"  {started}  {run['status']:<9} {run['source']:<7} project {run['project_hash']}  "
+            f"listed {run['listed'] or 0}  fetched {run['fetched'] or 0}  inserted {run['inserted'] or 0}  "
+            f"updated {run['updated'] or 0}  deleted {run['deleted'] or 0}  failed {run['failed'] or 0}{error}"
+        )
+    lines += ["", "rows per table:", format_counts(counts)]
+    return "\n".join(lines)
