@@ -1,0 +1,457 @@
+"""Realistic Encord label rows, built offline with the real SDK (encord 0.1.211).
+
+Pure functions, no I/O. Every builder returns a ``LabelRowV2``; ``row.to_encord_dict()`` gives the
+label-row dict that Encord's "Export labels as JSON" script writes. ``seed`` selects a distinct
+row (fresh label/data/object hashes, shifted geometry) deterministically; explicit hashes,
+titles and branch names can be passed instead.
+
+    build_ontology()            the ontology (see examples/sdk_ontology.py)
+    video_row(seed)             1280x720 @ 25 fps, 250 frames: tracked objects, dynamic answers
+    image_row(seed)             one 1920x1080 image with every shape
+    img_group_row(seed)         three images of different sizes, labels on images 0 and 2
+    dicom_row(seed)             20 slices with per-slice DICOM metadata (width/height)
+    consensus_rows(seed)        one video on 'main' plus annotator branches 'encord-<hash>'
+    sample_export(seed)         a small export: list of to_encord_dict() dicts
+    server_label_dict(row)      to_encord_dict() plus what the server also sends for DICOM
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from encord.objects import LabelRowV2, OntologyStructure
+
+from examples import sdk_ontology as ont
+from examples.sdk_geometry import (
+    lane_polyline, light_point, moving_box, pose, rectangle_mask, road_polygon, sign_ellipse,
+    turning_box, two_part_polygon, wheel_circle,
+)
+from examples.sdk_ontology import build_ontology
+from examples.sdk_rows import (
+    MEDIA_ROOT, Labeller, Media, annotator_branch, annotator_email, empty_label_row, row_identity,
+    short_hash, stable_uuid,
+)
+
+__all__ = [
+    "build_ontology", "video_row", "image_row", "img_group_row", "dicom_row", "consensus_rows",
+    "sample_export", "server_label_dict", "IMG_GROUP_SIZES", "DICOM_SLICES",
+]
+
+IMG_GROUP_SIZES: Tuple[Tuple[int, int], ...] = ((1920, 1080), (1024, 768), (800, 1280))
+DICOM_SLICES = 20
+
+
+def _frame_at(number_of_frames: int, fraction: float) -> int:
+    return round(fraction * (number_of_frames - 1))
+
+
+def _labeller(row: LabelRowV2, ids, ontology: OntologyStructure) -> Labeller:
+    return Labeller(row=row, ids=ids, ontology=ontology)
+
+
+# --------------------------------------------------------------------------- video
+
+def video_media(data_hash: str, title: str, *, number_of_frames: int, fps: float,
+                width: int, height: int) -> Media:
+    duration = round(number_of_frames / fps, 3)
+    link = f"{MEDIA_ROOT}/{title}"
+    unit = {"data_hash": data_hash, "data_title": title, "data_link": link, "data_type": "video/mp4",
+            "data_sequence": 0, "width": width, "height": height, "labels": {},
+            "data_duration": duration, "data_fps": fps}
+    return Media("video", number_of_frames, {data_hash: unit}, file_type="video/mp4", data_link=link,
+                 width=width, height=height, fps=fps, duration=duration)
+
+
+def video_row(
+    seed: int = 0,
+    *,
+    ontology: Optional[OntologyStructure] = None,
+    number_of_frames: int = 250,
+    fps: float = 25.0,
+    width: int = 1280,
+    height: int = 720,
+    branch_name: str = "main",
+    annotator: Optional[str] = None,
+    data_hash: Optional[str] = None,
+    label_hash: Optional[str] = None,
+    data_title: Optional[str] = None,
+) -> LabelRowV2:
+    """A street video: cars, a bus, road, lane, traffic light, person, wheel, sign and sky tracked
+    over frame ranges (frame spans scale with `number_of_frames`, which must be >= 50)."""
+    ontology = ontology or build_ontology()
+    ids = row_identity("video", seed, extension="mp4", branch_name=branch_name, annotator=annotator,
+                       data_hash=data_hash, label_hash=label_hash, data_title=data_title)
+    media = video_media(ids.data_hash, ids.data_title, number_of_frames=number_of_frames, fps=fps,
+                        width=width, height=height)
+    labeller = _labeller(empty_label_row(ontology, ids, media), ids, ontology)
+    shift = random.Random(ids.label_hash).uniform(-0.04, 0.04)
+    _label_video(labeller, number_of_frames, width, height, shift)
+    return labeller.row
+
+
+def video_spans(number_of_frames: int) -> Dict[str, List[Tuple[int, int]]]:
+    """The inclusive frame ranges each video track/answer covers (for asserting against)."""
+    at = lambda fraction: _frame_at(number_of_frames, fraction)  # noqa: E731
+    last = number_of_frames - 1
+    return {
+        "car_a": [(0, at(0.48))],
+        "car_a_moving": [(0, at(0.24))],
+        "car_a_parked": [(at(0.24) + 1, at(0.48))],
+        "car_b": [(at(0.40), at(0.60)), (at(0.68), at(0.80))],
+        "bus": [(at(0.20), at(0.60))],
+        "road": [(0, at(0.12))],
+        "lane": [(0, at(0.20))],
+        "light": [(at(0.10), at(0.40))],
+        "light_red": [(at(0.10), at(0.25))],
+        "light_green": [(at(0.25) + 1, at(0.40))],
+        "person": [(at(0.08), at(0.24))],
+        "wheel": [(at(0.04), at(0.12))],
+        "sign": [(at(0.12), at(0.20))],
+        "sky": [(0, 2)],
+        "weather_sunny": [(0, at(0.40))],
+        "weather_rain": [(at(0.60), last)],
+        "scene_tags": [(0, last)],
+        "notes": [(at(0.04), at(0.08)), (at(0.50), at(0.52))],
+    }
+
+
+def _label_video(labeller: Labeller, number_of_frames: int, width: int, height: int, shift: float) -> None:
+    spans = video_spans(number_of_frames)
+    _add_car_a(labeller, spans, shift)
+    _add_car_b(labeller, spans, shift)
+    _add_video_scenery(labeller, spans, shift)
+    _add_video_people_and_signs(labeller, spans)
+    (start, end), = spans["sky"]
+    sky = labeller.new_object(ont.SKY, "sky")
+    for frame in range(start, end + 1):
+        labeller.place(sky, frame, rectangle_mask(width, height, (0.0, 0.0, 1.0, 0.3 + 0.01 * frame)))
+    labeller.add(sky)
+    _add_video_classifications(labeller, spans)
+
+
+def _add_car_a(labeller: Labeller, spans, shift: float) -> None:
+    car = labeller.new_object(ont.CAR, "car_a")
+    (start, end), = spans["car_a"]
+    labeller.track(car, start, end, lambda t: moving_box(t, x0=0.05 + shift, x1=0.6, y=0.55, w=0.15, h=0.12))
+    labeller.answer(car, ont.CAR_COLOR, ont.CAR_COLOR_RED)
+    labeller.answer(car, ont.CAR_DAMAGE, [ont.CAR_DAMAGE_SCRATCH, ont.CAR_DAMAGE_DENT])
+    labeller.answer(car, ont.CAR_PLATE, "KA-123-XY")
+    labeller.answer(car, ont.CAR_OCCLUSION, 12.5)
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_MOVING, frames=spans["car_a_moving"])
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_PARKED, frames=spans["car_a_parked"])
+    labeller.add(car)
+
+
+def _add_car_b(labeller: Labeller, spans, shift: float) -> None:
+    """A car seen on two separate frame ranges (it leaves the view and comes back)."""
+    car = labeller.new_object(ont.CAR, "car_b")
+    (start, end), (start2, end2) = spans["car_b"]
+    labeller.track(car, start, end, lambda t: moving_box(t, x0=0.8, x1=0.5 + shift, y=0.6, w=0.12, h=0.1))
+    labeller.track(car, start2, end2, lambda t: moving_box(t, x0=0.4, x1=0.2, y=0.62, w=0.14, h=0.11))
+    labeller.answer(car, ont.CAR_COLOR, ont.CAR_COLOR_BLUE)
+    labeller.answer(car, ont.CAR_OCCLUSION, 0)
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_MOVING, frames=[(start, end)])
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_PARKED, frames=[(start2, end2)])
+    labeller.add(car)
+
+
+def _add_video_scenery(labeller: Labeller, spans, shift: float) -> None:
+    bus = labeller.new_object(ont.BUS, "bus")
+    (start, end), = spans["bus"]
+    labeller.track(bus, start, end, lambda t: turning_box(t, x=0.3 + shift, y=0.3, w=0.25, h=0.2, turn_degrees=30))
+    labeller.answer(bus, ont.BUS_ROUTE, "42 Downtown")
+    labeller.add(bus)
+
+    road = labeller.new_object(ont.ROAD, "road")
+    (start, end), = spans["road"]
+    labeller.track(road, start, end, lambda t: road_polygon(t, with_hole=t >= 0.5))
+    labeller.answer(road, ont.ROAD_SURFACE, ont.ROAD_SURFACE_ASPHALT)
+    labeller.add(road)
+
+    lane = labeller.new_object(ont.LANE, "lane")
+    (start, end), = spans["lane"]
+    labeller.track(lane, start, end, lane_polyline)
+    labeller.add(lane)
+
+    light = labeller.new_object(ont.TRAFFIC_LIGHT, "light")
+    (start, end), = spans["light"]
+    labeller.track(light, start, end, lambda t: light_point(t, x=0.62 + shift))
+    labeller.answer(light, ont.TRAFFIC_LIGHT_STATE, ont.TRAFFIC_LIGHT_RED, frames=spans["light_red"])
+    labeller.answer(light, ont.TRAFFIC_LIGHT_STATE, ont.TRAFFIC_LIGHT_GREEN, frames=spans["light_green"])
+    labeller.add(light)
+
+
+def _add_video_people_and_signs(labeller: Labeller, spans) -> None:
+    template = labeller.ontology.skeleton_templates["Person pose"]
+    person = labeller.new_object(ont.PERSON, "person")
+    (start, end), = spans["person"]
+    labeller.track(person, start, end, lambda t: pose(template, t, x=0.1 + 0.2 * t, y=0.4))
+    labeller.add(person)
+
+    wheel = labeller.new_object(ont.WHEEL, "wheel")
+    (start, end), = spans["wheel"]
+    labeller.track(wheel, start, end, wheel_circle)
+    labeller.add(wheel)
+
+    sign = labeller.new_object(ont.SIGN, "sign")
+    (start, end), = spans["sign"]
+    labeller.track(sign, start, end, sign_ellipse)
+    labeller.add(sign)
+
+
+def _add_video_classifications(labeller: Labeller, spans) -> None:
+    labeller.classify(ont.WEATHER, "weather_sunny", spans["weather_sunny"],
+                      [(ont.WEATHER_ATTRIBUTE, ont.WEATHER_SUNNY)])
+    labeller.classify(ont.WEATHER, "weather_rain", spans["weather_rain"],
+                      [(ont.WEATHER_ATTRIBUTE, ont.WEATHER_RAIN),
+                       (ont.WEATHER_INTENSITY, ont.WEATHER_INTENSITY_HEAVY)])
+    labeller.classify(ont.SCENE_TAGS, "scene_tags", spans["scene_tags"],
+                      [(ont.SCENE_TAGS_ATTRIBUTE, [ont.SCENE_TAG_URBAN, ont.SCENE_TAG_NIGHT])])
+    labeller.classify(ont.NOTES, "notes", spans["notes"], [(ont.NOTES_ATTRIBUTE, "glare from low sun")])
+
+
+# --------------------------------------------------------------------------- image
+
+def image_media(data_hash: str, title: str, width: int, height: int) -> Media:
+    link = f"{MEDIA_ROOT}/{title}"
+    unit = {"data_hash": data_hash, "data_title": title, "data_link": link, "data_type": "image/jpeg",
+            "data_sequence": 0, "width": width, "height": height, "labels": {}}
+    return Media("image", 1, {data_hash: unit}, file_type="image/jpeg", data_link=link,
+                 width=width, height=height)
+
+
+def image_row(
+    seed: int = 0,
+    *,
+    ontology: Optional[OntologyStructure] = None,
+    width: int = 1920,
+    height: int = 1080,
+    branch_name: str = "main",
+    data_hash: Optional[str] = None,
+    label_hash: Optional[str] = None,
+    data_title: Optional[str] = None,
+) -> LabelRowV2:
+    """One image carrying every shape (incl. a polygon with a hole and a two-part polygon) and
+    the three classifications."""
+    ontology = ontology or build_ontology()
+    ids = row_identity("image", seed, extension="jpg", branch_name=branch_name,
+                       data_hash=data_hash, label_hash=label_hash, data_title=data_title)
+    labeller = _labeller(empty_label_row(ontology, ids, image_media(ids.data_hash, ids.data_title, width, height)),
+                         ids, ontology)
+    _label_image_objects(labeller, width, height)
+    _label_image_classifications(labeller)
+    return labeller.row
+
+
+def _place_one(labeller: Labeller, feature_hash: str, key: str, coordinates, frame: int = 0):
+    instance = labeller.new_object(feature_hash, key)
+    labeller.place(instance, frame, coordinates)
+    return instance
+
+
+def _label_image_objects(labeller: Labeller, width: int, height: int) -> None:
+    car = _place_one(labeller, ont.CAR, "car", moving_box(0.0, x0=0.1, x1=0.1, y=0.5, w=0.2, h=0.15))
+    labeller.answer(car, ont.CAR_COLOR, ont.CAR_COLOR_RED)
+    labeller.answer(car, ont.CAR_DAMAGE, [ont.CAR_DAMAGE_DENT])
+    labeller.answer(car, ont.CAR_PLATE, "B-XY-77")
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_PARKED, frames=[(0, 0)])
+    bus = _place_one(labeller, ont.BUS, "bus", turning_box(0.5, x=0.4, y=0.3, w=0.3, h=0.2, turn_degrees=20))
+    road = _place_one(labeller, ont.ROAD, "road", road_polygon(1.0, with_hole=True))
+    labeller.answer(road, ont.ROAD_SURFACE, ont.ROAD_SURFACE_GRAVEL)
+    shoulders = _place_one(labeller, ont.ROAD, "shoulders", two_part_polygon())
+    lane = _place_one(labeller, ont.LANE, "lane", lane_polyline(0.25, vertices=5))
+    light = _place_one(labeller, ont.TRAFFIC_LIGHT, "light", light_point(0.0))
+    labeller.answer(light, ont.TRAFFIC_LIGHT_STATE, ont.TRAFFIC_LIGHT_GREEN, frames=[(0, 0)])
+    template = labeller.ontology.skeleton_templates["Person pose"]
+    person = _place_one(labeller, ont.PERSON, "person", pose(template, 0.25, x=0.7, y=0.35))
+    sky = _place_one(labeller, ont.SKY, "sky", rectangle_mask(width, height, (0.0, 0.0, 1.0, 0.35)))
+    wheel = _place_one(labeller, ont.WHEEL, "wheel", wheel_circle(0.5))
+    sign = _place_one(labeller, ont.SIGN, "sign", sign_ellipse(0.5))
+    for instance in (car, bus, road, shoulders, lane, light, person, sky, wheel, sign):
+        labeller.add(instance)
+
+
+def _label_image_classifications(labeller: Labeller) -> None:
+    labeller.classify(ont.WEATHER, "weather", [(0, 0)],
+                      [(ont.WEATHER_ATTRIBUTE, ont.WEATHER_RAIN), (ont.WEATHER_INTENSITY, ont.WEATHER_INTENSITY_LIGHT)])
+    labeller.classify(ont.SCENE_TAGS, "scene_tags", [(0, 0)],
+                      [(ont.SCENE_TAGS_ATTRIBUTE, [ont.SCENE_TAG_URBAN, ont.SCENE_TAG_HIGHWAY])])
+    labeller.classify(ont.NOTES, "notes", [(0, 0)], [(ont.NOTES_ATTRIBUTE, "wet road, reflections")])
+
+
+# --------------------------------------------------------------------------- image group
+
+def img_group_media(seed: int, group_title: str, sizes: Sequence[Tuple[int, int]]) -> Media:
+    units = {}
+    for index, (width, height) in enumerate(sizes):
+        image_hash = stable_uuid("img_group image", seed, index)
+        title = f"{group_title}_{index:02d}.jpg"
+        units[image_hash] = {"data_hash": image_hash, "data_title": title, "data_link": f"{MEDIA_ROOT}/{title}",
+                             "data_type": "image/jpeg", "data_sequence": str(index),
+                             "width": width, "height": height, "labels": {}}
+    return Media("img_group", len(sizes), units)
+
+
+def img_group_row(
+    seed: int = 0,
+    *,
+    ontology: Optional[OntologyStructure] = None,
+    sizes: Sequence[Tuple[int, int]] = IMG_GROUP_SIZES,
+    branch_name: str = "main",
+    data_hash: Optional[str] = None,
+    label_hash: Optional[str] = None,
+) -> LabelRowV2:
+    """An image group of images with different sizes; labels on images 0 and 2, none on 1.
+    The Car is one object instance seen on images 0 and 2."""
+    ontology = ontology or build_ontology()
+    ids = row_identity("img_group", seed, extension="", branch_name=branch_name,
+                       data_hash=data_hash, label_hash=label_hash, data_title=f"img_group_{seed:04d}")
+    media = img_group_media(seed, ids.data_title, sizes)
+    labeller = _labeller(empty_label_row(ontology, ids, media), ids, ontology)
+    last = len(sizes) - 1
+    car = labeller.new_object(ont.CAR, "car")
+    labeller.place(car, 0, moving_box(0.0, x0=0.2, x1=0.2, y=0.4, w=0.3, h=0.2))
+    labeller.place(car, last, moving_box(1.0, x0=0.2, x1=0.5, y=0.45, w=0.3, h=0.2))
+    labeller.answer(car, ont.CAR_COLOR, ont.CAR_COLOR_OTHER)
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_MOVING, frames=[(0, 0)])
+    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_PARKED, frames=[(last, last)])
+    labeller.add(car)
+    last_width, last_height = sizes[last]
+    labeller.add(_place_one(labeller, ont.ROAD, "road", road_polygon(0.5), frame=last))
+    labeller.add(_place_one(labeller, ont.SKY, "sky", rectangle_mask(last_width, last_height, (0.0, 0.0, 1.0, 0.25)),
+                            frame=last))
+    labeller.classify(ont.WEATHER, "weather", [(0, 0), (last, last)], [(ont.WEATHER_ATTRIBUTE, ont.WEATHER_FOG)])
+    return labeller.row
+
+
+# --------------------------------------------------------------------------- DICOM
+
+def dicom_slice_metadata(seed: int, index: int, width: int, height: int) -> Dict[str, Any]:
+    """One slice's metadata as the server sends it (labels[frame]["metadata"])."""
+    return {"dicom_instance_uid": f"1.2.826.0.1.3680043.8.498.{seed}.{index + 1}",
+            "multiframe_frame_number": None,
+            "file_uri": f"encord-sample-dicoms/series_{seed:04d}/slice_{index:03d}.dcm",
+            "width": width, "height": height}
+
+
+def dicom_media(seed: int, data_hash: str, title: str, slices: int, width: int, height: int) -> Media:
+    labels = {str(i): {"objects": [], "classifications": [], "metadata": dicom_slice_metadata(seed, i, width, height)}
+              for i in range(slices)}
+    unit = {"data_hash": data_hash, "data_title": title, "data_type": "application/dicom", "data_sequence": 0,
+            "width": width, "height": height, "labels": labels,
+            "metadata": {"patient_id": stable_uuid("patient", seed).replace("-", ""),
+                         "study_uid": f"1.2.826.0.1.3680043.8.498.{seed}.100",
+                         "series_uid": f"1.2.826.0.1.3680043.8.498.{seed}.200"},
+            "data_links": [labels[str(i)]["metadata"]["file_uri"] for i in range(slices)]}
+    return Media("dicom", slices, {data_hash: unit}, file_type="application/dicom", width=width, height=height)
+
+
+def dicom_row(
+    seed: int = 0,
+    *,
+    ontology: Optional[OntologyStructure] = None,
+    slices: int = DICOM_SLICES,
+    width: int = 512,
+    height: int = 512,
+    branch_name: str = "main",
+    data_hash: Optional[str] = None,
+    label_hash: Optional[str] = None,
+) -> LabelRowV2:
+    """A CT series: a lesion outlined on slices 5..9, an organ mask on slices 8..10, a note
+    over slices 0..slices-1. The SDK holds each slice's DICOMSliceMetadata (width/height)."""
+    ontology = ontology or build_ontology()
+    ids = row_identity("dicom", seed, extension="", branch_name=branch_name,
+                       data_hash=data_hash, label_hash=label_hash, data_title=f"ct_series_{seed:04d}")
+    labeller = _labeller(empty_label_row(ontology, ids, dicom_media(seed, ids.data_hash, ids.data_title,
+                                                                    slices, width, height)), ids, ontology)
+    lesion = labeller.new_object(ont.LESION, "lesion")
+    labeller.track(lesion, 5, 9, lambda t: road_polygon(t))
+    labeller.answer(lesion, ont.LESION_MALIGNANCY, ont.LESION_BENIGN)
+    labeller.add(lesion)
+    organ = labeller.new_object(ont.ORGAN, "organ")
+    for index in (8, 9, 10):
+        labeller.place(organ, index, rectangle_mask(width, height, (0.3, 0.3, 0.2 + 0.02 * index, 0.25)))
+    labeller.add(organ)
+    labeller.classify(ont.NOTES, "notes", [(0, slices - 1)], [(ont.NOTES_ATTRIBUTE, "contrast enhanced")])
+    return labeller.row
+
+
+def server_label_dict(row: LabelRowV2) -> Dict[str, Any]:
+    """``to_encord_dict()`` plus the DICOM fields the server sends but the SDK does not write back:
+    per-slice ``labels[frame]["metadata"]`` (every slice, labelled or not) and the series
+    ``metadata`` of the data unit. Other data types: exactly ``to_encord_dict()``."""
+    label_dict = row.to_encord_dict()
+    if label_dict["data_type"] != "dicom":
+        return label_dict
+    unit = label_dict["data_units"][row.data_hash]
+    for frame in range(row.number_of_frames):
+        slice_metadata = row.get_frame_view(frame).metadata
+        if slice_metadata is None:
+            continue
+        entry = unit["labels"].setdefault(str(frame), {"objects": [], "classifications": []})
+        entry["metadata"] = slice_metadata.to_dict(by_alias=False, exclude_none=False)
+    if row.metadata is not None:
+        unit["metadata"] = row.metadata.to_dict(by_alias=False, exclude_none=False)
+    unit["labels"] = dict(sorted(unit["labels"].items(), key=lambda item: int(item[0])))
+    return label_dict
+
+
+# --------------------------------------------------------------------------- consensus
+
+def consensus_rows(
+    seed: int = 0,
+    *,
+    ontology: Optional[OntologyStructure] = None,
+    annotators: int = 2,
+    number_of_frames: int = 60,
+) -> List[LabelRowV2]:
+    """One video labelled on 'main' and by `annotators` annotators on their own branches
+    ('encord-<hash>'): same data_hash, own label_hash, own object hashes, slightly different
+    geometry per branch."""
+    ontology = ontology or build_ontology()
+    data_hash = stable_uuid("data", "consensus video", seed)
+    title = f"consensus_{seed:04d}.mp4"
+    rows = [video_row(seed, ontology=ontology, number_of_frames=number_of_frames, data_hash=data_hash,
+                      data_title=title, label_hash=stable_uuid("label", "consensus", seed, "main"),
+                      annotator="reviewer@example.com")]
+    for index in range(1, annotators + 1):
+        email = annotator_email(index)
+        branch = annotator_branch(email)
+        rows.append(video_row(seed, ontology=ontology, number_of_frames=number_of_frames, data_hash=data_hash,
+                              data_title=title, branch_name=branch, annotator=email,
+                              label_hash=stable_uuid("label", "consensus", seed, branch)))
+    return rows
+
+
+# --------------------------------------------------------------------------- export
+
+def sample_rows(seed: int = 0, ontology: Optional[OntologyStructure] = None) -> List[LabelRowV2]:
+    """The rows of the sample export: 3 videos, 2 images, 1 image group, 1 DICOM series and a
+    consensus video on main + 2 annotator branches (10 label rows)."""
+    ontology = ontology or build_ontology()
+    base = seed * 100
+    return [
+        video_row(base + 0, ontology=ontology),
+        video_row(base + 1, ontology=ontology, number_of_frames=120),
+        video_row(base + 2, ontology=ontology, number_of_frames=90, fps=30.0, width=1920, height=1080),
+        image_row(base + 0, ontology=ontology),
+        image_row(base + 1, ontology=ontology, width=1280, height=960),
+        img_group_row(base + 0, ontology=ontology),
+        dicom_row(base + 0, ontology=ontology),
+        *consensus_rows(base + 0, ontology=ontology, annotators=2),
+    ]
+
+
+def sample_export(seed: int = 0, ontology: Optional[OntologyStructure] = None) -> List[Dict[str, Any]]:
+    """What the docs' "Export labels as JSON" script would write: [row.to_encord_dict(), ...]."""
+    return [row.to_encord_dict() for row in sample_rows(seed, ontology)]
+
+
+def object_hash_for(row: LabelRowV2, key: str) -> str:
+    """The objectHash the builders gave the object they call `key` (e.g. 'car_a')."""
+    return short_hash(row.label_hash, "object", key)
+
+
+def classification_hash_for(row: LabelRowV2, key: str) -> str:
+    return short_hash(row.label_hash, "classification", key)
