@@ -147,5 +147,8 @@ def _progress_bar():
         yield bar.update
 
 
+# Commands defined beside their feature register here, one line each.
+
+
 def main() -> None:
     cli(prog_name="encord-warehouse")
