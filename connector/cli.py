@@ -87,14 +87,15 @@ def migrate(db_url: str | None, schema: str | None) -> None:
 @click.option("--ontology", "ontology_path", default=None, metavar="PATH", help="OntologyStructure.to_dict() JSON file.")
 @click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
               help="Label rows per transaction.")
-def sync(db_url, schema, export_path, project_hash, ontology_path, batch_size) -> None:
+@click.option("--full-refresh", is_flag=True, help="Rewrite every label row, even unchanged ones.")
+def sync(db_url, schema, export_path, project_hash, ontology_path, batch_size, full_refresh) -> None:
     """Sync label rows into the warehouse (migrates first).
 
     \b
     Example:
         encord-warehouse sync --from-export export.json --project-hash 1f2e… --ontology ontology.json
     """
-    config = ExportSyncConfig(export_path, project_hash, ontology_path, batch_size)
+    config = ExportSyncConfig(export_path, project_hash, ontology_path, batch_size, full_refresh)
     with one_line_errors(db_url):
         engine = create_warehouse_engine(db_url, schema)
         with _progress_bar() as progress:
@@ -122,7 +123,7 @@ def _report_sync(engine, result) -> None:
     stats = result.stats
     click.echo(
         f"run {result.run_id}: {stats.listed} label rows read, {stats.inserted} inserted, "
-        f"{stats.updated} updated, {stats.failed} failed"
+        f"{stats.updated} updated, {stats.unchanged} unchanged, {stats.failed} failed"
     )
     click.echo(warehouse_status.format_counts(warehouse_status.row_counts(engine)))
     if result.failures:

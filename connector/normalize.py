@@ -7,10 +7,13 @@ read raises LabelRowError naming the label row and the field, and yields nothing
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from connector.ontology import OntologyIndex
 from connector.timestamps import parse_timestamp
@@ -24,7 +27,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "branches": (
         "label_hash", "project_hash", "data_hash", "branch_name", "label_status", "annotation_task_status",
-        "workflow_stage", "workflow_stage_uuid", "created_at", "last_edited_at", "synced_at", "deleted_at", "raw",
+        "workflow_stage", "workflow_stage_uuid", "created_at", "last_edited_at", "synced_at", "deleted_at",
+        "content_sha256", "raw",
     ),
     "frames": ("label_hash", "frame", "data_hash", "data_title", "width", "height", "timestamp_s", "data_link"),
     "objects": (
@@ -83,6 +87,19 @@ class RowContext:
     synced_at: datetime
     ontology: OntologyIndex = field(default_factory=OntologyIndex)
     metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
+    content_sha256: str | None = None  # fingerprint of row + metadata; an unchanged row is not rewritten
+
+
+# The metadata fields that normalize reads; the rest (signed links, priorities) would make
+# every listing look like a change.
+FINGERPRINT_METADATA = ("workflow_graph_node", "label_status", "annotation_task_status", "number_of_frames")
+
+
+def content_fingerprint(row: Any, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str:
+    """A hash of everything a label row's warehouse rows are made from."""
+    relevant = {key: metadata.get(key) for key in FINGERPRINT_METADATA} if metadata else None
+    payload = orjson.dumps([row, relevant, ontology.fingerprint], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(payload).hexdigest()
 
 
 def normalize_label_row(row: dict[str, Any], context: RowContext) -> dict[str, list[tuple]]:
@@ -373,7 +390,8 @@ class _RowNormalizer:
             row.get("label_status") or meta.get("label_status"),
             row.get("annotation_task_status") or meta.get("annotation_task_status"),
             stage.get("title"), stage.get("uuid"), self.timestamp(row.get("created_at"), "created_at"),
-            self.timestamp(row.get("last_edited_at"), "last_edited_at"), self.context.synced_at, None, row,
+            self.timestamp(row.get("last_edited_at"), "last_edited_at"), self.context.synced_at, None,
+            self.context.content_sha256, row,
         ))
         units = list(self.row["data_units"].values())
         single = units[0] if len(units) == 1 and data_type != "img_group" else {}

@@ -6,8 +6,11 @@ an attribute's type and the option it is nested under.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterator
+
+import orjson
 
 ONTOLOGY_COLUMNS = {
     "ontology_objects": ("project_hash", "feature_hash", "uid", "name", "color", "shape", "required", "archived"),
@@ -37,6 +40,7 @@ class AttributeInfo:
 class OntologyIndex:
     attributes: dict[str, AttributeInfo] = field(default_factory=dict)
     object_uids: dict[str, int] = field(default_factory=dict)
+    fingerprint: str | None = None  # changes when the ontology does, so rows are re-derived
 
     def attribute(self, feature_hash: str) -> AttributeInfo | None:
         return self.attributes.get(feature_hash)
@@ -81,9 +85,9 @@ def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str,
 
 
 def build_index(ontology: dict[str, Any] | None) -> OntologyIndex:
-    index = OntologyIndex()
     if not ontology:
-        return index
+        return OntologyIndex()
+    index = OntologyIndex(fingerprint=hashlib.sha256(orjson.dumps(ontology, option=orjson.OPT_SORT_KEYS)).hexdigest())
     for obj in ontology.get("objects", []):
         uid = _int_or_none(obj.get("id"))
         if uid is not None and obj.get("featureNodeHash"):

@@ -137,6 +137,7 @@ branches = Table(
     Column("last_edited_at", DateTime),
     Column("synced_at", DateTime),
     Column("deleted_at", DateTime),
+    Column("content_sha256", Text),
     Column("raw", JSON),
     Index("ix_branches_data", "project_hash", "data_hash"),
 )
@@ -259,6 +260,7 @@ sync_runs = Table(
     Column("fetched", Integer),
     Column("inserted", Integer),
     Column("updated", Integer),
+    Column("unchanged", Integer),
     Column("deleted", Integer),
     Column("failed", Integer),
     Column("cursor_before", DateTime),

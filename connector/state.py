@@ -25,6 +25,7 @@ class RunStats:
     fetched: int = 0
     inserted: int = 0
     updated: int = 0
+    unchanged: int = 0
     deleted: int = 0
     failed: int = 0
 

@@ -13,7 +13,9 @@ from typing import Callable, Iterable, Iterator
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
-from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
+from connector.normalize import (
+    LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row,
+)
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.sources import SourceRow
 from connector.sources.export import read_export, read_ontology
@@ -47,6 +49,8 @@ class ExportSyncConfig:
     """An `OntologyStructure.to_dict()` JSON file; fills the ontology tables."""
     batch_size: int = DEFAULT_BATCH_SIZE
     """Label rows per transaction."""
+    full_refresh: bool = False
+    """Rewrite every label row, even those whose content is unchanged since the last sync."""
 
 
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
@@ -61,7 +65,7 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
         failures = load_rows(
             engine, read_export(config.path), run_id, config.project_hash, build_index(ontology), stats,
-            batch_size=config.batch_size, on_progress=on_progress,
+            batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
         )
     except BaseException as error:
         finish_run(engine, run_id, stats, "failed", error=str(error)[:2000])
@@ -78,38 +82,59 @@ def load_rows(
     ontology: OntologyIndex,
     stats: RunStats,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    full_refresh: bool = False,
     on_batch: BatchHook | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[RowFailure]:
-    """Load every row in batches; returns the rows that failed (also recorded in sync_errors)."""
+    """Load every row in batches; returns the rows that failed (also recorded in sync_errors).
+
+    A label row whose content fingerprint matches the stored one is left alone, unless
+    `full_refresh` asks for every row to be rewritten.
+    """
     failures: list[RowFailure] = []
     for batch in _batches(rows, batch_size):
-        synced_at = utc_now()
-        per_label_row: dict[str, dict[str, list[tuple]]] = {}
-        batch_failures: list[RowFailure] = []
-        for item in batch:
-            try:
-                tables = _normalize(item, RowContext(project_hash, synced_at, ontology, item.metadata))
-            except LabelRowError as error:
-                batch_failures.append(RowFailure(error.label_hash, error.field, error.reason, error.data_title, item.location))
-                continue
-            per_label_row.pop(item.row["label_hash"], None)
-            per_label_row[item.row["label_hash"]] = tables
-        normalized = merge_label_rows(per_label_row)
         with engine.begin() as connection:
-            existing = _existing_label_hashes(connection, normalized.label_hashes)
-            load.replace_label_rows(connection, normalized)
-            record_failures(connection, run_id, project_hash, batch_failures)
+            batch_failures = _load_batch(connection, batch, run_id, project_hash, ontology, stats, full_refresh)
             if on_batch is not None:
                 on_batch(connection, batch)
-        stats.listed += len(batch)
-        stats.fetched += len(batch)
-        stats.updated += len(existing)
-        stats.inserted += len(normalized.label_hashes) - len(existing)
-        stats.failed += len(batch_failures)
         failures.extend(batch_failures)
         if on_progress is not None:
             on_progress(len(batch))
+    return failures
+
+
+def _load_batch(connection: Connection, batch: list[SourceRow], run_id: str, project_hash: str,
+                ontology: OntologyIndex, stats: RunStats, full_refresh: bool) -> list[RowFailure]:
+    synced_at = utc_now()
+    fingerprints = {
+        item.row["label_hash"]: content_fingerprint(item.row, item.metadata, ontology)
+        for item in batch
+        if isinstance(item.row, dict) and isinstance(item.row.get("label_hash"), str)
+    }
+    stored = _stored_fingerprints(connection, list(fingerprints))
+    per_label_row: dict[str, dict[str, list[tuple]]] = {}
+    failures: list[RowFailure] = []
+    for item in batch:
+        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
+        if not full_refresh and label_hash in stored and stored[label_hash] == fingerprints.get(label_hash):
+            stats.unchanged += 1
+            continue
+        context = RowContext(project_hash, synced_at, ontology, item.metadata, fingerprints.get(label_hash))
+        try:
+            tables = _normalize(item, context)
+        except LabelRowError as error:
+            failures.append(RowFailure(error.label_hash, error.field, error.reason, error.data_title, item.location))
+            continue
+        per_label_row.pop(label_hash, None)
+        per_label_row[label_hash] = tables
+    load.replace_label_rows(connection, merge_label_rows(per_label_row))
+    record_failures(connection, run_id, project_hash, failures)
+    updated = sum(1 for label_hash in per_label_row if label_hash in stored)
+    stats.listed += len(batch)
+    stats.fetched += len(batch)
+    stats.updated += updated
+    stats.inserted += len(per_label_row) - updated
+    stats.failed += len(failures)
     return failures
 
 
@@ -119,11 +144,12 @@ def _normalize(item: SourceRow, context: RowContext) -> dict[str, list[tuple]]:
     return normalize_label_row(item.row, context)
 
 
-def _existing_label_hashes(connection: Connection, label_hashes: list[str]) -> set[str]:
+def _stored_fingerprints(connection: Connection, label_hashes: list[str]) -> dict[str, str | None]:
     if not label_hashes:
-        return set()
+        return {}
     branches = schema.branches
-    return set(connection.scalars(select(branches.c.label_hash).where(branches.c.label_hash.in_(label_hashes))))
+    query = select(branches.c.label_hash, branches.c.content_sha256).where(branches.c.label_hash.in_(label_hashes))
+    return dict(connection.execute(query).all())
 
 
 def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:

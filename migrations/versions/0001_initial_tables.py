@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('last_edited_at', sa.DateTime(), nullable=True),
     sa.Column('synced_at', sa.DateTime(), nullable=True),
     sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('content_sha256', sa.Text(), nullable=True),
     sa.Column('raw', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('label_hash')
     )
@@ -243,6 +244,7 @@ def upgrade() -> None:
     sa.Column('fetched', sa.Integer(), nullable=True),
     sa.Column('inserted', sa.Integer(), nullable=True),
     sa.Column('updated', sa.Integer(), nullable=True),
+    sa.Column('unchanged', sa.Integer(), nullable=True),
     sa.Column('deleted', sa.Integer(), nullable=True),
     sa.Column('failed', sa.Integer(), nullable=True),
     sa.Column('cursor_before', sa.DateTime(), nullable=True),
