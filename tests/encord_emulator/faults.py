@@ -6,31 +6,32 @@ method (all optional: a rule with no matcher hits every request), and fires ``ti
 hits left wins. Faults are applied before authentication, as the API's rate limiter and load
 balancer would.
 
-Kinds, and what SDK 0.1.211 does with them (checked in tests/test_emulator.py):
+Kinds, and what SDK 0.1.211 does with them (measured against this emulator; the matrix is
+pinned in tests/test_emulator.py). "Retryable calls" are the listing, the label-row GET and the
+v2 GETs; label-row creation (PUT) is sent with ``retryable=False``. Retries come from urllib3's
+``Retry`` inside the SDK: ``status_forcelist=[413, 429, 500, 502, 503]``, at most
+``RequestsSettings.max_retries`` re-sends, backoff ``backoff_factor * 2**(n-1)``, and for
+413/429/503 it sleeps for ``Retry-After`` seconds when that header is present (so use
+``retry_after=0`` in tests, or keep retries at 0).
 
-``status``   HTTP ``status`` with a non-JSON body (``Retry-After`` header when ``retry_after``
-             is set). 413/429/500/502/503 are in the SDK's urllib3 ``status_forcelist``: a
-             retryable call (listing, label-row GET, v2 GETs) is re-sent up to
-             ``RequestsSettings.max_retries`` times with backoff ``backoff_factor * 2**(n-1)``,
-             honouring ``Retry-After`` for 413/429/503 — so use ``retry_after=0`` in tests. When
-             retries run out (or ``max_retries=0``): 429 -> ``RateLimitExceededError`` with
-             ``.retry_after``; 413 -> ``PayloadTooLargeError``; other v1 statuses ->
-             ``RequestException`` ("Error parsing JSON response") because the body is not JSON;
-             v2 -> ``UnknownException`` (500/502/503), ``RateLimitExceededError`` (429).
-             Other statuses (e.g. 504) are never retried. Label-row creation (PUT) is sent with
-             ``retryable=False`` and never retried.
-``envelope`` HTTP 200 with ``{"status": envelope_status, "response": [error]}`` (v1 only): never
-             retried; the SDK maps the code, e.g. ``RATE_LIMIT_ERROR`` -> ``RateLimitExceededError``
-             (no retry_after), ``UNKNOWN_ERROR`` -> ``UnknownException``.
-``delay``    sleeps ``seconds`` then serves the request normally. A delay longer than
-             ``RequestsSettings.read_timeout`` gives a read timeout, which urllib3 retries like
-             a dropped connection.
-``drop``     closes the socket without replying. urllib3 counts it as a read error and retries
-             it ``max_retries`` times on retryable calls; then the SDK raises ``RequestException``
-             ("Request session.send failed").
-``truncate`` serves the request, then sends only the first ``keep`` bytes of the JSON body
-             (with a matching Content-Length). Not retried: ``RequestException``
-             ("Error parsing JSON response"); for v2 too.
+``status``   HTTP ``status`` with a non-JSON body, plus ``Retry-After`` when ``retry_after`` is
+             set. 413/429/500/502/503 are retried as above. Once retries run out (or with
+             ``max_retries=0``): 429 -> ``RateLimitExceededError`` (``.retry_after`` = the header
+             as int, else None); 413 -> ``PayloadTooLargeError``; any other status on v1 ->
+             ``RequestException`` ("Error parsing JSON response", the body is not JSON), on v2
+             -> ``UnknownException``. Other statuses (e.g. 504) are never retried.
+``envelope`` v1 only: HTTP 200 with ``{"status": envelope_status, "response": [error]}``. Never
+             retried; the SDK maps the code, e.g. ``RATE_LIMIT_ERROR`` ->
+             ``RateLimitExceededError`` (retry_after None), ``UNKNOWN_ERROR`` -> ``UnknownException``.
+``delay``    sleeps ``seconds``, then serves the request. Longer than
+             ``RequestsSettings.read_timeout``: the client times out, urllib3 retries it as a read
+             error, then ``RequestException`` ("Request session.send failed"). The late reply
+             is logged with ``client_gone=True`` when the write fails (not guaranteed).
+``drop``     closes the socket without a reply: retried as a read error; when retries run out,
+             ``RequestException`` ("Request session.send failed").
+``truncate`` serves the request but sends only the first ``keep`` bytes of the JSON body (with
+             a matching Content-Length). Never retried: ``RequestException`` ("Error parsing JSON
+             response"), on v1 and v2.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class Fault:
         return self.times is not None and self.hits >= self.times
 
     def matches(self, api: str, path: str, http_method: str, query_type: Optional[str], query_method: Optional[str]) -> bool:
+        if self.kind == "envelope" and api != "v1":
+            return False
         if self.query_type is not None and query_type != self.query_type:
             return False
         if self.query_method is not None and (query_method or "").upper() != self.query_method.upper():

@@ -57,6 +57,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._reply_fault(entry, fault)
 
         status, payload = self._answer(entry, body)
+        entry.response = payload
         raw = json.dumps(payload).encode() if payload is not None else b""
         if fault is not None and fault.kind == "truncate":
             raw = raw[: fault.keep]
@@ -114,7 +115,13 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(raw)
+        try:
+            self.wfile.write(raw)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (read timeout shorter than an injected delay).
+            entry.client_gone = True
+            self.close_connection = True
 
 
 def _json_or_none(body: bytes) -> Any:

@@ -24,6 +24,8 @@ class RecordedRequest:
     payload: Any = None
     body: Any = None
     """Parsed JSON body (v1 envelope or v2 payload), None when empty or not JSON."""
+    response: Any = None
+    """The JSON sent back (before any truncation); None for faults answered without one."""
     public_key_hex: Optional[str] = None
     http_status: Optional[int] = None
     """HTTP status sent; None when the connection was dropped without a reply."""
@@ -33,6 +35,8 @@ class RecordedRequest:
     """v1 envelope error code (e.g. ``AUTHENTICATION_ERROR``) or v2 error message."""
     fault: Optional[str] = None
     """Kind of fault injected into this request, if any."""
+    client_gone: bool = False
+    """True when the client had closed the connection before the reply was written."""
     unknown: bool = False
     """True when the emulator has no handler for this request."""
     label_hashes: List[str] = field(default_factory=list)
@@ -42,7 +46,8 @@ class RecordedRequest:
 
     @property
     def ok(self) -> bool:
-        return self.http_status == 200 and self.api_status in (None, 200) and self.fault is None
+        return (self.http_status == 200 and self.api_status in (None, 200) and self.fault is None
+                and not self.client_gone)
 
     @property
     def is_write(self) -> bool:
@@ -102,6 +107,11 @@ class RequestLog:
 
     def listings(self) -> List[RecordedRequest]:
         return self.requests_of("labelrowmetadata", "GET")
+
+    def last_listing(self) -> List[dict]:
+        """The metadata items the latest successful listing returned."""
+        done = [e for e in self.listings() if e.ok]
+        return done[-1].response["response"] if done else []
 
     def creates(self) -> List[RecordedRequest]:
         """Label-row creation requests (``labelrow`` PUT): a read-only connector must never send one."""
