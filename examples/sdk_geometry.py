@@ -47,7 +47,9 @@ def moving_box(t: float, *, x0: float, x1: float, y: float, w: float, h: float) 
     )
 
 
-def turning_box(t: float, *, x: float, y: float, w: float, h: float, turn_degrees: float) -> RotatableBoundingBoxCoordinates:
+def turning_box(
+    t: float, *, x: float, y: float, w: float, h: float, turn_degrees: float
+) -> RotatableBoundingBoxCoordinates:
     """A rotatable box drifting down-right while its angle (degrees) goes 0 -> turn_degrees."""
     return RotatableBoundingBoxCoordinates(
         top_left_x=r4(x + 0.1 * t), top_left_y=r4(y + 0.05 * t), width=r4(w), height=r4(h),

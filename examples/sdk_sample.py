@@ -2,22 +2,23 @@
 
 Pure functions, no I/O. Every builder returns a ``LabelRowV2``; ``row.to_encord_dict()`` gives the
 label-row dict that Encord's "Export labels as JSON" script writes. ``seed`` selects a distinct
-row (fresh label/data/object hashes, shifted geometry) deterministically; explicit hashes,
-titles and branch names can be passed instead.
+row deterministically (fresh label/data/object hashes; videos also shift their geometry);
+explicit hashes, titles and branch names can be passed instead.
 
     build_ontology()            the ontology (see examples/sdk_ontology.py)
     video_row(seed)             1280x720 @ 25 fps, 250 frames: tracked objects, dynamic answers
+                                (examples/sdk_video.py; video_spans(n) gives its frame ranges)
     image_row(seed)             one 1920x1080 image with every shape
     img_group_row(seed)         three images of different sizes, labels on images 0 and 2
     dicom_row(seed)             20 slices with per-slice DICOM metadata (width/height)
     consensus_rows(seed)        one video on 'main' plus annotator branches 'encord-<hash>'
+    sample_rows(seed)           the LabelRowV2 objects behind sample_export
     sample_export(seed)         a small export: list of to_encord_dict() dicts
     server_label_dict(row)      to_encord_dict() plus what the server also sends for DICOM
 """
 
 from __future__ import annotations
 
-import random
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from encord.objects import LabelRowV2, OntologyStructure
@@ -32,183 +33,20 @@ from examples.sdk_rows import (
     MEDIA_ROOT, Labeller, Media, annotator_branch, annotator_email, empty_label_row, row_identity,
     short_hash, stable_uuid,
 )
+from examples.sdk_video import VIDEO_TRACKS, video_row, video_spans
 
 __all__ = [
     "build_ontology", "video_row", "image_row", "img_group_row", "dicom_row", "consensus_rows",
-    "sample_export", "server_label_dict", "IMG_GROUP_SIZES", "DICOM_SLICES",
+    "sample_export", "sample_rows", "server_label_dict", "video_spans", "object_hash_for",
+    "classification_hash_for", "CONSENSUS_VARIATIONS", "IMG_GROUP_SIZES", "DICOM_SLICES", "VIDEO_TRACKS",
 ]
 
 IMG_GROUP_SIZES: Tuple[Tuple[int, int], ...] = ((1920, 1080), (1024, 768), (800, 1280))
 DICOM_SLICES = 20
 
 
-def _frame_at(number_of_frames: int, fraction: float) -> int:
-    return round(fraction * (number_of_frames - 1))
-
-
 def _labeller(row: LabelRowV2, ids, ontology: OntologyStructure) -> Labeller:
     return Labeller(row=row, ids=ids, ontology=ontology)
-
-
-# --------------------------------------------------------------------------- video
-
-def video_media(data_hash: str, title: str, *, number_of_frames: int, fps: float,
-                width: int, height: int) -> Media:
-    duration = round(number_of_frames / fps, 3)
-    link = f"{MEDIA_ROOT}/{title}"
-    unit = {"data_hash": data_hash, "data_title": title, "data_link": link, "data_type": "video/mp4",
-            "data_sequence": 0, "width": width, "height": height, "labels": {},
-            "data_duration": duration, "data_fps": fps}
-    return Media("video", number_of_frames, {data_hash: unit}, file_type="video/mp4", data_link=link,
-                 width=width, height=height, fps=fps, duration=duration)
-
-
-def video_row(
-    seed: int = 0,
-    *,
-    ontology: Optional[OntologyStructure] = None,
-    number_of_frames: int = 250,
-    fps: float = 25.0,
-    width: int = 1280,
-    height: int = 720,
-    branch_name: str = "main",
-    annotator: Optional[str] = None,
-    data_hash: Optional[str] = None,
-    label_hash: Optional[str] = None,
-    data_title: Optional[str] = None,
-) -> LabelRowV2:
-    """A street video: cars, a bus, road, lane, traffic light, person, wheel, sign and sky tracked
-    over frame ranges (frame spans scale with `number_of_frames`, which must be >= 50)."""
-    ontology = ontology or build_ontology()
-    ids = row_identity("video", seed, extension="mp4", branch_name=branch_name, annotator=annotator,
-                       data_hash=data_hash, label_hash=label_hash, data_title=data_title)
-    media = video_media(ids.data_hash, ids.data_title, number_of_frames=number_of_frames, fps=fps,
-                        width=width, height=height)
-    labeller = _labeller(empty_label_row(ontology, ids, media), ids, ontology)
-    shift = random.Random(ids.label_hash).uniform(-0.04, 0.04)
-    _label_video(labeller, number_of_frames, width, height, shift)
-    return labeller.row
-
-
-def video_spans(number_of_frames: int) -> Dict[str, List[Tuple[int, int]]]:
-    """The inclusive frame ranges each video track/answer covers (for asserting against)."""
-    at = lambda fraction: _frame_at(number_of_frames, fraction)  # noqa: E731
-    last = number_of_frames - 1
-    return {
-        "car_a": [(0, at(0.48))],
-        "car_a_moving": [(0, at(0.24))],
-        "car_a_parked": [(at(0.24) + 1, at(0.48))],
-        "car_b": [(at(0.40), at(0.60)), (at(0.68), at(0.80))],
-        "bus": [(at(0.20), at(0.60))],
-        "road": [(0, at(0.12))],
-        "lane": [(0, at(0.20))],
-        "light": [(at(0.10), at(0.40))],
-        "light_red": [(at(0.10), at(0.25))],
-        "light_green": [(at(0.25) + 1, at(0.40))],
-        "person": [(at(0.08), at(0.24))],
-        "wheel": [(at(0.04), at(0.12))],
-        "sign": [(at(0.12), at(0.20))],
-        "sky": [(0, 2)],
-        "weather_sunny": [(0, at(0.40))],
-        "weather_rain": [(at(0.60), last)],
-        "scene_tags": [(0, last)],
-        "notes": [(at(0.04), at(0.08)), (at(0.50), at(0.52))],
-    }
-
-
-def _label_video(labeller: Labeller, number_of_frames: int, width: int, height: int, shift: float) -> None:
-    spans = video_spans(number_of_frames)
-    _add_car_a(labeller, spans, shift)
-    _add_car_b(labeller, spans, shift)
-    _add_video_scenery(labeller, spans, shift)
-    _add_video_people_and_signs(labeller, spans)
-    (start, end), = spans["sky"]
-    sky = labeller.new_object(ont.SKY, "sky")
-    for frame in range(start, end + 1):
-        labeller.place(sky, frame, rectangle_mask(width, height, (0.0, 0.0, 1.0, 0.3 + 0.01 * frame)))
-    labeller.add(sky)
-    _add_video_classifications(labeller, spans)
-
-
-def _add_car_a(labeller: Labeller, spans, shift: float) -> None:
-    car = labeller.new_object(ont.CAR, "car_a")
-    (start, end), = spans["car_a"]
-    labeller.track(car, start, end, lambda t: moving_box(t, x0=0.05 + shift, x1=0.6, y=0.55, w=0.15, h=0.12))
-    labeller.answer(car, ont.CAR_COLOR, ont.CAR_COLOR_RED)
-    labeller.answer(car, ont.CAR_DAMAGE, [ont.CAR_DAMAGE_SCRATCH, ont.CAR_DAMAGE_DENT])
-    labeller.answer(car, ont.CAR_PLATE, "KA-123-XY")
-    labeller.answer(car, ont.CAR_OCCLUSION, 12.5)
-    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_MOVING, frames=spans["car_a_moving"])
-    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_PARKED, frames=spans["car_a_parked"])
-    labeller.add(car)
-
-
-def _add_car_b(labeller: Labeller, spans, shift: float) -> None:
-    """A car seen on two separate frame ranges (it leaves the view and comes back)."""
-    car = labeller.new_object(ont.CAR, "car_b")
-    (start, end), (start2, end2) = spans["car_b"]
-    labeller.track(car, start, end, lambda t: moving_box(t, x0=0.8, x1=0.5 + shift, y=0.6, w=0.12, h=0.1))
-    labeller.track(car, start2, end2, lambda t: moving_box(t, x0=0.4, x1=0.2, y=0.62, w=0.14, h=0.11))
-    labeller.answer(car, ont.CAR_COLOR, ont.CAR_COLOR_BLUE)
-    labeller.answer(car, ont.CAR_OCCLUSION, 0)
-    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_MOVING, frames=[(start, end)])
-    labeller.answer(car, ont.CAR_MOTION, ont.CAR_MOTION_PARKED, frames=[(start2, end2)])
-    labeller.add(car)
-
-
-def _add_video_scenery(labeller: Labeller, spans, shift: float) -> None:
-    bus = labeller.new_object(ont.BUS, "bus")
-    (start, end), = spans["bus"]
-    labeller.track(bus, start, end, lambda t: turning_box(t, x=0.3 + shift, y=0.3, w=0.25, h=0.2, turn_degrees=30))
-    labeller.answer(bus, ont.BUS_ROUTE, "42 Downtown")
-    labeller.add(bus)
-
-    road = labeller.new_object(ont.ROAD, "road")
-    (start, end), = spans["road"]
-    labeller.track(road, start, end, lambda t: road_polygon(t, with_hole=t >= 0.5))
-    labeller.answer(road, ont.ROAD_SURFACE, ont.ROAD_SURFACE_ASPHALT)
-    labeller.add(road)
-
-    lane = labeller.new_object(ont.LANE, "lane")
-    (start, end), = spans["lane"]
-    labeller.track(lane, start, end, lane_polyline)
-    labeller.add(lane)
-
-    light = labeller.new_object(ont.TRAFFIC_LIGHT, "light")
-    (start, end), = spans["light"]
-    labeller.track(light, start, end, lambda t: light_point(t, x=0.62 + shift))
-    labeller.answer(light, ont.TRAFFIC_LIGHT_STATE, ont.TRAFFIC_LIGHT_RED, frames=spans["light_red"])
-    labeller.answer(light, ont.TRAFFIC_LIGHT_STATE, ont.TRAFFIC_LIGHT_GREEN, frames=spans["light_green"])
-    labeller.add(light)
-
-
-def _add_video_people_and_signs(labeller: Labeller, spans) -> None:
-    template = labeller.ontology.skeleton_templates["Person pose"]
-    person = labeller.new_object(ont.PERSON, "person")
-    (start, end), = spans["person"]
-    labeller.track(person, start, end, lambda t: pose(template, t, x=0.1 + 0.2 * t, y=0.4))
-    labeller.add(person)
-
-    wheel = labeller.new_object(ont.WHEEL, "wheel")
-    (start, end), = spans["wheel"]
-    labeller.track(wheel, start, end, wheel_circle)
-    labeller.add(wheel)
-
-    sign = labeller.new_object(ont.SIGN, "sign")
-    (start, end), = spans["sign"]
-    labeller.track(sign, start, end, sign_ellipse)
-    labeller.add(sign)
-
-
-def _add_video_classifications(labeller: Labeller, spans) -> None:
-    labeller.classify(ont.WEATHER, "weather_sunny", spans["weather_sunny"],
-                      [(ont.WEATHER_ATTRIBUTE, ont.WEATHER_SUNNY)])
-    labeller.classify(ont.WEATHER, "weather_rain", spans["weather_rain"],
-                      [(ont.WEATHER_ATTRIBUTE, ont.WEATHER_RAIN),
-                       (ont.WEATHER_INTENSITY, ont.WEATHER_INTENSITY_HEAVY)])
-    labeller.classify(ont.SCENE_TAGS, "scene_tags", spans["scene_tags"],
-                      [(ont.SCENE_TAGS_ATTRIBUTE, [ont.SCENE_TAG_URBAN, ont.SCENE_TAG_NIGHT])])
-    labeller.classify(ont.NOTES, "notes", spans["notes"], [(ont.NOTES_ATTRIBUTE, "glare from low sun")])
 
 
 # --------------------------------------------------------------------------- image
@@ -399,6 +237,13 @@ def server_label_dict(row: LabelRowV2) -> Dict[str, Any]:
 
 # --------------------------------------------------------------------------- consensus
 
+# How each consensus annotator's labels differ from main's (annotator 1, 2, ...).
+CONSENSUS_VARIATIONS: Tuple[Dict[str, Any], ...] = (
+    {"car_a_color": ont.CAR_COLOR_BLUE},  # disagrees on a color: no nested Damage answer either
+    {"omit": ("wheel", "sign")},          # missed two objects
+)
+
+
 def consensus_rows(
     seed: int = 0,
     *,
@@ -406,21 +251,20 @@ def consensus_rows(
     annotators: int = 2,
     number_of_frames: int = 60,
 ) -> List[LabelRowV2]:
-    """One video labelled on 'main' and by `annotators` annotators on their own branches
-    ('encord-<hash>'): same data_hash, own label_hash, own object hashes, slightly different
-    geometry per branch."""
+    """One video labelled on 'main' (by the reviewer) and by `annotators` annotators on their own
+    branches ('encord-<hash>'): same data_hash and title, own label_hash and object hashes, slightly
+    shifted geometry, and the differences listed in CONSENSUS_VARIATIONS."""
     ontology = ontology or build_ontology()
-    data_hash = stable_uuid("data", "consensus video", seed)
-    title = f"consensus_{seed:04d}.mp4"
-    rows = [video_row(seed, ontology=ontology, number_of_frames=number_of_frames, data_hash=data_hash,
-                      data_title=title, label_hash=stable_uuid("label", "consensus", seed, "main"),
-                      annotator="reviewer@example.com")]
+    shared = dict(ontology=ontology, number_of_frames=number_of_frames, data_title=f"consensus_{seed:04d}.mp4",
+                  data_hash=stable_uuid("data", "consensus video", seed))
+    rows = [video_row(seed, label_hash=stable_uuid("label", "consensus", seed, "main"),
+                      annotator="reviewer@example.com", **shared)]
     for index in range(1, annotators + 1):
         email = annotator_email(index)
         branch = annotator_branch(email)
-        rows.append(video_row(seed, ontology=ontology, number_of_frames=number_of_frames, data_hash=data_hash,
-                              data_title=title, branch_name=branch, annotator=email,
-                              label_hash=stable_uuid("label", "consensus", seed, branch)))
+        variation = CONSENSUS_VARIATIONS[(index - 1) % len(CONSENSUS_VARIATIONS)]
+        rows.append(video_row(seed, branch_name=branch, annotator=email,
+                              label_hash=stable_uuid("label", "consensus", seed, branch), **variation, **shared))
     return rows
 
 
