@@ -21,7 +21,7 @@ from encord.exceptions import (
 from encord.objects.ontology_structure import OntologyStructure
 from encord.orm.label_row import AnnotationTaskStatus
 
-from tests.encord_emulator import EncordEmulator, clone_row, generate_ssh_key, load_sample
+from tests.encord_emulator import EncordEmulator, add_sample_project, clone_row, generate_ssh_key, load_sample
 from tests.encord_emulator.fixtures import encord_client, encord_emulator, encord_key  # noqa: F401
 from tests.encord_emulator.keys import AuthFailure, verify_v1, verify_v2
 
@@ -35,9 +35,9 @@ def street(encord_emulator):
     """A workflow project with the sample ontology, the video and image rows as edited at 12:00:00
     and 12:00:01, and one data unit without labels."""
     emu = encord_emulator
-    project = emu.add_project(title="Street scenes QA", ontology=ONTOLOGY)
-    emu.put_row(project, VIDEO)
-    emu.put_row(project, IMAGE)
+    hashes = add_sample_project(emu, title="Street scenes QA")
+    project = hashes["project"]
+    assert (hashes["video"], hashes["image"]) == (VIDEO["label_hash"], IMAGE["label_hash"])
     unlabelled = clone_row(IMAGE, data_title="crossing_0099.jpg")
     emu.add_data_unit(project, unlabelled)
     return project, unlabelled["data_hash"]
@@ -113,6 +113,16 @@ def test_edited_after_and_before(encord_emulator, encord_client, street):
         (VIDEO["label_hash"], datetime(2025, 4, 1, 8, tzinfo=timezone.utc))]
     assert emu.row(VIDEO["label_hash"])["created_at"] == "Mon, 10 Mar 2025 12:00:00 UTC"
     assert project.list_label_rows_v2(edited_after="2025-04-01T08:00:01Z") == []
+
+
+def test_exclusive_time_bounds_option(encord_key):
+    with EncordEmulator(edited_bounds_inclusive=False) as emu:
+        emu.add_key(encord_key)
+        project_hash = emu.add_project(ontology=ONTOLOGY)
+        emu.put_row(project_hash, VIDEO, last_edited_at="2025-03-10T12:00:00Z")
+        project = emu.client(encord_key).get_project(project_hash)
+        assert project.list_label_rows_v2(edited_after="2025-03-10T12:00:00Z") == []
+        assert len(project.list_label_rows_v2(edited_after="2025-03-10T11:59:59Z")) == 1
 
 
 def test_branches(encord_emulator, encord_client, street):
@@ -211,6 +221,18 @@ def test_initialising_an_uninitialised_row_sends_a_create(encord_emulator, encor
     assert emu.row(empty.label_hash)["data_units"][data_hash]["labels"] == {"objects": [], "classifications": []}
 
 
+def test_save_is_logged_as_a_write_and_applied(encord_emulator, encord_client, street):
+    emu = encord_emulator
+    project = encord_client.get_project(street[0])
+    row = by_title(project.list_label_rows_v2())["crossing_0042.jpg"]
+    row.initialise_labels()
+    row.remove_object(row.get_object_instances()[0])
+    row.save()
+    (save,) = emu.log.writes()
+    assert (save.query_type, save.query_method, save.label_hashes) == ("labelrow", "POST", [IMAGE["label_hash"]])
+    assert len(emu.row(IMAGE["label_hash"])["data_units"][IMAGE["data_hash"]]["labels"]["objects"]) == 2
+
+
 def test_deletions(encord_emulator, encord_client, street):
     emu, (project_hash, data_hash) = encord_emulator, street
     project = encord_client.get_project(project_hash)
@@ -223,6 +245,24 @@ def test_deletions(encord_emulator, encord_client, street):
     emu.delete_row(VIDEO["label_hash"])
     with pytest.raises(ResourceNotFoundError):
         by_title(stale)["street_0001.mp4"].initialise_labels()
+
+
+def test_row_deleted_after_listing_is_silently_skipped_by_a_bundle(encord_key):
+    """With ``missing_label_rows="skip"`` the reply leaves the hash out; the SDK's bundle then
+    leaves that row uninitialised without raising."""
+    with EncordEmulator(missing_label_rows="skip") as emu:
+        emu.add_key(encord_key)
+        project_hash = emu.add_project(ontology=ONTOLOGY)
+        emu.put_row(project_hash, VIDEO)
+        emu.put_row(project_hash, IMAGE)
+        project = emu.client(encord_key).get_project(project_hash)
+        rows = by_title(project.list_label_rows_v2())
+        emu.delete_row(VIDEO["label_hash"])
+        with project.create_bundle() as bundle:
+            for row in rows.values():
+                row.initialise_labels(bundle=bundle)
+        assert not rows["street_0001.mp4"].is_labelling_initialised
+        assert rows["crossing_0042.jpg"].is_labelling_initialised
 
 
 def test_no_change_resync_fetches_nothing(encord_emulator, encord_client, street):
@@ -329,7 +369,8 @@ FAULT_MATRIX = [
 ]
 
 
-@pytest.mark.parametrize("fault, error, retried", FAULT_MATRIX, ids=lambda v: str(v.get("kind", "")) + str(v.get("status", "")) if isinstance(v, dict) else "")
+@pytest.mark.parametrize("fault, error, retried", FAULT_MATRIX,
+                         ids=["-".join(str(f[k]) for k in ("kind", "status", "error") if k in f) for f, _, _ in FAULT_MATRIX])
 def test_fault_matrix_on_the_listing(encord_emulator, encord_key, street, fault, error, retried):
     emu = encord_emulator
     no_retry = emu.client(encord_key, read_timeout=1).get_project(street[0])

@@ -7,8 +7,8 @@ SDK's retry behaviour, ``listing`` for the listing semantics, ``log`` for the re
 from .faults import Fault
 from .keys import SshKey, generate_ssh_key
 from .log import RecordedRequest, RequestLog
-from .samples import clone_row, load as load_sample
+from .samples import add_sample_project, clone_row, load as load_sample
 from .server import EncordEmulator
 
-__all__ = ["EncordEmulator", "Fault", "RecordedRequest", "RequestLog", "SshKey", "clone_row",
+__all__ = ["EncordEmulator", "add_sample_project", "Fault", "RecordedRequest", "RequestLog", "SshKey", "clone_row",
            "generate_ssh_key", "load_sample"]

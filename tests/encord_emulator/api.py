@@ -47,6 +47,13 @@ def handle_v1(store: Store, entry: RecordedRequest, options: Dict[str, Any]) -> 
         rows = store.create_rows(project_hash, entry.data_hashes, payload.get("branch_name"))
         entry.label_hashes = [r["label_hash"] for r in rows]
         return rows if isinstance(entry.uid, list) else rows[0]
+    if qt == "labelrow" and qm == "POST":  # LabelRowV2.save(): the edit is applied, as the API would
+        entry.label_hashes = _as_list(entry.uid)
+        labels = payload.get("labels") if payload.get("multi_request") else [payload]
+        for label_hash, row in zip(entry.label_hashes, labels or []):
+            store.fetch_rows(project_hash, [label_hash])
+            store.put_row(project_hash, {**row, "label_hash": label_hash})
+        return True
     raise Unknown(f"{qt} {qm}")
 
 

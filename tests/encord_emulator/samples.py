@@ -34,3 +34,12 @@ def clone_row(row: Dict[str, Any], *, data_hash: Optional[str] = None, label_has
         if len(units) == 1:
             next(iter(units.values()))["data_title"] = data_title
     return new
+
+
+def add_sample_project(emulator, title: str = "Street scenes", **project_kw: Any) -> Dict[str, str]:
+    """A project with the sample ontology and the video and image label rows (stamped with the
+    emulator's clock). Returns the hashes: project, video, image (label hashes)."""
+    project_hash = emulator.add_project(title=title, ontology=load("ontology"), **project_kw)
+    video = emulator.put_row(project_hash, load("label_row_video"))
+    image = emulator.put_row(project_hash, load("label_row_image"))
+    return {"project": project_hash, "video": video, "image": image}

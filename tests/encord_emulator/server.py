@@ -39,8 +39,10 @@ class EncordEmulator:
         missing_label_rows: str = "error",
     ):
         """``clock_step``: seconds the clock advances after each write, so writes are ordered.
-        ``missing_label_rows``: ``error`` (RESOURCE_NOT_FOUND_ERROR for the whole labelrow GET)
-        or ``skip`` (leave the unknown hashes out of the reply)."""
+        ``edited_bounds_inclusive``: ``edited_after``/``edited_before`` compare with >=/<= (else >/<).
+        ``missing_label_rows``: ``error`` (RESOURCE_NOT_FOUND_ERROR for the whole labelrow GET,
+        the SDK raises ``ResourceNotFoundError``) or ``skip`` (unknown hashes are left out of the
+        reply; a bundle then leaves those rows uninitialised without raising)."""
         self.clock = Clock(clock_start, clock_step)
         self.store = Store(self.clock)
         self.log = RequestLog()
@@ -55,7 +57,8 @@ class EncordEmulator:
         handler = type("BoundHandler", (Handler,), {"emulator": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="encord-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="encord-emulator", daemon=True)
         self._thread.start()
         return self
 
