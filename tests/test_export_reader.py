@@ -1,0 +1,77 @@
+"""Reading Encord export files: arrays (streamed), JSON Lines, single objects, directories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connector.sources.export import ExportError, read_export
+
+ROWS = [{"label_hash": f"lh-{i}", "n": i} for i in range(5)]
+
+
+def labels(path):
+    return [item.row["label_hash"] for item in read_export(path)]
+
+
+def test_json_array(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(ROWS, indent=2))
+    items = list(read_export(path))
+    assert [item.row for item in items] == ROWS
+    assert items[3].location == "export.json[3]"
+
+
+def test_array_is_streamed_rows_arrive_before_a_broken_tail(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(ROWS)[:-30])
+    reader = read_export(path)
+    assert next(reader).row == ROWS[0]
+    with pytest.raises(ExportError, match="broken.json: invalid JSON after item"):
+        list(reader)
+
+
+def test_json_lines_with_a_bad_line_keeps_the_rest(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    lines = [json.dumps(row) for row in ROWS]
+    lines.insert(2, "{not json")
+    path.write_text("\n".join(lines) + "\n\n")
+    items = list(read_export(path))
+    assert [item.row["label_hash"] for item in items if item.row] == [row["label_hash"] for row in ROWS]
+    bad = [item for item in items if item.error]
+    assert len(bad) == 1 and bad[0].location == "rows.jsonl:3" and "invalid JSON line" in bad[0].error
+
+
+def test_single_pretty_printed_object(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(ROWS[0], indent=2))
+    assert labels(path) == ["lh-0"]
+
+
+def test_directory_reads_every_export_file_in_name_order(tmp_path):
+    (tmp_path / "b.json").write_text(json.dumps(ROWS[2:]))
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(row) for row in ROWS[:2]))
+    (tmp_path / "notes.txt").write_text("ignored")
+    assert labels(tmp_path) == [row["label_hash"] for row in ROWS]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "the file is empty"),
+    ("   \n", "the file is empty"),
+    ("hello", "not JSON"),
+    ("{broken", "invalid JSON"),
+])
+def test_unreadable_files_give_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ExportError, match=message) as raised:
+        list(read_export(path))
+    assert "\n" not in str(raised.value) and "bad.json" in str(raised.value)
+
+
+def test_missing_file_and_empty_directory(tmp_path):
+    with pytest.raises(ExportError, match="cannot open"):
+        list(read_export(tmp_path / "nope.json"))
+    with pytest.raises(ExportError, match="no .json or .jsonl files"):
+        list(read_export(tmp_path))

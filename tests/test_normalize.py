@@ -1,0 +1,286 @@
+"""The normalizer against what the real SDK says about the same label rows, plus edge cases."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from connector import schema
+from connector.normalize import TABLE_COLUMNS, LabelRowError, RowContext, normalize_label_row
+from connector.ontology import build_index, normalize_ontology
+from examples import sdk_sample
+from sdk_counts import sdk_counts
+
+SYNCED_AT = datetime(2026, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def ontology():
+    return sdk_sample.build_ontology().to_dict()
+
+
+@pytest.fixture(scope="module")
+def context(ontology):
+    return RowContext("project", SYNCED_AT, build_index(ontology))
+
+
+def sdk_rows():
+    dicom = sdk_sample.dicom_row(3)
+    return {
+        "video": sdk_sample.video_row(1).to_encord_dict(),
+        "image": sdk_sample.image_row(2).to_encord_dict(),
+        "img_group": sdk_sample.img_group_row(4).to_encord_dict(),
+        "dicom": sdk_sample.server_label_dict(dicom),
+    }
+
+
+ROWS = sdk_rows()
+
+
+def named(tables, name):
+    return [dict(zip(TABLE_COLUMNS[name], row)) for row in tables[name]]
+
+
+def test_columns_match_the_schema():
+    for name, columns in TABLE_COLUMNS.items():
+        assert columns == tuple(column.name for column in schema.metadata.tables[name].columns), name
+
+
+def test_normalize_imports_no_database_http_or_ffmpeg_code():
+    source = Path(__file__).resolve().parents[1] / "connector" / "normalize.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"sqlalchemy", "duckdb", "psycopg", "requests", "encord", "ffmpeg", "pyarrow", "fsspec"}
+
+
+@pytest.mark.parametrize("kind", sorted(ROWS))
+def test_objects_and_annotations_match_the_sdk(kind, context, ontology):
+    row = ROWS[kind]
+    expected = sdk_counts(row, ontology)
+    tables = normalize_label_row(row, context)
+    objects = named(tables, "objects")
+    assert len(objects) == expected.object_instances > 0
+    object_frames = named(tables, "object_frames")
+    assert len(object_frames) == expected.object_annotations
+    assert Counter(f["frame"] for f in object_frames) == Counter(expected.annotations_per_frame)
+    for obj in objects:
+        frames = expected.object_frames[obj["object_hash"]]
+        assert (obj["first_frame"], obj["last_frame"], obj["frame_count"]) == (min(frames), max(frames), len(frames))
+        assert obj["shape"] == expected.object_shapes[obj["object_hash"]]
+
+
+@pytest.mark.parametrize("kind", sorted(ROWS))
+def test_classification_frames_match_the_sdk(kind, context, ontology):
+    row = ROWS[kind]
+    expected = sdk_counts(row, ontology)
+    tables = normalize_label_row(row, context)
+    got: dict[str, list[int]] = {}
+    for entry in named(tables, "classification_frames"):
+        got.setdefault(entry["classification_hash"], []).append(entry["frame"])
+    assert {h: tuple(sorted(f)) for h, f in got.items()} == expected.classification_frames
+    assert len(tables["classifications"]) == expected.classification_instances
+
+
+@pytest.mark.parametrize("kind", sorted(ROWS))
+def test_answers_match_the_sdk(kind, context, ontology):
+    row = ROWS[kind]
+    expected = sdk_counts(row, ontology)
+    attributes = named(named_tables := normalize_label_row(row, context), "attributes")
+    static = [a for a in attributes if not a["dynamic"]]
+    dynamic = [a for a in attributes if a["dynamic"]]
+    assert len(static) == expected.static_answer_rows
+    assert len(dynamic) == expected.dynamic_answer_rows
+    if kind == "video":
+        assert dynamic and static
+    for owner, answers in expected.object_dynamic_answers.items():
+        for attribute_hash, items in answers.items():
+            got = sorted(
+                (a["option_hash"], (a["start_frame"], a["end_frame"]))
+                for a in dynamic if a["owner_hash"] == owner and a["attribute_hash"] == attribute_hash
+            )
+            want = sorted((answer, frame_range) for answer, ranges in items for frame_range in ranges)
+            assert got == want
+    assert named_tables["branches"][0][0] == row["label_hash"]
+
+
+def test_img_group_frames_are_images_with_their_own_size(context):
+    row = ROWS["img_group"]
+    frames = named(normalize_label_row(row, context), "frames")
+    units = sorted(row["data_units"].values(), key=lambda unit: int(unit["data_sequence"]))
+    assert [(f["frame"], f["data_hash"], f["data_title"], f["width"], f["height"]) for f in frames] == [
+        (int(u["data_sequence"]), u["data_hash"], u["data_title"], u["width"], u["height"]) for u in units
+    ]
+    assert len({(f["width"], f["height"]) for f in frames}) == len(frames) > 1
+
+
+def test_dicom_slices_take_their_size_from_frame_metadata(context, ontology):
+    row = ROWS["dicom"]
+    expected = sdk_counts(row, ontology)
+    frames = named(normalize_label_row(row, context), "frames")
+    unit = next(iter(row["data_units"].values()))
+    sizes = {f["frame"]: (f["width"], f["height"]) for f in frames}
+    for frame, labels in unit["labels"].items():
+        meta = labels["metadata"]
+        assert sizes[int(frame)] == (meta["width"], meta["height"])
+    assert {frame: sizes[frame] for frame in expected.frame_sizes} == expected.frame_sizes
+
+
+def test_every_shape_lands_with_its_geometry(context):
+    row = ROWS["image"]
+    labels = next(iter(row["data_units"].values()))["labels"]
+    by_hash = {o["objectHash"]: o for o in labels["objects"]}
+    got = {f["object_hash"]: f for f in named(normalize_label_row(row, context), "object_frames")}
+    shapes = {o["shape"] for o in by_hash.values()}
+    assert {"bounding_box", "rotatable_bounding_box", "polygon", "polyline", "point", "skeleton", "bitmask",
+            "circle", "ellipse"} <= shapes
+    for object_hash, obj in by_hash.items():
+        frame = got[object_hash]
+        shape = obj["shape"]
+        if shape == "bounding_box":
+            box = obj["boundingBox"]
+            assert (frame["x"], frame["y"], frame["w"], frame["h"]) == (box["x"], box["y"], box["w"], box["h"])
+        elif shape == "rotatable_bounding_box":
+            box = obj["rotatableBoundingBox"]
+            assert (frame["x"], frame["w"], frame["theta"]) == (box["x"], box["w"], box["theta"])
+        elif shape in ("polygon", "polyline", "point", "skeleton"):
+            key = shape
+            vertices = [obj[key][k] for k in sorted(obj[key], key=int)]
+            assert frame["points"] == [[v["x"], v["y"]] for v in vertices]
+            if shape == "polygon":
+                assert frame["rings"] == obj["polygons"]
+        elif shape == "bitmask":
+            assert frame["geometry"]["rleString"] == obj["bitmask"]["rleString"]
+        elif shape in ("circle", "ellipse"):
+            assert (frame["x"], frame["y"]) == (obj[shape]["x"], obj[shape]["y"])
+            assert frame["geometry"] == obj[shape]
+
+
+def test_nested_attributes_record_their_parent(context, ontology):
+    attributes = named(normalize_label_row(ROWS["video"], context), "attributes")
+    nested = {a["attribute_hash"] for a in attributes if a["parent_option_hash"]}
+    expected = {
+        child["featureNodeHash"]
+        for obj in ontology["objects"] + ontology["classifications"]
+        for attribute in obj.get("attributes", [])
+        for option in attribute.get("options", [])
+        for child in option.get("options", [])
+    }
+    assert nested and nested <= expected
+    for a in attributes:
+        if a["parent_option_hash"]:
+            assert a["parent_attribute_hash"] is not None
+
+
+def test_consensus_branches_keep_their_branch_name(context):
+    rows = [row.to_encord_dict() for row in sdk_sample.consensus_rows(5)]
+    branches = [named(normalize_label_row(row, context), "branches")[0] for row in rows]
+    assert len({b["data_hash"] for b in branches}) == 1
+    assert len({b["label_hash"] for b in branches}) == len(rows) > 1
+    names = [b["branch_name"] for b in branches]
+    assert "main" in names and any(name.startswith("encord-") for name in names)
+
+
+# ---- hand-written rows the SDK would not write
+
+
+def minimal_video(**changes):
+    row = {
+        "label_hash": "lh-1", "branch_name": "main", "data_hash": "dh-1", "data_title": "clip.mp4",
+        "data_type": "video", "created_at": "Thu, 09 Feb 2023 14:12:03 UTC", "last_edited_at": "2023-09-05 13:31:24",
+        "data_units": {"dh-1": {
+            "data_hash": "dh-1", "data_title": "clip.mp4", "data_type": "video/mp4", "width": 640, "height": 480,
+            "data_fps": 10.0, "data_duration": 5.0,
+            "labels": {"3": {"objects": [{
+                "objectHash": "o1", "featureHash": "f1", "name": "Car", "shape": "bounding_box",
+                "createdAt": "2024-01-02T03:04:05+01:00",
+                "boundingBox": {"x": 0.1, "y": 0.2, "w": 0.3, "h": 0.4},
+            }], "classifications": [{"classificationHash": "c1", "featureHash": "cf1", "name": "Weather"}]}},
+        }},
+        "object_answers": {}, "object_actions": {},
+        "classification_answers": {"c1": {"classificationHash": "c1", "featureHash": "cf1", "range": [[5, 6]],
+                                          "classifications": [{"name": "Weather", "featureHash": "a1",
+                                                               "answers": [{"name": "Rain", "featureHash": "o9"}]}]}},
+    }
+    row.update(changes)
+    return row
+
+
+def test_classification_frames_are_the_union_of_ranges_and_frame_entries(context):
+    tables = normalize_label_row(minimal_video(), context)
+    assert sorted(f for _, _, f in tables["classification_frames"]) == [3, 5, 6]
+    assert [f["frame"] for f in named(tables, "frames")] == [3, 5, 6]
+    assert [f["timestamp_s"] for f in named(tables, "frames")] == [0.3, 0.5, 0.6]
+    assert named(tables, "classifications")[0]["answer"] == "Rain"
+
+
+def test_three_timestamp_formats_become_utc(context):
+    tables = normalize_label_row(minimal_video(), context)
+    branch = named(tables, "branches")[0]
+    assert branch["created_at"] == datetime(2023, 2, 9, 14, 12, 3)
+    assert branch["last_edited_at"] == datetime(2023, 9, 5, 13, 31, 24)
+    assert named(tables, "object_frames")[0]["created_at"] == datetime(2024, 1, 2, 2, 4, 5)
+
+
+def test_polygon_without_rings_gets_one_ring_from_its_vertices(context):
+    row = minimal_video()
+    obj = row["data_units"]["dh-1"]["labels"]["3"]["objects"][0]
+    obj.pop("boundingBox")
+    obj.update(shape="polygon", polygon={"1": {"x": 0.5, "y": 0.6}, "0": {"x": 0.1, "y": 0.2}, "2": {"x": 0.9, "y": 0.1}})
+    frame = named(normalize_label_row(row, context), "object_frames")[0]
+    assert frame["points"] == [[0.1, 0.2], [0.5, 0.6], [0.9, 0.1]]
+    assert frame["rings"] == [[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1]]]
+
+
+def _object(row):
+    return row["data_units"]["dh-1"]["labels"]["3"]["objects"][0]
+
+
+BAD_ROWS = {
+    "missing data_units": (lambda r: r.pop("data_units"), "data_units", "missing"),
+    "unknown shape": (lambda r: _object(r).update(shape="hexagon"), "objects[0].shape", "unknown shape 'hexagon'"),
+    "non-numeric coordinate": (lambda r: _object(r)["boundingBox"].update(x="0.1x"), "boundingBox.x", "expected a number"),
+    "frame key not an integer": (
+        lambda r: r["data_units"]["dh-1"]["labels"].update({"1.5": {"objects": []}}), "labels['1.5']", "not a non-negative integer"),
+    "missing objectHash": (lambda r: _object(r).pop("objectHash"), "objects[0].objectHash", "missing"),
+    "unreadable timestamp": (lambda r: r.update(created_at="yesterday"), "created_at", "unreadable timestamp"),
+    "unsupported data type": (lambda r: r.update(data_type="audio"), "data_type", "unsupported data type"),
+    "bad range": (lambda r: r["classification_answers"]["c1"].update(range=[[6, 5]]), "range[0]", "ends before it starts"),
+    "duplicate object in a frame": (
+        lambda r: r["data_units"]["dh-1"]["labels"]["3"]["objects"].append(copy.deepcopy(_object(r))),
+        "objects[1].objectHash", "duplicate object o1 in frame 3"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROWS))
+def test_bad_rows_raise_one_line_errors_naming_row_and_field(case, context):
+    mutate, field, reason = BAD_ROWS[case]
+    row = minimal_video()
+    mutate(row)
+    with pytest.raises(LabelRowError) as raised:
+        normalize_label_row(row, context)
+    error = raised.value
+    assert error.label_hash == "lh-1"
+    assert field in error.field
+    assert reason in error.reason
+    assert "\n" not in str(error) and str(error).startswith("label row lh-1 (clip.mp4): ")
+
+
+def test_ontology_tables(ontology):
+    tables = normalize_ontology(ontology, "p")
+    assert len(tables["ontology_objects"]) == len(ontology["objects"])
+    assert len(tables["ontology_classifications"]) == len(ontology["classifications"])
+    shapes = {row[5] for row in tables["ontology_objects"]}
+    assert {"bounding_box", "polygon", "skeleton", "bitmask"} <= shapes
+    types = {row[4] for row in tables["ontology_attributes"]}
+    assert {"radio", "checklist", "text", "numeric"} <= types
+    nested = [row for row in tables["ontology_attributes"] if row[7] is not None]
+    assert nested, "nested attributes carry their parent option"

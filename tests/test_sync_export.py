@@ -1,0 +1,253 @@
+"""`sync --from-export` end to end, on DuckDB and on Postgres."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from connector import migrate, schema
+from connector.cli import cli
+from connector.sync import ExportSyncConfig, sync_export
+from examples import sdk_sample
+from sdk_counts import sdk_counts
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "sample_export.json"
+ONTOLOGY = ROOT / "examples" / "ontology.json"
+LABEL_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
+                "classification_frames", "attributes", "ontology_objects", "ontology_classifications",
+                "ontology_attributes", "ontology_options"]
+
+
+def run_cli(warehouse, *args):
+    return CliRunner().invoke(cli, [*args, *warehouse.cli_args], catch_exceptions=False)
+
+
+def snapshot(warehouse, skip_columns=("synced_at",)):
+    tables = {}
+    for name in LABEL_TABLES:
+        columns = [c.name for c in schema.metadata.tables[name].columns if c.name not in skip_columns]
+        cast = [f"CAST({c} AS VARCHAR)" if c in ("raw", "points", "rings", "geometry") else c for c in columns]
+        tables[name] = sorted(warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}"), key=repr)
+    return tables
+
+
+def test_migrations_create_exactly_the_schema(warehouse):
+    """What migrations build equals connector/schema.py: columns, nullability, keys, indexes."""
+    migrate.upgrade(warehouse.engine)
+    assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
+    if warehouse.dialect == "postgresql":
+        with warehouse.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, schema.metadata) == []
+    current = "current_schema()"
+    columns = warehouse.rows(
+        "SELECT c.table_name, c.column_name, c.is_nullable FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
+        f"WHERE t.table_type = 'BASE TABLE' AND c.table_schema = {current}")
+    expected = [(t.name, c.name, "YES" if c.nullable else "NO") for t in schema.metadata.sorted_tables for c in t.columns]
+    assert sorted(c for c in columns if c[0] != "alembic_version") == sorted(expected)
+    keys = warehouse.rows(
+        "SELECT k.table_name, k.column_name FROM information_schema.table_constraints c "
+        "JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name "
+        f"AND k.table_name = c.table_name AND k.table_schema = c.table_schema "
+        f"WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = {current}")
+    expected_keys = [(t.name, c.name) for t in schema.metadata.sorted_tables for c in t.primary_key.columns]
+    assert sorted(k for k in keys if k[0] != "alembic_version") == sorted(expected_keys)
+    if warehouse.dialect == "duckdb":
+        indexes = warehouse.rows("SELECT index_name FROM duckdb_indexes() WHERE schema_name = current_schema()")
+    else:
+        indexes = warehouse.rows("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'ix_%'")
+    expected_indexes = [i.name for t in schema.metadata.sorted_tables for i in t.indexes]
+    assert sorted(name for (name,) in indexes) == sorted(expected_indexes)
+
+
+def test_downgrade_to_base_and_back(warehouse):
+    migrate.upgrade(warehouse.engine)
+    migrate.downgrade(warehouse.engine, "base")
+    assert migrate.current_revision(warehouse.engine) is None
+    migrate.upgrade(warehouse.engine)
+    assert warehouse.scalar("SELECT count(*) FROM object_frames") == 0
+
+
+def test_sample_export_matches_what_the_sdk_reports(warehouse):
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj", str(ONTOLOGY)))
+    rows = json.loads(SAMPLE.read_text())
+    ontology = json.loads(ONTOLOGY.read_text())
+    assert result.ok and result.stats.inserted == len(rows)
+    assert {t for (t,) in warehouse.rows("SELECT DISTINCT data_type FROM data_units")} >= {"video", "image", "img_group", "dicom"}
+    for row in rows:
+        expected = sdk_counts(row, ontology)
+        label_hash = row["label_hash"]
+        assert warehouse.scalar("SELECT count(*) FROM objects WHERE label_hash = :h", h=label_hash) == expected.object_instances
+        per_frame = dict(warehouse.rows(
+            "SELECT frame, count(*) FROM object_frames WHERE label_hash = :h GROUP BY frame", h=label_hash))
+        assert per_frame == expected.annotations_per_frame
+        assert warehouse.scalar(
+            "SELECT count(*) FROM classification_frames WHERE label_hash = :h", h=label_hash
+        ) == expected.classification_frame_count
+        answers = Counter(dict(warehouse.rows(
+            "SELECT dynamic, count(*) FROM attributes WHERE label_hash = :h GROUP BY dynamic", h=label_hash)))
+        assert answers[False] == expected.static_answer_rows
+        assert answers[True] == expected.dynamic_answer_rows
+        assert warehouse.scalar("SELECT branch_name FROM branches WHERE label_hash = :h", h=label_hash) == expected.branch_name
+
+
+def test_rerunning_the_same_export_leaves_identical_tables(warehouse):
+    config = ExportSyncConfig(str(SAMPLE), "proj", str(ONTOLOGY))
+    sync_export(warehouse.engine, config)
+    first = snapshot(warehouse, skip_columns=())
+    again = sync_export(warehouse.engine, config)
+    assert again.stats.unchanged == again.stats.listed and again.stats.inserted == again.stats.updated == 0
+    assert snapshot(warehouse, skip_columns=()) == first
+    refreshed = sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj", str(ONTOLOGY), full_refresh=True))
+    assert refreshed.stats.updated == refreshed.stats.listed
+    assert snapshot(warehouse) == {name: sorted_rows for name, sorted_rows in snapshot_without_synced_at(first).items()}
+
+
+def snapshot_without_synced_at(tables):
+    # `synced_at` is the 11th column of branches; the other tables do not have it.
+    position = [c.name for c in schema.branches.columns].index("synced_at")
+    stripped = dict(tables)
+    stripped["branches"] = sorted((row[:position] + row[position + 1:] for row in tables["branches"]), key=repr)
+    return stripped
+
+
+def test_consensus_branches_share_one_data_unit(warehouse, tmp_path):
+    rows = [row.to_encord_dict() for row in sdk_sample.consensus_rows(7)]
+    export = tmp_path / "consensus.json"
+    export.write_text(json.dumps(rows))
+    sync_export(warehouse.engine, ExportSyncConfig(str(export), "proj"))
+    assert warehouse.scalar("SELECT count(*) FROM data_units") == 1
+    branches = warehouse.rows("SELECT branch_name, count(*) FROM branches GROUP BY branch_name ORDER BY branch_name")
+    assert len(branches) == len(rows) and all(count == 1 for _, count in branches)
+    per_branch = dict(warehouse.rows(
+        "SELECT b.branch_name, count(*) FROM object_frames o JOIN branches b USING (label_hash) GROUP BY b.branch_name"))
+    assert per_branch == {row["branch_name"]: sdk_counts(row, sdk_sample.build_ontology()).object_annotations for row in rows}
+
+
+def test_without_an_ontology_names_come_from_the_label_rows(warehouse):
+    sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj"))
+    assert warehouse.scalar("SELECT count(*) FROM ontology_objects") == 0
+    rows = json.loads(SAMPLE.read_text())
+    unit = next(iter(rows[0]["data_units"].values()))
+    first = next(o for labels in unit["labels"].values() for o in labels["objects"])
+    assert warehouse.rows(
+        "SELECT name, color, shape FROM objects WHERE label_hash = :h AND object_hash = :o",
+        h=rows[0]["label_hash"], o=first["objectHash"],
+    ) == [(first["name"], first["color"], first["shape"])]
+
+
+def bad_export(tmp_path, good_rows):
+    unknown_shape = json.loads(json.dumps(good_rows[1]))
+    unknown_shape["label_hash"] = "bad-shape"
+    for unit in unknown_shape["data_units"].values():
+        for labels in unit["labels"].values():
+            for obj in labels["objects"]:
+                obj["shape"] = "hexagon"
+    text_coordinate = json.loads(json.dumps(good_rows[1]))
+    text_coordinate["label_hash"] = "bad-coordinate"
+    unit = next(iter(text_coordinate["data_units"].values()))
+    for labels in unit["labels"].values():
+        for obj in labels["objects"]:
+            if obj["shape"] == "bounding_box":
+                obj["boundingBox"]["x"] = "left"
+    bad_frame = json.loads(json.dumps(good_rows[1]))
+    bad_frame["label_hash"] = "bad-frame"
+    next(iter(bad_frame["data_units"].values()))["labels"]["ten"] = {"objects": [], "classifications": []}
+    missing_key = {"label_hash": "bad-missing", "data_title": "x.mp4", "data_type": "video"}
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([good_rows[0], unknown_shape, text_coordinate, bad_frame, missing_key, good_rows[1]]))
+    return path
+
+
+def test_bad_rows_are_quarantined_and_the_rest_load(warehouse, tmp_path):
+    good = [r for r in json.loads(SAMPLE.read_text()) if r["data_type"] == "video"][:2]
+    path = bad_export(tmp_path, good)
+    result = run_cli(warehouse, "sync", "--from-export", str(path), "--project-hash", "proj")
+    assert result.exit_code == 1
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary.startswith("encord-warehouse: 4 of 6 label rows failed and are recorded in sync_errors")
+    assert "Traceback" not in result.output + result.stderr
+    errors = {label_hash: (field, reason) for label_hash, field, reason in warehouse.rows(
+        "SELECT label_hash, field, reason FROM sync_errors")}
+    assert errors["bad-shape"][1] == "unknown shape 'hexagon'"
+    assert errors["bad-coordinate"][0].endswith("boundingBox.x") and "expected a number" in errors["bad-coordinate"][1]
+    assert "labels['ten']" in errors["bad-frame"][0]
+    assert errors["bad-missing"] == ("data_hash", "missing")
+    loaded = {h for (h,) in warehouse.rows("SELECT label_hash FROM branches")}
+    assert loaded == {good[0]["label_hash"], good[1]["label_hash"]}
+    assert warehouse.scalar("SELECT status FROM sync_runs") == "partial"
+
+
+def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
+    good = json.loads(SAMPLE.read_text())[0]
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps([good]))
+    sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    before = warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=good["label_hash"])
+    broken = json.loads(json.dumps(good))
+    next(iter(broken["data_units"].values()))["labels"]["x"] = {"objects": []}
+    path.write_text(json.dumps([broken]))
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    assert result.stats.failed == 1
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=good["label_hash"]) == before > 0
+
+
+def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
+    path = tmp_path / "garbage.json"
+    path.write_text("<html>")
+    result = run_cli(warehouse, "sync", "--from-export", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"encord-warehouse: {path}: not JSON: expected '[' or '{{' at the start, found b'<'"
+    assert warehouse.scalar("SELECT status FROM sync_runs") == "failed"
+
+
+def test_status_shows_runs_and_counts(warehouse):
+    run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    result = run_cli(warehouse, "status")
+    assert result.exit_code == 0
+    objects = warehouse.scalar("SELECT count(*) FROM object_frames")
+    assert any(line.split() == ["object_frames", f"{objects:,}"] for line in result.output.splitlines())
+    assert "succeeded export" in result.output
+
+
+def test_postgres_tables_live_in_the_configured_schema(postgres_url):
+    schema_name = "encord_schema_test"
+    result = CliRunner().invoke(cli, ["migrate", "--db", postgres_url, "--schema", schema_name])
+    assert result.exit_code == 0, result.output
+    engine = create_engine(postgres_url)
+    with engine.connect() as connection:
+        tables = {name for (name,) in connection.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema_name})}
+        connection.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
+        connection.commit()
+    engine.dispose()
+    assert {"branches", "object_frames", "alembic_version"} <= tables
+
+
+def test_schema_option_is_refused_for_duckdb(tmp_path):
+    result = CliRunner().invoke(cli, ["migrate", "--db", f"duckdb:///{tmp_path}/w.duckdb", "--schema", "x"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "encord-warehouse: --schema applies to Postgres only; a DuckDB warehouse is one file"
+
+
+def test_readme_command_on_a_fresh_directory(tmp_path):
+    """The README's first command: the console script syncs the bundled sample into DuckDB."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("encord-warehouse")), "sync", "--from-export", str(SAMPLE),
+         "--ontology", str(ONTOLOGY)],
+        cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "encord.duckdb").exists()
+    rows = json.loads(SAMPLE.read_text())
+    assert f"{len(rows)} label rows read, {len(rows)} inserted" in result.stdout
