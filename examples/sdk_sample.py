@@ -15,6 +15,7 @@ explicit hashes, titles and branch names can be passed instead.
     sample_rows(seed)           the LabelRowV2 objects behind sample_export
     sample_export(seed)         a small export: list of to_encord_dict() dicts
     server_label_dict(row)      to_encord_dict() plus what the server also sends for DICOM
+    metadata_item(row)          the row's list_label_rows_v2 metadata entry (for an emulator)
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from examples.sdk_video import VIDEO_TRACKS, video_row, video_spans
 __all__ = [
     "build_ontology", "video_row", "image_row", "img_group_row", "dicom_row", "consensus_rows",
     "sample_export", "sample_rows", "server_label_dict", "video_spans", "object_hash_for",
-    "classification_hash_for", "CONSENSUS_VARIATIONS", "IMG_GROUP_SIZES", "DICOM_SLICES", "VIDEO_TRACKS",
+    "classification_hash_for", "metadata_item", "CONSENSUS_VARIATIONS", "IMG_GROUP_SIZES", "DICOM_SLICES",
+    "VIDEO_TRACKS",
 ]
 
 IMG_GROUP_SIZES: Tuple[Tuple[int, int], ...] = ((1920, 1080), (1024, 768), (800, 1280))
@@ -290,6 +292,22 @@ def sample_rows(seed: int = 0, ontology: Optional[OntologyStructure] = None) -> 
 def sample_export(seed: int = 0, ontology: Optional[OntologyStructure] = None) -> List[Dict[str, Any]]:
     """What the docs' "Export labels as JSON" script would write: [row.to_encord_dict(), ...]."""
     return [row.to_encord_dict() for row in sample_rows(seed, ontology)]
+
+
+def metadata_item(row: LabelRowV2) -> Dict[str, Any]:
+    """The row's entry in a ``list_label_rows_v2`` listing (shape of samples/label_row_metadata_*.json),
+    for an API emulator serving these rows."""
+    label_dict = row.to_encord_dict()
+    return {
+        "label_hash": row.label_hash, "branch_name": row.branch_name,
+        "created_at": row.created_at.isoformat(), "last_edited_at": row.last_edited_at.isoformat(),
+        "data_hash": row.data_hash, "dataset_hash": row.dataset_hash, "dataset_title": row.dataset_title,
+        "data_title": row.data_title, "data_type": row.data_type.to_upper_case_string(),
+        "data_link": row.data_link, "label_status": label_dict["label_status"],
+        "annotation_task_status": label_dict["annotation_task_status"], "is_shadow_data": row.is_shadow_data,
+        "number_of_frames": row.number_of_frames, "frames_per_second": row.fps, "duration": row.duration,
+        "width": row.width, "height": row.height, "file_type": row.file_type, "spaces": {},
+    }
 
 
 def object_hash_for(row: LabelRowV2, key: str) -> str:

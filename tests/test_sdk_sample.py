@@ -20,7 +20,7 @@ from encord.objects.bitmask import BitmaskCoordinates  # noqa: E402
 from examples import sdk_ontology as ont  # noqa: E402
 from examples.sdk_sample import (  # noqa: E402
     DICOM_SLICES, IMG_GROUP_SIZES, build_ontology, classification_hash_for, consensus_rows, dicom_row,
-    image_row, img_group_row, object_hash_for, sample_export, sample_rows, server_label_dict, video_row,
+    image_row, img_group_row, metadata_item, object_hash_for, sample_export, sample_rows, server_label_dict, video_row,
     video_spans,
 )
 from examples.sdk_rows import annotator_branch, annotator_email  # noqa: E402
@@ -325,3 +325,17 @@ def test_counts_by_branch(export, ontology):
     assert consensus_main.branch_name == "main" and export[7]["data_hash"] == export[8]["data_hash"]
     # annotator 1 chose Blue: no nested Damage answer (two checklist options) -> two answer rows fewer
     assert totals[first].static_answer_rows == consensus_main.static_answer_rows - 2
+
+
+def test_metadata_items_load_as_sdk_metadata(ontology):
+    from encord.orm.label_row import LabelRowMetadata
+
+    for row in sample_rows(ontology=ontology):
+        item = metadata_item(row)
+        metadata = LabelRowMetadata.from_dict(json.loads(json.dumps(item)))
+        assert (metadata.label_hash, metadata.branch_name, metadata.data_hash) == (
+            row.label_hash, row.branch_name, row.data_hash)
+        assert metadata.number_of_frames == row.number_of_frames
+    video_item = metadata_item(video_row(0, ontology=ontology))
+    assert (video_item["data_type"], video_item["number_of_frames"], video_item["frames_per_second"]) == (
+        "VIDEO", 250, 25.0)
