@@ -131,6 +131,7 @@ class Store:
         self.ontologies: Dict[str, Ontology] = {}
         self.data: Dict[str, DataItem] = {}
         self.rows: Dict[str, RowRecord] = {}
+        self._by_data: Dict[str, Dict[str, None]] = {}  # data hash -> its label hashes, in order
 
     # -- data units and rows --------------------------------------------------------------
     def project(self, project_hash: str) -> Project:
@@ -181,21 +182,28 @@ class Store:
             if row["data_hash"] not in self.data or row["branch_name"] == "main":
                 self.upsert_data_unit(project_hash, row)
             row_meta = {**(existing.meta if existing else {}), **(meta or {})}
+            if existing is not None:
+                self._drop(label_hash)
             self.rows[label_hash] = RowRecord(project_hash, row, created, edited, row_meta)
+            self._by_data.setdefault(row["data_hash"], {})[label_hash] = None
             return label_hash
 
     def rows_of_data(self, data_hash: str) -> List[RowRecord]:
-        return [r for r in self.rows.values() if r.row["data_hash"] == data_hash]
+        return [self.rows[h] for h in self._by_data.get(data_hash, {})]
+
+    def _drop(self, label_hash: str) -> None:
+        record = self.rows.pop(label_hash)
+        self._by_data.get(record.row["data_hash"], {}).pop(label_hash, None)
 
     def delete_row(self, label_hash: str) -> None:
         with self.lock:
-            del self.rows[label_hash]
+            self._drop(label_hash)
 
     def delete_data_unit(self, data_hash: str) -> None:
         with self.lock:
             del self.data[data_hash]
             for record in self.rows_of_data(data_hash):
-                del self.rows[record.label_hash]
+                self._drop(record.label_hash)
 
     def create_rows(self, project_hash: str, data_hashes: List[str], branch_name: Optional[str]) -> List[Dict[str, Any]]:
         """What ``labelrow`` PUT does: a new, empty label row per data unit."""
