@@ -149,6 +149,7 @@ def _progress_bar():
 
 
 # Commands defined beside their feature register here, one line each.
+from connector import labels_cli  # noqa: E402,F401  (registers `labels`)
 
 
 def main() -> None:
