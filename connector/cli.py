@@ -5,8 +5,15 @@ Library errors become one-line messages here, and only here.
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import sys
+import threading
+import time
 from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,9 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector import migrate as migrations
 from connector import status as warehouse_status
 from connector.db import WarehouseError, create_warehouse_engine, default_db_url, safe_url
+from connector.lock import LockBusy, warehouse_lock
+from connector.logs import setup_logging
 from connector.ontology import OntologyError
+from connector.sources.encord import MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
 from connector.sources.export import ExportError
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
+from connector.sync_encord import EncordSyncConfig, sync_encord
 
 MAX_FAILURES_SHOWN = 20
 
@@ -43,7 +54,7 @@ class UserError(click.ClickException):
 def one_line_errors(db_url: str | None):
     try:
         yield
-    except (ExportError, OntologyError, WarehouseError) as error:
+    except (ExportError, OntologyError, WarehouseError, EncordSourceError, LockBusy) as error:
         raise UserError(str(error)) from None
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
@@ -81,26 +92,141 @@ def migrate(db_url: str | None, schema: str | None) -> None:
 @cli.command()
 @db_option
 @schema_option
-@click.option("--from-export", "export_path", required=True, metavar="PATH",
+@click.option("--from-export", "export_path", metavar="PATH",
               help="A JSON array of label rows (Encord's 'Export labels as JSON'), JSON Lines, or a directory of them.")
-@click.option("--project-hash", default="export", show_default=True, help="Project hash the exported rows belong to.")
-@click.option("--ontology", "ontology_path", default=None, metavar="PATH", help="OntologyStructure.to_dict() JSON file.")
+@click.option("--project-hash", default="export", show_default=True, help="With --from-export: the project the rows belong to.")
+@click.option("--ontology", "ontology_path", default=None, metavar="PATH", help="With --from-export: OntologyStructure.to_dict() JSON.")
+@click.option("--project", "project", metavar="HASH", help="Sync this Encord project through the API.")
+@click.option("--ssh-key-file", envvar="ENCORD_SSH_KEY_FILE", metavar="PATH",
+              help="Private key for the Encord API. Default: $ENCORD_SSH_KEY_FILE, else the key text in $ENCORD_SSH_KEY.")
+@click.option("--domain", envvar="ENCORD_DOMAIN", metavar="URL", help="Encord API URL (other regions, tests). Default: $ENCORD_DOMAIN.")
+@click.option("--all-branches", is_flag=True, help="Sync every consensus branch, not only main.")
+@click.option("--branch", "branch_name", metavar="NAME", help="Sync this one branch instead of main.")
+@click.option("--title", metavar="TITLE", help="Only the data unit with this exact title.")
+@click.option("--label-status", "label_statuses", multiple=True, metavar="STATUS",
+              help="Only rows in this annotation task status (QUEUED, ASSIGNED, IN_REVIEW, RETURNED, COMPLETED); repeatable.")
+@click.option("--workflow-stage", metavar="TITLE", help="Only rows in this workflow stage.")
+@click.option("--bundle-size", default=MAX_BUNDLE_SIZE, show_default=True, type=click.IntRange(1, MAX_BUNDLE_SIZE),
+              help="Label rows per fetch request.")
+@click.option("--overlap", default="5m", show_default=True, metavar="DURATION",
+              help="Incremental listings look back this far before the cursor.")
+@click.option("--full-listing-every", default=1, show_default=True, type=click.IntRange(1),
+              help="Every Nth run lists all rows (no labels) to find deletions.")
+@click.option("--keep-deleted", is_flag=True, help="Mark rows deleted in Encord with deleted_at instead of removing them.")
+@click.option("--signed-urls", is_flag=True, help="Store signed data links (for extract-frames --use-data-link).")
+@click.option("--max-retries", default=5, show_default=True, type=click.IntRange(0), help="Retries of a failing API call.")
 @click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
               help="Label rows per transaction.")
-@click.option("--full-refresh", is_flag=True, help="Rewrite every label row, even unchanged ones.")
-def sync(db_url, schema, export_path, project_hash, ontology_path, batch_size, full_refresh) -> None:
-    """Sync label rows into the warehouse (migrates first).
+@click.option("--full-refresh", is_flag=True, help="Fetch and rewrite every label row, even unchanged ones.")
+@click.option("--every", metavar="DURATION", help="Keep running: sync, then again every DURATION (15m, 1h, 30s).")
+@click.option("--max-runs", type=click.IntRange(1), help="With --every: stop after this many runs.")
+@click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="If another sync is writing to this warehouse, wait this long for it.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines on stderr: text, or one JSON object per line for schedulers.")
+def sync(**options) -> None:
+    """Sync label rows into the warehouse (migrates first): from Encord, or from export files.
 
     \b
-    Example:
+    Examples:
+        encord-warehouse sync --project 1f2e3d4c-… --ssh-key-file ~/.ssh/encord --every 15m
+        encord-warehouse sync --project 1f2e3d4c-… --all-branches --log-format json
         encord-warehouse sync --from-export export.json --project-hash 1f2e… --ontology ontology.json
     """
-    config = ExportSyncConfig(export_path, project_hash, ontology_path, batch_size, full_refresh)
+    setup_logging(options["log_format"])
+    if bool(options["export_path"]) == bool(options["project"]):
+        raise UserError("give either --from-export PATH or --project HASH")
+    run_once = _export_sync_run(options) if options["export_path"] else _encord_sync_run(options)
+    if not options["every"]:
+        run_once()
+        return
+    _repeat(run_once, parse_duration(options["every"]), options["max_runs"])
+
+
+def _export_sync_run(options):
+    config = ExportSyncConfig(options["export_path"], options["project_hash"], options["ontology_path"],
+                              options["batch_size"], options["full_refresh"])
+    return lambda: _run_locked(options, lambda engine, progress: sync_export(engine, config, on_progress=progress))
+
+
+def _encord_sync_run(options):
+    if options["all_branches"] and options["branch_name"]:
+        raise UserError("--all-branches and --branch NAME cannot be combined")
+    source = EncordSourceConfig(
+        project_hash=options["project"], ssh_key=_read_ssh_key(options["ssh_key_file"]), domain=options["domain"],
+        scope=BranchScope(options["all_branches"], options["branch_name"]), bundle_size=options["bundle_size"],
+        title=options["title"], label_statuses=_statuses(options["label_statuses"]),
+        workflow_stage=options["workflow_stage"], signed_urls=options["signed_urls"], max_retries=options["max_retries"],
+    )
+    config = EncordSyncConfig(
+        source, overlap=timedelta(seconds=parse_duration(options["overlap"])),
+        full_listing_every=options["full_listing_every"], full_refresh=options["full_refresh"],
+        keep_deleted=options["keep_deleted"], batch_size=options["batch_size"],
+    )
+    return lambda: _run_locked(options, lambda engine, progress: sync_encord(engine, config, on_progress=progress))
+
+
+def _run_locked(options, run) -> None:
+    db_url, schema = options["db_url"], options["schema"]
     with one_line_errors(db_url):
-        engine = create_warehouse_engine(db_url, schema)
-        with _progress_bar() as progress:
-            result = sync_export(engine, config, on_progress=progress)
-        _report_sync(engine, result)
+        with warehouse_lock(db_url or default_db_url(), schema, options["wait_for_lock"]):
+            engine = create_warehouse_engine(db_url, schema)
+            try:
+                with _progress_bar() as progress:
+                    result = run(engine, progress)
+                _report_sync(engine, result)
+            finally:
+                engine.dispose()
+
+
+def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
+    """Run, then again every period, until stopped (SIGTERM/SIGINT) or max_runs; one failed run does not stop it."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runs = 0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            run_once()
+        except (click.ClickException, click.exceptions.Exit) as outcome:
+            if isinstance(outcome, click.ClickException):
+                outcome.show()
+        runs += 1
+        if max_runs is not None and runs >= max_runs:
+            return
+        stop.wait(max(0.0, started + period_s - time.monotonic()))
+
+
+def _read_ssh_key(path: str | None) -> str:
+    if path:
+        try:
+            return Path(path).expanduser().read_text()
+        except OSError as error:
+            raise UserError(f"cannot read the SSH key file {path}: {error.strerror or error}") from None
+    key = os.environ.get("ENCORD_SSH_KEY")
+    if not key:
+        raise UserError("no Encord SSH key: pass --ssh-key-file, or set $ENCORD_SSH_KEY_FILE or $ENCORD_SSH_KEY")
+    return key
+
+
+def _statuses(values: tuple[str, ...]) -> tuple[str, ...]:
+    from encord.orm.label_row import AnnotationTaskStatus
+
+    known = {status.name for status in AnnotationTaskStatus}
+    for value in values:
+        if value.upper() not in known:
+            raise UserError(f"unknown --label-status {value!r}: choose from {', '.join(sorted(known))}")
+    return tuple(value.upper() for value in values)
+
+
+def parse_duration(text: str) -> float:
+    """'90' or '90s', '15m', '2h', '1h30m' -> seconds."""
+    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text or "")
+    if not text or not parts or not any(parts.groups()):
+        raise UserError(f"cannot read the duration {text!r}: use e.g. 30s, 15m, 1h")
+    hours, minutes, seconds = (float(value or 0) for value in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 @cli.command()
@@ -122,8 +248,8 @@ def status(db_url: str | None, schema: str | None, runs: int) -> None:
 def _report_sync(engine, result) -> None:
     stats = result.stats
     click.echo(
-        f"run {result.run_id}: {stats.listed} label rows read, {stats.inserted} inserted, "
-        f"{stats.updated} updated, {stats.unchanged} unchanged, {stats.failed} failed"
+        f"run {result.run_id}: {stats.listed} listed, {stats.fetched} fetched, {stats.inserted} inserted, "
+        f"{stats.updated} updated, {stats.unchanged} unchanged, {stats.deleted} deleted, {stats.failed} failed"
     )
     click.echo(warehouse_status.format_counts(warehouse_status.row_counts(engine)))
     if result.failures:

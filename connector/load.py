@@ -11,7 +11,7 @@ from typing import Iterable
 
 import orjson
 import pyarrow as pa
-from sqlalchemy import JSON, Boolean, Connection, DateTime, Float, Integer, BigInteger, Table, delete, tuple_
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, DateTime, Float, Integer, Table, delete, tuple_, update
 
 from connector import schema
 from connector.normalize import NormalizedBatch
@@ -104,3 +104,20 @@ def replace_ontology(connection: Connection, project_hash: str, tables: dict[str
         table = schema.metadata.tables[name]
         connection.execute(delete(table).where(table.c.project_hash == project_hash))
         insert_rows(connection, table, rows)
+
+
+def delete_label_rows(connection: Connection, label_hashes: list[str], keep: bool, now) -> None:
+    """Remove label rows gone from Encord with everything they own, or only mark them (`keep`)."""
+    for chunk in _chunks(label_hashes, _DELETE_CHUNK):
+        if keep:
+            branches = schema.branches
+            connection.execute(update(branches).where(branches.c.label_hash.in_(chunk)).values(deleted_at=now))
+            continue
+        for table in schema.LABEL_ROW_TABLES:
+            connection.execute(delete(table).where(table.c.label_hash.in_(chunk)))
+
+
+def delete_data_units(connection: Connection, project_hash: str, data_hashes: list[str]) -> None:
+    units = schema.data_units
+    for chunk in _chunks(data_hashes, _DELETE_CHUNK):
+        connection.execute(delete(units).where(units.c.project_hash == project_hash, units.c.data_hash.in_(chunk)))

@@ -274,6 +274,7 @@ sync_state = Table(
     Column("project_hash", Text, nullable=False),
     Column("branch_scope", Text, nullable=False),
     Column("cursor", DateTime),
+    Column("ontology_fingerprint", Text),
     Column("full_listing_at", DateTime),
     Column("runs_since_full_listing", Integer),
     Column("updated_at", DateTime),

@@ -10,9 +10,10 @@ import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from connector import schema
+from connector.incremental import StoredRow
 
 
 def utc_now() -> datetime:
@@ -76,3 +77,38 @@ def record_failures(connection: Connection, run_id: str, project_hash: str | Non
         }
         for failure in failures
     ])
+
+
+@dataclass(frozen=True)
+class SyncState:
+    cursor: datetime | None
+    ontology_fingerprint: str | None
+    runs_since_full_listing: int | None
+
+
+def read_state(connection: Connection, project_hash: str, scope: str) -> SyncState | None:
+    state = schema.sync_state
+    row = connection.execute(
+        select(state.c.cursor, state.c.ontology_fingerprint, state.c.runs_since_full_listing)
+        .where(state.c.project_hash == project_hash, state.c.branch_scope == scope)
+    ).first()
+    return SyncState(*row) if row else None
+
+
+def write_state(connection: Connection, project_hash: str, scope: str, **values) -> None:
+    """Upsert the scope's state; columns not given keep their stored values."""
+    state = schema.sync_state
+    key = (state.c.project_hash == project_hash) & (state.c.branch_scope == scope)
+    stored = connection.execute(select(state).where(key)).mappings().first()
+    merged = {**(dict(stored) if stored else {}), **values, "project_hash": project_hash, "branch_scope": scope,
+              "updated_at": utc_now()}
+    connection.execute(delete(state).where(key))
+    connection.execute(insert(state).values(**merged))
+
+
+def stored_rows(connection: Connection, project_hash: str) -> list:
+    """Label rows of the project now in the warehouse (soft-deleted ones excluded)."""
+    branches = schema.branches
+    query = select(branches.c.label_hash, branches.c.data_hash, branches.c.branch_name, branches.c.last_edited_at).where(
+        branches.c.project_hash == project_hash, branches.c.deleted_at.is_(None))
+    return [StoredRow(*row) for row in connection.execute(query)]

@@ -70,6 +70,7 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
     except BaseException as error:
         finish_run(engine, run_id, stats, "failed", error=str(error)[:2000])
         raise
+    stats.listed = stats.fetched
     finish_run(engine, run_id, stats, "partial" if failures else "succeeded")
     return SyncResult(run_id, stats, failures)
 
@@ -130,7 +131,6 @@ def _load_batch(connection: Connection, batch: list[SourceRow], run_id: str, pro
     load.replace_label_rows(connection, merge_label_rows(per_label_row))
     record_failures(connection, run_id, project_hash, failures)
     updated = sum(1 for label_hash in per_label_row if label_hash in stored)
-    stats.listed += len(batch)
     stats.fetched += len(batch)
     stats.updated += updated
     stats.inserted += len(per_label_row) - updated

@@ -250,4 +250,4 @@ def test_readme_command_on_a_fresh_directory(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "encord.duckdb").exists()
     rows = json.loads(SAMPLE.read_text())
-    assert f"{len(rows)} label rows read, {len(rows)} inserted" in result.stdout
+    assert f"{len(rows)} listed, {len(rows)} fetched, {len(rows)} inserted" in result.stdout

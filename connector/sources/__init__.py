@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -18,3 +19,4 @@ class SourceRow:
     location: str
     metadata: dict | None = None
     error: str | None = None
+    edited_at: datetime | None = None  # last_edited_at as listed, for cursors

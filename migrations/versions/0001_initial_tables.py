@@ -256,6 +256,7 @@ def upgrade() -> None:
     sa.Column('project_hash', sa.Text(), nullable=False),
     sa.Column('branch_scope', sa.Text(), nullable=False),
     sa.Column('cursor', sa.DateTime(), nullable=True),
+    sa.Column('ontology_fingerprint', sa.Text(), nullable=True),
     sa.Column('full_listing_at', sa.DateTime(), nullable=True),
     sa.Column('runs_since_full_listing', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=True),

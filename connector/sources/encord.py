@@ -1,0 +1,285 @@
+"""Label rows from the Encord API through the real `encord` SDK. Read-only.
+
+The source lists label-row metadata (one request), and fetches the label rows it is asked
+for in bundles of at most 1000 (`initialise_labels` + `to_encord_dict()`). It never
+initialises a row whose label_hash is None: for the SDK that means creating it on the
+server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator
+
+from connector.sources import SourceRow
+
+log = logging.getLogger("encord_warehouse.encord")
+
+MAX_BUNDLE_SIZE = 1000
+
+
+class EncordSourceError(Exception):
+    """The Encord API could not be read (after retries); the message carries no secrets."""
+
+
+@dataclass(frozen=True)
+class BranchScope:
+    """Which label branches a sync covers: main (default), one named branch, or all of them."""
+
+    all_branches: bool = False
+    branch_name: str | None = None
+
+    @property
+    def key(self) -> str:
+        if self.all_branches:
+            return "all"
+        return f"branch:{self.branch_name}" if self.branch_name else "main"
+
+    def covers(self, branch_name: str) -> bool:
+        return self.all_branches or branch_name == (self.branch_name or "main")
+
+
+@dataclass
+class EncordSourceConfig:
+    """How to reach a project and what to read from it."""
+
+    project_hash: str
+    ssh_key: str = field(repr=False)
+    """The private key text (never logged)."""
+    domain: str | None = None
+    """API base URL; None means Encord's default region."""
+    scope: BranchScope = field(default_factory=BranchScope)
+    bundle_size: int = MAX_BUNDLE_SIZE
+    """Label rows per fetch request (1..1000)."""
+    title: str | None = None
+    """Only the data unit with this exact title (`data_title_eq`)."""
+    label_statuses: tuple[str, ...] = ()
+    """Only rows in these annotation task statuses (AnnotationTaskStatus names)."""
+    workflow_stage: str | None = None
+    """Only rows in this workflow stage (`workflow_graph_node_title_eq`)."""
+    signed_urls: bool = False
+    """Store signed data links (for the frame sidecar's --use-data-link)."""
+    max_retries: int = 5
+    """Retries for 429, 5xx and dropped connections, with backoff, before the run fails."""
+    backoff_seconds: float = 1.0
+    timeout_seconds: int = 180
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.title or self.label_statuses or self.workflow_stage)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One label row as the metadata listing reports it."""
+
+    label_hash: str | None
+    data_hash: str
+    data_title: str | None
+    branch_name: str
+    last_edited_at: datetime | None
+    metadata: dict[str, Any]
+    handle: Any = field(repr=False, compare=False)  # the SDK's LabelRowV2, for fetching
+
+
+class EncordSource:
+    def __init__(self, config: EncordSourceConfig, sleep: Callable[[float], None] = time.sleep):
+        if not 1 <= config.bundle_size <= MAX_BUNDLE_SIZE:
+            raise ValueError(f"bundle size must be between 1 and {MAX_BUNDLE_SIZE}, got {config.bundle_size}")
+        self.config = config
+        self.sleep = sleep
+        self._project = None
+
+    @property
+    def project(self):
+        if self._project is None:
+            self._project = self._call("open the project", self._open_project)
+        return self._project
+
+    def _open_project(self):
+        from encord import EncordUserClient
+        from encord.http.constants import RequestsSettings
+
+        settings = RequestsSettings(
+            max_retries=self.config.max_retries, backoff_factor=self.config.backoff_seconds,
+            connection_retries=self.config.max_retries, read_timeout=self.config.timeout_seconds,
+        )
+        kwargs = {"requests_settings": settings}
+        if self.config.domain:
+            kwargs["domain"] = self.config.domain
+        client = EncordUserClient.create_with_ssh_private_key(self.config.ssh_key, **kwargs)
+        return client.get_project(self.config.project_hash)
+
+    def project_row(self) -> dict[str, Any]:
+        project = self.project
+        return {
+            "project_hash": self.config.project_hash,
+            "title": project.title,
+            "description": project.description,
+            "ontology_hash": project.ontology_hash,
+            "project_type": getattr(getattr(project, "project_type", None), "value", None),
+            "created_at": _utc(getattr(project, "created_at", None)),
+        }
+
+    def ontology(self) -> dict[str, Any]:
+        return self._call("read the ontology", lambda: self.project.ontology_structure.to_dict())
+
+    def list_rows(self, edited_after: datetime | None = None) -> tuple[list[Listing], set[str]]:
+        """Label rows in scope (one request), and the hash of every data unit the listing shows.
+
+        Data units without labels yet are listed with label_hash None: they count as present
+        but are not returned as rows.
+        """
+        config = self.config
+        kwargs: dict[str, Any] = {
+            "edited_after": edited_after, "data_title_eq": config.title,
+            "workflow_graph_node_title_eq": config.workflow_stage,
+        }
+        if config.label_statuses:
+            from encord.orm.label_row import AnnotationTaskStatus
+
+            kwargs["label_statuses"] = [AnnotationTaskStatus[status] for status in config.label_statuses]
+        kwargs.update(self._scope_kwargs())
+        rows = self._call("list label rows", lambda: self.project.list_label_rows_v2(**kwargs))
+        listings = [_listing(row) for row in rows if row.label_hash is not None]
+        return listings, {row.data_hash for row in rows}
+
+    def _scope_kwargs(self) -> dict[str, Any]:
+        scope = self.config.scope
+        if scope.all_branches:
+            return {"include_all_label_branches": True}
+        return {"branch_name": scope.branch_name} if scope.branch_name else {}
+
+    def fetch(self, listings: list[Listing]) -> Iterator[SourceRow]:
+        """Label-row dicts for `listings`, one bundle request per `bundle_size` rows."""
+        size = self.config.bundle_size
+        for start in range(0, len(listings), size):
+            for listing in self._initialise(listings[start:start + size]):
+                if listing.handle.is_labelling_initialised:
+                    yield self._source_row(listing)
+                else:  # deleted between listing and fetching: the next full listing removes it
+                    log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
+
+    def _initialise(self, chunk: list[Listing]) -> list[Listing]:
+        """Fetch the chunk's labels; if the API refuses because some rows are gone, fetch the survivors."""
+        from encord.exceptions import ResourceNotFoundError
+
+        try:
+            self._call("fetch label rows", lambda: self._initialise_handles(chunk), passthrough=ResourceNotFoundError)
+            return chunk
+        except ResourceNotFoundError:
+            wanted = [listing.label_hash for listing in chunk]
+            relisted = self._call("list label rows", lambda: self.project.list_label_rows_v2(label_hashes=wanted, **self._scope_kwargs()))
+            survivors = [_listing(row) for row in relisted if row.label_hash in set(wanted)]
+            self._call("fetch label rows", lambda: self._initialise_handles(survivors))
+            return survivors
+
+    def _initialise_handles(self, chunk: list[Listing]) -> None:
+        handles = [listing.handle for listing in chunk if not listing.handle.is_labelling_initialised]
+        with self.project.create_bundle(bundle_size=self.config.bundle_size) as bundle:
+            for handle in handles:
+                if handle.label_hash is None:  # would create a label row on the server
+                    raise AssertionError("refusing to initialise a label row without a label_hash")
+                handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls)
+
+    def _source_row(self, listing: Listing) -> SourceRow:
+        location = f"encord:{self.config.project_hash}/{listing.label_hash}"
+        handle = listing.handle
+        row = handle.to_encord_dict()
+        _restore_slice_metadata(handle, row)
+        return SourceRow(row, location, listing.metadata, edited_at=listing.last_edited_at)
+
+    def _call(self, what: str, action: Callable[[], Any], passthrough: type[Exception] | None = None) -> Any:
+        """Run one API call, retrying what the SDK does not retry itself (rate-limit envelopes, cut-off bodies)."""
+        from encord.exceptions import EncordException
+
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                return action()
+            except (EncordException, OSError) as error:
+                if passthrough is not None and isinstance(error, passthrough):
+                    raise
+                last, wait = error, self._retry_wait(error, what, attempt)
+            if attempt < self.config.max_retries:
+                log.warning("retrying", extra={"event": "retry", "action": what, "attempt": attempt + 1,
+                                               "wait_s": wait, "error": type(last).__name__})
+                self.sleep(wait)
+        raise EncordSourceError(
+            f"cannot {what} after {self.config.max_retries + 1} attempts: {type(last).__name__}: {redact(str(last))}"
+        )
+
+    def _retry_wait(self, error: Exception, what: str, attempt: int) -> float:
+        """Seconds to wait before retrying `error`; raises for errors that retrying cannot fix."""
+        from encord.exceptions import (
+            AuthenticationError, AuthorisationError, InvalidArgumentsError, RateLimitExceededError, ResourceNotFoundError,
+        )
+
+        if isinstance(error, (AuthenticationError, AuthorisationError, ResourceNotFoundError, InvalidArgumentsError)):
+            raise EncordSourceError(f"cannot {what}: {type(error).__name__}: {redact(str(error))}") from None
+        if isinstance(error, RateLimitExceededError) and error.retry_after:
+            return float(error.retry_after)
+        return self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        return self.config.backoff_seconds * 2 ** attempt
+
+
+def _listing(row) -> Listing:
+    stage = getattr(row, "workflow_graph_node", None)
+    metadata = {
+        "workflow_graph_node": {"uuid": str(stage.uuid), "title": stage.title} if stage else None,
+        "annotation_task_status": _status(row, "annotation_task_status"),
+        "label_status": _status(row, "label_status"),
+        "number_of_frames": getattr(row, "number_of_frames", None),
+    }
+    return Listing(row.label_hash, row.data_hash, row.data_title, row.branch_name or "main",
+                   _utc(row.last_edited_at), metadata, row)
+
+
+def _status(row, name: str) -> str | None:
+    from encord.exceptions import WrongProjectTypeError
+
+    try:
+        status = getattr(row, name)
+    except WrongProjectTypeError:  # workflow projects: the workflow stage says it instead
+        return None
+    return getattr(status, "value", status)
+
+
+def _restore_slice_metadata(handle, row: dict) -> None:
+    """to_encord_dict() drops DICOM per-slice metadata (width/height); the SDK still holds it."""
+    if row.get("data_type") != "dicom":
+        return
+    for unit in row.get("data_units", {}).values():
+        for frame, labels in unit.get("labels", {}).items():
+            try:
+                meta = handle.get_frame_view(int(frame)).metadata
+            except (KeyError, ValueError):
+                meta = None
+            if meta is not None and isinstance(labels, dict):
+                labels.setdefault("metadata", {"width": meta.width, "height": meta.height})
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+_SIGNED_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]+")
+
+
+def redact(text: str) -> str:
+    """Drop URL query strings (signatures of signed links) from a message."""
+    return _SIGNED_QUERY.sub(r"\1?<redacted>", text)
+
+
+def listing_bound(cursor: datetime | None, overlap: timedelta) -> datetime | None:
+    """`edited_after` for an incremental listing: the cursor minus a safety overlap."""
+    return None if cursor is None else cursor - overlap

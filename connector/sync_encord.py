@@ -1,0 +1,106 @@
+"""`sync --project`: an incremental sync of one Encord project.
+
+Each run: read the project and its ontology, list label-row metadata (everything on a
+full-listing run, else what was edited since the cursor minus an overlap), fetch only
+rows that are new or edited, load them batch by batch with the cursor advancing in the
+same transaction, and on full, unfiltered listings remove what is gone from Encord.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from connector import load, migrate
+from connector.incremental import full_listing_due, next_cursor, plan_sync
+from connector.ontology import build_index, normalize_ontology
+from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
+from connector.state import (
+    RunStats, finish_run, read_state, start_run, stored_rows, utc_now, write_state,
+)
+from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, load_rows
+
+log = logging.getLogger("encord_warehouse.sync")
+
+
+@dataclass
+class EncordSyncConfig:
+    """`encord-warehouse sync --project`."""
+
+    source: EncordSourceConfig
+    overlap: timedelta = timedelta(minutes=5)
+    """Listings ask for rows edited after the cursor minus this (server clocks and bound inclusivity are unknown)."""
+    full_listing_every: int = 1
+    """Every Nth run lists every row (no labels fetched) to find deletions; 1 = every run."""
+    full_refresh: bool = False
+    """Fetch and rewrite every row."""
+    keep_deleted: bool = False
+    """Mark rows gone from Encord with deleted_at instead of removing them."""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    """Label rows per load transaction."""
+
+
+def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource | None = None,
+                on_progress: Callable[[int], None] | None = None) -> SyncResult:
+    source = source or EncordSource(config.source)
+    project_hash, scope = config.source.project_hash, config.source.scope
+    migrate.upgrade(engine)
+    run_id = start_run(engine, "encord", project_hash)
+    stats = RunStats()
+    log.info("sync started", extra={"event": "sync_started", "run_id": run_id, "project": project_hash, "scope": scope.key})
+    with engine.connect() as connection:
+        state = read_state(connection, project_hash, scope.key)
+    cursor_before = state.cursor if state else None
+    cursor = cursor_before
+    try:
+        ontology = source.ontology()
+        index = build_index(ontology)
+        ontology_changed = state is None or state.ontology_fingerprint != index.fingerprint
+        refetch_all = config.full_refresh or ontology_changed
+        full_listing = refetch_all or cursor is None or full_listing_due(state.runs_since_full_listing, config.full_listing_every)
+        listed, present = source.list_rows(None if full_listing else listing_bound(cursor, config.overlap))
+        with engine.connect() as connection:
+            stored = stored_rows(connection, project_hash)
+        detect_deletes = full_listing and not config.source.filtered
+        plan = plan_sync(listed, present, stored, covers_branch=scope.covers, refetch_all=refetch_all,
+                         detect_deletes=detect_deletes)
+        stats.listed, stats.unchanged = len(listed), plan.unchanged
+        log.info("listed", extra={"event": "listed", "run_id": run_id, "listed": len(listed), "to_fetch": len(plan.to_fetch),
+                                  "full_listing": full_listing})
+        with engine.begin() as connection:
+            load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
+            if ontology_changed:
+                load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
+
+        def advance_cursor(connection, batch) -> None:
+            nonlocal cursor
+            cursor = next_cursor(cursor, [item.edited_at for item in batch])
+            write_state(connection, project_hash, scope.key, cursor=cursor)
+            log.info("batch committed", extra={"event": "batch_committed", "run_id": run_id, "rows": len(batch),
+                                               "cursor": cursor})
+
+        failures = load_rows(engine, source.fetch(plan.to_fetch), run_id, project_hash, index, stats,
+                             batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
+                             on_progress=on_progress)
+        with engine.begin() as connection:
+            if detect_deletes and (plan.deleted_label_hashes or plan.deleted_data_hashes):
+                load.delete_label_rows(connection, plan.deleted_label_hashes, config.keep_deleted, utc_now())
+                if not config.keep_deleted:
+                    load.delete_data_units(connection, project_hash, plan.deleted_data_hashes)
+                stats.deleted = len(plan.deleted_label_hashes)
+            write_state(connection, project_hash, scope.key, cursor=cursor, ontology_fingerprint=index.fingerprint,
+                        runs_since_full_listing=0 if full_listing else (state.runs_since_full_listing or 0) + 1,
+                        **({"full_listing_at": utc_now()} if full_listing else {}))
+    except BaseException as error:
+        finish_run(engine, run_id, stats, "failed", error=str(error)[:2000], cursor_before=cursor_before, cursor_after=cursor)
+        log.error("sync failed", extra={"event": "sync_failed", "run_id": run_id, "error": str(error)[:500]})
+        raise
+    status = "partial" if failures else "succeeded"
+    finish_run(engine, run_id, stats, status, cursor_before=cursor_before, cursor_after=cursor)
+    log.info("sync finished", extra={"event": "sync_finished", "run_id": run_id, "status": status,
+                                     **{k: getattr(stats, k) for k in vars(stats)}})
+    return SyncResult(run_id, stats, failures)
