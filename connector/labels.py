@@ -1,0 +1,174 @@
+"""What the docs' "by frame" export scripts print, read from the views (`encord-warehouse labels`).
+
+Per (label row, frame): the objects (hash, name, featureHash, uid, color, shape, pixel geometry,
+attribute answers that hold on that frame) and the classifications with their answers. Every
+value given by the user travels as a bind parameter; only constant SQL fragments are joined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import Engine, bindparam, text
+
+CSV_COLUMNS = (
+    "data_title", "branch_name", "label_hash", "frame", "label_kind", "object_hash", "object_name",
+    "feature_hash", "uid", "object_color", "ontology_shape", "x_px", "y_px", "w_px", "h_px", "theta",
+    "classification_name", "classification_answer", "classification_hash", "classification_answer_hash",
+    "attribute_name", "attribute_feature_hash", "attribute_answer", "attribute_answer_feature_hash",
+)
+_PIXEL_KEYS = ("x_px", "y_px", "w_px", "h_px", "x_max_px", "y_max_px", "theta", "rx_px", "ry_px")
+
+
+class LabelsError(ValueError):
+    """A `labels` request that cannot be answered (bad frame selection, unknown title)."""
+
+
+@dataclass(frozen=True)
+class LabelsQuery:
+    """Which frames of which data unit: a range (start..end, inclusive) or a list of frames."""
+
+    title: str
+    """The data unit's title (data_units.data_title), e.g. 'video_0000.mp4'."""
+    start: int | None = None
+    end: int | None = None
+    frames: tuple[int, ...] | None = None
+    branch: str | None = None
+    """Only this branch ('main' or an annotator branch); None: every branch."""
+
+    def where(self) -> tuple[str, dict[str, Any], list]:
+        """A constant WHERE clause, its bind values and any expanding bind parameters."""
+        params: dict[str, Any] = {"title": self.title}
+        clauses = ["data_title = :title"]
+        expanding = []
+        if self.frames is not None:
+            if self.start is not None or self.end is not None:
+                raise LabelsError("give either --start/--end or --frames, not both")
+            if not self.frames:
+                raise LabelsError("--frames needs at least one frame")
+            clauses.append("frame IN :frames")
+            params["frames"] = list(self.frames)
+            expanding.append(bindparam("frames", expanding=True))
+        elif self.start is not None and self.end is not None:
+            if self.end < self.start:
+                raise LabelsError(f"--end {self.end} is before --start {self.start}")
+            clauses.append("frame BETWEEN :start AND :end")
+            params.update(start=self.start, end=self.end)
+        else:
+            raise LabelsError("give --start and --end, or --frames")
+        if self.branch is not None:
+            clauses.append("branch_name = :branch")
+            params["branch"] = self.branch
+        return " AND ".join(clauses), params, expanding
+
+
+def parse_frames(value: str) -> tuple[int, ...]:
+    """'10,20,30,40' -> (10, 20, 30, 40)."""
+    try:
+        frames = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise LabelsError(f"--frames expects comma-separated frame numbers, got {value!r}") from None
+    if any(frame < 0 for frame in frames):
+        raise LabelsError("frame numbers are never negative")
+    return frames
+
+
+def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
+    """labels_export rows of the selected frames with the object's pixel box, in print order."""
+    where, params, expanding = query.where()
+    sql = text(
+        "SELECT e.*, p.x_px, p.y_px, p.w_px, p.h_px, p.x_max_px, p.y_max_px, p.theta, p.rx_px, p.ry_px "
+        "FROM (SELECT * FROM labels_export WHERE " + where + ") AS e "
+        "LEFT JOIN object_frames_px AS p ON p.label_hash = e.label_hash AND p.object_hash = e.object_hash "
+        "AND p.frame = e.frame "
+        "ORDER BY e.branch_name, e.label_hash, e.frame, e.label_kind DESC, e.object_hash, "
+        "e.classification_hash, e.answer_seq"
+    ).bindparams(*expanding)
+    with engine.connect() as connection:
+        _check_title(connection, query.title)
+        return [dict(row) for row in connection.execute(sql, params).mappings()]
+
+
+def vertex_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
+    where, params, expanding = query.where()
+    sql = text(
+        "SELECT label_hash, object_hash, frame, polygon_index, ring_index, vertex_index, x_px, y_px "
+        "FROM object_vertices_px WHERE " + where + " "
+        "ORDER BY label_hash, object_hash, frame, polygon_index, ring_index, vertex_index"
+    ).bindparams(*expanding)
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(sql, params).mappings()]
+
+
+def labels_by_frame(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
+    """One dict per (label row, frame): objects and classifications with their attributes."""
+    frames: dict[tuple, dict[str, Any]] = {}
+    for row in export_rows(engine, query):
+        key = (row["branch_name"], row["label_hash"], row["frame"])
+        frame = frames.get(key)
+        if frame is None:
+            frame = frames[key] = {
+                "data_title": row["data_title"], "data_hash": row["data_hash"], "label_hash": row["label_hash"],
+                "branch_name": row["branch_name"], "frame": row["frame"], "objects": {}, "classifications": {},
+            }
+        if row["label_kind"] == "object":
+            entry = frame["objects"].setdefault(row["object_hash"], _object_entry(row))
+        else:
+            entry = frame["classifications"].setdefault(row["classification_hash"], _classification_entry(row))
+        if row["attribute_feature_hash"] is not None:
+            entry["attributes"].append({
+                "name": row["attribute_name"], "featureHash": row["attribute_feature_hash"],
+                "answer": row["attribute_answer"], "answerFeatureHash": row["attribute_answer_feature_hash"],
+            })
+    _attach_vertices(frames, vertex_rows(engine, query))
+    return [
+        {**frame, "objects": list(frame["objects"].values()), "classifications": list(frame["classifications"].values())}
+        for frame in frames.values()
+    ]
+
+
+def csv_rows(rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+    yield list(CSV_COLUMNS)
+    for row in rows:
+        yield [row.get(column) for column in CSV_COLUMNS]
+
+
+def _object_entry(row: dict[str, Any]) -> dict[str, Any]:
+    pixels = {key: row[key] for key in _PIXEL_KEYS if row.get(key) is not None}
+    return {
+        "objectHash": row["object_hash"], "name": row["object_name"], "featureHash": row["feature_hash"],
+        "uid": row["uid"], "color": row["object_color"], "shape": row["ontology_shape"],
+        "pixels": pixels, "attributes": [],
+    }
+
+
+def _classification_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "classificationHash": row["classification_hash"], "name": row["classification_name"],
+        "featureHash": row["feature_hash"], "uid": row["uid"], "attributes": [],
+    }
+
+
+def _attach_vertices(frames: dict[tuple, dict[str, Any]], vertices: list[dict[str, Any]]) -> None:
+    """vertices_px: polygons -> rings -> [x, y] pixel pairs (one polygon, one ring for lines/points)."""
+    by_object: dict[tuple, list] = {}
+    for vertex in vertices:
+        polygons = by_object.setdefault((vertex["label_hash"], vertex["object_hash"], vertex["frame"]), [])
+        while len(polygons) <= vertex["polygon_index"]:
+            polygons.append([])
+        rings = polygons[vertex["polygon_index"]]
+        while len(rings) <= vertex["ring_index"]:
+            rings.append([])
+        rings[vertex["ring_index"]].append([vertex["x_px"], vertex["y_px"]])
+    for frame in frames.values():
+        for object_hash, entry in frame["objects"].items():
+            polygons = by_object.get((frame["label_hash"], object_hash, frame["frame"]))
+            if polygons is not None:
+                entry["vertices_px"] = polygons
+
+
+def _check_title(connection, title: str) -> None:
+    found = connection.execute(text("SELECT 1 FROM data_units WHERE data_title = :title LIMIT 1"), {"title": title})
+    if found.first() is None:
+        raise LabelsError(f"no data unit titled {title!r} in the warehouse")

@@ -1,0 +1,51 @@
+"""`encord-warehouse labels`: print per frame what the docs' "by frame" scripts print.
+
+Registered by one import line in connector/cli.py; the work happens in connector/labels.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import click
+
+from connector import labels as library
+from connector.cli import UserError, cli, db_option, one_line_errors, schema_option
+from connector.db import create_warehouse_engine
+
+
+@cli.command()
+@db_option
+@schema_option
+@click.option("--title", required=True, help="The data unit's title, e.g. video.mp4.")
+@click.option("--start", type=click.IntRange(0), default=None, help="First frame of the range (inclusive).")
+@click.option("--end", type=click.IntRange(0), default=None, help="Last frame of the range (inclusive).")
+@click.option("--frames", "frame_list", default=None, metavar="10,20,30,40", help="A list of frames instead of a range.")
+@click.option("--branch", default=None, help="Only this branch ('main' or an annotator branch). Default: every branch.")
+@click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def labels(db_url, schema, title, start, end, frame_list, branch, output_format) -> None:
+    """Print the objects, classifications and attributes of frames of one data unit.
+
+    JSON: one entry per label row and frame, objects with pixel geometry and attributes, then
+    classifications. CSV: one line per attribute answer (the docs' export table).
+
+    \b
+    Example:
+        encord-warehouse labels --title video_0000.mp4 --start 100 --end 250
+        encord-warehouse labels --title video_0000.mp4 --frames 10,20,30,40 --format csv
+    """
+    with one_line_errors(db_url):
+        try:
+            frames = library.parse_frames(frame_list) if frame_list is not None else None
+            query = library.LabelsQuery(title, start, end, frames, branch)
+            engine = create_warehouse_engine(db_url, schema)
+            if output_format == "json":
+                click.echo(json.dumps(library.labels_by_frame(engine, query), indent=1))
+            else:
+                buffer = io.StringIO()
+                csv.writer(buffer, lineterminator="\n").writerows(library.csv_rows(library.export_rows(engine, query)))
+                click.echo(buffer.getvalue(), nl=False)
+        except library.LabelsError as error:
+            raise UserError(str(error)) from None

@@ -1,0 +1,89 @@
+"""`encord-warehouse labels`: JSON and CSV output for frame ranges and frame lists, both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+import views_expected as ex
+from connector.cli import cli
+from connector.labels import CSV_COLUMNS
+from connector.sync import ExportSyncConfig, sync_export
+
+
+@pytest.fixture
+def loaded(warehouse, tmp_path):
+    export, ontology_path, rows, _ontology = ex.write_sample(tmp_path)
+    assert sync_export(warehouse.engine, ExportSyncConfig(str(export), "p1", str(ontology_path))).ok
+    return warehouse, {row["data_type"]: row for row in reversed(rows)}
+
+
+def _run(warehouse, *args):
+    return CliRunner().invoke(cli, ["labels", *warehouse.cli_args, *args], catch_exceptions=False)
+
+
+def test_labels_json_for_a_frame_list(loaded):
+    warehouse, by_type = loaded
+    video = next(r for r in by_type.values() if r["data_type"] == "video" and r["data_title"].startswith("video_"))
+    result = _run(warehouse, "--title", video["data_title"], "--frames", "10,20,30,40")
+    assert result.exit_code == 0, result.output
+    frames = json.loads(result.output)
+    assert [f["frame"] for f in frames] == [10, 20, 30, 40]
+    pixels = ex.expected_pixels(video)
+    for frame in frames:
+        expected = ex.labels_on(video, {frame["frame"]})
+        got = {(frame["frame"], "object", o["objectHash"]) for o in frame["objects"]}
+        got |= {(frame["frame"], "classification", c["classificationHash"]) for c in frame["classifications"]}
+        assert got == expected
+        for obj in frame["objects"]:
+            key = (video["label_hash"], obj["objectHash"], frame["frame"])
+            for column, value in pixels[key].items():
+                if column in obj["pixels"]:
+                    assert math.isclose(obj["pixels"][column], value, abs_tol=1e-3)
+            answers = {(a["featureHash"], a["answerFeatureHash"], a["answer"]) for a in obj["attributes"]}
+            assert answers == ex.object_answers_on(video, obj["objectHash"], frame["frame"])
+            if obj["shape"] in ("polygon", "polyline", "point", "skeleton"):
+                assert obj["vertices_px"] and obj["vertices_px"][0][0]
+
+
+def test_labels_csv_for_a_range(loaded):
+    warehouse, by_type = loaded
+    group = by_type["img_group"]
+    result = _run(warehouse, "--title", group["data_title"], "--start", "0", "--end", "2", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    table = list(csv.reader(io.StringIO(result.output)))
+    assert tuple(table[0]) == CSV_COLUMNS
+    rows = [dict(zip(CSV_COLUMNS, line)) for line in table[1:]]
+    assert {int(r["frame"]) for r in rows} == {0, 2}
+    expected_pixels = ex.expected_pixels(group)
+    for row in rows:
+        if row["label_kind"] == "object" and row["ontology_shape"] == "bounding_box":
+            values = expected_pixels[(group["label_hash"], row["object_hash"], int(row["frame"]))]
+            assert math.isclose(float(row["x_px"]), values["x_px"], abs_tol=1e-3)
+            assert math.isclose(float(row["h_px"]), values["h_px"], abs_tol=1e-3)
+    weather = [r for r in rows if r["classification_name"] == "Weather"]
+    assert {(r["frame"], r["classification_answer"]) for r in weather} == {("0", "Fog"), ("2", "Fog")}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--title", "no-such.mp4", "--start", "0", "--end", "1"], "no data unit titled"),
+    (["--title", "x", "--start", "5", "--end", "1"], "before --start"),
+    (["--title", "x", "--frames", "1,a"], "comma-separated"),
+    (["--title", "x"], "give --start and --end"),
+])
+def test_labels_user_errors_are_one_line(loaded, args, message):
+    warehouse, _by_type = loaded
+    result = _run(warehouse, *args)
+    assert result.exit_code == 2
+    assert message in result.output and result.output.count("\n") == 1
+
+
+def test_title_is_a_bind_parameter(loaded):
+    warehouse, _by_type = loaded
+    result = _run(warehouse, "--title", "x' OR '1'='1", "--start", "0", "--end", "10")
+    assert result.exit_code == 2 and "no data unit titled" in result.output
