@@ -1,0 +1,115 @@
+"""Where extracted frames go, through fsspec: a local folder or plain path (default), file://,
+or s3:// via s3fs. S3 endpoint and credentials come from the usual AWS environment variables
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_DEFAULT_REGION) or from
+storage options (`endpoint_url=http://127.0.0.1:9000`, `key=...`, `secret=...`).
+
+Every key written is built from checked path components, so nothing lands outside the
+destination root. Local writes go to a temporary name first and are renamed into place, so a
+crash never leaves a half-written image under its final name; S3 PUTs are atomic already.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import uuid
+from dataclasses import dataclass
+
+import fsspec
+
+
+class UnsafePath(ValueError):
+    """A name would resolve outside its root (absolute, '..', empty, control characters)."""
+
+
+def safe_parts(name: str) -> list[str]:
+    """The '/'-separated components of a relative name, refusing anything that could escape
+    its root: absolute paths, drive letters, backslashes, '..', empty or control characters."""
+    if not name or name != name.strip() or any(ord(c) < 32 for c in name):
+        raise UnsafePath(f"unsafe name: {name!r}")
+    if name.startswith(("/", "~")) or "\\" in name or re.match(r"[A-Za-z]:", name):
+        raise UnsafePath(f"unsafe name: {name!r}")
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts) or "://" in name:
+        raise UnsafePath(f"unsafe name: {name!r}")
+    return parts
+
+
+def parse_storage_options(pairs) -> dict:
+    """`key=value` strings (CLI --storage-option) to fsspec options; JSON values are decoded
+    (`anon=true`, `client_kwargs={"region_name": "x"}`), anything else stays a string."""
+    options = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"storage option must be key=value: {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    uri: str
+    sha256: str
+    bytes: int
+
+
+class Destination:
+    """A root URL plus fsspec filesystem; keys are relative '/'-joined names under it."""
+
+    def __init__(self, url: str, storage_options: dict | None = None):
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        self.root = root.rstrip("/")
+        self.local = "file" in _protocols(self.fs)
+
+    def path(self, key: str) -> str:
+        return posixpath.join(self.root, *safe_parts(key))
+
+    def uri(self, key: str) -> str:
+        return self.fs.unstrip_protocol(self.path(key))
+
+    def exists(self, key: str) -> bool:
+        return self.fs.exists(self.path(key))
+
+    def write_bytes(self, key: str, data: bytes) -> StoredObject:
+        path = self.path(key)
+        if self.local:
+            parent = posixpath.dirname(path)
+            os.makedirs(parent, exist_ok=True)
+            tmp = posixpath.join(parent, f".{posixpath.basename(path)}.{uuid.uuid4().hex}.tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        else:
+            self.fs.pipe_file(path, data)
+        return StoredObject(self.fs.unstrip_protocol(path), hashlib.sha256(data).hexdigest(),
+                            len(data))
+
+    def put_file(self, local_path: str, key: str) -> StoredObject:
+        with open(local_path, "rb") as fh:
+            return self.write_bytes(key, fh.read())
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.fs.cat_file(self.path(key))
+
+
+def _protocols(fs) -> tuple[str, ...]:
+    proto = fs.protocol
+    return (proto,) if isinstance(proto, str) else tuple(proto)
+
+
+def frame_key(project_hash: str, data_hash: str, frame: int, fmt: str) -> str:
+    """`{project_hash}/{data_hash}/{frame:06d}.{ext}` (the issue's layout)."""
+    for part in (project_hash, data_hash):
+        if len(safe_parts(part)) != 1:
+            raise UnsafePath(f"unsafe hash: {part!r}")
+    return f"{project_hash}/{data_hash}/{frame:06d}.{fmt}"

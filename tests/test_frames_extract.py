@@ -1,0 +1,207 @@
+"""Frame-exact extraction: every extracted image is compared with a reference decode of exactly
+that frame (all frames decoded from the start, in order) of videos that draw their own index."""
+
+import subprocess
+
+import pytest
+
+import connector.frames.extract as extract_mod
+from connector.frames.extract import ExtractError, codec_options, extract
+from connector.frames.probe import ProbeError, probe
+from connector.frames.tools import ffprobe_exe
+from tests.media import decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
+
+TARGETS = [0, 1, 5, 13, 14, 40, 41, 47, 60, 61, 62, 63, 88, 99]
+
+VIDEOS = {
+    "bframes.mp4": {},                       # H.264, 3 B-frames, pyramid, GOP 12
+    "bframes.mkv": {},                       # same stream, pts-indexed container
+    "bframes.ts": {},                        # MPEG-TS: start_time > 0
+    "vfr.mp4": {"vfr": True},                # irregular frame durations
+    "vfr.mkv": {"vfr": True},
+    "open_gop.mp4": {"open_gop": True, "gop": 24},
+    "mpeg4.avi": {"codec": "mpeg4", "bframes": 0},
+}
+
+
+def _vfr_seconds(n):
+    return n * 0.04 + (n % 3) * 0.013 + (n // 10) * 0.05
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("videos")
+    made = {name: make_video(root / name, **kw) for name, kw in VIDEOS.items()}
+    # an mp4 cut by stream copy: an edit list makes the demuxer discard a GOP's lead-in
+    cut = root / "cut.mp4"
+    subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-ss", "1.3", "-i",
+                    str(made["bframes.mp4"]), "-c", "copy", str(cut)], check=True)
+    made["cut.mp4"] = cut
+    return made
+
+
+@pytest.fixture(scope="module")
+def references(videos):
+    return {name: decode_gray(path) for name, path in videos.items()}
+
+
+PROBERS = [pytest.param(False, id="ffmpeg-only"),
+           pytest.param(True, id="ffprobe", marks=pytest.mark.skipif(
+               ffprobe_exe() is None, reason="no ffprobe on PATH"))]
+
+
+@pytest.mark.parametrize("use_ffprobe", PROBERS)
+@pytest.mark.parametrize("seek_cost", [2, 30])
+@pytest.mark.parametrize("name", [*VIDEOS, "cut.mp4"])
+def test_each_frame_matches_the_reference_decode(videos, references, tmp_path, name,
+                                                 seek_cost, use_ffprobe):
+    ref = references[name]
+    info = probe(str(videos[name]), use_ffprobe=use_ffprobe)
+    assert info.frame_count == len(ref)
+    assert info.exact
+    run = extract(str(videos[name]), TARGETS + [len(ref), 10_000], tmp_path, fmt="png",
+                  info=info, seek_cost=seek_cost)
+    wanted = [t for t in TARGETS if t < len(ref)]
+    assert [f.frame for f in run.frames] == wanted
+    assert run.out_of_range == sorted(t for t in TARGETS + [len(ref), 10_000] if t >= len(ref))
+    assert run.missing == []
+    assert run.passes == 1, "a seek landed off its keyframe"
+    for item in run.frames:
+        got = decode_gray(item.path)
+        assert len(got) == 1
+        image = got[0]
+        assert read_index(image) == read_index(ref[item.frame])
+        assert mean_abs_diff(image, ref[item.frame]) < 1.0
+        for neighbour in (item.frame - 1, item.frame + 1):
+            if 0 <= neighbour < len(ref):
+                assert mean_abs_diff(image, ref[neighbour]) > 5 * mean_abs_diff(image, ref[item.frame]) + 1
+        assert item.timestamp_s == pytest.approx(info.timestamp(item.frame), abs=1e-6)
+
+
+def test_first_frame_is_frame_zero_even_after_an_edit_list(videos, references):
+    ref = references["cut.mp4"]
+    # the cut starts mid-GOP: its frame 0 is the original's frame 33, not the keyframe before
+    assert read_index(ref[0]) == 33
+    assert probe(str(videos["cut.mp4"])).keyframes[0] > 0
+
+
+def test_vfr_timestamps_are_the_frames_own(videos, tmp_path):
+    run = extract(str(videos["vfr.mkv"]), [0, 7, 29, 30, 77], tmp_path, fmt="jpg", seek_cost=2)
+    assert [f.frame for f in run.frames] == [0, 7, 29, 30, 77]
+    for item in run.frames:
+        assert item.timestamp_s == pytest.approx(_vfr_seconds(item.frame), abs=0.0015)
+
+
+def test_start_time_is_subtracted_from_timestamps(videos, tmp_path):
+    info = probe(str(videos["bframes.ts"]))
+    assert info.start_time > 0
+    run = extract(str(videos["bframes.ts"]), [0, 50], tmp_path, fmt="jpg", seek_cost=2)
+    assert [round(f.timestamp_s, 3) for f in run.frames] == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("fmt,magic", [("jpg", b"\xff\xd8\xff"), ("png", b"\x89PNG"),
+                                       ("webp", b"RIFF")])
+def test_formats(videos, references, tmp_path, fmt, magic):
+    run = extract(str(videos["bframes.mp4"]), [3, 70], tmp_path, fmt=fmt)
+    for item in run.frames:
+        data = item.path.read_bytes()
+        assert data.startswith(magic)
+        image = decode_gray(item.path)[0]
+        assert read_index(image) == item.frame
+        assert mean_abs_diff(image, references["bframes.mp4"][item.frame]) < 4
+
+
+def test_quality_maps_to_encoder_options(videos, tmp_path):
+    assert codec_options("jpg", 100) == {"c:v": "mjpeg", "q:v": 2}
+    assert codec_options("jpg", 1) == {"c:v": "mjpeg", "q:v": 31}
+    assert codec_options("webp", 75) == {"c:v": "libwebp", "quality": 75, "lossless": 0}
+    assert codec_options("png", None) == {"c:v": "png"}
+    with pytest.raises(ValueError):
+        codec_options("gif", None)
+    with pytest.raises(ValueError):
+        codec_options("jpg", 0)
+    busy = make_bench_video(tmp_path / "busy.mp4", seconds=1, size="320x240")
+    hi = extract(str(busy), [20], tmp_path / "hi", fmt="jpg", quality=100)
+    lo = extract(str(busy), [20], tmp_path / "lo", fmt="jpg", quality=5)
+    assert hi.frames[0].path.stat().st_size > lo.frames[0].path.stat().st_size
+
+
+@pytest.fixture
+def ffmpeg_calls(monkeypatch):
+    calls = []
+    real = subprocess.run
+
+    def counting(argv, *a, **kw):
+        if "-filter_complex" in argv:  # decoding passes, not probes
+            calls.append(argv)
+        return real(argv, *a, **kw)
+
+    monkeypatch.setattr(extract_mod.subprocess, "run", counting)
+    return calls
+
+
+def test_one_ffmpeg_process_per_video(videos, tmp_path, ffmpeg_calls):
+    run = extract(str(videos["bframes.mp4"]), TARGETS, tmp_path, fmt="jpg", seek_cost=2)
+    assert len(run.frames) == len(TARGETS)
+    assert len(ffmpeg_calls) == 1
+    argv = ffmpeg_calls[0]
+    assert argv.count("-i") == 6  # one input per segment, all in the same process
+    assert argv.count("-ss") == 5
+
+
+def test_dense_targets_decode_in_one_pass_without_seeking(videos, tmp_path, ffmpeg_calls):
+    run = extract(str(videos["bframes.mp4"]), range(10, 60), tmp_path, fmt="jpg")
+    assert len(run.frames) == 50
+    assert len(ffmpeg_calls) == 1
+    assert ffmpeg_calls[0].count("-i") == 1 and "-ss" not in ffmpeg_calls[0]
+
+
+def test_misaligned_seek_is_redone_from_frame_zero(videos, references, tmp_path, monkeypatch,
+                                                   ffmpeg_calls):
+    # make every seek overshoot by a second: the pts check notices the frames are not the
+    # planned ones and they are decoded again, from frame 0, in a second process
+    real = extract_mod.seek_window
+
+    def overshoot(*args):
+        ss, trim_from = real(*args)
+        return ss + 1.0, trim_from
+
+    monkeypatch.setattr(extract_mod, "seek_window", overshoot)
+    run = extract(str(videos["bframes.mp4"]), [5, 40, 80], tmp_path, fmt="png", seek_cost=0)
+    assert run.passes == 2 and len(ffmpeg_calls) == 2
+    assert "-ss" not in ffmpeg_calls[1]
+    assert [f.frame for f in run.frames] == [5, 40, 80]
+    assert [read_index(decode_gray(f.path)[0]) for f in run.frames] == [5, 40, 80]
+
+
+def test_missing_and_corrupt_videos(tmp_path, videos):
+    with pytest.raises(ProbeError):
+        probe(str(tmp_path / "nope.mp4"))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00not a video" * 1000)
+    with pytest.raises(ProbeError) as err:
+        probe(str(junk))
+    assert str(junk) not in str(err.value)  # paths/URLs are redacted from messages
+    truncated = tmp_path / "truncated.mkv"
+    truncated.write_bytes(videos["bframes.mkv"].read_bytes()[:3000])
+    try:
+        info = probe(str(truncated))
+    except ProbeError:
+        return
+    run = extract(str(truncated), [0, 99], tmp_path / "out", fmt="jpg", info=info)
+    assert 99 in run.out_of_range + run.missing
+
+
+def test_ffmpeg_failure_is_an_extract_error(videos, tmp_path):
+    info = probe(str(videos["bframes.mp4"]))
+    with pytest.raises(ExtractError):
+        extract(str(tmp_path / "gone.mp4"), [1], tmp_path, info=info)
+
+
+def test_unindexed_containers_are_read_from_the_start(videos, tmp_path, ffmpeg_calls):
+    info = probe(str(videos["bframes.ts"]))
+    assert "mpegts" in info.format_name and not info.seekable
+    assert probe(str(videos["bframes.mp4"])).seekable
+    run = extract(str(videos["bframes.ts"]), [5, 90], tmp_path, fmt="jpg", seek_cost=0)
+    assert [f.frame for f in run.frames] == [5, 90]
+    assert "-ss" not in ffmpeg_calls[0]
