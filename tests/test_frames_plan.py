@@ -83,6 +83,23 @@ def test_select_expr_uses_runs():
     assert select_expr([5, 3, 4, 9]) == "between(n,3,5)+eq(n,9)"
 
 
+def test_select_expr_stays_shallow_for_many_targets():
+    expr = select_expr(range(0, 30000, 3))  # 10000 separate terms
+    assert expr.count("eq(n,") == 10000
+    plus = [0]  # '+' count inside each open parenthesis group
+    worst_chain, worst_depth = 0, 0
+    for ch in expr:
+        if ch == "(":
+            plus.append(0)
+            worst_depth = max(worst_depth, len(plus))
+        elif ch == ")":
+            worst_chain = max(worst_chain, plus.pop())
+        elif ch == "+":
+            plus[-1] += 1
+    worst_chain = max(worst_chain, plus[0])
+    assert worst_chain < 8 and worst_depth <= 8
+
+
 def test_seek_window_lands_on_the_keyframe():
     seconds = [i / 25 for i in range(100)]
     ss, trim = seek_window(seconds, 24, 36, reorder=False)

@@ -25,9 +25,11 @@ import ffmpeg
 
 from .plan import Segment, keyframe_after, plan, seek_window, select_expr
 from .probe import VideoInfo, probe
-from .tools import ffmpeg_exe
+from .tools import ffmpeg_exe, ffmpeg_major
 
 FORMATS = ("jpg", "png", "webp")
+GRAPH_ARG_LIMIT = 16_000
+"""Longer filtergraphs go through a file: one argv string may not exceed 128 KiB on Linux."""
 DEFAULT_QUALITY = 90
 
 
@@ -132,6 +134,12 @@ def build_command(source: str, info: VideoInfo, segments: list[Segment], workdir
         outputs.append(chain.output(pattern, start_number=0, fps_mode="passthrough",
                                     **{"frames:v": len(seg.targets)}, **opts))
     argv = ffmpeg.merge_outputs(*outputs).compile(cmd=ffmpeg_exe())
+    at = argv.index("-filter_complex")
+    if len(argv[at + 1]) > GRAPH_ARG_LIMIT:
+        script = workdir / f"{tag}graph.txt"
+        script.write_text(argv[at + 1])
+        option = "-/filter_complex" if ffmpeg_major() >= 7 else "-filter_complex_script"
+        argv[at : at + 2] = [option, str(script)]
     return [argv[0], "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-copyts",
             "-y", *argv[1:]]
 

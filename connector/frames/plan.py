@@ -94,14 +94,25 @@ def _cap(segments, seek_cost, limit):
 
 
 def select_expr(offsets) -> str:
-    """A select-filter expression true exactly for the given n values (runs as between())."""
+    """A select-filter expression true exactly for the given n values.
+
+    Consecutive values become between(); the terms are summed as a balanced tree because
+    ffmpeg's expression parser refuses a flat chain of more than ~100 terms."""
     runs: list[list[int]] = []
     for n in sorted(set(offsets)):
         if runs and n == runs[-1][1] + 1:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    return "+".join(f"eq(n,{a})" if a == b else f"between(n,{a},{b})" for a, b in runs)
+    terms = [f"eq(n,{a})" if a == b else f"between(n,{a},{b})" for a, b in runs]
+    return _balanced_sum(terms)
+
+
+def _balanced_sum(terms: list[str]) -> str:
+    if len(terms) <= 8:
+        return "+".join(terms)
+    size = -(-len(terms) // 8)
+    return "+".join(f"({_balanced_sum(terms[i:i + size])})" for i in range(0, len(terms), size))
 
 
 # ffmpeg moves an input -ss back by 3/23 s before seeking when the video reorders frames

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
+import subprocess
 
 
 class FFmpegNotFound(RuntimeError):
@@ -38,3 +40,12 @@ def ffprobe_exe() -> str | None:
     if override is not None:
         return override or None
     return shutil.which("ffprobe")
+
+
+@functools.lru_cache(maxsize=None)
+def ffmpeg_major() -> int:
+    """Major version of ffmpeg_exe(); 99 for git builds ("N-12345-g...")."""
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-version"], capture_output=True,
+                         text=True, check=False).stdout
+    found = re.search(r"version n?(\d+)\.", out)
+    return int(found[1]) if found else 99
