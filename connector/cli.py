@@ -115,6 +115,8 @@ def migrate(db_url: str | None, schema: str | None) -> None:
 @click.option("--keep-deleted", is_flag=True, help="Mark rows deleted in Encord with deleted_at instead of removing them.")
 @click.option("--signed-urls", is_flag=True, help="Store signed data links (for extract-frames --use-data-link).")
 @click.option("--max-retries", default=5, show_default=True, type=click.IntRange(0), help="Retries of a failing API call.")
+@click.option("--retry-backoff", default=1.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="First wait between retries; it doubles each time (a 429's Retry-After wins).")
 @click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
               help="Label rows per transaction.")
 @click.option("--full-refresh", is_flag=True, help="Fetch and rewrite every label row, even unchanged ones.")
@@ -157,6 +159,7 @@ def _encord_sync_run(options):
         scope=BranchScope(options["all_branches"], options["branch_name"]), bundle_size=options["bundle_size"],
         title=options["title"], label_statuses=_statuses(options["label_statuses"]),
         workflow_stage=options["workflow_stage"], signed_urls=options["signed_urls"], max_retries=options["max_retries"],
+        backoff_seconds=options["retry_backoff"],
     )
     config = EncordSyncConfig(
         source, overlap=timedelta(seconds=parse_duration(options["overlap"])),

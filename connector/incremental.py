@@ -32,7 +32,8 @@ class SyncPlan:
     """Listed rows to fetch, oldest edit first, so a cursor taken after each batch never skips a row."""
     unchanged: int = 0
     deleted_label_hashes: list[str] = field(default_factory=list)
-    deleted_data_hashes: list[str] = field(default_factory=list)
+    affected_data_hashes: list[str] = field(default_factory=list)
+    """Data units of the deleted rows: removed too once no label row refers to them."""
 
 
 def plan_sync(
@@ -56,12 +57,13 @@ def plan_sync(
     plan.to_fetch.sort(key=lambda row: (row.last_edited_at is None, row.last_edited_at or datetime.min))
     if detect_deletes:
         listed_hashes = {row.label_hash for row in listed}
-        plan.deleted_data_hashes = sorted({row.data_hash for row in stored_by_hash.values()} - present_data_hashes)
-        gone_data = set(plan.deleted_data_hashes)
-        plan.deleted_label_hashes = sorted(
-            row.label_hash for row in stored_by_hash.values()
-            if row.data_hash in gone_data or (covers_branch(row.branch_name) and row.label_hash not in listed_hashes)
-        )
+        gone = [
+            row for row in stored_by_hash.values()
+            if row.data_hash not in present_data_hashes
+            or (covers_branch(row.branch_name) and row.label_hash not in listed_hashes)
+        ]
+        plan.deleted_label_hashes = sorted(row.label_hash for row in gone)
+        plan.affected_data_hashes = sorted({row.data_hash for row in gone})
     return plan
 
 

@@ -11,12 +11,12 @@ from typing import Iterable
 
 import orjson
 import pyarrow as pa
-from sqlalchemy import JSON, BigInteger, Boolean, Connection, DateTime, Float, Integer, Table, delete, tuple_, update
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, DateTime, Double, Integer, Table, delete, exists, tuple_, update
 
 from connector import schema
 from connector.normalize import NormalizedBatch
 
-_ARROW_TYPES = {Integer: pa.int64(), BigInteger: pa.int64(), Float: pa.float64(), Boolean: pa.bool_(), DateTime: pa.timestamp("us")}
+_ARROW_TYPES = {Integer: pa.int64(), BigInteger: pa.int64(), Double: pa.float64(), Boolean: pa.bool_(), DateTime: pa.timestamp("us")}
 _DELETE_CHUNK = 1000
 
 
@@ -117,7 +117,10 @@ def delete_label_rows(connection: Connection, label_hashes: list[str], keep: boo
             connection.execute(delete(table).where(table.c.label_hash.in_(chunk)))
 
 
-def delete_data_units(connection: Connection, project_hash: str, data_hashes: list[str]) -> None:
-    units = schema.data_units
+def delete_unreferenced_data_units(connection: Connection, project_hash: str, data_hashes: list[str]) -> None:
+    """A data unit stays while any label row of the project refers to it."""
+    units, branches = schema.data_units, schema.branches
+    referenced = exists().where(branches.c.project_hash == units.c.project_hash, branches.c.data_hash == units.c.data_hash)
     for chunk in _chunks(data_hashes, _DELETE_CHUNK):
-        connection.execute(delete(units).where(units.c.project_hash == project_hash, units.c.data_hash.in_(chunk)))
+        connection.execute(delete(units).where(
+            units.c.project_hash == project_hash, units.c.data_hash.in_(chunk), ~referenced))

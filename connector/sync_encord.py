@@ -87,10 +87,10 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
                              on_progress=on_progress)
         with engine.begin() as connection:
-            if detect_deletes and (plan.deleted_label_hashes or plan.deleted_data_hashes):
+            if plan.deleted_label_hashes:
                 load.delete_label_rows(connection, plan.deleted_label_hashes, config.keep_deleted, utc_now())
                 if not config.keep_deleted:
-                    load.delete_data_units(connection, project_hash, plan.deleted_data_hashes)
+                    load.delete_unreferenced_data_units(connection, project_hash, plan.affected_data_hashes)
                 stats.deleted = len(plan.deleted_label_hashes)
             write_state(connection, project_hash, scope.key, cursor=cursor, ontology_fingerprint=index.fingerprint,
                         runs_since_full_listing=0 if full_listing else (state.runs_since_full_listing or 0) + 1,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -65,8 +66,22 @@ def postgres_url():
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request, tmp_path):
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    with _new_warehouse(request, tmp_path / "warehouse.duckdb") as created:
+        yield created
+
+
+@pytest.fixture
+def other_warehouse(request, warehouse, tmp_path):
+    """A second, empty warehouse of the same dialect (for comparisons)."""
+    with _new_warehouse(request, tmp_path / "other.duckdb", warehouse.dialect) as created:
+        yield created
+
+
+@contextmanager
+def _new_warehouse(request, duckdb_path, dialect=None):
+    dialect = dialect or ("duckdb" if request.param == "duckdb" else "postgresql")
+    if dialect == "duckdb":
+        url = f"duckdb:///{duckdb_path}"
         engine = create_warehouse_engine(url)
         yield Warehouse("duckdb", url, None, engine)
         engine.dispose()

@@ -104,10 +104,8 @@ class EncordSource:
         from encord import EncordUserClient
         from encord.http.constants import RequestsSettings
 
-        settings = RequestsSettings(
-            max_retries=self.config.max_retries, backoff_factor=self.config.backoff_seconds,
-            connection_retries=self.config.max_retries, read_timeout=self.config.timeout_seconds,
-        )
+        # Retries are ours (see _call), so the SDK's own are off: one policy, one attempt count.
+        settings = RequestsSettings(max_retries=0, connection_retries=0, read_timeout=self.config.timeout_seconds)
         kwargs = {"requests_settings": settings}
         if self.config.domain:
             kwargs["domain"] = self.config.domain

@@ -1,0 +1,288 @@
+"""`sync --project` against the local Encord API emulator, through the real SDK, on both warehouses."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+from click.testing import CliRunner
+
+from connector import schema
+from connector.cli import cli
+from connector.lock import warehouse_lock
+from examples import sdk_sample
+from sdk_counts import sdk_counts
+from tests.encord_emulator.fixtures import encord_emulator, encord_key  # noqa: F401 (fixtures)
+
+SYNC_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
+               "classification_frames", "attributes", "ontology_objects", "ontology_classifications",
+               "ontology_attributes", "ontology_options"]
+VOLATILE = {"synced_at", "content_sha256"}  # when a row was written, and a hash that includes signed links
+
+
+@pytest.fixture
+def project(encord_emulator):
+    ontology = sdk_sample.build_ontology().to_dict()
+    project_hash = encord_emulator.add_project(title="Streets", ontology=ontology)
+    rows = {
+        "video": sdk_sample.video_row(1).to_encord_dict(),
+        "image": sdk_sample.image_row(2).to_encord_dict(),
+        "img_group": sdk_sample.img_group_row(4).to_encord_dict(),
+        "dicom": sdk_sample.server_label_dict(sdk_sample.dicom_row(3)),
+    }
+    for row in rows.values():
+        encord_emulator.put_row(project_hash, row)
+    return SimpleNamespace(hash=project_hash, rows=rows, ontology=ontology)
+
+
+@pytest.fixture
+def key_path(encord_key, tmp_path):
+    return tmp_path / "encord_key"  # written there by the encord_key fixture
+
+
+def run_sync(warehouse, emulator, key_path, project_hash, *extra, expect=0):
+    args = ["sync", "--project", project_hash, "--domain", emulator.url, "--ssh-key-file", str(key_path),
+            "--max-retries", "0", *warehouse.cli_args, *extra]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def snapshot(warehouse):
+    tables = {}
+    for name in SYNC_TABLES:
+        columns = [c.name for c in schema.metadata.tables[name].columns if c.name not in VOLATILE | {"raw"}]
+        cast = [f"CAST({c} AS VARCHAR)" if c in ("points", "rings", "geometry") else c for c in columns]
+        tables[name] = sorted(warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}"), key=repr)
+    return tables
+
+
+def last_run(warehouse):
+    return warehouse.rows(
+        "SELECT status, listed, fetched, inserted, updated, unchanged, deleted, failed FROM sync_runs "
+        "ORDER BY started_at DESC LIMIT 1")[0]
+
+
+def test_first_sync_loads_every_row_as_the_sdk_reads_it(warehouse, encord_emulator, key_path, project):
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert result.exit_code == 0, result.output
+    assert last_run(warehouse) == ("succeeded", 4, 4, 4, 0, 0, 0, 0)
+    for row in project.rows.values():
+        expected = sdk_counts(row, project.ontology)
+        label_hash = row["label_hash"]
+        per_frame = dict(warehouse.rows(
+            "SELECT frame, count(*) FROM object_frames WHERE label_hash = :h GROUP BY frame", h=label_hash))
+        assert per_frame == expected.annotations_per_frame
+        assert warehouse.scalar("SELECT count(*) FROM classification_frames WHERE label_hash = :h",
+                                h=label_hash) == expected.classification_frame_count
+    dicom = project.rows["dicom"]
+    unit = next(iter(dicom["data_units"].values()))
+    slice_sizes = {int(f): (v["metadata"]["width"], v["metadata"]["height"]) for f, v in unit["labels"].items()}
+    stored = dict((f, (w, h)) for f, w, h in warehouse.rows(
+        "SELECT frame, width, height FROM frames WHERE label_hash = :h", h=dicom["label_hash"]))
+    assert {f: stored[f] for f in slice_sizes} == slice_sizes
+    assert warehouse.scalar("SELECT title FROM projects WHERE project_hash = :p", p=project.hash) == "Streets"
+    assert warehouse.scalar("SELECT count(*) FROM ontology_objects") == len(project.ontology["objects"])
+    assert encord_emulator.log.creates() == [] and encord_emulator.log.writes() == []
+
+
+def test_no_change_resync_fetches_nothing(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    before = snapshot(warehouse)
+    encord_emulator.log.clear()
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert result.exit_code == 0
+    assert encord_emulator.log.fetched_label_hashes() == []
+    assert last_run(warehouse) == ("succeeded", 4, 0, 0, 0, 4, 0, 0)
+    assert snapshot(warehouse) == before
+
+
+def test_an_edit_fetches_only_the_edited_row(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    video = encord_emulator.row(project.rows["video"]["label_hash"])
+    labels = next(iter(video["data_units"].values()))["labels"]
+    first_frame = min(labels, key=int)
+    removed = labels[first_frame]["objects"].pop(0)
+    encord_emulator.clock.advance(30)
+    encord_emulator.put_row(project.hash, video)
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [video["label_hash"]]
+    assert last_run(warehouse) == ("succeeded", 4, 1, 0, 1, 3, 0, 0)
+    assert warehouse.scalar(
+        "SELECT count(*) FROM object_frames WHERE label_hash = :h AND object_hash = :o AND frame = :f",
+        h=video["label_hash"], o=removed["objectHash"], f=int(first_frame)) == 0
+    cursor = warehouse.scalar("SELECT cursor FROM sync_state WHERE project_hash = :p", p=project.hash)
+    listed = encord_emulator.metadata(project.hash)
+    assert cursor.isoformat()[:19] == max(m["last_edited_at"] for m in listed if m["label_hash"])[:19]
+
+
+def test_deleted_rows_and_data_units_are_removed(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    image, group = project.rows["image"], project.rows["img_group"]
+    encord_emulator.delete_row(image["label_hash"])
+    encord_emulator.delete_data_unit(group["data_hash"])
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert last_run(warehouse)[6] == 2
+    for label_hash in (image["label_hash"], group["label_hash"]):
+        for table in ("branches", "frames", "objects", "object_frames", "classification_frames", "attributes"):
+            assert warehouse.scalar(f"SELECT count(*) FROM {table} WHERE label_hash = :h", h=label_hash) == 0, table
+    units = {h for (h,) in warehouse.rows("SELECT data_hash FROM data_units")}
+    assert units == {project.rows["video"]["data_hash"], project.rows["dicom"]["data_hash"]}
+
+
+def test_keep_deleted_marks_rows_instead(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    image = project.rows["image"]
+    encord_emulator.delete_row(image["label_hash"])
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    assert warehouse.scalar("SELECT deleted_at IS NOT NULL FROM branches WHERE label_hash = :h", h=image["label_hash"])
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=image["label_hash"]) > 0
+
+
+def test_consensus_branches(warehouse, encord_emulator, key_path, project):
+    video = project.rows["video"]
+    annotator = copy.deepcopy(video)
+    branch_hash = encord_emulator.add_branch_row(project.hash, annotator, "encord-annotator-1")
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE branch_name <> 'main'") == 0
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches")
+    branches = dict(warehouse.rows("SELECT label_hash, branch_name FROM branches WHERE data_hash = :d", d=video["data_hash"]))
+    assert branches == {video["label_hash"]: "main", branch_hash: "encord-annotator-1"}
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=branch_hash) == \
+        warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=video["label_hash"]) > 0
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--branch", "encord-annotator-1")
+    assert encord_emulator.log.listings()[-1].payload["branch_name"] == "encord-annotator-1"
+    encord_emulator.delete_row(branch_hash)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches")
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=branch_hash) == 0
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=video["label_hash"]) == 1
+
+
+def test_ontology_change_renamed_and_new_features(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    ontology = copy.deepcopy(project.ontology)
+    car = next(obj for obj in ontology["objects"] if obj["name"] == "Car")
+    car["name"] = "Automobile"
+    ontology["objects"].append({**copy.deepcopy(car), "id": 99, "name": "Tram", "featureNodeHash": "tram0001",
+                                "attributes": []})
+    encord_emulator.set_ontology(project.hash, ontology)
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert warehouse.scalar("SELECT name FROM ontology_objects WHERE feature_hash = :f", f=car["featureNodeHash"]) == "Automobile"
+    assert warehouse.scalar("SELECT name FROM ontology_objects WHERE feature_hash = 'tram0001'") == "Tram"
+    names = {n for (n,) in warehouse.rows("SELECT DISTINCT name FROM objects WHERE feature_hash = :f", f=car["featureNodeHash"])}
+    assert names == {"Automobile"}
+    assert sorted(encord_emulator.log.fetched_label_hashes()) == sorted(r["label_hash"] for r in project.rows.values())
+
+
+def test_retries_then_success(warehouse, encord_emulator, key_path, project):
+    encord_emulator.inject("status", status=429, retry_after="0", query_type="labelrowmetadata", times=2)
+    encord_emulator.inject("status", status=503, query_type="labelrow", times=1)
+    encord_emulator.inject("drop", query_type="labelrow", times=1)
+    encord_emulator.inject("truncate", query_type="labelrow", times=1)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "4", "--retry-backoff", "0")
+    assert result.exit_code == 0, result.output
+    assert last_run(warehouse)[:4] == ("succeeded", 4, 4, 4)
+    assert len(encord_emulator.log.faulted()) == 5
+
+
+def test_faults_beyond_the_limit_fail_cleanly_with_the_cursor_unmoved(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    before, cursor = snapshot(warehouse), warehouse.scalar("SELECT cursor FROM sync_state")
+    video = encord_emulator.row(project.rows["video"]["label_hash"])
+    next(iter(video["data_units"].values()))["labels"].clear()
+    encord_emulator.put_row(project.hash, video)
+    encord_emulator.inject("status", status=500, query_type="labelrow", times=None)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "2", "--retry-backoff", "0",
+                      expect=2)
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "encord-warehouse: cannot fetch label rows after 3 attempts: RequestException")
+    assert "Traceback" not in result.output
+    assert snapshot(warehouse) == before
+    assert warehouse.scalar("SELECT cursor FROM sync_state") == cursor
+    assert warehouse.rows("SELECT status FROM sync_runs ORDER BY started_at DESC LIMIT 1") == [("failed",)]
+    encord_emulator.clear_faults()
+    assert run_sync(warehouse, encord_emulator, key_path, project.hash).exit_code == 0
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=video["label_hash"]) == 0
+
+
+def test_a_second_sync_waits_for_the_lock_or_exits(warehouse, encord_emulator, key_path, project):
+    with warehouse_lock(warehouse.url, warehouse.schema):
+        result = run_sync(warehouse, encord_emulator, key_path, project.hash, expect=2)
+    assert "another sync is writing to" in result.stderr and "--wait-for-lock" in result.stderr
+    assert encord_emulator.log.listings() == []
+    held, release = threading.Event(), threading.Event()
+
+    def hold_then_release():
+        with warehouse_lock(warehouse.url, warehouse.schema):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_then_release)
+    holder.start()
+    held.wait(10)
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--wait-for-lock", "20")
+    holder.join()
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started >= 0.4
+
+
+def test_incremental_syncs_equal_a_fresh_full_sync(warehouse, other_warehouse, encord_emulator, key_path, project):
+    emulator = encord_emulator
+    run_sync(warehouse, emulator, key_path, project.hash, "--all-branches", "--full-listing-every", "2")
+    video = emulator.row(project.rows["video"]["label_hash"])
+    emulator.add_branch_row(project.hash, video, "encord-annotator-2")
+    image = emulator.row(project.rows["image"]["label_hash"])
+    next(iter(image["data_units"].values()))["labels"]["objects"].pop()
+    emulator.put_row(project.hash, image)
+    run_sync(warehouse, emulator, key_path, project.hash, "--all-branches", "--full-listing-every", "2")
+    assert emulator.log.listings()[-1].payload["edited_after"] is not None
+    extra = sdk_sample.video_row(9).to_encord_dict()
+    emulator.put_row(project.hash, extra)
+    emulator.delete_row(project.rows["dicom"]["label_hash"])
+    run_sync(warehouse, emulator, key_path, project.hash, "--all-branches", "--full-listing-every", "2")
+    emulator.delete_data_unit(project.rows["img_group"]["data_hash"])
+    for _ in range(2):
+        run_sync(warehouse, emulator, key_path, project.hash, "--all-branches", "--full-listing-every", "2")
+    run_sync(other_warehouse, emulator, key_path, project.hash, "--all-branches")
+    incremental, fresh = snapshot(warehouse), snapshot(other_warehouse)
+    assert incremental == fresh
+    assert len(fresh["branches"]) == 4
+    assert emulator.log.creates() == [] and emulator.log.writes() == []
+
+
+def test_rows_without_labels_are_never_initialised(warehouse, encord_emulator, key_path, project):
+    fresh = sdk_sample.video_row(11).to_encord_dict()
+    encord_emulator.add_data_unit(project.hash, fresh)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches")
+    assert encord_emulator.log.creates() == [] and encord_emulator.log.writes() == []
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 4
+
+
+def test_title_filter_fetches_one_row_and_deletes_nothing(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    image = project.rows["image"]
+    encord_emulator.delete_row(project.rows["video"]["label_hash"])
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--title", image["data_title"], "--full-refresh")
+    assert encord_emulator.log.listings()[-1].payload["data_title_eq"] == image["data_title"]
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 4  # a filtered listing proves no deletion
+
+
+def test_every_runs_on_a_period_and_logs_json(warehouse, encord_emulator, encord_key, key_path, project):
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--every", "0.2s", "--max-runs", "3",
+                      "--log-format", "json")
+    assert result.exit_code == 0
+    assert warehouse.rows("SELECT status, count(*) FROM sync_runs GROUP BY status") == [("succeeded", 3)]
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [e["event"] for e in events if e["event"] == "sync_finished"] == ["sync_finished"] * 3
+    assert all({"ts", "level", "message", "event"} <= set(e) for e in events)
+    assert encord_key.private_key_text.split("\n")[1][:20] not in result.output + result.stderr
