@@ -216,3 +216,10 @@ def test_long_filtergraphs_go_through_a_file(videos, references, tmp_path, monke
     assert [f.frame for f in run.frames] == wanted and run.passes == 1
     for item in run.frames:
         assert read_index(decode_gray(item.path)[0]) == item.frame
+
+
+def test_urls_never_appear_in_errors(tmp_path):
+    secret = "http://127.0.0.1:9/bucket/v.mp4?X-Amz-Signature=abc123"
+    with pytest.raises(ProbeError) as err:
+        probe(secret)
+    assert "abc123" not in str(err.value) and "127.0.0.1:9" not in str(err.value)

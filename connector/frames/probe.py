@@ -113,8 +113,16 @@ def probe(source: str, *, use_ffprobe: bool | None = None) -> VideoInfo:
     return _probe_ffmpeg(source)
 
 
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.I)
+
+
+def redact(text: str, source: str) -> str:
+    """Messages may not carry the source: data links are signed URLs."""
+    return _URL.sub("<url>", text.replace(source, "<video>"))
+
+
 def _fail(source: str, stderr: str) -> ProbeError:
-    lines = [ln for ln in stderr.replace(source, "<video>").splitlines() if ln.strip()]
+    lines = [ln for ln in redact(stderr, source).splitlines() if ln.strip()]
     return ProbeError(lines[-1] if lines else "cannot read video")
 
 

@@ -1,0 +1,353 @@
+"""`encord-warehouse extract-frames`: labeled video frames from the warehouse to storage.
+
+Per video: claim it (Postgres: its data_units row, FOR UPDATE SKIP LOCKED, held until the video
+is recorded, so several workers on one or many machines never do the same video at once),
+look up which wanted frames `extracted_frames` already holds for this video's current content,
+extract the rest with one ffmpeg process, write the images, write the video's manifest, and
+only then record the rows and commit. A crash at any point leaves objects that are not
+recorded (re-done next run), never a recorded frame whose object is missing.
+
+Work runs in `workers` processes; the process that calls extract_frames does all database
+access (DuckDB allows one writing process), the pool only probes, decodes and uploads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import Engine
+
+from connector import migrate
+from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run, utc_now
+
+from . import warehouse
+from .extract import FORMATS, ExtractError
+from .probe import ProbeError, probe
+from .sources import VideoNotFound, open_video
+from .storage import Destination, UnsafePath
+from .video import FrameRecord, extract_video
+
+SOURCE = "extract-frames"
+
+
+@dataclass
+class ExtractFramesConfig:
+    """`encord-warehouse extract-frames`."""
+
+    dest: str
+    """Where images go: a folder, file://..., or s3://bucket/prefix. Layout:
+    {dest}/{project_hash}/{data_hash}/{frame:06d}.{format} plus manifest.jsonl per video."""
+    media_root: str | None = None
+    """Folder or URL (file://, s3://, http(s)://) holding the videos, found by data_title,
+    else data_hash, else data_hash + the title's extension."""
+    use_data_link: bool = False
+    """Read each video from the data_link stored at sync time (a signed URL) instead."""
+    fmt: str = "jpg"
+    """Image format: jpg, png or webp."""
+    quality: int | None = None
+    """1 (smallest) .. 100 (best) for jpg and webp; png is lossless. Default 90."""
+    titles: tuple[str, ...] = ()
+    """Only videos with these data titles."""
+    project_hash: str | None = None
+    """Only this project."""
+    branch: str | None = None
+    """Only frames labeled on this branch ('main', an annotator branch); default all branches."""
+    frames: tuple[int, ...] | None = None
+    """Exactly these frame numbers of each selected video, labeled or not."""
+    start: int | None = None
+    """With `end`: every frame start..end (inclusive) of each selected video, labeled or not."""
+    end: int | None = None
+    workers: int = 1
+    """Processes probing, decoding and uploading in parallel on this machine."""
+    storage_options: dict = field(default_factory=dict)
+    """fsspec options for dest and media root (e.g. endpoint_url, key, secret)."""
+    overwrite: bool = False
+    """Extract again even frames already recorded for the same video content."""
+    seek_cost: int = 30
+    """Planner: decoded frames one seek is worth (see plan.py)."""
+    max_segments: int = 8
+    """Planner: most seek segments (decoders) in one ffmpeg process."""
+
+    def __post_init__(self) -> None:
+        if self.fmt not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+        if self.quality is not None and not 1 <= self.quality <= 100:
+            raise ValueError("quality must be between 1 and 100")
+        if self.frames is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give either frames or a start..end range, not both")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end")
+        if self.start is not None and not 0 <= self.start <= self.end:
+            raise ValueError("the range needs 0 <= start <= end")
+        if self.workers < 1:
+            raise ValueError("workers must be >= 1")
+        if not self.use_data_link and not self.media_root:
+            raise ValueError("give a media root, or use the stored data links")
+        # the dest string keys extracted_frames: one spelling per place
+        self.dest = self.dest.rstrip("/") or self.dest
+        if "://" not in self.dest:
+            self.dest = os.path.abspath(self.dest)
+
+    def explicit_frames(self) -> tuple[int, ...] | None:
+        if self.frames is not None:
+            return tuple(sorted(set(self.frames)))
+        if self.start is not None:
+            return tuple(range(self.start, self.end + 1))
+        return None
+
+
+@dataclass
+class ExtractFramesResult:
+    run_id: str
+    videos: int = 0
+    """Videos looked at (claimed by this run)."""
+    busy: int = 0
+    """Videos skipped because another worker held them."""
+    written: int = 0
+    """Images written by this run."""
+    skipped: int = 0
+    """Wanted frames already extracted from the same video content."""
+    failures: list[RowFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class _Task:
+    work: warehouse.VideoWork
+    done: dict
+    config: ExtractFramesConfig
+
+
+@dataclass
+class _Outcome:
+    fingerprint: str | None = None
+    records: list[FrameRecord] = field(default_factory=list)
+    skipped: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    """(field, reason) per problem with this video."""
+
+
+def extract_frames(engine: Engine, config: ExtractFramesConfig,
+                   on_progress: Callable[[int, int], None] | None = None) -> ExtractFramesResult:
+    """Extract the configured frames; returns counts and the per-video failures.
+    `on_progress(videos_done, videos_total)` is called once before and after each video."""
+    _ensure_migrated(engine)
+    Destination(config.dest, config.storage_options)  # a bad dest fails before any work
+    run_id = start_run(engine, SOURCE, config.project_hash)
+    result = ExtractFramesResult(run_id)
+    try:
+        with engine.connect() as connection:
+            work = warehouse.list_work(connection, config)
+        progress = _Progress(on_progress, len(work))
+        if config.workers == 1:
+            for item in work:
+                _one(engine, config, item, result, _inline)
+                progress.step()
+        else:
+            # spawn: children start clean, without the parent's database connections
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
+                _pooled(engine, config, work, result, pool, progress)
+    except BaseException as error:
+        finish_run(engine, run_id, _stats(result), "failed", error=str(error)[:2000])
+        raise
+    finish_run(engine, run_id, _stats(result), "partial" if result.failures else "succeeded")
+    return result
+
+
+_MIGRATING = threading.Lock()
+
+
+def _ensure_migrated(engine: Engine) -> None:
+    """Upgrade when behind; Alembic's module-level context is not thread-safe, so threads of
+    one process (several workers in one program) take turns."""
+    with _MIGRATING:
+        if migrate.current_revision(engine) != migrate.head_revision():
+            migrate.upgrade(engine)
+
+
+class _Progress:
+    def __init__(self, callback, total: int):
+        self.callback, self.total, self.done = callback, total, 0
+        if callback:
+            callback(0, total)
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback:
+            self.callback(self.done, self.total)
+
+
+def _inline(task: _Task) -> _Outcome:
+    return process_video(task)
+
+
+def _one(engine, config, work, result, run) -> None:
+    with engine.connect() as connection:
+        with connection.begin():
+            if not warehouse.claim(connection, work):
+                result.busy += 1
+                return
+            done = warehouse.extracted(connection, config.dest, config.fmt, work)
+            outcome = run(_Task(work, done, config))
+            _finish(connection, config, work, outcome, result)
+
+
+def _pooled(engine, config, work, result, pool, progress) -> None:
+    """Up to `workers` videos in flight, each claimed in its own open transaction."""
+    pending: list[tuple[warehouse.VideoWork, object, object, Future]] = []
+    queue = list(work)
+    while queue or pending:
+        while queue and len(pending) < config.workers:
+            item = queue.pop(0)
+            connection = engine.connect()
+            txn = connection.begin()
+            if not warehouse.claim(connection, item):
+                txn.rollback()
+                connection.close()
+                result.busy += 1
+                progress.step()
+                continue
+            done = warehouse.extracted(connection, config.dest, config.fmt, item)
+            pending.append((item, connection, txn, pool.submit(process_video,
+                                                               _Task(item, done, config))))
+        if not pending:
+            break
+        item, connection, txn, future = pending.pop(0)
+        try:
+            _finish(connection, config, item, future.result(), result)
+            txn.commit()
+        except BaseException:
+            txn.rollback()
+            raise
+        finally:
+            connection.close()
+        progress.step()
+
+
+def process_video(task: _Task) -> _Outcome:
+    """Probe, decide, extract and upload one video. Runs in a worker process; no database."""
+    work, config = task.work, task.config
+    outcome = _Outcome()
+    dest = Destination(config.dest, config.storage_options)
+    try:
+        with _open(config, work) as source:
+            info = probe(source)
+            outcome.fingerprint = info.fingerprint
+            todo = [f for f in work.frames
+                    if config.overwrite or task.done.get(f) != info.fingerprint]
+            outcome.skipped = len(work.frames) - len(todo)
+            if not todo:
+                return outcome
+            video = extract_video(source, todo, dest, work.project_hash, work.data_hash,
+                                  fmt=config.fmt, quality=config.quality, info=info,
+                                  seek_cost=config.seek_cost, max_segments=config.max_segments)
+            outcome.records = video.frames
+            if video.out_of_range:
+                outcome.errors.append(("frame", f"past the end of the video "
+                                                f"({info.frame_count} frames): "
+                                                f"{_listing(video.out_of_range)}"))
+            if video.missing:
+                outcome.errors.append(("frame", "not decodable (truncated or corrupt "
+                                                f"video): {_listing(video.missing)}"))
+    except UnsafePath as error:
+        outcome.errors.append(("data_title", f"{error}: it would resolve outside the media "
+                                             "root or destination; video skipped"))
+    except VideoNotFound as error:
+        outcome.errors.append(("video", str(error)))
+    except (ProbeError, ExtractError) as error:
+        outcome.errors.append(("video", f"cannot read the video: {error}"))
+    except OSError as error:  # storage: permissions, network, S3 errors from s3fs
+        outcome.errors.append(("dest", f"cannot write frames: {error}"))
+    return outcome
+
+
+class _Link:
+    """A stored data link as a source (never logged: it is a signed URL)."""
+
+    def __init__(self, link: str | None):
+        self.link = link
+
+    def __enter__(self) -> str:
+        if not self.link:
+            raise VideoNotFound("no data_link stored for this video (sync with --signed-urls)")
+        return self.link
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _open(config: ExtractFramesConfig, work: warehouse.VideoWork):
+    if config.use_data_link:
+        return _Link(work.data_link)
+    return open_video(config.media_root, work.data_title, work.data_hash, config.storage_options)
+
+
+def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesResult) -> None:
+    """Manifest object, then rows, then failures: all in the claim's transaction."""
+    result.videos += 1
+    result.skipped += outcome.skipped
+    now = utc_now()
+    if outcome.records:
+        warehouse.record(connection, config.dest, work, outcome.records, outcome.fingerprint,
+                         result.run_id, now)
+        _write_manifest(connection, config, work)
+        result.written += len(outcome.records)
+    failures = [RowFailure(None, field_, reason, work.data_title, SOURCE)
+                for field_, reason in outcome.errors]
+    record_failures(connection, result.run_id, work.project_hash, failures)
+    result.failures.extend(failures)
+
+
+def _write_manifest(connection, config, work) -> None:
+    """{dest}/{project}/{data}/manifest.jsonl: every recorded frame of the video with its
+    labels. Written before the transaction commits, after the images it lists."""
+    labels = warehouse.labels_by_frame(connection, work, config.branch)
+    lines = []
+    for row in warehouse.manifest_rows(connection, config.dest, work):
+        lines.append(json.dumps({
+            "project_hash": work.project_hash, "data_hash": work.data_hash,
+            "data_title": work.data_title, "frame": row["frame"], "format": row["format"],
+            "timestamp_s": row["timestamp_s"], "width": row["width"], "height": row["height"],
+            "uri": row["uri"], "sha256": row["sha256"], "bytes": row["bytes"],
+            "video_fingerprint": row["video_fingerprint"],
+            "labels": labels.get(row["frame"], []),
+        }, default=str, sort_keys=True))
+    dest = Destination(config.dest, config.storage_options)
+    dest.write_bytes(f"{work.project_hash}/{work.data_hash}/manifest.jsonl",
+                     ("\n".join(lines) + "\n").encode())
+
+
+def parse_frames(text: str) -> tuple[int, ...]:
+    """CLI `--frames 10,20,30-40` -> (10, 20, 30, 31, ..., 40)."""
+    frames: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"frames are numbers or ranges like 30-40: {part!r}")
+        frames.update(range(int(low), int(high) + 1) if dash else (int(low),))
+    if not frames:
+        raise ValueError("no frames given")
+    return tuple(sorted(frames))
+
+
+def _listing(frames: list[int], limit: int = 20) -> str:
+    shown = ", ".join(str(f) for f in frames[:limit])
+    return shown + (f" … (+{len(frames) - limit})" if len(frames) > limit else "")
+
+
+def _stats(result: ExtractFramesResult) -> RunStats:
+    return RunStats(listed=result.videos + result.busy, fetched=result.videos,
+                    inserted=result.written, unchanged=result.skipped,
+                    failed=len(result.failures))

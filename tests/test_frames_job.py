@@ -1,0 +1,301 @@
+"""extract_frames against a real warehouse (DuckDB file and Postgres server; conftest's
+`warehouse` fixture), synced from label rows shaped like the sample video row."""
+
+import copy
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+import connector.frames.job as job
+from connector import migrate
+from connector.db import create_warehouse_engine
+from connector.frames import warehouse as frames_wh
+from connector.frames.job import ExtractFramesConfig, extract_frames, parse_frames
+from connector.sync import ExportSyncConfig, sync_export
+from tests.media import decode_gray, make_video, read_index
+
+SAMPLE = json.loads(Path("/work/shared/samples/label_row_video.json").read_text()) \
+    if Path("/work/shared/samples/label_row_video.json").exists() else None
+PROJECT = "proj-1"
+
+
+def label_row(title, data_hash, frames, branch="main", label_hash=None, link=None):
+    """The sample video label row, retitled, with its Car box on exactly `frames`."""
+    row = copy.deepcopy(SAMPLE)
+    unit = next(iter(row["data_units"].values()))
+    car = next(o for f in unit["labels"].values() for o in f["objects"] if o["name"] == "Car")
+    unit.update(data_hash=data_hash, data_title=title, width=160, height=96, data_fps=25.0,
+                data_link=link, labels={str(n): {"objects": [car], "classifications": []}
+                                        for n in frames})
+    row["data_units"] = {data_hash: unit}
+    row["object_answers"] = {car["objectHash"]: row["object_answers"][car["objectHash"]]}
+    row["object_actions"], row["classification_answers"] = {}, {}
+    row.update(label_hash=label_hash or f"lh-{data_hash}-{branch}", data_hash=data_hash,
+               data_title=title, branch_name=branch)
+    return row
+
+
+def sync(warehouse, tmp_path, rows):
+    path = tmp_path / f"export-{len(list(tmp_path.glob('export-*')))}.json"
+    path.write_text(json.dumps(rows))
+    result = sync_export(warehouse.engine, ExportSyncConfig(path=str(path), project_hash=PROJECT))
+    assert result.ok, result.failures
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("media")
+    make_video(root / "a.mp4")
+    make_video(root / "b.mkv", vfr=True)
+    return root
+
+
+def config(tmp_path, clips, **kw):
+    return ExtractFramesConfig(dest=str(tmp_path / "dest"), media_root=str(clips), **kw)
+
+
+def rows(warehouse, sql, **params):
+    return warehouse.rows(sql, **params)
+
+
+pytestmark = pytest.mark.skipif(SAMPLE is None, reason="sample label row missing")
+
+
+def test_labeled_frames_land_in_the_folder_recorded_and_listed(warehouse, tmp_path, clips):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 41, 97]),
+                               label_row("b.mkv", "dh-b", [0, 55])])
+    result = extract_frames(warehouse.engine, config(tmp_path, clips, fmt="png"))
+    assert result.ok and (result.videos, result.written, result.skipped) == (2, 6, 0)
+
+    recorded = rows(warehouse, "SELECT data_hash, frame, uri, sha256, bytes, width, height, "
+                               "timestamp_s, video_fingerprint, run_id FROM extracted_frames "
+                               "ORDER BY data_hash, frame")
+    assert [(r[0], r[1]) for r in recorded] == [("dh-a", 3), ("dh-a", 40), ("dh-a", 41),
+                                                ("dh-a", 97), ("dh-b", 0), ("dh-b", 55)]
+    for data_hash, frame, uri, sha, size, width, height, ts, fingerprint, run_id in recorded:
+        path = tmp_path / "dest" / PROJECT / data_hash / f"{frame:06d}.png"
+        assert uri == f"file://{path}"
+        data = path.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sha and len(data) == size
+        assert (width, height) == (160, 96) and run_id == result.run_id and fingerprint
+        assert read_index(decode_gray(path)[0]) == frame
+    vfr_55 = next(r for r in recorded if r[:2] == ("dh-b", 55))
+    assert vfr_55[7] == pytest.approx(55 * 0.04 + 1 * 0.013 + 5 * 0.05, abs=0.0015)
+
+    manifest = [json.loads(line) for line in
+                (tmp_path / "dest" / PROJECT / "dh-a" / "manifest.jsonl").read_text().splitlines()]
+    assert [m["frame"] for m in manifest] == [3, 40, 41, 97]
+    assert manifest[0]["data_title"] == "a.mp4" and manifest[0]["format"] == "png"
+    assert [label["name"] for label in manifest[0]["labels"]] == ["Car"]
+    assert manifest[0]["labels"][0]["x_px"] == pytest.approx(0.1 * 160)
+    assert rows(warehouse, "SELECT status, inserted FROM sync_runs WHERE run_id = :r",
+                r=result.run_id) == [("succeeded", 6)]
+
+
+def test_rerun_writes_only_what_is_new_or_changed(warehouse, tmp_path, clips):
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "a.mp4").write_bytes((clips / "a.mp4").read_bytes())
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40])])
+    cfg = ExtractFramesConfig(dest=str(tmp_path / "dest"), media_root=str(media))
+    first = extract_frames(warehouse.engine, cfg)
+    assert first.written == 2
+    image = tmp_path / "dest" / PROJECT / "dh-a" / "000003.jpg"
+    stamp = image.stat().st_mtime_ns
+
+    again = extract_frames(warehouse.engine, cfg)
+    assert (again.written, again.skipped) == (0, 2)
+    assert image.stat().st_mtime_ns == stamp
+
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 60])])  # a new label
+    more = extract_frames(warehouse.engine, cfg)
+    assert (more.written, more.skipped) == (1, 2)
+
+    make_video(media / "a.mp4", gop=24)  # the video changed: everything again
+    changed = extract_frames(warehouse.engine, cfg)
+    assert (changed.written, changed.skipped) == (3, 0)
+    fingerprints = rows(warehouse, "SELECT DISTINCT video_fingerprint FROM extracted_frames")
+    assert len(fingerprints) == 1
+
+
+def test_a_crash_never_leaves_a_recorded_frame_without_its_object(warehouse, tmp_path, clips,
+                                                                  monkeypatch):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40]),
+                               label_row("b.mkv", "dh-b", [0, 55])])
+    cfg = config(tmp_path, clips)
+    real_record = frames_wh.record
+    calls = []
+
+    def crash_on_second_video(connection, dest, work, *args):
+        calls.append(work.data_hash)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")  # after b's objects, before its rows
+        return real_record(connection, dest, work, *args)
+
+    monkeypatch.setattr(frames_wh, "record", crash_on_second_video)
+    with pytest.raises(KeyboardInterrupt):
+        extract_frames(warehouse.engine, cfg)
+    recorded = rows(warehouse, "SELECT uri FROM extracted_frames")
+    assert len(recorded) == 2  # the first video committed, the second rolled back
+    for (uri,) in recorded:
+        assert Path(uri.removeprefix("file://")).exists()
+    assert rows(warehouse, "SELECT status FROM sync_runs WHERE source = 'extract-frames'") == [
+        ("failed",)]
+
+    monkeypatch.setattr(frames_wh, "record", real_record)
+    resumed = extract_frames(warehouse.engine, cfg)
+    assert (resumed.written, resumed.skipped) == (2, 2)
+    for (uri,) in rows(warehouse, "SELECT uri FROM extracted_frames"):
+        assert Path(uri.removeprefix("file://")).exists()
+
+
+def test_failed_upload_records_nothing_for_that_video(warehouse, tmp_path, clips, monkeypatch):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 41])])
+    real = job.Destination.write_bytes
+    count = []
+
+    def flaky(self, key, data):
+        count.append(key)
+        if len(count) == 2:
+            raise OSError("disk full")
+        return real(self, key, data)
+
+    monkeypatch.setattr(job.Destination, "write_bytes", flaky)
+    result = extract_frames(warehouse.engine, config(tmp_path, clips))
+    assert result.written == 0 and [f.field for f in result.failures] == ["dest"]
+    assert rows(warehouse, "SELECT count(*) FROM extracted_frames") == [(0,)]
+
+
+def test_bad_videos_are_reported_and_the_rest_goes_on(warehouse, tmp_path, clips):
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "a.mp4").write_bytes((clips / "a.mp4").read_bytes())
+    (media / "junk.mp4").write_bytes(b"\x00" * 5000)
+    outside = tmp_path / "escape.mp4"
+    outside.write_bytes((clips / "a.mp4").read_bytes())  # exists, but outside the root
+    sync(warehouse, tmp_path, [
+        label_row("a.mp4", "dh-a", [3, 150]),             # frame 150 is past the end
+        label_row("../escape.mp4", "dh-esc", [1]),
+        label_row(str(outside), "dh-abs", [1]),
+        label_row("absent.mp4", "dh-absent", [1]),
+        label_row("junk.mp4", "dh-junk", [1]),
+    ])
+    dest = tmp_path / "dest"
+    result = extract_frames(warehouse.engine, ExtractFramesConfig(dest=str(dest),
+                                                                  media_root=str(media)))
+    assert result.written == 1 and result.videos == 5
+    errors = {r[0]: (r[1], r[2]) for r in rows(
+        warehouse, "SELECT data_title, field, reason FROM sync_errors WHERE run_id = :r",
+        r=result.run_id)}
+    assert errors["a.mp4"][0] == "frame" and "past the end" in errors["a.mp4"][1]
+    assert "150" in errors["a.mp4"][1]
+    assert errors["../escape.mp4"][0] == "data_title"
+    assert errors[str(outside)][0] == "data_title"
+    assert errors["absent.mp4"][0] == "video" and "no video" in errors["absent.mp4"][1]
+    assert errors["junk.mp4"][0] == "video" and "cannot read" in errors["junk.mp4"][1]
+    assert str(media) not in "".join(reason for _, reason in errors.values())
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")
+                     if p.is_file() and not p.name.startswith("export-")
+                     and "media" not in p.parts and p != outside
+                     and p.suffix not in (".duckdb", ".wal", ".lock"))
+    assert written == [f"dest/{PROJECT}/dh-a/000003.jpg", f"dest/{PROJECT}/dh-a/manifest.jsonl"]
+    assert rows(warehouse, "SELECT status FROM sync_runs WHERE run_id = :r",
+                r=result.run_id) == [("partial",)]
+
+
+def test_explicit_frames_range_title_and_branch(warehouse, tmp_path, clips):
+    sync(warehouse, tmp_path, [
+        label_row("a.mp4", "dh-a", [3]),
+        label_row("a.mp4", "dh-a", [50], branch="encord-annotator1", label_hash="lh-ann"),
+        label_row("b.mkv", "dh-b", [0]),
+    ])
+    only_a = config(tmp_path, clips, titles=("a.mp4",), frames=(10, 20))
+    assert extract_frames(warehouse.engine, only_a).written == 2
+    ranged = config(tmp_path, clips, titles=("b.mkv",), start=5, end=9, fmt="webp")
+    assert extract_frames(warehouse.engine, ranged).written == 5
+    branch = config(tmp_path, clips, branch="encord-annotator1", fmt="png")
+    assert extract_frames(warehouse.engine, branch).written == 1
+    got = rows(warehouse, "SELECT data_hash, frame, format FROM extracted_frames "
+                          "ORDER BY format, data_hash, frame")
+    assert got == [("dh-a", 10, "jpg"), ("dh-a", 20, "jpg"), ("dh-a", 50, "png"),
+                   *[("dh-b", n, "webp") for n in range(5, 10)]]
+
+
+def test_data_links(warehouse, tmp_path, clips):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [7], link=str(clips / "a.mp4")),
+                               label_row("b.mkv", "dh-b", [7], link=None)])
+    cfg = ExtractFramesConfig(dest=str(tmp_path / "dest"), use_data_link=True)
+    result = extract_frames(warehouse.engine, cfg)
+    assert result.written == 1
+    assert [(f.data_title, f.field) for f in result.failures] == [("b.mkv", "video")]
+
+
+def test_worker_processes_share_the_videos(warehouse, tmp_path, clips):
+    sync(warehouse, tmp_path, [label_row("a.mp4", f"dh-{i}", [i, 50 + i]) for i in range(4)]
+         + [label_row("b.mkv", "dh-b", [9])])
+    result = extract_frames(warehouse.engine, config(tmp_path, clips, workers=2))
+    assert result.ok and (result.videos, result.written) == (5, 9)
+    for i in range(4):
+        image = tmp_path / "dest" / PROJECT / f"dh-{i}" / f"{50 + i:06d}.jpg"
+        assert read_index(decode_gray(image)[0]) == 50 + i
+
+
+def test_two_workers_on_one_postgres_extract_each_frame_once(warehouse, tmp_path, clips):
+    if warehouse.dialect != "postgresql":
+        pytest.skip("SKIP LOCKED claims are the Postgres path")
+    videos = [label_row("a.mp4" if i % 2 else "b.mkv", f"dh-{i}", [1, 30 + i, 90])
+              for i in range(8)]
+    sync(warehouse, tmp_path, videos)
+    migrate.upgrade(warehouse.engine)
+    cfg = config(tmp_path, clips)
+    results, errors = [], []
+
+    def worker():
+        engine = create_warehouse_engine(warehouse.url, warehouse.schema)
+        try:
+            results.append(extract_frames(engine, cfg))
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(r.written for r in results) == 24  # no frame written twice
+    assert rows(warehouse, "SELECT count(*) FROM extracted_frames") == [(24,)]
+    for r in results:
+        assert r.ok
+        assert r.videos + r.busy == 8  # each video done here, or held by the other worker
+
+
+def test_config_checks_and_frame_lists():
+    with pytest.raises(ValueError):
+        ExtractFramesConfig(dest="d", media_root="m", fmt="gif")
+    with pytest.raises(ValueError):
+        ExtractFramesConfig(dest="d", media_root="m", frames=(1,), start=1, end=2)
+    with pytest.raises(ValueError):
+        ExtractFramesConfig(dest="d", media_root="m", start=5)
+    with pytest.raises(ValueError):
+        ExtractFramesConfig(dest="d")
+    assert ExtractFramesConfig(dest="d/", media_root="m", start=2, end=4).explicit_frames() == (2, 3, 4)
+    assert parse_frames("10,20, 30-32") == (10, 20, 30, 31, 32)
+    with pytest.raises(ValueError):
+        parse_frames("ten")
+
+
+def test_progress_and_relative_dest(warehouse, tmp_path, clips, monkeypatch):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [1]), label_row("b.mkv", "dh-b", [2])])
+    monkeypatch.chdir(tmp_path)
+    cfg = ExtractFramesConfig(dest="out/", media_root=str(clips))
+    assert cfg.dest == str(tmp_path / "out")
+    seen = []
+    extract_frames(warehouse.engine, cfg, on_progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(0, 2), (1, 2), (2, 2)]
+    assert (tmp_path / "out" / PROJECT / "dh-b" / "000002.jpg").exists()
