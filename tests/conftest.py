@@ -95,3 +95,13 @@ def _new_warehouse(request, duckdb_path, dialect=None):
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CI=true a Postgres test that skips is a failure: CI must prove both dialects."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") == "true" and report.skipped and "[postgres" in item.nodeid:
+        report.outcome = "failed"
+        report.longrepr = f"{item.nodeid}: a Postgres test skipped under CI=true ({report.longrepr})"
