@@ -16,6 +16,7 @@ from connector.frames import warehouse as frames_wh
 from connector.frames.job import ExtractFramesConfig, extract_frames, parse_frames
 from connector.sync import ExportSyncConfig, sync_export
 from tests.media import decode_gray, make_video, read_index
+from tests.test_frames_storage import s3, s3_endpoint  # noqa: F401  (fixtures: moto on loopback)
 
 SAMPLE = json.loads(Path("/work/shared/samples/label_row_video.json").read_text()) \
     if Path("/work/shared/samples/label_row_video.json").exists() else None
@@ -299,3 +300,23 @@ def test_progress_and_relative_dest(warehouse, tmp_path, clips, monkeypatch):
     extract_frames(warehouse.engine, cfg, on_progress=lambda done, total: seen.append((done, total)))
     assert seen == [(0, 2), (1, 2), (2, 2)]
     assert (tmp_path / "out" / PROJECT / "dh-b" / "000002.jpg").exists()
+
+
+def test_s3_media_root_and_destination(warehouse, tmp_path, clips, s3):
+    fs, bucket = s3
+    fs.put_file(str(clips / "a.mp4"), f"{bucket}/videos/a.mp4")
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [5, 77])])
+    cfg = ExtractFramesConfig(dest=f"s3://{bucket}/frames", media_root=f"s3://{bucket}/videos")
+    result = extract_frames(warehouse.engine, cfg)
+    assert result.ok and result.written == 2
+    for frame, uri, sha in rows(warehouse, "SELECT frame, uri, sha256 FROM extracted_frames "
+                                           "ORDER BY frame"):
+        assert uri == f"s3://{bucket}/frames/{PROJECT}/dh-a/{frame:06d}.jpg"
+        data = fs.cat_file(uri)
+        assert hashlib.sha256(data).hexdigest() == sha
+        local = tmp_path / f"{frame}.jpg"
+        local.write_bytes(data)
+        assert read_index(decode_gray(local)[0]) == frame
+    manifest = fs.cat_file(f"{bucket}/frames/{PROJECT}/dh-a/manifest.jsonl").decode()
+    assert [json.loads(line)["frame"] for line in manifest.splitlines()] == [5, 77]
+    assert extract_frames(warehouse.engine, cfg).skipped == 2

@@ -13,7 +13,6 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import multiprocessing
@@ -27,6 +26,7 @@ from connector import migrate
 from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run, utc_now
 
 from . import warehouse
+from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
 from .probe import ProbeError, probe
 from .sources import VideoNotFound, open_video
@@ -150,7 +150,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
         progress = _Progress(on_progress, len(work))
         if config.workers == 1:
             for item in work:
-                _one(engine, config, item, result, _inline)
+                _one(engine, config, item, result)
                 progress.step()
         else:
             # spawn: children start clean, without the parent's database connections
@@ -187,51 +187,50 @@ class _Progress:
             self.callback(self.done, self.total)
 
 
-def _inline(task: _Task) -> _Outcome:
-    return process_video(task)
-
-
-def _one(engine, config, work, result, run) -> None:
+def _one(engine, config, work, result) -> None:
+    """One video in this process, inside its claim's transaction."""
     with engine.connect() as connection:
         with connection.begin():
             if not warehouse.claim(connection, work):
                 result.busy += 1
                 return
             done = warehouse.extracted(connection, config.dest, config.fmt, work)
-            outcome = run(_Task(work, done, config))
-            _finish(connection, config, work, outcome, result)
+            _finish(connection, config, work, process_video(_Task(work, done, config)), result)
 
 
 def _pooled(engine, config, work, result, pool, progress) -> None:
-    """Up to `workers` videos in flight, each claimed in its own open transaction."""
+    """Up to `workers` videos in flight, each claimed in its own open transaction; results
+    are recorded in claim order."""
     pending: list[tuple[warehouse.VideoWork, object, object, Future]] = []
     queue = list(work)
-    while queue or pending:
-        while queue and len(pending) < config.workers:
-            item = queue.pop(0)
-            connection = engine.connect()
-            txn = connection.begin()
-            if not warehouse.claim(connection, item):
-                txn.rollback()
-                connection.close()
-                result.busy += 1
-                progress.step()
-                continue
-            done = warehouse.extracted(connection, config.dest, config.fmt, item)
-            pending.append((item, connection, txn, pool.submit(process_video,
-                                                               _Task(item, done, config))))
-        if not pending:
-            break
-        item, connection, txn, future = pending.pop(0)
-        try:
+    try:
+        while queue or pending:
+            while queue and len(pending) < config.workers:
+                item = queue.pop(0)
+                connection = engine.connect()
+                txn = connection.begin()
+                if not warehouse.claim(connection, item):
+                    txn.rollback()
+                    connection.close()
+                    result.busy += 1
+                    progress.step()
+                    continue
+                done = warehouse.extracted(connection, config.dest, config.fmt, item)
+                task = _Task(item, done, config)
+                pending.append((item, connection, txn, pool.submit(process_video, task)))
+            if not pending:
+                break
+            item, connection, txn, future = pending[0]
             _finish(connection, config, item, future.result(), result)
             txn.commit()
-        except BaseException:
-            txn.rollback()
-            raise
-        finally:
             connection.close()
-        progress.step()
+            pending.pop(0)
+            progress.step()
+    finally:
+        for _item, connection, txn, future in pending:  # after an error: release the claims
+            future.cancel()
+            txn.rollback()
+            connection.close()
 
 
 def process_video(task: _Task) -> _Outcome:
@@ -300,31 +299,13 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
     if outcome.records:
         warehouse.record(connection, config.dest, work, outcome.records, outcome.fingerprint,
                          result.run_id, now)
-        _write_manifest(connection, config, work)
+        write_manifest(connection, Destination(config.dest, config.storage_options), work,
+                       config.branch)
         result.written += len(outcome.records)
     failures = [RowFailure(None, field_, reason, work.data_title, SOURCE)
                 for field_, reason in outcome.errors]
     record_failures(connection, result.run_id, work.project_hash, failures)
     result.failures.extend(failures)
-
-
-def _write_manifest(connection, config, work) -> None:
-    """{dest}/{project}/{data}/manifest.jsonl: every recorded frame of the video with its
-    labels. Written before the transaction commits, after the images it lists."""
-    labels = warehouse.labels_by_frame(connection, work, config.branch)
-    lines = []
-    for row in warehouse.manifest_rows(connection, config.dest, work):
-        lines.append(json.dumps({
-            "project_hash": work.project_hash, "data_hash": work.data_hash,
-            "data_title": work.data_title, "frame": row["frame"], "format": row["format"],
-            "timestamp_s": row["timestamp_s"], "width": row["width"], "height": row["height"],
-            "uri": row["uri"], "sha256": row["sha256"], "bytes": row["bytes"],
-            "video_fingerprint": row["video_fingerprint"],
-            "labels": labels.get(row["frame"], []),
-        }, default=str, sort_keys=True))
-    dest = Destination(config.dest, config.storage_options)
-    dest.write_bytes(f"{work.project_hash}/{work.data_hash}/manifest.jsonl",
-                     ("\n".join(lines) + "\n").encode())
 
 
 def parse_frames(text: str) -> tuple[int, ...]:
