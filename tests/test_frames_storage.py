@@ -67,22 +67,29 @@ def test_local_destination(tmp_path, scheme):
     assert not (tmp_path / "escape.jpg").exists()
 
 
-@pytest.fixture(scope="module")
+_SERVER: list = []
+
+
+@pytest.fixture
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    """One moto server on 127.0.0.1 per test process (other modules import these fixtures);
+    a daemon thread, gone with the process."""
+    if not _SERVER:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        _SERVER.append("http://%s:%d" % server.get_host_and_port())
+    return _SERVER[0]
 
 
 @pytest.fixture
 def s3(s3_endpoint, monkeypatch):
-    """AWS settings from the environment, as a user would set them; a fresh bucket."""
+    """AWS settings from the environment, as a user would set them; a fresh bucket. fsspec
+    caches filesystems by their arguments, not the environment: start from an empty cache."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    fsspec.get_filesystem_class("s3").clear_instance_cache()
     fs = fsspec.filesystem("s3", skip_instance_cache=True)
     bucket = f"b{os.urandom(4).hex()}"
     fs.mkdir(bucket)
