@@ -47,9 +47,17 @@ class RowFailure:
         return f"{where}: {self.field}: {self.reason}"
 
 
-def start_run(engine: Engine, source: str, project_hash: str | None) -> str:
+def start_run(engine: Engine, source: str, project_hash: str | None, close_interrupted: bool = False) -> str:
+    """Record a new run. `close_interrupted` (the caller holds the warehouse lock, so no other run of
+    this source and project is alive): earlier runs still marked running died unfinished (killed,
+    machine lost) and are marked interrupted."""
     run_id = str(uuid.uuid4())
     with engine.begin() as connection:
+        if close_interrupted:
+            runs = schema.sync_runs
+            connection.execute(update(runs).where(
+                runs.c.status == "running", runs.c.source == source, runs.c.project_hash == project_hash,
+            ).values(status="interrupted", error="the process ended before the run finished (killed or lost)"))
         connection.execute(insert(schema.sync_runs).values(
             run_id=run_id, project_hash=project_hash, source=source, started_at=utc_now(), status="running",
         ))

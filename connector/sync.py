@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
+from connector.crashpoint import crash_point
 from connector.normalize import (
     LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row,
 )
@@ -56,7 +57,7 @@ class ExportSyncConfig:
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path) if config.ontology_path else None
-    run_id = start_run(engine, "export", config.project_hash)
+    run_id = start_run(engine, "export", config.project_hash, close_interrupted=True)
     stats = RunStats()
     try:
         with engine.begin() as connection:
@@ -98,6 +99,8 @@ def load_rows(
             batch_failures = _load_batch(connection, batch, run_id, project_hash, ontology, stats, full_refresh)
             if on_batch is not None:
                 on_batch(connection, batch)
+            crash_point("load")
+        crash_point("commit")
         failures.extend(batch_failures)
         if on_progress is not None:
             on_progress(len(batch))
@@ -120,6 +123,7 @@ def _load_batch(connection: Connection, batch: list[SourceRow], run_id: str, pro
         if not full_refresh and label_hash in stored and stored[label_hash] == fingerprints.get(label_hash):
             stats.unchanged += 1
             continue
+        crash_point("normalize")
         context = RowContext(project_hash, synced_at, ontology, item.metadata, fingerprints.get(label_hash))
         try:
             tables = _normalize(item, context)

@@ -16,6 +16,7 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from connector import load, migrate
+from connector.crashpoint import crash_point
 from connector.incremental import full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
@@ -49,7 +50,7 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
     source = source or EncordSource(config.source)
     project_hash, scope = config.source.project_hash, config.source.scope
     migrate.upgrade(engine)
-    run_id = start_run(engine, "encord", project_hash)
+    run_id = start_run(engine, "encord", project_hash, close_interrupted=True)
     stats = RunStats()
     log.info("sync started", extra={"event": "sync_started", "run_id": run_id, "project": project_hash, "scope": scope.key})
     with engine.connect() as connection:
@@ -63,6 +64,7 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
         refetch_all = config.full_refresh or ontology_changed
         full_listing = refetch_all or cursor is None or full_listing_due(state.runs_since_full_listing, config.full_listing_every)
         listed, present = source.list_rows(None if full_listing else listing_bound(cursor, config.overlap))
+        crash_point("listed")
         with engine.connect() as connection:
             stored = stored_rows(connection, project_hash)
         detect_deletes = full_listing and not config.source.filtered
@@ -95,6 +97,8 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
             write_state(connection, project_hash, scope.key, cursor=cursor, ontology_fingerprint=index.fingerprint,
                         runs_since_full_listing=0 if full_listing else (state.runs_since_full_listing or 0) + 1,
                         **({"full_listing_at": utc_now()} if full_listing else {}))
+            crash_point("deletes")
+        crash_point("finish")
     except BaseException as error:
         finish_run(engine, run_id, stats, "failed", error=str(error)[:2000], cursor_before=cursor_before, cursor_after=cursor)
         log.error("sync failed", extra={"event": "sync_failed", "run_id": run_id, "error": str(error)[:500]})

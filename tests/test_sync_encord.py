@@ -11,17 +11,12 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from connector import schema
 from connector.cli import cli
 from connector.lock import warehouse_lock
 from examples import sdk_sample
 from sdk_counts import sdk_counts
+from sync_helpers import last_run, run_sync, snapshot
 from tests.encord_emulator.fixtures import encord_emulator, encord_key  # noqa: F401 (fixtures)
-
-SYNC_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
-               "classification_frames", "attributes", "ontology_objects", "ontology_classifications",
-               "ontology_attributes", "ontology_options"]
-VOLATILE = {"synced_at", "content_sha256"}  # when a row was written, and a hash that includes signed links
 
 
 @pytest.fixture
@@ -42,29 +37,6 @@ def project(encord_emulator):
 @pytest.fixture
 def key_path(encord_key, tmp_path):
     return tmp_path / "encord_key"  # written there by the encord_key fixture
-
-
-def run_sync(warehouse, emulator, key_path, project_hash, *extra, expect=0):
-    args = ["sync", "--project", project_hash, "--domain", emulator.url, "--ssh-key-file", str(key_path),
-            "--max-retries", "0", *warehouse.cli_args, *extra]
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == expect, result.output
-    return result
-
-
-def snapshot(warehouse):
-    tables = {}
-    for name in SYNC_TABLES:
-        columns = [c.name for c in schema.metadata.tables[name].columns if c.name not in VOLATILE | {"raw"}]
-        cast = [f"CAST({c} AS VARCHAR)" if c in ("points", "rings", "geometry") else c for c in columns]
-        tables[name] = sorted(warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}"), key=repr)
-    return tables
-
-
-def last_run(warehouse):
-    return warehouse.rows(
-        "SELECT status, listed, fetched, inserted, updated, unchanged, deleted, failed FROM sync_runs "
-        "ORDER BY started_at DESC LIMIT 1")[0]
 
 
 def test_first_sync_loads_every_row_as_the_sdk_reads_it(warehouse, encord_emulator, key_path, project):
@@ -286,3 +258,33 @@ def test_every_runs_on_a_period_and_logs_json(warehouse, encord_emulator, encord
     assert [e["event"] for e in events if e["event"] == "sync_finished"] == ["sync_finished"] * 3
     assert all({"ts", "level", "message", "event"} <= set(e) for e in events)
     assert encord_key.private_key_text.split("\n")[1][:20] not in result.output + result.stderr
+
+
+def test_workflow_stage_and_label_status_filters(warehouse, encord_emulator, key_path, project):
+    image = project.rows["image"]
+    review = {"uuid": "3d6f7b4a-8b2e-4d66-ae8f-3c4d5e6f7081", "title": "Review 1"}
+    encord_emulator.put_row(project.hash, image, meta={"annotation_task_status": "IN_REVIEW", "workflow_graph_node": review})
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--workflow-stage", "Review 1")
+    assert encord_emulator.log.listings()[-1].payload["workflow_graph_node_title_eq"] == "Review 1"
+    assert warehouse.rows("SELECT label_hash, workflow_stage, workflow_stage_uuid FROM branches") == [
+        (image["label_hash"], "Review 1", review["uuid"])]
+    encord_emulator.log.clear()
+    run_sync(other := warehouse, encord_emulator, key_path, project.hash, "--label-status", "completed")
+    assert encord_emulator.log.listings()[-1].payload["label_statuses"] == ["COMPLETED"]
+    fetched = set(encord_emulator.log.fetched_label_hashes())
+    assert fetched == {r["label_hash"] for r in project.rows.values()} - {image["label_hash"]}
+    assert other.scalar("SELECT count(*) FROM branches") == 4
+
+
+def test_unknown_label_status_and_missing_key_are_one_line_errors(warehouse, encord_emulator, key_path, project, monkeypatch):
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--label-status", "DONE-ISH", expect=2)
+    assert result.stderr.startswith("encord-warehouse: unknown --label-status 'DONE-ISH': choose from ")
+    monkeypatch.delenv("ENCORD_SSH_KEY_FILE", raising=False)
+    monkeypatch.delenv("ENCORD_SSH_KEY", raising=False)
+    args = ["sync", "--project", project.hash, "--domain", encord_emulator.url, *warehouse.cli_args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "encord-warehouse: no Encord SSH key: pass --ssh-key-file, or set $ENCORD_SSH_KEY_FILE or $ENCORD_SSH_KEY"
+    monkeypatch.setenv("ENCORD_SSH_KEY", key_path.read_text())
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 4

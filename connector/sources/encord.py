@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
+from connector.crashpoint import crash_point
 from connector.sources import SourceRow
 
 log = logging.getLogger("encord_warehouse.encord")
@@ -156,7 +157,9 @@ class EncordSource:
         """Label-row dicts for `listings`, one bundle request per `bundle_size` rows."""
         size = self.config.bundle_size
         for start in range(0, len(listings), size):
-            for listing in self._initialise(listings[start:start + size]):
+            chunk = self._initialise(listings[start:start + size])
+            crash_point("fetch")
+            for listing in chunk:
                 if listing.handle.is_labelling_initialised:
                     yield self._source_row(listing)
                 else:  # deleted between listing and fetching: the next full listing removes it

@@ -1,0 +1,31 @@
+"""Test-only crash points for the fault-injection suite (tests/faults/).
+
+`ENCORD_WAREHOUSE_TEST_KILL_AT=<stage>:<n>` makes the process SIGKILL itself the n-th time it
+passes `crash_point(stage)`: no cleanup, no rollback, no `finally` — what `kill -9` or a lost
+machine does. The variable is read here and nowhere else; unset (always, outside those tests)
+a crash point is one comparison.
+
+Stages: listed (after the listing), fetch (after each fetched bundle), normalize (before each
+label row is normalized, inside the load transaction), load (end of each load transaction,
+cursor written, not committed), commit (after each load transaction commits), deletes (final
+transaction: deletes and state written, not committed), finish (after it commits).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_SPEC = os.environ.get("ENCORD_WAREHOUSE_TEST_KILL_AT", "")
+_STAGE, _, _COUNT = _SPEC.partition(":")
+_TARGET = int(_COUNT or 1) if _STAGE else 0
+_passed = 0
+
+
+def crash_point(stage: str) -> None:
+    global _passed
+    if stage != _STAGE:
+        return
+    _passed += 1
+    if _passed == _TARGET:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,148 @@
+"""kill -9 of a real `encord-warehouse sync --project` process at 26 points, on both warehouses.
+
+Each case: the source is in some state (a first sync into an empty warehouse, or an incremental
+one after edits, additions and deletions), a sync subprocess dies by SIGKILL at one point, and:
+  - right after the kill, every label row in the warehouse is entirely its old or entirely its
+    new version (never half of each), and the cursor never passes a row that is not loaded;
+  - a normal re-run makes the warehouse equal, table by table, to a clean full sync of the same
+    source into an empty warehouse; the cursor is the newest listed edit; no run stays 'running'.
+
+Kill points come from ENCORD_WAREHOUSE_TEST_KILL_AT (connector/crashpoint.py) and, for fetches,
+from outside: the test kills the process while the emulator holds its label-row request.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from connector import migrate
+from conftest import listed_cursor, reference_snapshot, spawn_sync
+from sync_helpers import run_sync, snapshot
+from tests.encord_emulator import clone_row
+
+SYNC = ("--batch-size", "2", "--bundle-size", "3")
+
+# 8 rows to fetch on a first sync: 3 bundles, 4 batches; 5 on the incremental one: 2 bundles, 3 batches.
+INITIAL_POINTS = ["listed:1", "fetch:1", "fetch:2", "fetch:3", "normalize:1", "normalize:4", "normalize:8",
+                  "load:1", "load:2", "load:4", "commit:1", "commit:3", "deletes:1", "finish:1"]
+INCREMENTAL_POINTS = ["listed:1", "fetch:1", "fetch:2", "normalize:2", "normalize:5", "load:1", "load:3",
+                      "commit:2", "deletes:1", "finish:1"]
+EXTERNAL_POINTS = [("initial", 2), ("incremental", 1)]  # (scenario, which label-row request is held)
+CASES = ([("initial", p) for p in INITIAL_POINTS] + [("incremental", p) for p in INCREMENTAL_POINTS]
+         + [(s, f"external-fetch:{n}") for s, n in EXTERNAL_POINTS])
+
+LABEL_ROW_TABLES = ("branches", "frames", "objects", "object_frames", "classifications", "classification_frames",
+                    "attributes")
+
+
+def by_label_row(tables: dict) -> dict:
+    """{label_hash: {table: rows}} from a snapshot (label_hash is each table's first column)."""
+    grouped: dict = {}
+    for name in LABEL_ROW_TABLES:
+        for row in tables[name]:
+            grouped.setdefault(row[0], {n: [] for n in LABEL_ROW_TABLES})[name].append(row)
+    return grouped
+
+
+def change_source(emulator, project):
+    """Edits to three rows, two new rows, one deleted row, one deleted data unit."""
+    videos, images = project.rows[:3], project.rows[3:6]
+    for row in (videos[0], images[0], videos[1]):
+        stored = emulator.row(row["label_hash"])
+        for unit in stored["data_units"].values():
+            labels = unit["labels"]
+            frames = [labels] if "objects" in labels else [labels[k] for k in sorted(labels, key=int)[:1]]
+            for frame in frames:
+                frame["objects"] = frame["objects"][1:]
+        emulator.clock.advance(10)
+        emulator.put_row(project.hash, stored)
+    for row in images[1:3]:
+        emulator.put_row(project.hash, clone_row(row))
+    emulator.delete_row(videos[2]["label_hash"])
+    emulator.delete_data_unit(project.rows[6]["data_hash"])
+
+
+def hold_label_row_request(emulator, which: int):
+    """Make the emulator hold its `which`-th label-row fetch until released; returns (reached, release)."""
+    reached, release = threading.Event(), threading.Event()
+    original, calls = emulator.store.fetch_rows, []
+
+    def held(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == which:
+            reached.set()
+            release.wait(20)
+        return original(*args, **kwargs)
+
+    emulator.store.fetch_rows = held
+    return reached, release
+
+
+@pytest.mark.parametrize("scenario,point", CASES, ids=[f"{s}-{p}" for s, p in CASES])
+def test_kill_then_rerun_converges(warehouse, other_warehouse, encord_emulator, key_path, project, scenario, point):
+    emulator = encord_emulator
+    migrate.upgrade(warehouse.engine)
+    if scenario == "incremental":
+        run_sync(warehouse, emulator, key_path, project.hash, *SYNC)
+        change_source(emulator, project)
+    before = by_label_row(snapshot(warehouse))
+    cursor_before = warehouse.scalar("SELECT cursor FROM sync_state")
+
+    if point.startswith("external-fetch:"):
+        if point.endswith(":1"):  # the emulator's own delay fault holds the first fetch
+            emulator.inject("delay", seconds=20, query_type="labelrow", times=1)
+            process = spawn_sync(warehouse, emulator, key_path, project.hash, *SYNC)
+            _wait_for(lambda: emulator.log.requests_of("labelrow", "GET"))
+        else:
+            reached, release = hold_label_row_request(emulator, int(point.rsplit(":", 1)[1]))
+            process = spawn_sync(warehouse, emulator, key_path, project.hash, *SYNC)
+            assert reached.wait(30), "the sync never fetched that far"
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        emulator.clear_faults()
+        if not point.endswith(":1"):
+            release.set()
+    else:
+        process = spawn_sync(warehouse, emulator, key_path, project.hash, *SYNC, kill_at=point)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == -signal.SIGKILL, f"{point} was never reached: {stderr[-2000:]}"
+
+    after_kill = snapshot(warehouse)
+    reference = reference_snapshot(other_warehouse, emulator, key_path, project.hash)
+    assert_each_row_old_or_new(by_label_row(after_kill), before, by_label_row(reference))
+    assert_cursor_never_passes_a_missing_row(warehouse, emulator, project.hash, cursor_before, reference)
+
+    run_sync(warehouse, emulator, key_path, project.hash, *SYNC)
+    assert snapshot(warehouse) == reference
+    assert warehouse.scalar("SELECT cursor FROM sync_state") == listed_cursor(emulator, project.hash)
+    assert warehouse.scalar("SELECT count(*) FROM sync_runs WHERE status = 'running'") == 0
+    assert emulator.log.creates() == [] and emulator.log.writes() == []
+
+
+def assert_each_row_old_or_new(after_kill: dict, before: dict, reference: dict) -> None:
+    for label_hash, tables in after_kill.items():
+        assert tables in (before.get(label_hash), reference.get(label_hash)), f"label row {label_hash} is half-written"
+
+
+def assert_cursor_never_passes_a_missing_row(warehouse, emulator, project_hash, cursor_before, reference) -> None:
+    cursor = warehouse.scalar("SELECT cursor FROM sync_state")
+    if cursor is None or cursor == cursor_before:
+        return
+    stored = dict(warehouse.rows("SELECT label_hash, last_edited_at FROM branches"))
+    from connector.timestamps import parse_timestamp
+
+    for meta in emulator.metadata(project_hash):
+        if meta["label_hash"] and parse_timestamp(meta["last_edited_at"]) < cursor:
+            assert stored.get(meta["label_hash"]) == parse_timestamp(meta["last_edited_at"]), \
+                f"cursor {cursor} passed {meta['label_hash']}, which is not loaded"
+
+
+def _wait_for(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

@@ -1,0 +1,51 @@
+"""Helpers shared by the tests that drive `sync --project` against the Encord emulator."""
+
+from __future__ import annotations
+
+import math
+
+from click.testing import CliRunner
+
+from connector import schema
+from connector.cli import cli
+
+SYNC_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
+               "classification_frames", "attributes", "ontology_objects", "ontology_classifications",
+               "ontology_attributes", "ontology_options"]
+VOLATILE = {"synced_at", "content_sha256"}  # when a row was written, and a hash that includes signed links
+
+
+def sync_args(warehouse, emulator, key_path, project_hash, *extra) -> list[str]:
+    return ["sync", "--project", project_hash, "--domain", emulator.url, "--ssh-key-file", str(key_path),
+            "--max-retries", "0", *warehouse.cli_args, *extra]
+
+
+def run_sync(warehouse, emulator, key_path, project_hash, *extra, expect=0):
+    result = CliRunner().invoke(cli, sync_args(warehouse, emulator, key_path, project_hash, *extra),
+                                catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def _comparable(value):
+    """NaN never equals itself; compare it (and JSON text) by a stable spelling."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return value
+
+
+def snapshot(warehouse, tables=SYNC_TABLES, skip=VOLATILE | {"raw"}):
+    """Every row of every synced table (volatile columns left out), sorted: equal snapshots, equal warehouses."""
+    result = {}
+    for name in tables:
+        columns = [c.name for c in schema.metadata.tables[name].columns if c.name not in skip]
+        cast = [f"CAST({c} AS VARCHAR)" if c in ("points", "rings", "geometry", "raw") else c for c in columns]
+        rows = [tuple(map(_comparable, row)) for row in warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}")]
+        result[name] = sorted(rows, key=repr)
+    return result
+
+
+def last_run(warehouse):
+    return warehouse.rows(
+        "SELECT status, listed, fetched, inserted, updated, unchanged, deleted, failed FROM sync_runs "
+        "ORDER BY started_at DESC LIMIT 1")[0]
