@@ -223,3 +223,18 @@ def test_urls_never_appear_in_errors(tmp_path):
     with pytest.raises(ProbeError) as err:
         probe(secret)
     assert "abc123" not in str(err.value) and "127.0.0.1:9" not in str(err.value)
+
+
+def test_rotated_video_images_have_their_displayed_size(videos, tmp_path):
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-display_rotation", "90",
+                    "-i", str(videos["bframes.mp4"]), "-c", "copy", str(rotated)], check=True)
+    info = probe(str(rotated))
+    assert (info.width, info.height) == (160, 96)  # the stream is stored unrotated
+    run = extract(str(rotated), [5, 50], tmp_path / "out", fmt="png", seek_cost=2)
+    ref = decode_gray(rotated, width=96, height=160)  # ffmpeg autorotates both
+    for item in run.frames:
+        assert (item.width, item.height) == (96, 160)
+        image = decode_gray(item.path, width=96, height=160)[0]
+        assert mean_abs_diff(image, ref[item.frame]) < 1.0
+        assert mean_abs_diff(image, ref[item.frame + 1]) > 5

@@ -42,6 +42,9 @@ class ExtractedFrame:
     frame: int
     path: Path
     timestamp_s: float | None
+    width: int
+    height: int
+    """Of the image as written (after ffmpeg's autorotation, unlike the stream's)."""
 
 
 @dataclass
@@ -99,7 +102,8 @@ def extract(source: str, frames, workdir: str | Path, *, fmt: str = "jpg",
     return result
 
 
-_INFO = re.compile(r"\[showinfo@s(\d+) @ [^\]]*\] n:\s*(\d+) pts:\s*(-?\d+)")
+_INFO = re.compile(r"\[showinfo@s(\d+) @ [^\]]*\] n:\s*(\d+) pts:\s*(-?\d+)"
+                   r"[^\n]*? s:(\d+)x(\d+)")
 _TB = re.compile(r"\[showinfo@s(\d+) @ [^\]]*\] config in time_base: (\d+)/(\d+)")
 
 
@@ -153,10 +157,10 @@ def _run_pass(source, info, segments, workdir, tag, fmt, opts):
         # stream ending early): that is handled per segment below. Anything else is fatal.
         raise ExtractError(_last_error(log, source))
     tbs = {int(m[1]): int(m[2]) / int(m[3]) for m in _TB.finditer(log)}
-    seen: dict[int, dict[int, float]] = {}
+    seen: dict[int, dict[int, tuple[float, int, int]]] = {}
     for m in _INFO.finditer(log):
         seg = int(m[1])
-        seen.setdefault(seg, {})[int(m[2])] = int(m[3]) * tbs.get(seg, 0.0)
+        seen.setdefault(seg, {})[int(m[2])] = (int(m[3]) * tbs.get(seg, 0.0), int(m[4]), int(m[5]))
     absolute = [info.seconds(i) for i in range(info.frame_count)] if info.exact else []
     got: dict[int, ExtractedFrame] = {}
     misaligned: list[Segment] = []
@@ -168,11 +172,11 @@ def _run_pass(source, info, segments, workdir, tag, fmt, opts):
             if not path.exists():
                 ok = ok and not seg.seek  # a seeking segment that fell short is redone
                 continue
-            at = stamps.get(k)
+            at, width, height = stamps.get(k, (None, info.width, info.height))
             if seg.seek and (at is None or _nearest(absolute, at) != target):
                 ok = False
             stamp = at - info.start_time if at is not None else None
-            got[target] = ExtractedFrame(target, path, stamp)
+            got[target] = ExtractedFrame(target, path, stamp, width, height)
         if not ok:
             misaligned.append(seg)
             for target in seg.targets:

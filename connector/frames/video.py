@@ -50,6 +50,6 @@ def extract_video(source: str, frames, dest: Destination, project_hash: str, dat
                                                              item.frame, fmt))
             result.frames.append(FrameRecord(
                 frame=item.frame, format=fmt, uri=stored.uri, sha256=stored.sha256,
-                bytes=stored.bytes, width=info.width, height=info.height,
+                bytes=stored.bytes, width=item.width, height=item.height,
                 timestamp_s=item.timestamp_s))
     return result
