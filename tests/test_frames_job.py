@@ -107,9 +107,19 @@ def test_rerun_writes_only_what_is_new_or_changed(warehouse, tmp_path, clips):
     image = tmp_path / "dest" / PROJECT / "dh-a" / "000003.jpg"
     stamp = image.stat().st_mtime_ns
 
+    manifest = tmp_path / "dest" / PROJECT / "dh-a" / "manifest.jsonl"
+    manifest_stamp = manifest.stat().st_mtime_ns
     again = extract_frames(warehouse.engine, cfg)
     assert (again.written, again.skipped) == (0, 2)
     assert image.stat().st_mtime_ns == stamp
+    assert manifest.stat().st_mtime_ns == manifest_stamp  # same content: not rewritten
+
+    relabeled = label_row("a.mp4", "dh-a", [3, 40])
+    next(iter(relabeled["data_units"].values()))["labels"]["3"]["objects"][0]["boundingBox"]["x"] = 0.5
+    sync(warehouse, tmp_path, [relabeled])
+    assert extract_frames(warehouse.engine, cfg).written == 0
+    first_line = json.loads(manifest.read_text().splitlines()[0])
+    assert first_line["labels"][0]["x_px"] == pytest.approx(0.5 * 160)  # labels refreshed
 
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 60])])  # a new label
     more = extract_frames(warehouse.engine, cfg)

@@ -28,7 +28,7 @@ from connector.state import RowFailure, RunStats, finish_run, record_failures, s
 from . import warehouse
 from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
-from .probe import ProbeError, probe
+from .probe import ProbeError, probe, redact
 from .sources import VideoNotFound, open_video
 from .storage import Destination, UnsafePath
 from .video import FrameRecord, extract_video
@@ -267,6 +267,9 @@ def process_video(task: _Task) -> _Outcome:
         outcome.errors.append(("video", f"cannot read the video: {error}"))
     except OSError as error:  # storage: permissions, network, S3 errors from s3fs
         outcome.errors.append(("dest", f"cannot write frames: {error}"))
+    except Exception as error:  # one bad video never stops the others
+        outcome.errors.append(("video", redact(f"{type(error).__name__}: {error}",
+                                               work.data_link or "")))
     return outcome
 
 
@@ -292,16 +295,18 @@ def _open(config: ExtractFramesConfig, work: warehouse.VideoWork):
 
 
 def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesResult) -> None:
-    """Manifest object, then rows, then failures: all in the claim's transaction."""
+    """In the claim's transaction, after the images exist: their rows, the manifest listing
+    them (rewritten when its content changed, e.g. new labels), the failures. The caller
+    commits."""
     result.videos += 1
     result.skipped += outcome.skipped
-    now = utc_now()
     if outcome.records:
         warehouse.record(connection, config.dest, work, outcome.records, outcome.fingerprint,
-                         result.run_id, now)
+                         result.run_id, utc_now())
+        result.written += len(outcome.records)
+    if outcome.fingerprint is not None:
         write_manifest(connection, Destination(config.dest, config.storage_options), work,
                        config.branch)
-        result.written += len(outcome.records)
     failures = [RowFailure(None, field_, reason, work.data_title, SOURCE)
                 for field_, reason in outcome.errors]
     record_failures(connection, result.run_id, work.project_hash, failures)

@@ -33,9 +33,15 @@ def manifest_lines(work: warehouse.VideoWork, rows: list[dict], labels: dict) ->
 
 
 def write_manifest(connection, dest: Destination, work: warehouse.VideoWork,
-                   branch: str | None) -> str:
+                   branch: str | None) -> bool:
+    """Write the video's manifest if it has recorded frames and its content changed."""
     rows = warehouse.manifest_rows(connection, dest.url, work)  # dest.url keys the rows
+    if not rows:
+        return False
     lines = manifest_lines(work, rows, warehouse.labels_by_frame(connection, work, branch))
+    data = ("\n".join(lines) + "\n").encode()
     key = f"{work.project_hash}/{work.data_hash}/manifest.jsonl"
-    dest.write_bytes(key, ("\n".join(lines) + "\n").encode())
-    return key
+    if dest.exists(key) and dest.read_bytes(key) == data:
+        return False
+    dest.write_bytes(key, data)
+    return True
