@@ -1,0 +1,36 @@
+"""The frame-range query figure for bench/run.py, built with bench/views' own builder (imported, not copied)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "views"))
+
+from bench_frame_range import clone, load_seed, time_queries  # noqa: E402
+
+from connector.db import create_warehouse_engine  # noqa: E402
+
+
+def build_and_time(db_url: str, schema: str | None, target: int, repeat: int = 15) -> dict:
+    """Seed + in-database clones up to `target` object_frames rows, then the median of
+    `SELECT * FROM frame_labels WHERE data_title = ? AND frame BETWEEN 100 AND 250` over clones."""
+    engine = create_warehouse_engine(db_url, schema)
+    try:
+        with tempfile.TemporaryDirectory() as workdir:
+            load_seed(engine, Path(workdir))
+        with engine.connect() as connection:
+            seed_rows = connection.execute(text("SELECT COUNT(*) FROM object_frames")).scalar()
+        copies = -(-target // seed_rows) - 1
+        clone(engine, copies)
+        with engine.connect() as connection:
+            total = connection.execute(text("SELECT COUNT(*) FROM object_frames")).scalar()
+        titles = [f"video_0000.mp4#{i}" for i in range(1, copies + 1)]
+        timings = time_queries(engine, titles, 100, 250, repeat)
+    finally:
+        engine.dispose()
+    return {"rows": total, "median_ms": timings["frame_labels"]["median_ms"],
+            "baseline_ms": timings["baseline: base tables"]["median_ms"]}

@@ -1,0 +1,227 @@
+"""The whole benchmark in one command: loads, memory, incremental costs, query speed.
+
+    .venv/bin/python bench/run.py                     # everything (~15-25 min on 2 cores)
+    .venv/bin/python bench/run.py --skip-query --skip-dlt --markdown /tmp/table.md
+
+Every load runs as its own process and is measured by os.wait4 (wall time, CPU time, peak RSS):
+  ours      `encord-warehouse sync --from-export` into DuckDB (1x and 4x export) and Postgres (1x, 4x)
+  floor     bench/floor.py: orjson whole file, hand-flattened columns, Arrow + one INSERT…SELECT per
+            table (DuckDB) / one COPY per table (Postgres)
+  docs walk bench/docs_walk.py: SDK LabelRowV2 object walk + SQLAlchemy executemany, on a 1/4
+            export, extrapolated per label row (start-up not scaled)
+  dlt       bench/dlt_load.py: dlt with parquet load files into DuckDB, same 1/4 export, extrapolated
+Postgres is a throwaway cluster on 127.0.0.1 (tests/pg_cluster.py); every run gets a fresh
+DuckDB file or Postgres schema. Then the incremental curve (bench/incremental.py, emulator) and the
+frame-range query through `frame_labels` on >= 5M object_frames rows (bench/views builder).
+Ratios come from this one run. Exports are generated once into --workdir and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from generate import write_export  # noqa: E402
+from measure import measure  # noqa: E402
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+CLI = str(ROOT / ".venv" / "bin" / "encord-warehouse")
+
+
+def export(workdir: Path, name: str, rows: int, object_frames: int) -> Path:
+    path = workdir / name / "export.json"
+    facts_file = path.with_suffix(".facts.json")
+    if not facts_file.exists():
+        print(f"generating {path} ({rows} label rows)", flush=True)
+        facts_file.parent.mkdir(parents=True, exist_ok=True)
+        facts_file.write_text(json.dumps(write_export(path, rows, object_frames)))
+    return path
+
+
+def facts(path: Path) -> dict:
+    return json.loads(path.with_suffix(".facts.json").read_text())
+
+
+class Targets:
+    def __init__(self, workdir: Path, duckdb_options: str, pg_url: str | None):
+        self.workdir, self.duckdb_options, self.pg_url = workdir, duckdb_options, pg_url
+        self.count = 0
+
+    def duckdb(self) -> list[str]:
+        self.count += 1
+        path = self.workdir / "db" / f"w{self.count}.duckdb"
+        path.parent.mkdir(exist_ok=True)
+        path.unlink(missing_ok=True)
+        return ["--db", f"duckdb:///{path}" + (f"?{self.duckdb_options}" if self.duckdb_options else "")]
+
+    def postgres(self) -> list[str]:
+        self.count += 1
+        return ["--db", self.pg_url, "--schema", f"bench_{self.count}_{int(time.time())}"]
+
+
+def run_load(label: str, command: list[str], **extra) -> dict:
+    print(f"  {label} ...", end="", flush=True)
+    result = measure(command)
+    if result["returncode"] != 0:
+        raise SystemExit(f"\n{label} failed ({result['returncode']}):\n{result['stderr'][-3000:]}")
+    print(f" {result['wall_s']:.1f}s, {result['peak_mb']:.0f} MB", flush=True)
+    return {"label": label, **result, **extra}
+
+
+def extrapolated(result: dict, full_rows: int) -> dict:
+    """A run on a smaller export scaled to the full one: start-up once, work per label row."""
+    work = json.loads(result["stdout"].strip().splitlines()[-1])
+    startup = result["wall_s"] - work["work_s"]
+    result["small_wall_s"] = result["wall_s"]
+    result["wall_s"] = startup + work["work_s"] * full_rows / work["label_rows"]
+    result["note"] = f"{work['label_rows']} rows measured ({result['small_wall_s']:.1f}s), extrapolated"
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/encord-warehouse-bench"))
+    parser.add_argument("--rows", type=int, default=700)
+    parser.add_argument("--object-frames", type=int, default=436_000)
+    parser.add_argument("--scale", type=int, default=4, help="the larger export for the memory check")
+    parser.add_argument("--small-share", type=int, default=4, help="docs walk and dlt run on rows/N, extrapolated")
+    parser.add_argument("--duckdb-options", default="",
+                        help="DuckDB settings as URL query, for ours and the floor alike (e.g. checkpoint_threshold=256MB)")
+    parser.add_argument("--incremental-rows", type=int, default=10_000)
+    parser.add_argument("--query-target", type=int, default=5_000_000)
+    for name in ("postgres", "docs", "dlt", "incremental", "query", "scale"):
+        parser.add_argument(f"--skip-{name}", action="store_true")
+    parser.add_argument("--markdown", type=Path, help="also write the tables here")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+    full = export(args.workdir, "x1", args.rows, args.object_frames)
+    large = None if args.skip_scale else export(args.workdir, f"x{args.scale}", args.rows * args.scale,
+                                                args.object_frames * args.scale)
+    small_rows = args.rows // args.small_share
+    small = export(args.workdir, f"small{small_rows}", small_rows, args.object_frames // args.small_share)
+    ontology = full.parent / "ontology.json"
+
+    cluster = None
+    if not args.skip_postgres:
+        from pg_cluster import PostgresCluster
+
+        cluster = PostgresCluster().start()
+    targets = Targets(args.workdir, args.duckdb_options, cluster.url() if cluster else None)
+    results: dict[str, dict] = {}
+    try:
+        print("loads:", flush=True)
+        sync = [CLI, "sync", "--from-export"]
+        results["floor_duckdb"] = run_load("floor, DuckDB", [PYTHON, str(ROOT / "bench/floor.py"), str(full),
+                                                              "--ontology", str(ontology), *targets.duckdb()])
+        results["ours_duckdb"] = run_load("ours, DuckDB", [*sync, str(full), "--ontology", str(ontology), *targets.duckdb()])
+        if large:
+            results["ours_duckdb_large"] = run_load(f"ours, DuckDB, {args.scale}x export",
+                                                    [*sync, str(large), "--ontology", str(ontology), *targets.duckdb()])
+        if cluster:
+            results["floor_postgres"] = run_load("floor, Postgres COPY", [PYTHON, str(ROOT / "bench/floor.py"), str(full),
+                                                                           "--ontology", str(ontology), *targets.postgres()])
+            results["ours_postgres"] = run_load("ours, Postgres", [*sync, str(full), "--ontology", str(ontology),
+                                                                   *targets.postgres()])
+            if large:
+                results["ours_postgres_large"] = run_load(f"ours, Postgres, {args.scale}x export",
+                                                          [*sync, str(large), "--ontology", str(ontology), *targets.postgres()])
+        if not args.skip_docs:
+            results["docs"] = extrapolated(run_load("docs walk (SDK + executemany), DuckDB", [
+                PYTHON, str(ROOT / "bench/docs_walk.py"), str(small), "--ontology", str(ontology), *targets.duckdb()]),
+                args.rows)
+        if not args.skip_dlt:
+            dlt_db = args.workdir / "db" / "dlt.duckdb"
+            dlt_db.unlink(missing_ok=True)
+            shutil.rmtree(args.workdir / "db" / "dlt", ignore_errors=True)
+            results["dlt"] = extrapolated(run_load("dlt, parquet, DuckDB", [
+                PYTHON, str(ROOT / "bench/dlt_load.py"), str(small), "--duckdb", str(dlt_db)]), args.rows)
+        incremental = None
+        if not args.skip_incremental:
+            from incremental import curve
+
+            print(f"incremental curve ({args.incremental_rows:,} label rows, emulator):", flush=True)
+            incremental = curve(args.incremental_rows, *targets.duckdb()[1:])
+        queries = {}
+        if not args.skip_query:
+            queries["DuckDB"] = query_median(targets.duckdb()[1], None, args.query_target)
+            if cluster:
+                queries["Postgres"] = query_median(cluster.url(), "bench_query", args.query_target)
+    finally:
+        if cluster:
+            cluster.stop()
+    report = render(args, results, incremental, queries, facts(full), facts(large) if large else None)
+    print("\n" + report)
+    if args.markdown:
+        args.markdown.write_text(report)
+    if args.json:
+        args.json.write_text(json.dumps({"results": {k: {f: v for f, v in r.items() if f not in ("stdout", "stderr")}
+                                                     for k, r in results.items()},
+                                         "incremental": incremental, "queries": queries}, indent=1, default=str))
+
+
+def query_median(db_url: str, schema: str | None, target: int) -> dict:
+    from bench_views import build_and_time
+
+    print(f"query: building {target:,} object_frames rows on {db_url.split(':')[0]} ...", flush=True)
+    return build_and_time(db_url, schema, target)
+
+
+def render(args, results, incremental, queries, full_facts, large_facts) -> str:
+    lines = [f"Export: {full_facts['rows']:,} label rows, {full_facts['object_frames']:,} object-frame annotations, "
+             f"{full_facts['bytes'] / 1e6:.0f} MB of JSON"]
+    if large_facts:
+        lines[0] += (f"; {args.scale}x export: {large_facts['rows']:,} rows, {large_facts['object_frames']:,} annotations, "
+                     f"{large_facts['bytes'] / 1e6:.0f} MB")
+    lines += ["", "| load | wall s | CPU s | peak RSS MB | ratio | note |", "|---|---:|---:|---:|---|---|"]
+
+    def ratio(a, b, text):
+        return f"{results[a]['wall_s'] / results[b]['wall_s']:.2f}x {text}" if a in results and b in results else ""
+
+    rows = [
+        ("floor_duckdb", "floor, DuckDB", ""),
+        ("ours_duckdb", "ours, DuckDB", ratio("ours_duckdb", "floor_duckdb", "ours/floor (target ≤ 1.4)")),
+        ("ours_duckdb_large", f"ours, DuckDB, {args.scale}x export", ""),
+        ("floor_postgres", "floor, Postgres COPY", ""),
+        ("ours_postgres", "ours, Postgres", ratio("ours_postgres", "floor_postgres", "ours/floor (target ≤ 1.4)")),
+        ("ours_postgres_large", f"ours, Postgres, {args.scale}x export", ""),
+        ("docs", "docs walk (SDK + executemany), DuckDB", ratio("docs", "ours_duckdb", "naive/ours (target ≥ 15)")),
+        ("dlt", "dlt 1.x, parquet, DuckDB", ratio("dlt", "ours_duckdb", "dlt/ours (target ≥ 8)")),
+    ]
+    for key, label, text in rows:
+        if key in results:
+            r = results[key]
+            lines.append(f"| {label} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['peak_mb']:.0f} | {text} | {r.get('note', '')} |")
+    for key in ("ours_duckdb", "ours_postgres"):
+        if key in results and f"{key}_large" in results:
+            growth = results[f"{key}_large"]["peak_mb"] / results[key]["peak_mb"] - 1
+            lines.append(f"\nPeak RSS {key.replace('ours_', '')}: {results[key]['peak_mb']:.0f} MB -> "
+                         f"{results[key + '_large']['peak_mb']:.0f} MB on the {args.scale}x export ({growth:+.0%}; "
+                         f"target < 600 MB and < +20%)")
+    if incremental:
+        lines += ["", "| incremental step | label rows changed | wall s | CPU s (sync process) | peak RSS MB |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['step']} | {r['changed']:,} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_mb']:.0f} |"
+                  for r in incremental]
+    if queries:
+        lines += ["", "| frame-range query (`frame_labels`, one video, frames 100..250) | object_frames rows | median ms |",
+                  "|---|---:|---:|"]
+        lines += [f"| {name} | {q['rows']:,} | {q['median_ms']:.1f} |" for name, q in queries.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
