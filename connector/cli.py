@@ -41,6 +41,26 @@ schema_option = click.option(
 )
 
 
+class FrameList(click.ParamType):
+    """`10,20,30-40` -> (10, 20, 30, 31, …, 40), sorted and without repeats."""
+
+    name = "frames"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        frames: set[int] = set()
+        for part in (part.strip() for part in str(value).split(",")):
+            low, dash, high = part.partition("-")
+            if not low.isdigit() or (dash and not high.isdigit()) or (dash and int(high) < int(low)):
+                self.fail(f"expected frame numbers or ranges like 10,20,30-40, got {part!r}", param, ctx)
+            frames.update(range(int(low), int(high) + 1) if dash else (int(low),))
+        return tuple(sorted(frames))
+
+
+FRAME_LIST = FrameList()
+
+
 class UserError(click.ClickException):
     """Printed as one line, exit code 2."""
 
@@ -61,7 +81,28 @@ def one_line_errors(db_url: str | None):
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {reason}") from None
 
 
-@click.group()
+class Commands(click.Group):
+    """The command group; usage errors print one line (what is wrong), not a usage screen."""
+
+    def main(self, *args, **kwargs):
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        try:
+            outcome = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except click.UsageError as error:
+            click.echo(f"encord-warehouse: {error.format_message()} (see --help)", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("encord-warehouse: aborted", err=True)
+            sys.exit(130)
+        # Without standalone mode click returns an Exit's code instead of exiting.
+        sys.exit(outcome if isinstance(outcome, int) else 0)
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="encord-warehouse")
 def cli() -> None:
     """Sync Encord labels into DuckDB or Postgres.
@@ -175,8 +216,8 @@ def _run_locked(options, run) -> None:
         with warehouse_lock(db_url or default_db_url(), schema, options["wait_for_lock"]):
             engine = create_warehouse_engine(db_url, schema)
             try:
-                with _progress_bar() as progress:
-                    result = run(engine, progress)
+                with progress_bar("sync", " rows") as bar:
+                    result = run(engine, bar.update if bar else None)
                 _report_sync(engine, result)
             finally:
                 engine.dispose()
@@ -267,18 +308,20 @@ def _report_sync(engine, result) -> None:
 
 
 @contextmanager
-def _progress_bar():
+def progress_bar(desc: str, unit: str):
+    """A tqdm bar on a terminal, else None (schedulers get log lines instead)."""
     if not sys.stderr.isatty():
         yield None
         return
     from tqdm import tqdm
 
-    with tqdm(unit=" rows", desc="sync", file=sys.stderr) as bar:
-        yield bar.update
+    with tqdm(unit=unit, desc=desc, file=sys.stderr) as bar:
+        yield bar
 
 
 # Commands defined beside their feature register here, one line each.
 from connector import labels_cli  # noqa: E402,F401  (registers `labels`)
+from connector import frames_cli  # noqa: E402,F401  (registers `extract-frames`)
 
 
 def main() -> None:

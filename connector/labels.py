@@ -63,17 +63,6 @@ class LabelsQuery:
         return " AND ".join(clauses), params, expanding
 
 
-def parse_frames(value: str) -> tuple[int, ...]:
-    """'10,20,30,40' -> (10, 20, 30, 40)."""
-    try:
-        frames = tuple(int(part) for part in value.split(",") if part.strip())
-    except ValueError:
-        raise LabelsError(f"--frames expects comma-separated frame numbers, got {value!r}") from None
-    if any(frame < 0 for frame in frames):
-        raise LabelsError("frame numbers are never negative")
-    return frames
-
-
 def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
     """labels_export rows of the selected frames with the object's pixel box, in print order."""
     where, params, expanding = query.where()

@@ -12,7 +12,7 @@ import json
 import click
 
 from connector import labels as library
-from connector.cli import UserError, cli, db_option, one_line_errors, schema_option
+from connector.cli import FRAME_LIST, UserError, cli, db_option, one_line_errors, schema_option
 from connector.db import create_warehouse_engine
 
 
@@ -22,7 +22,8 @@ from connector.db import create_warehouse_engine
 @click.option("--title", required=True, help="The data unit's title, e.g. video.mp4.")
 @click.option("--start", type=click.IntRange(0), default=None, help="First frame of the range (inclusive).")
 @click.option("--end", type=click.IntRange(0), default=None, help="Last frame of the range (inclusive).")
-@click.option("--frames", "frame_list", default=None, metavar="10,20,30,40", help="A list of frames instead of a range.")
+@click.option("--frames", "frame_list", type=FRAME_LIST, default=None, metavar="10,20,30-40",
+              help="A list of frames (and ranges) instead of --start/--end.")
 @click.option("--branch", default=None, help="Only this branch ('main' or an annotator branch). Default: every branch.")
 @click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
 def labels(db_url, schema, title, start, end, frame_list, branch, output_format) -> None:
@@ -38,8 +39,7 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format)
     """
     with one_line_errors(db_url):
         try:
-            frames = library.parse_frames(frame_list) if frame_list is not None else None
-            query = library.LabelsQuery(title, start, end, frames, branch)
+            query = library.LabelsQuery(title, start, end, frame_list, branch)
             engine = create_warehouse_engine(db_url, schema)
             if output_format == "json":
                 click.echo(json.dumps(library.labels_by_frame(engine, query), indent=1))

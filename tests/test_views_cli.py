@@ -73,7 +73,7 @@ def test_labels_csv_for_a_range(loaded):
 @pytest.mark.parametrize("args, message", [
     (["--title", "no-such.mp4", "--start", "0", "--end", "1"], "no data unit titled"),
     (["--title", "x", "--start", "5", "--end", "1"], "before --start"),
-    (["--title", "x", "--frames", "1,a"], "comma-separated"),
+    (["--title", "x", "--frames", "1,a"], "expected frame numbers or ranges like 10,20,30-40, got 'a'"),
     (["--title", "x"], "give --start and --end"),
 ])
 def test_labels_user_errors_are_one_line(loaded, args, message):

@@ -313,20 +313,6 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
     result.failures.extend(failures)
 
 
-def parse_frames(text: str) -> tuple[int, ...]:
-    """CLI `--frames 10,20,30-40` -> (10, 20, 30, 31, ..., 40)."""
-    frames: set[int] = set()
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        low, dash, high = part.partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
-            raise ValueError(f"frames are numbers or ranges like 30-40: {part!r}")
-        frames.update(range(int(low), int(high) + 1) if dash else (int(low),))
-    if not frames:
-        raise ValueError("no frames given")
-    return tuple(sorted(frames))
-
 
 def _listing(frames: list[int], limit: int = 20) -> str:
     shown = ", ".join(str(f) for f in frames[:limit])

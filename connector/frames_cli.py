@@ -1,0 +1,99 @@
+"""`encord-warehouse extract-frames`: the frame sidecar's command; the work is in connector/frames/.
+
+On DuckDB the run holds the warehouse lock like a sync (one writer per file). On Postgres it
+does not: workers on several machines share the work through per-video row claims.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import click
+from sqlalchemy.engine import make_url
+
+from connector.cli import (
+    FRAME_LIST, MAX_FAILURES_SHOWN, UserError, cli, db_option, one_line_errors, progress_bar, schema_option,
+)
+from connector.db import create_warehouse_engine, default_db_url, normalize_url
+from connector.frames import ExtractFramesConfig, extract_frames, parse_storage_options
+from connector.lock import warehouse_lock
+
+
+@cli.command("extract-frames")
+@db_option
+@schema_option
+@click.option("--media-root", metavar="DIR_OR_URL", help="Folder or URL (file://, s3://, https://) holding the videos, found by data_title, else data_hash.")
+@click.option("--use-data-link", is_flag=True, help="Read each video from the data link stored at sync time (sync --signed-urls).")
+@click.option("--dest", required=True, metavar="URL", help="Folder, file://… or s3://bucket/prefix for the images and manifests.")
+@click.option("--format", "fmt", type=click.Choice(["jpg", "png", "webp"]), default="jpg", show_default=True)
+@click.option("--quality", type=click.IntRange(1, 100), help="1..100 for jpg/webp (default 90).")
+@click.option("--title", "titles", multiple=True, metavar="TITLE", help="Only this video (repeatable).")
+@click.option("--project-hash", metavar="HASH", help="Only this project.")
+@click.option("--branch", metavar="NAME", help="Only frames labeled on this branch. Default: every branch.")
+@click.option("--frames", type=FRAME_LIST, metavar="10,20,30-40", help="Exactly these frames of each video, labeled or not.")
+@click.option("--start", type=click.IntRange(0), help="With --end: every frame start..end of each video.")
+@click.option("--end", type=click.IntRange(0))
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Processes working in parallel.")
+@click.option("--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+              help="fsspec option for --dest and --media-root, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable).")
+@click.option("--overwrite", is_flag=True, help="Extract again frames already recorded for the same video.")
+@click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="DuckDB: wait this long if a sync is writing to the warehouse.")
+def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt, quality, titles, project_hash,
+                           branch, frames, start, end, workers, storage_options, overwrite, wait_for_lock) -> None:
+    """Write the labeled frames of videos to a folder or object storage, frame-exact, with ffmpeg.
+
+    Default: every labeled frame of every video in the warehouse. A re-run writes only frames
+    not yet extracted or whose video changed. Layout: {dest}/{project_hash}/{data_hash}/{frame:06d}.{format}
+    plus a manifest.jsonl per video; the `extracted_frames` table records every image.
+
+    \b
+    Example:
+        encord-warehouse extract-frames --media-root /data/videos --dest s3://bucket/frames --workers 2
+        encord-warehouse extract-frames --media-root ./videos --dest ./frames --title street.mp4 --frames 10,20,30-40
+    """
+    with one_line_errors(db_url):
+        try:
+            config = ExtractFramesConfig(
+                dest=dest, media_root=media_root, use_data_link=use_data_link, fmt=fmt, quality=quality,
+                titles=titles, project_hash=project_hash, branch=branch, frames=frames, start=start, end=end,
+                workers=workers, storage_options=parse_storage_options(storage_options), overwrite=overwrite,
+            )
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        url = normalize_url(db_url or default_db_url())
+        on_duckdb = make_url(url).get_backend_name() == "duckdb"
+        with warehouse_lock(url, schema, wait_for_lock) if on_duckdb else nullcontext():
+            engine = create_warehouse_engine(db_url, schema)
+            try:
+                with progress_bar("frames", " videos") as bar:
+                    result = extract_frames(engine, config, on_progress=_advance(bar))
+            except ValueError as error:
+                raise UserError(str(error)) from None
+            finally:
+                engine.dispose()
+    _report(result)
+
+
+def _advance(bar):
+    if bar is None:
+        return None
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return advance
+
+
+def _report(result) -> None:
+    click.echo(
+        f"run {result.run_id}: {result.videos} videos, {result.written} frames written, "
+        f"{result.skipped} already extracted, {result.busy} claimed by other workers, {len(result.failures)} failed"
+    )
+    if result.failures:
+        for failure in result.failures[:MAX_FAILURES_SHOWN]:
+            click.echo(f"error: {failure}", err=True)
+        click.echo(f"encord-warehouse: {len(result.failures)} videos failed and are recorded in sync_errors "
+                   f"(run {result.run_id}); the others were extracted", err=True)
+        raise click.exceptions.Exit(1)

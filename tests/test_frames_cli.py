@@ -1,0 +1,63 @@
+"""`encord-warehouse extract-frames` end to end on both warehouses, and the shared --frames parameter."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import FRAME_LIST, cli
+from tests.media import decode_gray, make_video, read_index
+from tests.test_frames_job import PROJECT, label_row
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("videos")
+    make_video(root / "street.mp4")
+    return root
+
+
+def invoke(warehouse, *args):
+    return CliRunner().invoke(cli, [*args, *warehouse.cli_args], catch_exceptions=False)
+
+
+def test_extract_frames_command(warehouse, tmp_path, videos):
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("street.mp4", "dh-street", [5, 17, 60]),
+                                  label_row("gone.mp4", "dh-gone", [1])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    dest = tmp_path / "frames"
+    result = invoke(warehouse, "extract-frames", "--media-root", str(videos), "--dest", str(dest), "--format", "png")
+    assert result.exit_code == 1
+    assert "2 videos, 3 frames written, 0 already extracted, 0 claimed by other workers, 1 failed" in result.stdout
+    assert "gone.mp4" in result.stderr and result.stderr.strip().splitlines()[-1].startswith(
+        "encord-warehouse: 1 videos failed and are recorded in sync_errors")
+    written = sorted(p.name for p in (dest / PROJECT / "dh-street").glob("*.png"))
+    assert written == ["000005.png", "000017.png", "000060.png"]
+    assert [read_index(decode_gray(dest / PROJECT / "dh-street" / name)[0]) for name in written] == [5, 17, 60]
+    assert warehouse.rows("SELECT frame FROM extracted_frames ORDER BY frame") == [(5,), (17,), (60,)]
+    again = invoke(warehouse, "extract-frames", "--media-root", str(videos), "--dest", str(dest), "--format", "png",
+                   "--title", "street.mp4")
+    assert again.exit_code == 0, again.output
+    assert "1 videos, 0 frames written, 3 already extracted" in again.stdout
+
+
+def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
+    result = invoke(warehouse, "extract-frames", "--dest", str(tmp_path), "--frames", "1,2", "--start", "1", "--end", "3",
+                    "--media-root", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "encord-warehouse: give either frames or a start..end range, not both"
+
+
+@pytest.mark.parametrize("text, frames", [("10,20, 30-32", (10, 20, 30, 31, 32)), ("7", (7,)), ("3,3,1", (1, 3))])
+def test_frame_list(text, frames):
+    assert FRAME_LIST.convert(text, None, None) == frames
+
+
+@pytest.mark.parametrize("text", ["ten", "5-2", "1,,2", "-3"])
+def test_frame_list_rejects(text):
+    with pytest.raises(click.BadParameter, match="expected frame numbers or ranges like 10,20,30-40"):
+        FRAME_LIST.convert(text, None, None)
