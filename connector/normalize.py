@@ -37,7 +37,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "object_frames": (
         "label_hash", "object_hash", "frame", "shape", "x", "y", "w", "h", "theta", "points", "rings", "geometry",
-        "confidence", "manual_annotation", "event", "is_deleted", *_AUDIT,
+        "confidence", "manual_annotation", "event", "is_deleted", *_AUDIT, "problems",
     ),
     "classifications": (
         "label_hash", "classification_hash", "feature_hash", "name", "answer", "confidence", "manual_annotation",
@@ -69,6 +69,11 @@ GEOMETRY_KEYS = {
 }
 
 
+# JSON has no NaN or Infinity (orjson writes null, Postgres json refuses the tokens), so the raw
+# archive spells them as these strings, and number() reads them back (rebuild equals the sync).
+NON_FINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 class LabelRowError(ValueError):
     """A label row that cannot be normalized; `field` is a path into the label-row dict."""
 
@@ -95,10 +100,14 @@ class RowContext:
 FINGERPRINT_METADATA = ("workflow_graph_node", "label_status", "annotation_task_status", "number_of_frames")
 
 
-def content_fingerprint(row: Any, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str:
-    """A hash of everything a label row's warehouse rows are made from."""
+def content_fingerprint(row: Any, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str | None:
+    """A hash of everything a label row's warehouse rows are made from; None when the row cannot be
+    written as JSON (an integer past 64 bits): such a row is quarantined, its raw archive would fail."""
     relevant = {key: metadata.get(key) for key in FINGERPRINT_METADATA} if metadata else None
-    payload = orjson.dumps([row, relevant, ontology.fingerprint], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    try:
+        payload = orjson.dumps([row, relevant, ontology.fingerprint], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return None
     return hashlib.sha256(payload).hexdigest()
 
 
@@ -120,6 +129,9 @@ class _RowNormalizer:
         self.object_frame_keys: set[tuple[str, int]] = set()
         self.classifications: dict[str, dict[str, Any]] = {}
         self.classification_frames: set[tuple[str, int]] = set()
+        self.non_finite = False  # a NaN or infinity was read: the raw archive needs them spelled out
+        frames = (context.metadata or {}).get("number_of_frames")
+        self.frame_limit = frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else None
 
     def fail(self, field_path: str, reason: str) -> LabelRowError:
         return LabelRowError(self.label_hash, field_path, reason, self.row.get("data_title"))
@@ -141,6 +153,8 @@ class _RowNormalizer:
         self.emit_classifications()
         self.emit_attributes()
         self.tables["frames"] = [self.frame_rows[frame] for frame in sorted(self.frame_rows)]
+        if self.non_finite:
+            self.tables["branches"][0] = (*self.tables["branches"][0][:-1], _json_safe(self.row))
         return self.tables
 
     # ---- data units and frames
@@ -152,6 +166,12 @@ class _RowNormalizer:
         labels = unit.get("labels") or {}
         if not isinstance(labels, dict):
             raise self.fail(f"{where}.labels", "expected an object")
+        if data_type not in FRAME_KEYED_TYPES:
+            self.frame_limit = None
+        elif self.frame_limit is None and data_type == "video":  # no listing: the unit's duration x fps
+            duration, fps = unit.get("data_duration"), unit.get("data_fps")
+            if _finite_positive(duration) and _finite_positive(fps):
+                self.frame_limit = round(duration * fps)
         if data_type in SINGLE_FRAME_TYPES:
             frame = self.to_frame(unit.get("data_sequence", 0), f"{where}.data_sequence")
             self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), with_link=True)
@@ -176,9 +196,9 @@ class _RowNormalizer:
         )
 
     def read_frame_labels(self, labels: dict, frame: int, where: str) -> None:
-        for index, obj in enumerate(labels.get("objects") or []):
+        for index, obj in enumerate(self.answer_list(labels, "objects", where)):
             self.read_object(obj, frame, f"{where}.objects[{index}]")
-        for index, entry in enumerate(labels.get("classifications") or []):
+        for index, entry in enumerate(self.answer_list(labels, "classifications", where)):
             path = f"{where}.classifications[{index}]"
             classification_hash = self.required(entry, "classificationHash", path)
             self.classifications.setdefault(classification_hash, {}).setdefault("frame_entry", entry)
@@ -199,7 +219,7 @@ class _RowNormalizer:
         self.tables["object_frames"].append((
             self.label_hash, object_hash, frame, shape, *geometry,
             self.number(obj.get("confidence"), f"{where}.confidence"), obj.get("manualAnnotation"),
-            obj.get("event"), obj.get("isDeleted"), *audit,
+            obj.get("event"), obj.get("isDeleted"), *audit, self.problems(shape, geometry, frame),
         ))
         self.track_object(object_hash, obj, frame, audit, where)
 
@@ -243,6 +263,18 @@ class _RowNormalizer:
         if shape == "bitmask":
             self.required(value, "rleString", path)
         return None, None, None, None, None, None, None, value
+
+    def problems(self, shape: str, geometry: tuple, frame: int) -> str | None:
+        """What is wrong with a kept annotation: coordinates not finite or outside 0..1, a frame past the end."""
+        found = []
+        if shape not in ("bitmask", "cuboid_2d"):  # bitmask and cuboid geometry stays raw JSON
+            named = [(name, value) for name, value in zip("xywh", geometry[:4]) if value is not None]
+            if shape != "point":
+                named += [(f"points[{i}].{c}", v) for i, point in enumerate(geometry[5] or ()) for c, v in zip("xy", point)]
+            found = [_coordinate_problem(name, value) for name, value in named if not 0.0 <= value <= 1.0]
+        if self.frame_limit is not None and frame >= self.frame_limit:
+            found.append(f"frame {frame} beyond the video's {self.frame_limit} frames")
+        return "; ".join(found) or None
 
     def vertices(self, value: dict, path: str) -> list[list[float]]:
         points = []
@@ -430,9 +462,14 @@ class _RowNormalizer:
     def number(self, value: Any, path: str, required: bool = False) -> float | None:
         if value is None and not required:
             return None
+        if isinstance(value, str) and value in NON_FINITE_TEXT:
+            value = NON_FINITE_TEXT[value]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"expected a number, got {value!r}"[:200])
-        return float(value)
+        value = float(value)
+        if not math.isfinite(value):
+            self.non_finite = True
+        return value
 
     def to_frame(self, value: Any, path: str) -> int:
         try:
@@ -471,6 +508,27 @@ class _RowNormalizer:
             node.get("createdBy"), self.timestamp(node.get("createdAt"), f"{path}.createdAt"),
             node.get("lastEditedBy"), self.timestamp(node.get("lastEditedAt"), f"{path}.lastEditedAt"),
         )
+
+
+def _finite_positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _coordinate_problem(name: str, value: float) -> str:
+    if not math.isfinite(value):
+        return f"{name}={value:g} not finite"
+    return f"{name}={value:g} < 0" if value < 0 else f"{name}={value:g} > 1"
+
+
+def _json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities spelled as NON_FINITE_TEXT strings (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def _answer_text(entry: Any) -> str | None:

@@ -194,6 +194,7 @@ object_frames = Table(
     Column("event", Text),
     Column("is_deleted", Boolean),
     *_audit_columns(),
+    Column("problems", Text),  # what is wrong with a kept annotation (non-finite, outside 0..1, past the end); migration 0003
     PrimaryKeyConstraint("label_hash", "object_hash", "frame"),
     Index("ix_object_frames_frame", "label_hash", "frame"),
 )
@@ -293,6 +294,7 @@ sync_errors = Table(
     Column("reason", Text, nullable=False),
     Column("source", Text),
     Column("occurred_at", DateTime, nullable=False),
+    Column("kept", Boolean),  # true: the row loaded with its problems flagged; else it was quarantined (0003)
     Index("ix_sync_errors_label", "label_hash"),
 )
 

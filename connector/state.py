@@ -40,6 +40,8 @@ class RowFailure:
     reason: str
     data_title: str | None = None
     source: str | None = None
+    kept: bool = False
+    """True: the row loaded with problems flagged (object_frames.problems); False: it was not loaded."""
 
     def __str__(self) -> str:
         title = f" ({self.data_title})" if self.data_title else ""
@@ -80,11 +82,16 @@ def record_failures(connection: Connection, run_id: str, project_hash: str | Non
     connection.execute(insert(schema.sync_errors), [
         {
             "error_id": str(uuid.uuid4()), "run_id": run_id, "project_hash": project_hash,
-            "label_hash": failure.label_hash, "data_title": failure.data_title, "field": failure.field,
-            "reason": failure.reason, "source": failure.source, "occurred_at": now,
+            "label_hash": _text(failure.label_hash), "data_title": _text(failure.data_title), "field": failure.field,
+            "reason": failure.reason, "source": failure.source, "occurred_at": now, "kept": failure.kept or None,
         }
         for failure in failures
     ])
+
+
+def _text(value) -> str | None:
+    """A label hash or title as the bad row had it (maybe not a string), as text for the errors table."""
+    return value if value is None or isinstance(value, str) else repr(value)[:200]
 
 
 @dataclass(frozen=True)

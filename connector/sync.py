@@ -18,6 +18,7 @@ from connector.normalize import (
     LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row,
 )
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
+from connector.rowcheck import check_tables, flagged
 from connector.sources import SourceRow
 from connector.sources.export import read_export, read_ontology
 from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run, utc_now
@@ -118,6 +119,7 @@ def _load_batch(connection: Connection, batch: list[SourceRow], run_id: str, pro
     stored = _stored_fingerprints(connection, list(fingerprints))
     per_label_row: dict[str, dict[str, list[tuple]]] = {}
     failures: list[RowFailure] = []
+    kept: list[RowFailure] = []  # loaded, with problems flagged in object_frames.problems
     for item in batch:
         label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
         if not full_refresh and label_hash in stored and stored[label_hash] == fingerprints.get(label_hash):
@@ -132,8 +134,9 @@ def _load_batch(connection: Connection, batch: list[SourceRow], run_id: str, pro
             continue
         per_label_row.pop(label_hash, None)
         per_label_row[label_hash] = tables
+        kept.extend(flagged(label_hash, tables, item.row.get("data_title"), item.location))
     load.replace_label_rows(connection, merge_label_rows(per_label_row))
-    record_failures(connection, run_id, project_hash, failures)
+    record_failures(connection, run_id, project_hash, failures + kept)
     updated = sum(1 for label_hash in per_label_row if label_hash in stored)
     stats.fetched += len(batch)
     stats.updated += updated
@@ -144,8 +147,19 @@ def _load_batch(connection: Connection, batch: list[SourceRow], run_id: str, pro
 
 def _normalize(item: SourceRow, context: RowContext) -> dict[str, list[tuple]]:
     if item.error is not None:
-        raise LabelRowError(None, "<json>", item.error)
-    return normalize_label_row(item.row, context)
+        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
+        raise LabelRowError(label_hash, "<source>" if label_hash else "<json>", item.error)
+    if context.content_sha256 is None and isinstance(item.row, dict) and isinstance(item.row.get("label_hash"), str):
+        raise LabelRowError(item.row["label_hash"], "<row>", "cannot be written as JSON (an integer past 64 bits?)")
+    try:
+        tables = normalize_label_row(item.row, context)
+    except LabelRowError:
+        raise
+    except Exception as error:  # a shape normalize did not foresee quarantines the row, not the sync
+        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
+        raise LabelRowError(label_hash, "<row>", f"cannot read: {type(error).__name__}: {error}"[:300]) from error
+    check_tables(tables["branches"][0][0], tables, item.row.get("data_title"))
+    return tables
 
 
 def _stored_fingerprints(connection: Connection, label_hashes: list[str]) -> dict[str, str | None]:

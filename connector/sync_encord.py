@@ -88,6 +88,9 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
         failures = load_rows(engine, source.fetch(plan.to_fetch), run_id, project_hash, index, stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
                              on_progress=on_progress)
+        # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
+        # including rows the plan left alone, which the batches never saw.
+        cursor = next_cursor(cursor, [row.last_edited_at for row in listed])
         with engine.begin() as connection:
             if plan.deleted_label_hashes:
                 load.delete_label_rows(connection, plan.deleted_label_hashes, config.keep_deleted, utc_now())

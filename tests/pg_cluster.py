@@ -52,12 +52,21 @@ class PostgresCluster:
             _as_postgres([_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]),
             check=True, capture_output=True,
         )
+        return self.start_server()
+
+    def start_server(self) -> "PostgresCluster":
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         subprocess.run(
             _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start"]),
             check=True, capture_output=True,
         )
         return self
+
+    def restart(self, mode: str = "fast") -> None:
+        """Stop the server (every session ends; `immediate` is a crash) and start it again on the same data."""
+        subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
+                       check=True, capture_output=True)
+        self.start_server()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

@@ -94,6 +94,7 @@ class EncordSource:
         self.config = config
         self.sleep = sleep
         self._project = None
+        self.unreadable: dict[str, str] = {}  # label hash -> why the SDK could not read that row
 
     @property
     def project(self):
@@ -160,7 +161,11 @@ class EncordSource:
             chunk = self._initialise(listings[start:start + size])
             crash_point("fetch")
             for listing in chunk:
-                if listing.handle.is_labelling_initialised:
+                if listing.label_hash in self.unreadable:  # quarantined by the sync, the rest goes on
+                    yield SourceRow({"label_hash": listing.label_hash, "data_title": listing.data_title},
+                                    f"encord:{self.config.project_hash}/{listing.label_hash}", listing.metadata,
+                                    error=self.unreadable[listing.label_hash], edited_at=listing.last_edited_at)
+                elif listing.handle.is_labelling_initialised:
                     yield self._source_row(listing)
                 else:  # deleted between listing and fetching: the next full listing removes it
                     log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
@@ -170,22 +175,40 @@ class EncordSource:
         from encord.exceptions import ResourceNotFoundError
 
         try:
-            self._call("fetch label rows", lambda: self._initialise_handles(chunk), passthrough=ResourceNotFoundError)
+            self._initialise_isolating(chunk)
             return chunk
         except ResourceNotFoundError:
             wanted = [listing.label_hash for listing in chunk]
             relisted = self._call("list label rows", lambda: self.project.list_label_rows_v2(label_hashes=wanted, **self._scope_kwargs()))
             survivors = [_listing(row) for row in relisted if row.label_hash in set(wanted)]
-            self._call("fetch label rows", lambda: self._initialise_handles(survivors))
+            self._initialise_isolating(survivors)
             return survivors
 
-    def _initialise_handles(self, chunk: list[Listing]) -> None:
-        handles = [listing.handle for listing in chunk if not listing.handle.is_labelling_initialised]
+    def _initialise_isolating(self, chunk: list[Listing]) -> None:
+        """One bundle request; if the SDK cannot read a row in it, the rows one by one, noting the unreadable."""
+        from encord.exceptions import ResourceNotFoundError
+
+        passthrough = (ResourceNotFoundError, *_unreadable_errors())
+        try:
+            self._call("fetch label rows", lambda: self._initialise_handles(chunk), passthrough=passthrough)
+        except _unreadable_errors():
+            # The SDK leaves a row it choked on marked initialised with the labels read so far:
+            # every row of the chunk is read again, alone, with overwrite.
+            for listing in chunk:
+                try:
+                    self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
+                               passthrough=passthrough)
+                except _unreadable_errors() as error:
+                    self.unreadable[listing.label_hash] = (
+                        f"the encord SDK cannot read this label row: {type(error).__name__}: {redact(str(error))}"[:500])
+
+    def _initialise_handles(self, chunk: list[Listing], overwrite: bool = False) -> None:
+        handles = [listing.handle for listing in chunk if overwrite or not listing.handle.is_labelling_initialised]
         with self.project.create_bundle(bundle_size=self.config.bundle_size) as bundle:
             for handle in handles:
                 if handle.label_hash is None:  # would create a label row on the server
                     raise AssertionError("refusing to initialise a label row without a label_hash")
-                handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls)
+                handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls, overwrite=overwrite)
 
     def _source_row(self, listing: Listing) -> SourceRow:
         location = f"encord:{self.config.project_hash}/{listing.label_hash}"
@@ -194,7 +217,7 @@ class EncordSource:
         _restore_slice_metadata(handle, row)
         return SourceRow(row, location, listing.metadata, edited_at=listing.last_edited_at)
 
-    def _call(self, what: str, action: Callable[[], Any], passthrough: type[Exception] | None = None) -> Any:
+    def _call(self, what: str, action: Callable[[], Any], passthrough: tuple | type[Exception] | None = None) -> Any:
         """Run one API call, retrying what the SDK does not retry itself (rate-limit envelopes, cut-off bodies)."""
         from encord.exceptions import EncordException
 
@@ -227,6 +250,13 @@ class EncordSource:
 
     def _backoff(self, attempt: int) -> float:
         return self.config.backoff_seconds * 2 ** attempt
+
+
+def _unreadable_errors() -> tuple[type[Exception], ...]:
+    """What the SDK raises when a fetched label row's content is not what it accepts (not a transport error)."""
+    from encord.exceptions import LabelRowError
+
+    return (LabelRowError, ValueError, KeyError, TypeError, AttributeError, IndexError)
 
 
 def _listing(row) -> Listing:

@@ -6,6 +6,7 @@ file), a single label-row object, JSON Lines, or a directory of such files.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterator
 
@@ -80,11 +81,11 @@ def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
     """JSON Lines, or one (possibly pretty-printed) label-row object."""
     first_line = handle.readline()
     try:
-        first = orjson.loads(first_line)
+        first = _loads(first_line)
     except orjson.JSONDecodeError:
         handle.seek(0)
         try:
-            yield SourceRow(orjson.loads(handle.read()), path.name)
+            yield SourceRow(_loads(handle.read()), path.name)
         except orjson.JSONDecodeError as error:
             raise ExportError(f"{path}: invalid JSON: {error}") from None
         return
@@ -93,6 +94,18 @@ def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
         if not line.strip():
             continue
         try:
-            yield SourceRow(orjson.loads(line), f"{path.name}:{number}")
+            yield SourceRow(_loads(line), f"{path.name}:{number}")
         except orjson.JSONDecodeError as error:
             yield SourceRow(None, f"{path.name}:{number}", error=f"invalid JSON line: {error}")
+
+
+def _loads(text: bytes):
+    """orjson; else the standard library, which reads the NaN and Infinity tokens that Python's
+    json.dump writes (and so Encord's export script, for a coordinate that is not finite)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise error from None

@@ -1,0 +1,112 @@
+"""`encord-warehouse rebuild`: re-derive every label row's tables from the raw label-row JSON
+archived in `branches.raw`, without calling Encord.
+
+For after a normalizer fix or a migration that changes derived columns. What the source said
+about a row beside its JSON (workflow stage, statuses, frame count) comes from the stored
+branches and data_units rows, the ontology from the ontology tables; synced_at, deleted_at and
+the content fingerprint are kept, so an unchanged normalizer rebuilds identical tables. Each
+batch is one transaction; a row that no longer normalizes keeps its tables and is recorded in
+sync_errors.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, select
+
+from connector import load, migrate, schema
+from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
+from connector.ontology import AttributeInfo, OntologyIndex
+from connector.rowcheck import check_tables
+from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run
+from connector.sync import SyncResult
+
+_BRANCH_INDEX = {name: i for i, name in enumerate(c.name for c in schema.branches.columns)}
+
+
+@dataclass
+class RebuildConfig:
+    """`encord-warehouse rebuild`."""
+
+    project_hash: str | None = None
+    """Only this project's label rows; default every project."""
+    batch_size: int = 500
+    """Label rows per transaction."""
+
+
+def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
+    migrate.upgrade(engine)
+    run_id = start_run(engine, "rebuild", config.project_hash, close_interrupted=True)
+    stats, failures = RunStats(), []
+    try:
+        with engine.connect() as connection:
+            work = _label_rows(connection, config.project_hash)
+        for start in range(0, len(work), config.batch_size):
+            with engine.begin() as connection:
+                failures += _rebuild_batch(connection, work[start:start + config.batch_size], run_id, stats)
+    except BaseException as error:
+        finish_run(engine, run_id, stats, "failed", error=str(error)[:2000])
+        raise
+    stats.listed = len(work)
+    finish_run(engine, run_id, stats, "partial" if failures else "succeeded")
+    return SyncResult(run_id, stats, failures)
+
+
+def _label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:
+    branches = schema.branches
+    query = select(branches.c.project_hash, branches.c.label_hash).order_by(branches.c.project_hash, branches.c.label_hash)
+    if project_hash is not None:
+        query = query.where(branches.c.project_hash == project_hash)
+    return [tuple(row) for row in connection.execute(query)]
+
+
+def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: str, stats: RunStats) -> list[RowFailure]:
+    branches, units = schema.branches, schema.data_units
+    query = (select(branches, units.c.frame_count)
+             .join(units, (units.c.project_hash == branches.c.project_hash) & (units.c.data_hash == branches.c.data_hash),
+                   isouter=True)
+             .where(branches.c.label_hash.in_([label_hash for _, label_hash in work])))
+    indexes: dict[str, OntologyIndex] = {}
+    per_label_row, failures = {}, []
+    for stored in connection.execute(query).mappings().all():  # DuckDB: one open result per connection
+        project_hash = stored["project_hash"]
+        if project_hash not in indexes:
+            indexes[project_hash] = ontology_index(connection, project_hash)
+        row = json.loads(stored["raw"]) if isinstance(stored["raw"], str) else stored["raw"]
+        stage = {"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]} if stored["workflow_stage"] else None
+        metadata = {"workflow_graph_node": stage, "label_status": stored["label_status"],
+                    "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
+        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"])
+        try:
+            tables = normalize_label_row(row, context)
+            check_tables(stored["label_hash"], tables, row.get("data_title"))
+        except LabelRowError as error:
+            failures.append(RowFailure(stored["label_hash"], error.field, error.reason, error.data_title, "rebuild"))
+            continue
+        branch = list(tables["branches"][0])
+        branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
+        tables["branches"] = [tuple(branch)]
+        per_label_row[stored["label_hash"]] = tables
+    load.replace_label_rows(connection, merge_label_rows(per_label_row))
+    record_failures(connection, run_id, None, failures)
+    stats.fetched += len(work)
+    stats.updated += len(per_label_row)
+    stats.failed += len(failures)
+    return failures
+
+
+def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:
+    """What normalize needs of the ontology, read back from the ontology tables."""
+    attributes, objects = schema.ontology_attributes, schema.ontology_objects
+    index = OntologyIndex()
+    for feature_hash, kind, parent_attribute, parent_option in connection.execute(
+            select(attributes.c.feature_hash, attributes.c.type, attributes.c.parent_attribute_hash,
+                   attributes.c.parent_option_hash).where(attributes.c.project_hash == project_hash)):
+        index.attributes[feature_hash] = AttributeInfo(kind, parent_attribute, parent_option)
+    for feature_hash, uid in connection.execute(
+            select(objects.c.feature_hash, objects.c.uid).where(objects.c.project_hash == project_hash)):
+        if uid is not None:
+            index.object_uids[feature_hash] = uid
+    return index

@@ -1,0 +1,72 @@
+"""The last check before a label row's rows reach the loader: every value fits its column.
+
+normalize reads the label-row dict; this checks what it produced against connector/schema.py,
+column by column (a set of value types per column, so 100k annotations cost milliseconds), and
+names the first value that does not fit. One bad value quarantines its label row instead of
+failing the batch's Arrow conversion or COPY and with it the whole sync. Text with a NUL
+character is refused on both warehouses: Postgres text cannot hold it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Double, Integer, Text
+
+from connector import schema
+from connector.normalize import LabelRowError
+
+_NONE = type(None)
+_ALLOWED = {Text: {str}, Integer: {int}, BigInteger: {int}, Double: {float, int}, Boolean: {bool},
+            DateTime: {datetime}}
+_WHAT = {Text: "text", Integer: "an integer", BigInteger: "an integer", Double: "a number", Boolean: "true or false",
+         DateTime: "a timestamp"}
+_RANGE = {Integer: (-2**31, 2**31 - 1), BigInteger: (-2**63, 2**63 - 1)}
+
+
+def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], data_title: str | None = None) -> None:
+    """Raises LabelRowError(label_hash, '<table>.<column>', reason) for the first value that does not fit."""
+    for name, rows in tables.items():
+        if not rows:
+            continue
+        table = schema.metadata.tables[name]
+        for column, values in zip(table.columns, zip(*rows)):
+            kind = type(column.type)
+            if kind is JSON:
+                continue
+            problem = _column_problem(kind, column.nullable, values)
+            if problem is not None:
+                index, reason = problem
+                key = ", ".join(f"{c.name}={rows[index][i]!r}"[:80] for i, c in enumerate(table.columns)
+                                if c.primary_key and c.name != "label_hash")
+                raise LabelRowError(label_hash, f"{name}.{column.name}", f"{reason} ({key})" if key else reason, data_title)
+
+
+def _column_problem(kind, nullable: bool, values: tuple) -> tuple[int, str] | None:
+    allowed = _ALLOWED.get(kind, {str}) | ({_NONE} if nullable else set())
+    if not set(map(type, values)) <= allowed:
+        index = next(i for i, v in enumerate(values) if type(v) not in allowed)
+        value = values[index]
+        return index, ("missing" if value is None else f"expected {_WHAT.get(kind, 'text')}, got {type(value).__name__} {value!r}"[:200])
+    if kind in _RANGE:
+        low, high = _RANGE[kind]
+        present = [v for v in values if v is not None]
+        if present and (min(present) < low or max(present) > high):
+            index = next(i for i, v in enumerate(values) if v is not None and not low <= v <= high)
+            return index, f"{values[index]} is out of range for this column"
+    if kind is Text and "\x00" in "".join(v for v in values if v is not None):
+        index = next(i for i, v in enumerate(values) if v is not None and "\x00" in v)
+        return index, f"contains a NUL character, which Postgres text cannot hold: {values[index]!r}"[:200]
+    return None
+
+
+def flagged(label_hash, tables: dict[str, list[tuple]], data_title: str | None, source: str | None) -> list:
+    """One sync_errors entry (kept=True) for a label row that loaded with flagged annotations."""
+    from connector.state import RowFailure
+
+    problems = [(row[1], row[2], row[-1]) for row in tables.get("object_frames", ()) if row[-1] is not None]
+    if not problems:
+        return []
+    object_hash, frame, first = problems[0]
+    reason = f"{len(problems)} annotation(s) kept and flagged in object_frames.problems; first: object {object_hash} frame {frame}: {first}"
+    return [RowFailure(label_hash, "object_frames.problems", reason[:500], data_title, source, kept=True)]

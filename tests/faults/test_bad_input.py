@@ -1,0 +1,239 @@
+"""Bad input: each bad label row is quarantined in sync_errors (label_hash, field, reason) while the
+rest loads exactly as a clean sync of the good rows alone would load them; bad coordinates are
+kept and flagged (object_frames.problems, and a sync_errors row marked kept), never clamped."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from click.testing import CliRunner
+
+from conftest import reference_snapshot, sample_rows
+from connector.cli import cli
+from examples import sdk_sample
+from sync_helpers import run_sync, snapshot
+from tests.encord_emulator import clone_row
+
+LABEL_TABLES = ["branches", "frames", "objects", "object_frames", "classifications", "classification_frames",
+                "attributes", "data_units"]
+
+
+def image_objects(row):
+    return next(iter(row["data_units"].values()))["labels"]["objects"]
+
+
+def first_video_frame(row):
+    labels = next(iter(row["data_units"].values()))["labels"]
+    return labels[min(labels, key=int)]
+
+
+def set_path(**changes):
+    def mutate(row):
+        obj = image_objects(row)[0]
+        for key, value in changes.items():
+            target, _, leaf = key.rpartition("__")
+            (obj[target] if target else obj)[leaf] = value
+    return mutate
+
+
+def set_top(key, value):
+    return lambda row: row.__setitem__(key, value)
+
+
+def drop_top(key):
+    return lambda row: row.pop(key)
+
+
+def duplicate_object(row):
+    objects = image_objects(row)
+    objects.append(dict(objects[0]))
+
+
+def labels_objects_not_a_list(row):
+    next(iter(row["data_units"].values()))["labels"]["objects"] = 5
+
+
+def polygon_vertex(value):
+    def mutate(row):
+        polygon = next(o for o in image_objects(row) if o["shape"] == "polygon")
+        polygon["polygon"]["0"]["x"] = value
+        polygon.pop("polygons", None)
+    return mutate
+
+
+def video_frame_key(key):
+    def mutate(row):
+        labels = next(iter(row["data_units"].values()))["labels"]
+        labels[key] = labels.pop(min(labels, key=int))
+    return mutate
+
+
+# name -> (base row: image|video, mutation, expected outcome)
+QUARANTINED = {
+    "missing data_units": ("image", drop_top("data_units"), ("data_units", "missing")),
+    "missing objectHash": ("image", set_path(objectHash=None), (".objectHash", "missing")),
+    "data_units a list": ("image", set_top("data_units", []), ("data_units", "missing")),
+    "objects not a list": ("image", labels_objects_not_a_list, (".objects", "expected a list")),
+    "x a string": ("image", set_path(boundingBox__x="0.5"), (".boundingBox.x", "expected a number")),
+    "name an object": ("image", set_path(name={"en": "car"}), ("name", "expected text")),
+    "manualAnnotation a string": ("image", set_path(manualAnnotation="yes"), ("manual_annotation", "expected true or false")),
+    "duplicate object hash": ("image", duplicate_object, (".objectHash", "duplicate object")),
+    "unknown shape": ("image", set_path(shape="hexagon"), (".shape", "unknown shape 'hexagon'")),
+    "unknown data type": ("image", set_top("data_type", "hologram"), ("data_type", "unsupported data type")),
+    "malformed createdAt": ("image", set_path(createdAt="yesterday"), (".createdAt", "unreadable timestamp")),
+    "malformed last_edited_at": ("image", set_top("last_edited_at", "2023-13-45 25:61:00"), ("last_edited_at", "unreadable timestamp")),
+    "NUL in a name": ("image", set_path(name="Car\x00"), ("name", "NUL")),
+    "negative frame key": ("video", video_frame_key("-1"), ("labels['-1']", "not a non-negative integer")),
+    "frame past 32 bits": ("video", video_frame_key(str(2**40)), ("frame", "out of range")),
+}
+KEPT = {
+    "NaN x": ("image", set_path(boundingBox__x=float("nan")), "x=nan not finite"),
+    "inf w": ("image", set_path(boundingBox__w=float("inf")), "w=inf not finite"),
+    "negative y": ("image", set_path(boundingBox__y=-0.25), "y=-0.25 < 0"),
+    "h out of range": ("image", set_path(boundingBox__h=1.75), "h=1.75 > 1"),
+    "polygon vertex negative": ("image", polygon_vertex(-0.2), "points[0].x=-0.2 < 0"),
+}
+NASTY_TEXT = "Robert'); DROP TABLE branches;-- \"quoted\" \\back\\slash 100% _under_ ü 日本 🚗 \u202e"
+
+
+def build_export(tmp_path):
+    rows = sample_rows()
+    video, image = rows[0], rows[3]
+    good = [rows[1], rows[4], clone_row(image, data_title=NASTY_TEXT)]
+    image_objects(good[2])[0]["name"] = NASTY_TEXT
+    good[2]["dataset_title"] = "'; SELECT pg_sleep(10); --"
+    bad, kept, expected = [], [], {}
+    for name, (base, mutate, outcome) in QUARANTINED.items():
+        row = clone_row(video if base == "video" else image, data_title=f"bad {name}")
+        mutate(row)
+        bad.append(row)
+        expected[row["label_hash"]] = outcome
+    for name, (base, mutate, problem) in KEPT.items():
+        row = clone_row(image, data_title=f"kept {name}")
+        mutate(row)
+        kept.append(row)
+        expected[row["label_hash"]] = problem
+    return good, bad, kept, expected
+
+
+def write(tmp_path, name, rows):
+    """JSON Lines, with NaN/Infinity tokens as Python's json.dump writes them (and the SDK reads them)."""
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(row, allow_nan=True) + "\n" for row in rows))
+    return path
+
+
+def export_sync(warehouse, path, expect):
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(path), "--batch-size", "4", *warehouse.cli_args],
+                                catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def test_bad_rows_are_quarantined_bad_coordinates_kept_and_flagged(warehouse, other_warehouse, tmp_path):
+    good, bad, kept, expected = build_export(tmp_path)
+    everything = good[:2] + bad[:8] + kept + bad[8:] + good[2:]
+    export_sync(warehouse, write(tmp_path, "all.jsonl", everything), expect=1)
+    export_sync(other_warehouse, write(tmp_path, "good.jsonl", good + kept), expect=0)
+
+    errors = warehouse.rows("SELECT label_hash, field, reason, kept FROM sync_errors")
+    quarantined = {h: (f, r) for h, f, r, k in errors if not k}
+    for row in bad:
+        field, reason = quarantined.pop(row["label_hash"])
+        want_field, want_reason = expected[row["label_hash"]]
+        assert want_field in field and want_reason in reason, (row["data_title"], field, reason)
+        assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=row["label_hash"]) == 0
+    assert quarantined == {}
+
+    flagged = {h: r for h, f, r, k in errors if k}
+    for row in kept:
+        problems = warehouse.rows("SELECT problems FROM object_frames WHERE label_hash = :h AND problems IS NOT NULL",
+                                  h=row["label_hash"])
+        assert [p for (p,) in problems] == [expected[row["label_hash"]]], row["data_title"]
+        assert expected[row["label_hash"]] in flagged.pop(row["label_hash"])
+    assert flagged == {}
+    box = warehouse.rows("SELECT x, y, w, h FROM object_frames WHERE label_hash = :h AND shape = 'bounding_box'",
+                         h=kept[0]["label_hash"])[0]
+    assert math.isnan(box[0]) and box[1:] == (0.5, 0.2, 0.15)  # kept as sent, not clamped or dropped
+    assert warehouse.scalar("SELECT w FROM object_frames WHERE label_hash = :h AND shape = 'bounding_box'",
+                            h=kept[1]["label_hash"]) == math.inf
+
+    assert snapshot(warehouse, LABEL_TABLES) == snapshot(other_warehouse, LABEL_TABLES)
+    nasty = good[2]
+    assert warehouse.scalar("SELECT data_title FROM data_units WHERE data_hash = :d", d=nasty["data_hash"]) == NASTY_TEXT
+    assert warehouse.scalar("SELECT dataset_title FROM data_units WHERE data_hash = :d", d=nasty["data_hash"]) == \
+        nasty["dataset_title"]
+    assert NASTY_TEXT in {n for (n,) in warehouse.rows("SELECT name FROM objects WHERE label_hash = :h", h=nasty["label_hash"])}
+
+
+def video_past_its_end(frame=5000):
+    video = sample_rows()[0]
+    labels = next(iter(video["data_units"].values()))["labels"]
+    labels[str(frame)] = labels.pop(max(labels, key=int))
+    return video
+
+
+def test_a_frame_beyond_the_video_length_is_kept_and_flagged(warehouse, tmp_path):
+    """From an export: the length is the unit's duration x fps (60 frames here)."""
+    video = video_past_its_end()
+    export_sync(warehouse, write(tmp_path, "past.jsonl", [video]), expect=0)
+    problems = {p for (p,) in warehouse.rows("SELECT DISTINCT problems FROM object_frames WHERE frame = 5000")}
+    assert problems == {"frame 5000 beyond the video's 60 frames"}
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE frame <> 5000 AND problems IS NOT NULL") == 0
+    assert warehouse.scalar("SELECT kept FROM sync_errors WHERE label_hash = :h", h=video["label_hash"])
+
+
+def test_a_row_the_sdk_refuses_is_quarantined_and_the_rest_load(warehouse, other_warehouse, encord_emulator, key_path,
+                                                                project):
+    """Through the API the SDK itself refuses a frame past the end (and leaves that row marked initialised with
+    the frames it read before): the row is quarantined, not loaded half, and not the whole sync."""
+    emulator = encord_emulator
+    video = video_past_its_end()  # the project's first video, edited
+    emulator.put_row(project.hash, video)
+    run_sync(warehouse, emulator, key_path, project.hash, "--bundle-size", "3", expect=1)
+    errors = warehouse.rows("SELECT label_hash, field, reason FROM sync_errors")
+    assert [(h, f) for h, f, _ in errors] == [(video["label_hash"], "<source>")]
+    assert "the encord SDK cannot read this label row" in errors[0][2] and "5000" in errors[0][2]
+    emulator.delete_row(video["label_hash"])
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, emulator, key_path, project.hash)
+
+
+def test_a_label_row_with_100k_annotations(warehouse, tmp_path):
+    video = sample_rows()[0]
+    unit = next(iter(video["data_units"].values()))
+    box = next(o for o in first_video_frame(video)["objects"] if o["shape"] == "bounding_box")
+    unit["labels"] = {
+        str(frame): {"objects": [
+            {**box, "objectHash": f"obj{i:03d}", "boundingBox": {"x": i / 200, "y": 0.1, "w": 0.05, "h": frame / 2000}}
+            for i in range(100)
+        ], "classifications": []}
+        for frame in range(1000)
+    }
+    video["object_answers"], video["object_actions"] = {}, {}
+    export_sync(warehouse, write(tmp_path, "huge.jsonl", [video]), expect=0)
+    assert warehouse.scalar("SELECT count(*) FROM object_frames") == 100_000
+    assert warehouse.scalar("SELECT count(*) FROM objects") == 100
+    assert warehouse.scalar("SELECT sum(frame_count) FROM objects") == 100_000
+    export_sync(warehouse, write(tmp_path, "huge.jsonl", [video]), expect=0)  # unchanged: fingerprint skip
+    assert warehouse.scalar("SELECT count(*) FROM object_frames") == 100_000
+
+
+def test_an_integer_past_64_bits_is_quarantined(warehouse):
+    """Python's json (the SDK's parser) reads any integer; the raw archive (orjson) cannot write one past 64 bits."""
+    from connector import migrate
+    from connector.ontology import OntologyIndex
+    from connector.sources import SourceRow
+    from connector.state import RunStats, start_run
+    from connector.sync import load_rows
+
+    migrate.upgrade(warehouse.engine)
+    rows = sample_rows()
+    bad = clone_row(rows[3])
+    set_path(confidence=2**70)(bad)
+    run_id = start_run(warehouse.engine, "export", "p")
+    failures = load_rows(warehouse.engine, [SourceRow(rows[4], "a"), SourceRow(bad, "b")], run_id, "p", OntologyIndex(),
+                         RunStats())
+    assert [(f.label_hash, f.field) for f in failures] == [(bad["label_hash"], "<row>")]
+    assert "cannot be written as JSON" in failures[0].reason
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 1

@@ -1,0 +1,105 @@
+"""Postgres going away: a load transaction's connection terminated (pg_terminate_backend), the
+server restarted between runs and during one. The failed run changes nothing it did not commit;
+a normal re-run makes the warehouse equal to a clean full sync."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import listed_cursor, reference_snapshot
+from connector import load
+from connector.db import create_warehouse_engine
+from pg_cluster import PostgresCluster
+from sync_helpers import last_run, run_sync, snapshot
+
+SMALL = ("--batch-size", "2", "--bundle-size", "3")
+
+
+class Warehouse:
+    """A warehouse in a schema of this module's cluster (what tests/conftest.py's fixture gives, for it)."""
+
+    def __init__(self, url: str):
+        self.dialect, self.url, self.schema = "postgresql", url, f"t_{uuid.uuid4().hex[:12]}"
+        self.engine = create_warehouse_engine(url, self.schema)
+        self.cli_args = ["--db", url, "--schema", self.schema]
+
+    def rows(self, sql: str, **params) -> list[tuple]:
+        with self.engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+
+    def scalar(self, sql: str, **params):
+        with self.engine.connect() as connection:
+            return connection.execute(text(sql), params).scalar()
+
+
+new_warehouse = Warehouse
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A cluster of this module's own: restarting the shared one would cut other tests' sessions."""
+    try:
+        cluster = PostgresCluster().start()
+    except Exception as error:  # initdb missing, no postgres user, ...
+        pytest.fail(f"cannot start a Postgres cluster: {error}")
+    yield cluster
+    cluster.stop()
+
+
+def on_nth_load(monkeypatch, n: int, action):
+    """Run `action(connection)` inside the n-th load transaction, just before its rows are written."""
+    original, calls = load.replace_label_rows, []
+
+    def replace(connection, batch):
+        calls.append(1)
+        if len(calls) == n:
+            action(connection)
+        return original(connection, batch)
+
+    monkeypatch.setattr(load, "replace_label_rows", replace)
+
+
+def test_connection_terminated_mid_load(cluster, encord_emulator, key_path, project, monkeypatch):
+    warehouse, reference = new_warehouse(cluster.url()), new_warehouse(cluster.url())
+    admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+
+    def terminate(connection):
+        pid = connection.connection.dbapi_connection.info.backend_pid
+        with admin.connect() as other:
+            assert other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+
+    on_nth_load(monkeypatch, 2, terminate)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, *SMALL, expect=2)
+    assert "Traceback" not in result.output and result.stderr.strip().splitlines()[-1].startswith("encord-warehouse: ")
+    assert last_run(warehouse)[0] == "failed"
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 2  # the first batch committed, the second did not
+    monkeypatch.undo()
+    run_sync(warehouse, encord_emulator, key_path, project.hash, *SMALL)
+    assert snapshot(warehouse) == reference_snapshot(reference, encord_emulator, key_path, project.hash)
+    assert warehouse.scalar("SELECT cursor FROM sync_state") == listed_cursor(encord_emulator, project.hash)
+    admin.dispose()
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_postgres_restarted_between_runs_and_during_one(cluster, encord_emulator, key_path, project, monkeypatch, mode):
+    warehouse, reference = new_warehouse(cluster.url()), new_warehouse(cluster.url())
+    run_sync(warehouse, encord_emulator, key_path, project.hash, *SMALL)
+    warehouse.engine.dispose()
+    cluster.restart(mode)  # between runs
+    edited = encord_emulator.row(project.rows[0]["label_hash"])
+    next(iter(edited["data_units"].values()))["labels"].clear()
+    encord_emulator.clock.advance(60)
+    encord_emulator.put_row(project.hash, edited)
+    for row in project.rows[3:6]:
+        encord_emulator.put_row(project.hash, {**row, "label_status": "REVIEWED"})
+    on_nth_load(monkeypatch, 2, lambda connection: cluster.restart(mode))  # during one
+    run_sync(warehouse, encord_emulator, key_path, project.hash, *SMALL, expect=2)
+    monkeypatch.undo()
+    warehouse.engine.dispose()
+    assert last_run(warehouse)[0] == "failed"
+    run_sync(warehouse, encord_emulator, key_path, project.hash, *SMALL)
+    assert snapshot(warehouse) == reference_snapshot(reference, encord_emulator, key_path, project.hash)
+    assert warehouse.scalar("SELECT cursor FROM sync_state") == listed_cursor(encord_emulator, project.hash)
