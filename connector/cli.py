@@ -24,6 +24,7 @@ from connector.db import WarehouseError, create_warehouse_engine, default_db_url
 from connector.lock import LockBusy, warehouse_lock
 from connector.logs import setup_logging
 from connector.ontology import OntologyError
+from connector.redact import redact
 from connector.sources.encord import MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
 from connector.sources.export import ExportError
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
@@ -75,9 +76,9 @@ def one_line_errors(db_url: str | None):
     try:
         yield
     except (ExportError, OntologyError, WarehouseError, EncordSourceError, LockBusy) as error:
-        raise UserError(str(error)) from None
+        raise UserError(redact(str(error))) from None
     except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        reason = redact(str(getattr(error, "orig", None) or error).splitlines()[0])
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {reason}") from None
 
 
@@ -117,7 +118,9 @@ def cli() -> None:
 @cli.command()
 @db_option
 @schema_option
-def migrate(db_url: str | None, schema: str | None) -> None:
+@click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+              help="If a sync is writing to this warehouse, wait this long for it (tables never change under a sync).")
+def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> None:
     """Create or upgrade the warehouse tables and views.
 
     \b
@@ -125,9 +128,13 @@ def migrate(db_url: str | None, schema: str | None) -> None:
         encord-warehouse migrate --db postgresql://user@localhost/warehouse --schema encord
     """
     with one_line_errors(db_url):
-        engine = create_warehouse_engine(db_url, schema)
-        migrations.upgrade(engine)
-        click.echo(f"warehouse at revision {migrations.current_revision(engine)}")
+        with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
+            engine = create_warehouse_engine(db_url, schema)
+            try:
+                migrations.upgrade(engine)
+                click.echo(f"warehouse at revision {migrations.current_revision(engine)}")
+            finally:
+                engine.dispose()
 
 
 @cli.command()

@@ -6,11 +6,20 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.ddl.impl import DefaultImpl
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class DuckDBImpl(DefaultImpl):
+    """Alembic ships no DuckDB implementation; DuckDB's DDL is transactional. Defined here, not
+    only in migrations/env.py, so reading the revision works before any migration ran in this process."""
+
+    __dialect__ = "duckdb"
+    transactional_ddl = True
 
 
 def _config(connection) -> Config:

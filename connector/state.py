@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from connector import schema
 from connector.incremental import StoredRow
+from connector.redact import redact
 
 
 def utc_now() -> datetime:
@@ -43,6 +44,9 @@ class RowFailure:
     kept: bool = False
     """True: the row loaded with problems flagged (object_frames.problems); False: it was not loaded."""
 
+    def __post_init__(self) -> None:  # reasons quote bad values, which may be signed links
+        object.__setattr__(self, "reason", redact(self.reason))
+
     def __str__(self) -> str:
         title = f" ({self.data_title})" if self.data_title else ""
         where = self.label_hash and f"label row {self.label_hash}{title}" or self.source or "?"
@@ -70,7 +74,7 @@ def finish_run(engine: Engine, run_id: str, stats: RunStats, status: str, error:
                cursor_before: datetime | None = None, cursor_after: datetime | None = None) -> None:
     with engine.begin() as connection:
         connection.execute(update(schema.sync_runs).where(schema.sync_runs.c.run_id == run_id).values(
-            finished_at=utc_now(), status=status, error=error,
+            finished_at=utc_now(), status=status, error=error and redact(error),
             cursor_before=cursor_before, cursor_after=cursor_after, **asdict(stats),
         ))
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from connector import load, migrate
 from connector.crashpoint import crash_point
+from connector.redact import redact
 from connector.incremental import full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
@@ -104,7 +105,7 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
         crash_point("finish")
     except BaseException as error:
         finish_run(engine, run_id, stats, "failed", error=str(error)[:2000], cursor_before=cursor_before, cursor_after=cursor)
-        log.error("sync failed", extra={"event": "sync_failed", "run_id": run_id, "error": str(error)[:500]})
+        log.error("sync failed", extra={"event": "sync_failed", "run_id": run_id, "error": redact(str(error))[:500]})
         raise
     status = "partial" if failures else "succeeded"
     finish_run(engine, run_id, stats, status, cursor_before=cursor_before, cursor_after=cursor)

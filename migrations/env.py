@@ -1,21 +1,16 @@
 """Alembic environment for both warehouses.
 
 `encord-warehouse migrate` hands us an open connection in config.attributes; the plain
-`alembic` command builds one from $ENCORD_WAREHOUSE_DB.
+`alembic` command builds one from $ENCORD_WAREHOUSE_DB (and, on Postgres, $ENCORD_WAREHOUSE_SCHEMA).
 """
 
+import os
+
 from alembic import context
-from alembic.ddl.impl import DefaultImpl
 
 from connector.db import create_warehouse_engine
+from connector.migrate import DuckDBImpl  # noqa: F401  (registers Alembic's DuckDB implementation)
 from connector.schema import metadata
-
-
-class DuckDBImpl(DefaultImpl):
-    """Alembic ships no DuckDB implementation; DuckDB's DDL is transactional."""
-
-    __dialect__ = "duckdb"
-    transactional_ddl = True
 
 
 def run_migrations(connection) -> None:
@@ -29,7 +24,7 @@ def main() -> None:
     if connection is not None:
         run_migrations(connection)
         return
-    engine = create_warehouse_engine()
+    engine = create_warehouse_engine(schema=os.environ.get("ENCORD_WAREHOUSE_SCHEMA") or None)
     with engine.connect() as connection:
         run_migrations(connection)
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 from click.testing import CliRunner
@@ -34,13 +35,19 @@ def _comparable(value):
     return value
 
 
+JSON_COLUMNS = ("points", "rings", "geometry", "raw")
+
+
 def snapshot(warehouse, tables=SYNC_TABLES, skip=VOLATILE | {"raw"}):
-    """Every row of every synced table (volatile columns left out), sorted: equal snapshots, equal warehouses."""
+    """Every row of every synced table (volatile columns left out), sorted: equal snapshots, equal warehouses.
+    JSON columns are compared as documents, not as text (spacing differs between writers)."""
     result = {}
     for name in tables:
         columns = [c.name for c in schema.metadata.tables[name].columns if c.name not in skip]
-        cast = [f"CAST({c} AS VARCHAR)" if c in ("points", "rings", "geometry", "raw") else c for c in columns]
-        rows = [tuple(map(_comparable, row)) for row in warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}")]
+        cast = [f"CAST({c} AS VARCHAR)" if c in JSON_COLUMNS else c for c in columns]
+        parse = [c in JSON_COLUMNS for c in columns]
+        rows = [tuple(json.loads(v) if p and isinstance(v, str) else _comparable(v) for p, v in zip(parse, row))
+                for row in warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}")]
         result[name] = sorted(rows, key=repr)
     return result
 

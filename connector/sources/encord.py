@@ -9,13 +9,13 @@ server.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from connector.crashpoint import crash_point
+from connector.redact import redact
 from connector.sources import SourceRow
 
 log = logging.getLogger("encord_warehouse.encord")
@@ -256,7 +256,7 @@ def _unreadable_errors() -> tuple[type[Exception], ...]:
     """What the SDK raises when a fetched label row's content is not what it accepts (not a transport error)."""
     from encord.exceptions import LabelRowError
 
-    return (LabelRowError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+    return (LabelRowError, ValueError, KeyError, TypeError, AttributeError, IndexError, NotImplementedError)
 
 
 def _listing(row) -> Listing:
@@ -301,14 +301,6 @@ def _utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc).replace(tzinfo=None)
     return value
-
-
-_SIGNED_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]+")
-
-
-def redact(text: str) -> str:
-    """Drop URL query strings (signatures of signed links) from a message."""
-    return _SIGNED_QUERY.sub(r"\1?<redacted>", text)
 
 
 def listing_bound(cursor: datetime | None, overlap: timedelta) -> datetime | None:

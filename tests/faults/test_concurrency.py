@@ -1,0 +1,131 @@
+"""Concurrency, with real processes: two syncs started at once, a sync and a frame extraction at
+once, and a migration while an old-version sync holds the warehouse lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CLI, ROOT, reference_snapshot, spawn_sync
+from connector import migrate
+from sync_helpers import SYNC_TABLES, run_sync, snapshot
+from test_kill import hold_label_row_request
+from tests.media import make_video
+from tests.test_frames_job import PROJECT, label_row
+
+OLD_VERSION = "8e229aa"  # the last commit whose head revision is 0002
+
+
+def finish(process, timeout=60):
+    stdout, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stdout, stderr
+
+
+def runs(warehouse):
+    return warehouse.rows("SELECT status, fetched, unchanged FROM sync_runs WHERE source = 'encord' ORDER BY started_at")
+
+
+def test_two_syncs_started_at_once(warehouse, other_warehouse, encord_emulator, key_path, project):
+    reached, release = hold_label_row_request(encord_emulator, 1)
+    first = spawn_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert reached.wait(30)  # the first is mid-run, holding the lock, when the others start
+    waiting = spawn_sync(warehouse, encord_emulator, key_path, project.hash, "--wait-for-lock", "60")
+    impatient = spawn_sync(warehouse, encord_emulator, key_path, project.hash)
+    code, _, stderr = finish(impatient)
+    assert code == 2 and "another sync is writing to" in stderr
+    time.sleep(0.5)
+    assert waiting.poll() is None  # it waits for the lock rather than interleaving
+    release.set()
+    for process in (first, waiting):
+        code, _, stderr = finish(process)
+        assert code == 0, stderr[-2000:]
+    assert [r[0] for r in runs(warehouse)] == ["succeeded", "succeeded"]
+    assert sorted(r[1] for r in runs(warehouse)) == [0, len(project.rows)]  # whichever went second had nothing to do
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
+
+
+def test_a_sync_and_a_frame_extraction_at_once(warehouse, other_warehouse, encord_emulator, key_path, project, tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    make_video(media / "street.mp4")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("street.mp4", "dh-street", [5, 17, 60])]))
+    from click.testing import CliRunner
+    from connector.cli import cli
+
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(export), "--project-hash", PROJECT,
+                                    *warehouse.cli_args]).exit_code == 0
+    reached, release = hold_label_row_request(encord_emulator, 1)
+    sync = spawn_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert reached.wait(30)
+    extract = subprocess.Popen(
+        [*CLI, "extract-frames", "--media-root", str(media), "--dest", str(tmp_path / "frames"), "--format", "png",
+         "--project-hash", PROJECT, "--wait-for-lock", "60", *warehouse.cli_args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if warehouse.dialect == "duckdb":  # one process per DuckDB file: the extraction waits for the sync's lock
+        time.sleep(1)
+        assert extract.poll() is None
+        release.set()
+    else:  # Postgres: both run at once, each in its own transactions
+        code, stdout, stderr = finish(extract)
+        assert code == 0, stderr
+        release.set()
+    assert finish(sync)[0] == 0
+    code, stdout, stderr = finish(extract)
+    assert code == 0, stderr
+    assert warehouse.rows("SELECT frame FROM extracted_frames ORDER BY frame") == [(5,), (17,), (60,)]
+    assert sorted(p.name for p in (tmp_path / "frames" / PROJECT / "dh-street").glob("*.png")) == \
+        ["000005.png", "000017.png", "000060.png"]
+    with warehouse.engine.begin() as connection:  # leave only the Encord project, to compare with its clean sync
+        from sqlalchemy import text
+
+        for table in ("branches", "frames", "objects", "object_frames", "classifications", "classification_frames",
+                      "attributes"):
+            connection.execute(text(f"DELETE FROM {table} WHERE label_hash = 'lh-dh-street-main'"))
+        connection.execute(text("DELETE FROM data_units WHERE project_hash = :p"), {"p": PROJECT})
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
+
+
+@pytest.fixture
+def old_version(tmp_path):
+    """The connector as it was at revision 0002, unpacked from git history."""
+    target = tmp_path / "old"
+    target.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", OLD_VERSION, "connector", "migrations", "sql", "alembic.ini"],
+                             capture_output=True)
+    if archive.returncode != 0:
+        pytest.fail(f"git history without {OLD_VERSION} (shallow clone?): {archive.stderr.decode()[:200]}")
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def test_a_migration_waits_for_an_old_version_sync(warehouse, other_warehouse, encord_emulator, key_path, project,
+                                                   old_version):
+    reached, release = hold_label_row_request(encord_emulator, 1)
+    warehouse.engine.dispose()
+    env = {k: v for k, v in os.environ.items() if k != "ENCORD_WAREHOUSE_TEST_KILL_AT"}
+    old_sync = subprocess.Popen(
+        [sys.executable, "-c", "from connector.cli import main; main()", "sync", "--project", project.hash,
+         "--domain", encord_emulator.url, "--ssh-key-file", str(key_path), *warehouse.cli_args],
+        cwd=old_version, env={**env, "PYTHONPATH": str(old_version)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    assert reached.wait(30)
+    new_migrate = subprocess.Popen([*CLI, "migrate", "--wait-for-lock", "60", *warehouse.cli_args], cwd=ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    assert new_migrate.poll() is None  # waits: tables never change under a running sync
+    if warehouse.dialect == "postgresql":  # (a DuckDB file cannot be opened while the sync has it)
+        assert migrate.current_revision(warehouse.engine) == "0002"
+    release.set()
+    code, _, stderr = finish(old_sync)
+    assert code == 0, stderr
+    code, stdout, stderr = finish(new_migrate)
+    assert code == 0, stderr
+    assert stdout.strip() == f"warehouse at revision {migrate.head_revision()}"
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
+    assert SYNC_TABLES

@@ -1,0 +1,88 @@
+"""Secrets: the SSH key, signed URLs' signatures and the database password never appear in logs,
+command output, sync_runs, sync_errors or exception messages, whatever goes wrong."""
+
+from __future__ import annotations
+
+import subprocess
+
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+
+from conftest import CLI, ROOT, sample_rows
+from connector.cli import cli
+from connector.db import create_warehouse_engine
+from sync_helpers import sync_args
+from test_bad_input import set_path, set_top, write
+
+PASSWORD = "pw-Zq8#sEcReT"
+SIGNATURE = "X-Amz-Signature=5ec12e7deadbeefcafe0042"
+SIGNED = f"https://media.example.com/street.mp4?X-Amz-Credential=AKIAEXAMPLE%2F20250310&{SIGNATURE}"
+
+
+def with_password(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(password=PASSWORD).render_as_string(hide_password=False) if parsed.host else url
+
+
+def secrets(encord_key) -> list[str]:
+    body = [line for line in encord_key.private_key_text.splitlines() if line and not line.startswith("-----")]
+    return [*body, PASSWORD, SIGNATURE, "5ec12e7deadbeefcafe0042", "AKIAEXAMPLE"]
+
+
+def test_no_secret_in_any_output(warehouse, encord_emulator, encord_key, key_path, project, tmp_path):
+    emulator, outputs = encord_emulator, []
+    url = with_password(warehouse.url)
+    db = ["--db", url, *(["--schema", warehouse.schema] if warehouse.schema else [])]
+    for row in project.rows[:2]:  # signed data links, one on a row that fails
+        edited = emulator.row(row["label_hash"])
+        next(iter(edited["data_units"].values()))["data_link"] = SIGNED
+        emulator.put_row(project.hash, edited)
+    broken = emulator.row(project.rows[1]["label_hash"])
+    set_top("data_type", f"hologram {SIGNED}")(broken)
+    emulator.put_row(project.hash, broken)
+
+    def run(args, env=None):
+        result = CliRunner(env=env).invoke(cli, args)
+        outputs.append(result.output + (result.stderr if result.stderr_bytes is not None else ""))
+        if result.exception and not isinstance(result.exception, SystemExit):
+            outputs.append(repr(result.exception))
+        return result
+
+    base = [*sync_args(warehouse, emulator, key_path, project.hash, "--signed-urls", "--log-format", "json")]
+    base[base.index("--db") + 1] = url
+    assert run(base).exit_code == 1  # one row quarantined
+    run([*base[:-2], "--log-format", "text"])
+    emulator.inject("status", status=500, times=None)
+    assert run(base).exit_code == 2  # the API fails
+    emulator.clear_faults()
+    run(["status", *db])
+    run(["migrate", *db])
+    bad_db = with_password(warehouse.url.replace(str(make_url(warehouse.url).port or ""), "1")) \
+        if warehouse.dialect == "postgresql" else "duckdb:////nonexistent/dir/w.duckdb"
+    assert run(["status", "--db", bad_db]).exit_code != 0  # the warehouse is unreachable
+    assert run([*base[: base.index("--db")], "--db", bad_db]).exit_code != 0
+    garbled = tmp_path / "garbled_key"
+    garbled.write_text(encord_key.private_key_text.replace("A", "?"))
+    keyless = list(base)
+    keyless[keyless.index("--ssh-key-file") + 1] = str(garbled)
+    assert run(keyless).exit_code != 0  # a key the SDK cannot read
+    assert run(base, env={"ENCORD_SSH_KEY": encord_key.private_key_text}).exit_code == 1
+    process = subprocess.run([*CLI, *base], cwd=ROOT, capture_output=True, text=True)  # a real process, all of stderr
+    outputs.append(process.stdout + process.stderr)
+    quoted = sample_rows()[3]  # a bad value that is a signed link: the error quotes it
+    set_path(boundingBox__x=SIGNED)(quoted)
+    export = write(tmp_path, "quoted.jsonl", [quoted])
+    assert run(["sync", "--from-export", str(export), *db]).exit_code == 1
+
+    engine = create_warehouse_engine(warehouse.url, warehouse.schema)
+    with engine.connect() as connection:
+        from sqlalchemy import text
+
+        for table in ("sync_runs", "sync_errors", "sync_state"):
+            outputs.append(repr(connection.execute(text(f"SELECT * FROM {table}")).all()))
+    engine.dispose()
+    everything = "\n".join(outputs)
+    assert "not implemented" in everything and "expected a number" in everything  # failures recorded and shown
+    assert "?<redacted>" in everything
+    for secret in secrets(encord_key):
+        assert secret not in everything, f"{secret[:12]}… leaked"
