@@ -8,7 +8,7 @@ import pytest
 import connector.frames.extract as extract_mod
 from connector.frames.extract import ExtractError, codec_options, extract
 from connector.frames.probe import ProbeError, probe
-from connector.frames.tools import ffprobe_exe
+from connector.frames.tools import ffmpeg_major, ffprobe_exe
 from tests.media import decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
 
 TARGETS = [0, 1, 5, 13, 14, 40, 41, 47, 60, 61, 62, 63, 88, 99]
@@ -65,7 +65,10 @@ def test_each_frame_matches_the_reference_decode(videos, references, tmp_path, n
     assert [f.frame for f in run.frames] == wanted
     assert run.out_of_range == sorted(t for t in TARGETS + [len(ref), 10_000] if t >= len(ref))
     assert run.missing == []
-    assert run.passes == 1, "a seek landed off its keyframe"
+    # ffmpeg 5 lands input seeks in open-GOP streams off the keyframe; the engine notices and
+    # decodes those frames again from the start (frames stay exact, it costs one more pass).
+    off_keyframe_ok = name == "open_gop.mp4" and ffmpeg_major() < 6
+    assert run.passes == 1 or (off_keyframe_ok and run.passes == 2), "a seek landed off its keyframe"
     for item in run.frames:
         got = decode_gray(item.path)
         assert len(got) == 1
@@ -227,8 +230,9 @@ def test_urls_never_appear_in_errors(tmp_path):
 
 def test_rotated_video_images_have_their_displayed_size(videos, tmp_path):
     rotated = tmp_path / "rotated.mp4"
-    subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-display_rotation", "90",
-                    "-i", str(videos["bframes.mp4"]), "-c", "copy", str(rotated)], check=True)
+    rotation = (["-display_rotation", "90", "-i", str(videos["bframes.mp4"])] if ffmpeg_major() >= 6
+                else ["-i", str(videos["bframes.mp4"]), "-metadata:s:v:0", "rotate=90"])  # ffmpeg 5
+    subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", *rotation, "-c", "copy", str(rotated)], check=True)
     info = probe(str(rotated))
     assert (info.width, info.height) == (160, 96)  # the stream is stored unrotated
     run = extract(str(rotated), [5, 50], tmp_path / "out", fmt="png", seek_cost=2)
