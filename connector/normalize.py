@@ -218,7 +218,7 @@ class _RowNormalizer:
         audit = self.audit(obj, where)
         self.tables["object_frames"].append((
             self.label_hash, object_hash, frame, shape, *geometry,
-            self.number(obj.get("confidence"), f"{where}.confidence"), obj.get("manualAnnotation"),
+            self.number(obj.get("confidence"), where, "confidence"), obj.get("manualAnnotation"),
             obj.get("event"), obj.get("isDeleted"), *audit, self.problems(shape, geometry, frame),
         ))
         self.track_object(object_hash, obj, frame, audit, where)
@@ -249,8 +249,8 @@ class _RowNormalizer:
         if not isinstance(value, dict):
             raise self.fail(path, "missing" if value is None else "expected an object")
         if shape in ("bounding_box", "rotatable_bounding_box"):
-            x, y, w, h = (self.number(value.get(k), f"{path}.{k}", required=True) for k in "xywh")
-            theta = self.number(value.get("theta"), f"{path}.theta", required=shape != "bounding_box")
+            x, y, w, h = (self.number(value.get(k), path, k, required=True) for k in "xywh")
+            theta = self.number(value.get("theta"), path, "theta", required=shape != "bounding_box")
             return x, y, w, h, theta, None, None, None
         if shape in ("polygon", "polyline", "point", "skeleton"):
             points = self.vertices(value, path)
@@ -258,8 +258,8 @@ class _RowNormalizer:
             x, y = points[0] if shape == "point" and points else (None, None)
             return x, y, None, None, None, points, rings, value if shape == "skeleton" else None
         if shape in ("circle", "ellipse"):
-            x, y = (self.number(value.get(k), f"{path}.{k}", required=True) for k in "xy")
-            return x, y, None, None, self.number(value.get("theta"), f"{path}.theta"), None, None, value
+            x, y = (self.number(value.get(k), path, k, required=True) for k in "xy")
+            return x, y, None, None, self.number(value.get("theta"), path, "theta"), None, None, value
         if shape == "bitmask":
             self.required(value, "rleString", path)
         return None, None, None, None, None, None, None, value
@@ -277,12 +277,18 @@ class _RowNormalizer:
         return "; ".join(found) or None
 
     def vertices(self, value: dict, path: str) -> list[list[float]]:
+        try:
+            keys = sorted(value, key=int)
+        except (TypeError, ValueError):
+            keys = sorted(value, key=lambda k: self.vertex_index(k, path))  # raises, naming the bad key
         points = []
-        for key in sorted(value, key=lambda k: self.vertex_index(k, path)):
+        for key in keys:
             vertex = value[key]
             if not isinstance(vertex, dict):
                 raise self.fail(f"{path}[{key!r}]", "expected an object with x and y")
-            points.append([self.number(vertex.get(c), f"{path}[{key!r}].{c}", required=True) for c in "xy"])
+            where = f"{path}[{key!r}]"
+            points.append([self.number(vertex.get("x"), where, "x", required=True),
+                           self.number(vertex.get("y"), where, "y", required=True)])
         return points
 
     def vertex_index(self, key: str, path: str) -> int:
@@ -459,13 +465,17 @@ class _RowNormalizer:
             raise self.fail(f"{path}.{key}", "expected a list")
         return value
 
-    def number(self, value: Any, path: str, required: bool = False) -> float | None:
+    def number(self, value: Any, path: str, key: str | None = None, required: bool = False) -> float | None:
+        """`value` as a float; `path` (plus `.key`) names it in the error. Runs once per coordinate,
+        so the field path is only put together when something is wrong."""
+        if type(value) is float and math.isfinite(value):
+            return value
         if value is None and not required:
             return None
         if isinstance(value, str) and value in NON_FINITE_TEXT:
             value = NON_FINITE_TEXT[value]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(path, f"expected a number, got {value!r}"[:200])
+            raise self.fail(f"{path}.{key}" if key else path, f"expected a number, got {value!r}"[:200])
         value = float(value)
         if not math.isfinite(value):
             self.non_finite = True
