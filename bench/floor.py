@@ -32,6 +32,8 @@ GEOMETRY = {"bounding_box": "boundingBox", "rotatable_bounding_box": "rotatableB
             "polyline": "polyline", "point": "point", "skeleton": "skeleton", "bitmask": "bitmask",
             "circle": "circle", "ellipse": "ellipse", "cuboid_2d": "cuboid_2d"}
 FRAME_KEYED = {"video", "dicom", "nifti", "pdf"}
+# The columns the floor fills: the connector's, less its validation output (object_frames.problems).
+COLUMNS = {name: [c for c in columns if c != "problems"] for name, columns in TABLE_COLUMNS.items()}
 
 
 def ts(text):
@@ -206,13 +208,14 @@ def load_duckdb(engine, tables):
     with engine.begin() as connection:
         duck = connection.connection.dbapi_connection
         for name, rows in tables.items():
-            table = schema.metadata.tables[name]
-            columns = list(zip(*rows)) if rows else [[] for _ in table.columns]
+            table, names = schema.metadata.tables[name], COLUMNS[name]
+            columns = list(zip(*rows)) if rows else [[] for _ in names]
             arrow = pa.Table.from_arrays(
-                [pa.array(values, ARROW.get(type(c.type).__name__, pa.string())) for c, values in zip(table.columns, columns)],
-                names=[c.name for c in table.columns])
+                [pa.array(values, ARROW.get(type(table.c[n].type).__name__, pa.string())) for n, values in zip(names, columns)],
+                names=names)
             duck.register("floor_batch", arrow)
-            duck.execute(f'INSERT INTO "{name}" SELECT * FROM floor_batch')
+            quoted = ", ".join(f'"{n}"' for n in names)
+            duck.execute(f'INSERT INTO "{name}" ({quoted}) SELECT {quoted} FROM floor_batch')
             duck.unregister("floor_batch")
 
 
@@ -220,8 +223,8 @@ def load_postgres(engine, tables):
     with engine.begin() as connection:
         cursor = connection.connection.dbapi_connection.cursor()
         for name, rows in tables.items():
-            names = ", ".join(f'"{c.name}"' for c in schema.metadata.tables[name].columns)
-            with cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
+            quoted = ", ".join(f'"{n}"' for n in COLUMNS[name])
+            with cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
 
