@@ -9,42 +9,14 @@ a Postgres that cannot be had fails the run instead of skipping.
 from __future__ import annotations
 
 import os
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
 from connector.db import create_warehouse_engine
 from pg_cluster import PostgresCluster
-
-
-@dataclass
-class Warehouse:
-    dialect: str
-    url: str
-    schema: str | None
-    engine: Engine
-
-    @property
-    def cli_args(self) -> list[str]:
-        return ["--db", self.url, *(["--schema", self.schema] if self.schema else [])]
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = {"ENCORD_WAREHOUSE_DB": self.url}
-        if self.schema:
-            env["ENCORD_WAREHOUSE_SCHEMA"] = self.schema
-        return env
-
-    def rows(self, sql: str, **params) -> list[tuple]:
-        with self.engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-
-    def scalar(self, sql: str, **params):
-        with self.engine.connect() as connection:
-            return connection.execute(text(sql), params).scalar()
+from warehouses import Warehouse, new_postgres_warehouse
 
 
 @pytest.fixture(scope="session")
@@ -87,13 +59,12 @@ def _new_warehouse(request, duckdb_path, dialect=None):
         engine.dispose()
         return
     url = request.getfixturevalue("postgres_url")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_warehouse_engine(url, schema)
-    yield Warehouse("postgresql", url, schema, engine)
-    engine.dispose()
+    created = new_postgres_warehouse(url)
+    yield created
+    created.engine.dispose()
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{created.schema}" CASCADE'))
     admin.dispose()
 
 

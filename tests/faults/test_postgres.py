@@ -4,38 +4,20 @@ a normal re-run makes the warehouse equal to a clean full sync."""
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import listed_cursor, reference_snapshot
 from connector import load
-from connector.db import create_warehouse_engine
 from pg_cluster import PostgresCluster
 from sync_helpers import last_run, run_sync, snapshot
+from warehouses import new_postgres_warehouse
 
 SMALL = ("--batch-size", "2", "--bundle-size", "3")
 
 
-class Warehouse:
-    """A warehouse in a schema of this module's cluster (what tests/conftest.py's fixture gives, for it)."""
-
-    def __init__(self, url: str):
-        self.dialect, self.url, self.schema = "postgresql", url, f"t_{uuid.uuid4().hex[:12]}"
-        self.engine = create_warehouse_engine(url, self.schema)
-        self.cli_args = ["--db", url, "--schema", self.schema]
-
-    def rows(self, sql: str, **params) -> list[tuple]:
-        with self.engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql), params)]
-
-    def scalar(self, sql: str, **params):
-        with self.engine.connect() as connection:
-            return connection.execute(text(sql), params).scalar()
-
-
-new_warehouse = Warehouse
+new_warehouse = new_postgres_warehouse
 
 
 @pytest.fixture(scope="module")
