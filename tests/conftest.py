@@ -49,6 +49,13 @@ def other_warehouse(request, warehouse, tmp_path):
         yield created
 
 
+@pytest.fixture
+def postgres_warehouse(postgres_url):
+    """A Postgres warehouse alone, for what only Postgres does (SKIP LOCKED claims, advisory locks)."""
+    with _postgres_warehouse(postgres_url) as created:
+        yield created
+
+
 @contextmanager
 def _new_warehouse(request, duckdb_path, dialect=None):
     dialect = dialect or ("duckdb" if request.param == "duckdb" else "postgresql")
@@ -58,7 +65,12 @@ def _new_warehouse(request, duckdb_path, dialect=None):
         yield Warehouse("duckdb", url, None, engine)
         engine.dispose()
         return
-    url = request.getfixturevalue("postgres_url")
+    with _postgres_warehouse(request.getfixturevalue("postgres_url")) as created:
+        yield created
+
+
+@contextmanager
+def _postgres_warehouse(url):
     created = new_postgres_warehouse(url)
     yield created
     created.engine.dispose()

@@ -250,9 +250,9 @@ def test_worker_processes_share_the_videos(warehouse, tmp_path, clips):
         assert read_index(decode_gray(image)[0]) == 50 + i
 
 
-def test_two_workers_on_one_postgres_extract_each_frame_once(warehouse, tmp_path, clips):
-    if warehouse.dialect != "postgresql":
-        pytest.skip("SKIP LOCKED claims are the Postgres path")
+def test_two_workers_on_one_postgres_extract_each_frame_once(postgres_warehouse, tmp_path, clips):
+    """SKIP LOCKED claims are the Postgres path; DuckDB has one writer process."""
+    warehouse = postgres_warehouse
     videos = [label_row("a.mp4" if i % 2 else "b.mkv", f"dh-{i}", [1, 30 + i, 90])
               for i in range(8)]
     sync(warehouse, tmp_path, videos)
