@@ -24,7 +24,7 @@ from pathlib import Path
 import ffmpeg
 
 from .plan import Segment, keyframe_after, plan, seek_window, select_expr
-from .probe import VideoInfo, probe, redact
+from .probe import VideoInfo, hide_source, probe
 from .tools import ffmpeg_exe, ffmpeg_major
 
 FORMATS = ("jpg", "png", "webp")
@@ -194,6 +194,6 @@ def _nearest(sorted_seconds: list[float], t: float) -> int:
 
 
 def _last_error(log: str, source: str) -> str:
-    lines = [ln for ln in redact(log, source).splitlines()
+    lines = [ln for ln in hide_source(log, source).splitlines()
              if ln.strip() and "showinfo@" not in ln]
     return lines[-1] if lines else "ffmpeg failed"

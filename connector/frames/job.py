@@ -28,7 +28,7 @@ from connector.state import RowFailure, RunStats, finish_run, record_failures, s
 from . import warehouse
 from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
-from .probe import ProbeError, probe, redact
+from .probe import ProbeError, hide_source, probe
 from .sources import VideoNotFound, open_video
 from .storage import Destination, UnsafePath
 from .video import FrameRecord, extract_video
@@ -268,7 +268,7 @@ def process_video(task: _Task) -> _Outcome:
     except OSError as error:  # storage: permissions, network, S3 errors from s3fs
         outcome.errors.append(("dest", f"cannot write frames: {error}"))
     except Exception as error:  # one bad video never stops the others
-        outcome.errors.append(("video", redact(f"{type(error).__name__}: {error}",
+        outcome.errors.append(("video", hide_source(f"{type(error).__name__}: {error}",
                                                work.data_link or "")))
     return outcome
 

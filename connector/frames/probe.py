@@ -116,13 +116,13 @@ def probe(source: str, *, use_ffprobe: bool | None = None) -> VideoInfo:
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.I)
 
 
-def redact(text: str, source: str) -> str:
+def hide_source(text: str, source: str) -> str:
     """Messages may not carry the source: data links are signed URLs."""
     return _URL.sub("<url>", text.replace(source, "<video>"))
 
 
 def _fail(source: str, stderr: str) -> ProbeError:
-    lines = [ln for ln in redact(stderr, source).splitlines() if ln.strip()]
+    lines = [ln for ln in hide_source(stderr, source).splitlines() if ln.strip()]
     return ProbeError(lines[-1] if lines else "cannot read video")
 
 
