@@ -20,7 +20,7 @@ from connector import load, migrate, schema
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import AttributeInfo, OntologyIndex
 from connector.rowcheck import check_tables
-from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run
+from connector.state import RowFailure, RunStats, record_failures, recorded_run
 from connector.sync import SyncResult
 
 _BRANCH_INDEX = {name: i for i, name in enumerate(c.name for c in schema.branches.columns)}
@@ -38,20 +38,14 @@ class RebuildConfig:
 
 def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
     migrate.upgrade(engine)
-    run_id = start_run(engine, "rebuild", config.project_hash, close_interrupted=True)
-    stats, failures = RunStats(), []
-    try:
+    with recorded_run(engine, "rebuild", config.project_hash) as run:
         with engine.connect() as connection:
             work = _label_rows(connection, config.project_hash)
         for start in range(0, len(work), config.batch_size):
             with engine.begin() as connection:
-                failures += _rebuild_batch(connection, work[start:start + config.batch_size], run_id, stats)
-    except BaseException as error:
-        finish_run(engine, run_id, stats, "failed", error=str(error)[:2000])
-        raise
-    stats.listed = len(work)
-    finish_run(engine, run_id, stats, "partial" if failures else "succeeded")
-    return SyncResult(run_id, stats, failures)
+                run.failures += _rebuild_batch(connection, work[start:start + config.batch_size], run.run_id, run.stats)
+        run.stats.listed = len(work)
+    return SyncResult(run.run_id, run.stats, run.failures)
 
 
 def _label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:

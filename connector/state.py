@@ -7,8 +7,10 @@ rows it describes.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import Iterator
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
@@ -77,6 +79,34 @@ def finish_run(engine: Engine, run_id: str, stats: RunStats, status: str, error:
             finished_at=utc_now(), status=status, error=error and redact(error),
             cursor_before=cursor_before, cursor_after=cursor_after, **asdict(stats),
         ))
+
+
+@dataclass
+class Run:
+    """A run in progress: what `recorded_run` writes to sync_runs when it ends."""
+
+    run_id: str
+    stats: RunStats = field(default_factory=RunStats)
+    failures: list[RowFailure] = field(default_factory=list)
+    cursor_before: datetime | None = None
+    cursor_after: datetime | None = None
+
+
+@contextmanager
+def recorded_run(engine: Engine, source: str, project_hash: str | None) -> Iterator[Run]:
+    """Record a run in sync_runs: running, then succeeded / partial (row failures) / failed (an exception).
+
+    The caller holds the warehouse lock, so runs still marked running died unfinished and are closed.
+    """
+    run = Run(start_run(engine, source, project_hash, close_interrupted=True))
+    try:
+        yield run
+    except BaseException as error:
+        finish_run(engine, run.run_id, run.stats, "failed", error=str(error)[:2000],
+                   cursor_before=run.cursor_before, cursor_after=run.cursor_after)
+        raise
+    finish_run(engine, run.run_id, run.stats, "partial" if run.failures else "succeeded",
+               cursor_before=run.cursor_before, cursor_after=run.cursor_after)
 
 
 def record_failures(connection: Connection, run_id: str, project_hash: str | None, failures: list[RowFailure]) -> None:

@@ -23,7 +23,7 @@ from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.rowcheck import check_tables, flagged
 from connector.sources import SourceRow
 from connector.sources.export import read_export, read_ontology
-from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run, utc_now
+from connector.state import RowFailure, RunStats, record_failures, recorded_run, utc_now
 
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_ANNOTATIONS = 20_000  # a batch also closes at this many annotations: ~60 MB of parsed JSON
@@ -61,23 +61,17 @@ class ExportSyncConfig:
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path) if config.ontology_path else None
-    run_id = start_run(engine, "export", config.project_hash, close_interrupted=True)
-    stats = RunStats()
-    try:
+    with recorded_run(engine, "export", config.project_hash) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
             if ontology is not None:
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
-        failures = load_rows(
-            engine, read_export(config.path), run_id, config.project_hash, build_index(ontology), stats,
+        run.failures = load_rows(
+            engine, read_export(config.path), run.run_id, config.project_hash, build_index(ontology), run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
         )
-    except BaseException as error:
-        finish_run(engine, run_id, stats, "failed", error=str(error)[:2000])
-        raise
-    stats.listed = stats.fetched
-    finish_run(engine, run_id, stats, "partial" if failures else "succeeded")
-    return SyncResult(run_id, stats, failures)
+        run.stats.listed = run.stats.fetched
+    return SyncResult(run.run_id, run.stats, run.failures)
 
 
 def load_rows(

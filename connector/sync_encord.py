@@ -21,9 +21,7 @@ from connector.redact import redact
 from connector.incremental import full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
-from connector.state import (
-    RunStats, finish_run, read_state, start_run, stored_rows, utc_now, write_state,
-)
+from connector.state import Run, SyncState, read_state, recorded_run, stored_rows, utc_now, write_state
 from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, load_rows
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -51,64 +49,67 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
     source = source or EncordSource(config.source)
     project_hash, scope = config.source.project_hash, config.source.scope
     migrate.upgrade(engine)
-    run_id = start_run(engine, "encord", project_hash, close_interrupted=True)
-    stats = RunStats()
-    log.info("sync started", extra={"event": "sync_started", "run_id": run_id, "project": project_hash, "scope": scope.key})
     with engine.connect() as connection:
         state = read_state(connection, project_hash, scope.key)
-    cursor_before = state.cursor if state else None
-    cursor = cursor_before
-    try:
-        ontology = source.ontology()
-        index = build_index(ontology)
-        ontology_changed = state is None or state.ontology_fingerprint != index.fingerprint
-        refetch_all = config.full_refresh or ontology_changed
-        full_listing = refetch_all or cursor is None or full_listing_due(state.runs_since_full_listing, config.full_listing_every)
-        listed, present = source.list_rows(None if full_listing else listing_bound(cursor, config.overlap))
-        crash_point("listed")
-        with engine.connect() as connection:
-            stored = stored_rows(connection, project_hash)
-        detect_deletes = full_listing and not config.source.filtered
-        plan = plan_sync(listed, present, stored, covers_branch=scope.covers, refetch_all=refetch_all,
-                         detect_deletes=detect_deletes)
-        stats.listed, stats.unchanged = len(listed), plan.unchanged
-        log.info("listed", extra={"event": "listed", "run_id": run_id, "listed": len(listed), "to_fetch": len(plan.to_fetch),
-                                  "full_listing": full_listing})
-        with engine.begin() as connection:
-            load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
-            if ontology_changed:
-                load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
+    with recorded_run(engine, "encord", project_hash) as run:
+        run.cursor_before = run.cursor_after = state.cursor if state else None
+        log.info("sync started", extra={"event": "sync_started", "run_id": run.run_id, "project": project_hash,
+                                        "scope": scope.key})
+        try:
+            _sync(engine, config, source, state, run, on_progress)
+        except BaseException as error:
+            log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id,
+                                            "error": redact(str(error))[:500]})
+            raise
+    log.info("sync finished", extra={"event": "sync_finished", "run_id": run.run_id,
+                                     "status": "partial" if run.failures else "succeeded", **vars(run.stats)})
+    return SyncResult(run.run_id, run.stats, run.failures)
 
-        def advance_cursor(connection, batch) -> None:
-            nonlocal cursor
-            cursor = next_cursor(cursor, [item.edited_at for item in batch])
-            write_state(connection, project_hash, scope.key, cursor=cursor)
-            log.info("batch committed", extra={"event": "batch_committed", "run_id": run_id, "rows": len(batch),
-                                               "cursor": cursor})
 
-        failures = load_rows(engine, source.fetch(plan.to_fetch), run_id, project_hash, index, stats,
+def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state: SyncState | None, run: Run,
+          on_progress: Callable[[int], None] | None) -> None:
+    project_hash, scope = config.source.project_hash, config.source.scope
+    ontology = source.ontology()
+    index = build_index(ontology)
+    ontology_changed = state is None or state.ontology_fingerprint != index.fingerprint
+    refetch_all = config.full_refresh or ontology_changed
+    full_listing = refetch_all or run.cursor_before is None or full_listing_due(state.runs_since_full_listing,
+                                                                                config.full_listing_every)
+    listed, present = source.list_rows(None if full_listing else listing_bound(run.cursor_before, config.overlap))
+    crash_point("listed")
+    with engine.connect() as connection:
+        stored = stored_rows(connection, project_hash)
+    plan = plan_sync(listed, present, stored, covers_branch=scope.covers, refetch_all=refetch_all,
+                     detect_deletes=full_listing and not config.source.filtered)
+    run.stats.listed, run.stats.unchanged = len(listed), plan.unchanged
+    log.info("listed", extra={"event": "listed", "run_id": run.run_id, "listed": len(listed),
+                              "to_fetch": len(plan.to_fetch), "full_listing": full_listing})
+    with engine.begin() as connection:
+        load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
+        if ontology_changed:
+            load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
+
+    def advance_cursor(connection, batch) -> None:
+        run.cursor_after = next_cursor(run.cursor_after, [item.edited_at for item in batch])
+        write_state(connection, project_hash, scope.key, cursor=run.cursor_after)
+        log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(batch),
+                                           "cursor": run.cursor_after})
+
+    run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
                              on_progress=on_progress)
-        # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
-        # including rows the plan left alone, which the batches never saw.
-        cursor = next_cursor(cursor, [row.last_edited_at for row in listed])
-        with engine.begin() as connection:
-            if plan.deleted_label_hashes:
-                load.delete_label_rows(connection, plan.deleted_label_hashes, config.keep_deleted, utc_now())
-                if not config.keep_deleted:
-                    load.delete_unreferenced_data_units(connection, project_hash, plan.affected_data_hashes)
-                stats.deleted = len(plan.deleted_label_hashes)
-            write_state(connection, project_hash, scope.key, cursor=cursor, ontology_fingerprint=index.fingerprint,
-                        runs_since_full_listing=0 if full_listing else (state.runs_since_full_listing or 0) + 1,
-                        **({"full_listing_at": utc_now()} if full_listing else {}))
-            crash_point("deletes")
-        crash_point("finish")
-    except BaseException as error:
-        finish_run(engine, run_id, stats, "failed", error=str(error)[:2000], cursor_before=cursor_before, cursor_after=cursor)
-        log.error("sync failed", extra={"event": "sync_failed", "run_id": run_id, "error": redact(str(error))[:500]})
-        raise
-    status = "partial" if failures else "succeeded"
-    finish_run(engine, run_id, stats, status, cursor_before=cursor_before, cursor_after=cursor)
-    log.info("sync finished", extra={"event": "sync_finished", "run_id": run_id, "status": status,
-                                     **{k: getattr(stats, k) for k in vars(stats)}})
-    return SyncResult(run_id, stats, failures)
+    # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
+    # including rows the plan left alone, which the batches never saw.
+    run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
+    with engine.begin() as connection:
+        if plan.deleted_label_hashes:
+            load.delete_label_rows(connection, plan.deleted_label_hashes, config.keep_deleted, utc_now())
+            if not config.keep_deleted:
+                load.delete_unreferenced_data_units(connection, project_hash, plan.affected_data_hashes)
+            run.stats.deleted = len(plan.deleted_label_hashes)
+        runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
+        write_state(connection, project_hash, scope.key, cursor=run.cursor_after,
+                    ontology_fingerprint=index.fingerprint, runs_since_full_listing=runs_since,
+                    **({"full_listing_at": utc_now()} if full_listing else {}))
+        crash_point("deletes")
+    crash_point("finish")
