@@ -25,8 +25,9 @@ _DELETE_CHUNK = 1000
 BULK_CHECKPOINT_THRESHOLD = "256MB"
 
 
-def replace_label_rows(connection: Connection, batch: NormalizedBatch) -> None:
-    """Delete every row of the batch's label rows and data units, then insert the batch.
+def replace_label_rows(connection: Connection, batch: NormalizedBatch) -> int:
+    """Delete every row of the batch's label rows and data units, then insert the batch; returns
+    how many of its label rows the warehouse had before.
 
     Only label rows and data units the warehouse already has are deleted: every label-row
     table's rows are written in the same transaction as their `branches` row, so a label hash
@@ -43,6 +44,7 @@ def replace_label_rows(connection: Connection, batch: NormalizedBatch) -> None:
         connection.execute(delete(units).where(tuple_(units.c.project_hash, units.c.data_hash).in_(chunk)))
     for name, rows in batch.tables.items():
         insert_rows(connection, schema.metadata.tables[name], rows)
+    return len(stored)
 
 
 @contextmanager

@@ -320,3 +320,8 @@ extracted_frames = Table(
 
 # Tables whose rows all belong to one label row: the loader replaces them by label_hash.
 LABEL_ROW_TABLES = (branches, frames, objects, object_frames, classifications, classification_frames, attributes)
+
+# On DuckDB these have no primary key and no index (migration 0004): DuckDB holds indexes whole in
+# memory and rewrites them at every checkpoint. Their keys still hold: the loader replaces a label
+# row's rows as a whole and normalize refuses a label row whose keys repeat (tests check both).
+UNKEYED_ON_DUCKDB = (frames, objects, object_frames, classifications, classification_frames, attributes)

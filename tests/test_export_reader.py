@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
+from connector.sources import export
 from connector.sources.export import ExportError, read_export
 
 ROWS = [{"label_hash": f"lh-{i}", "n": i} for i in range(5)]
@@ -21,6 +23,42 @@ def test_json_array(tmp_path):
     items = list(read_export(path))
     assert [item.row for item in items] == ROWS
     assert items[3].location == "export.json[3]"
+
+
+TRICKY = [
+    {"label_hash": "lh-0", "data_title": '}, {"label_hash": "not a row"}', "data_units": {"d": {"labels": {}}}},
+    {"label_hash": "lh-1", "nested": [{"label_hash": "inner"}, {"x": [1.5, {"y": None}]}], "note": "\\\"}, {"},
+    {"label_hash": "lh-2", "data_title": "caf\u00e9 \u2603", "n": 2},
+] * 7
+
+
+@pytest.mark.parametrize("indent", [None, 2])
+def test_array_read_in_chunks_equals_json_loads(tmp_path, monkeypatch, indent):
+    """Chunks far smaller than a row, cut candidates inside strings and nested objects: the rows
+    come out exactly as json.loads reads them, in order, with their positions."""
+    monkeypatch.setattr(export, "_CHUNK", 37)
+    monkeypatch.setattr(export, "_stream_array", None)  # every row through the chunked path
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(TRICKY, indent=indent))
+    items = list(read_export(path))
+    assert [item.row for item in items] == json.loads(path.read_text())
+    assert [item.location for item in items] == [f"export.json[{i}]" for i in range(len(TRICKY))]
+
+
+def test_rows_in_another_key_order_are_streamed(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "_CHUNK", 64)
+    monkeypatch.setattr(export, "_MAX_BUFFER", 256)
+    path = tmp_path / "sorted.json"
+    path.write_text(json.dumps(TRICKY, sort_keys=True))
+    assert [item.row for item in read_export(path)] == json.loads(path.read_text())
+
+
+def test_nan_in_an_array_is_read_as_a_number(tmp_path):
+    rows = [{"label_hash": "lh-0", "x": float("nan")}, {"label_hash": "lh-1", "x": float("inf")}]
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(rows))
+    x = [item.row["x"] for item in read_export(path)]
+    assert math.isnan(x[0]) and x[1] == math.inf
 
 
 def test_array_is_streamed_rows_arrive_before_a_broken_tail(tmp_path):

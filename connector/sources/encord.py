@@ -84,7 +84,6 @@ class Listing:
     branch_name: str
     last_edited_at: datetime | None
     metadata: dict[str, Any]
-    handle: Any = field(repr=False, compare=False)  # the SDK's LabelRowV2, for fetching
 
 
 class EncordSource:
@@ -95,6 +94,9 @@ class EncordSource:
         self.sleep = sleep
         self._project = None
         self.unreadable: dict[str, str] = {}  # label hash -> why the SDK could not read that row
+        # label hash -> the SDK's LabelRowV2 from the last listing; fetch() drops each one once its
+        # row is read, so the SDK's objects for a whole project are never held at once.
+        self._handles: dict[str, Any] = {}
 
     @property
     def project(self):
@@ -145,8 +147,8 @@ class EncordSource:
             kwargs["label_statuses"] = [AnnotationTaskStatus[status] for status in config.label_statuses]
         kwargs.update(self._scope_kwargs())
         rows = self._call("list label rows", lambda: self.project.list_label_rows_v2(**kwargs))
-        listings = [_listing(row) for row in rows if row.label_hash is not None]
-        return listings, {row.data_hash for row in rows}
+        self._handles = {row.label_hash: row for row in rows if row.label_hash is not None}
+        return [_listing(row) for row in self._handles.values()], {row.data_hash for row in rows}
 
     def _scope_kwargs(self) -> dict[str, Any]:
         scope = self.config.scope
@@ -165,10 +167,11 @@ class EncordSource:
                     yield SourceRow({"label_hash": listing.label_hash, "data_title": listing.data_title},
                                     f"encord:{self.config.project_hash}/{listing.label_hash}", listing.metadata,
                                     error=self.unreadable[listing.label_hash], edited_at=listing.last_edited_at)
-                elif listing.handle.is_labelling_initialised:
+                elif self._handles[listing.label_hash].is_labelling_initialised:
                     yield self._source_row(listing)
                 else:  # deleted between listing and fetching: the next full listing removes it
                     log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
+                self._handles.pop(listing.label_hash, None)
 
     def _initialise(self, chunk: list[Listing]) -> list[Listing]:
         """Fetch the chunk's labels; if the API refuses because some rows are gone, fetch the survivors."""
@@ -180,7 +183,9 @@ class EncordSource:
         except ResourceNotFoundError:
             wanted = [listing.label_hash for listing in chunk]
             relisted = self._call("list label rows", lambda: self.project.list_label_rows_v2(label_hashes=wanted, **self._scope_kwargs()))
-            survivors = [_listing(row) for row in relisted if row.label_hash in set(wanted)]
+            survivors = [row for row in relisted if row.label_hash in set(wanted)]
+            self._handles.update((row.label_hash, row) for row in survivors)
+            survivors = [_listing(row) for row in survivors]
             self._initialise_isolating(survivors)
             return survivors
 
@@ -203,7 +208,8 @@ class EncordSource:
                         f"the encord SDK cannot read this label row: {type(error).__name__}: {redact(str(error))}"[:500])
 
     def _initialise_handles(self, chunk: list[Listing], overwrite: bool = False) -> None:
-        handles = [listing.handle for listing in chunk if overwrite or not listing.handle.is_labelling_initialised]
+        handles = [self._handles[listing.label_hash] for listing in chunk]
+        handles = [handle for handle in handles if overwrite or not handle.is_labelling_initialised]
         with self.project.create_bundle(bundle_size=self.config.bundle_size) as bundle:
             for handle in handles:
                 if handle.label_hash is None:  # would create a label row on the server
@@ -212,7 +218,7 @@ class EncordSource:
 
     def _source_row(self, listing: Listing) -> SourceRow:
         location = f"encord:{self.config.project_hash}/{listing.label_hash}"
-        handle = listing.handle
+        handle = self._handles[listing.label_hash]
         row = handle.to_encord_dict()
         _restore_slice_metadata(handle, row)
         return SourceRow(row, location, listing.metadata, edited_at=listing.last_edited_at)
@@ -268,7 +274,7 @@ def _listing(row) -> Listing:
         "number_of_frames": getattr(row, "number_of_frames", None),
     }
     return Listing(row.label_hash, row.data_hash, row.data_title, row.branch_name or "main",
-                   _utc(row.last_edited_at), metadata, row)
+                   _utc(row.last_edited_at), metadata)
 
 
 def _status(row, name: str) -> str | None:

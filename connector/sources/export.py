@@ -7,6 +7,7 @@ file), a single label-row object, JSON Lines, or a directory of such files.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +17,10 @@ import orjson
 from connector.sources import SourceRow
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+_CHUNK = 4 << 20
+_MAX_BUFFER = 16 * _CHUNK
+_ROW_KEY = b'"label_hash"'
+_BETWEEN_ROWS = re.compile(rb"\}\s*,\s*(\{)\s*$")  # what comes before the first key of a row that is not the first
 
 
 class ExportError(Exception):
@@ -69,12 +74,84 @@ def _first_significant_byte(handle, path: Path) -> bytes:
 
 
 def _read_array(handle, path: Path) -> Iterator[SourceRow]:
+    """A JSON array, parsed a few label rows at a time with orjson (about 3x faster than ijson).
+
+    Each chunk ends just before a row that opens with `{"label_hash"`, as the SDK writes label
+    rows. Parsing proves the cut: `[` + text + `]` is valid JSON only if the text is whole
+    elements, so a cut inside a string or a nested object is never taken. What cannot be cut
+    that way (other key orders, invalid JSON, no cut within _MAX_BUFFER) is streamed with ijson
+    from there on. NaN and Infinity tokens (Python's json.dump writes them) are read as numbers.
+    """
+    text = handle.read(_CHUNK)
+    text = text[text.index(b"[") + 1:]
     index = 0
+    while True:
+        chunk = handle.read(_CHUNK)
+        text += chunk
+        cut = _row_boundary(text) if chunk else _array_end(text)
+        if cut is None and chunk:
+            if len(text) > _MAX_BUFFER:  # no cut in sight: do not hold the file
+                break
+            continue
+        rows = _elements(text[:cut[0]]) if cut is not None else None
+        if rows is None:
+            break
+        for row in rows:
+            yield SourceRow(row, f"{path.name}[{index}]")
+            index += 1
+        if not chunk:
+            return
+        text = text[cut[1]:]
+    yield from _stream_array(_Prefixed(b"[" + text, handle), path, index)
+
+
+def _row_boundary(text: bytes) -> tuple[int, int] | None:
+    """(end of one element, start of the next) for the last label row that starts in `text`."""
+    at = text.rfind(_ROW_KEY)
+    while at > 0:
+        between = _BETWEEN_ROWS.search(text, max(0, at - 256), at)
+        if between is not None:
+            return between.start() + 1, between.start(1)
+        at = text.rfind(_ROW_KEY, 0, at)
+    return None
+
+
+def _array_end(text: bytes) -> tuple[int, int] | None:
+    end = text.rstrip()
+    return (len(end) - 1, len(text)) if end.endswith(b"]") else None
+
+
+def _elements(text: bytes) -> list | None:
+    """The elements of `[text]`, or None when that is not valid JSON."""
     try:
-        for index, row in enumerate(ijson.items(handle, "item", use_float=True)):
+        return _loads(b"[" + text + b"]")
+    except ValueError:
+        return None
+
+
+def _stream_array(stream, path: Path, start: int) -> Iterator[SourceRow]:
+    index = start
+    try:
+        for index, row in enumerate(ijson.items(stream, "item", use_float=True), start=start):
             yield SourceRow(row, f"{path.name}[{index}]")
     except ijson.JSONError as error:
         raise ExportError(f"{path}: invalid JSON after item {index}: {error}") from None
+
+
+class _Prefixed:
+    """A binary stream: `prefix`, then the rest of `handle`."""
+
+    def __init__(self, prefix: bytes, handle):
+        self.prefix, self.handle = prefix, handle
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.prefix:
+            return self.handle.read(size)
+        if size < 0:
+            data, self.prefix = self.prefix + self.handle.read(), b""
+            return data
+        data, self.prefix = self.prefix[:size], self.prefix[size:]
+        return data
 
 
 def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
