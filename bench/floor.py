@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connector import migrate, schema  # noqa: E402
 from connector.db import create_warehouse_engine  # noqa: E402
 from connector.normalize import TABLE_COLUMNS  # noqa: E402
+from connector.schema import RAW_PART_CHARS  # noqa: E402
 from connector.ontology import build_index  # noqa: E402
 from connector.timestamps import parse_timestamp  # noqa: E402
 
@@ -189,7 +190,10 @@ def flatten(rows: list[dict], project_hash: str, ontology, synced_at) -> dict[st
         out["branches"].append((lh, project_hash, row["data_hash"], row.get("branch_name") or "main",
                                 row.get("label_status"), row.get("annotation_task_status"), stage.get("title"),
                                 stage.get("uuid"), ts(row.get("created_at")), ts(row.get("last_edited_at")),
-                                synced_at, None, None, orjson.dumps(row).decode()))
+                                synced_at, None, None))
+        text = orjson.dumps(row).decode()
+        out["raw_label_rows"].extend((lh, n, text[i:i + RAW_PART_CHARS])
+                                     for n, i in enumerate(range(0, len(text), RAW_PART_CHARS)))
         u = list(units.values())
         one = u[0] if len(u) == 1 and data_type != "img_group" else {}
         units_seen[row["data_hash"]] = (

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from connector.ontology import OntologyIndex
+from connector.schema import RAW_PART_CHARS
 from connector.timestamps import parse_timestamp
 
 _AUDIT = ("created_by", "created_at", "last_edited_by", "last_edited_at")
@@ -28,8 +29,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "branches": (
         "label_hash", "project_hash", "data_hash", "branch_name", "label_status", "annotation_task_status",
         "workflow_stage", "workflow_stage_uuid", "created_at", "last_edited_at", "synced_at", "deleted_at",
-        "content_sha256", "raw",
+        "content_sha256",
     ),
+    "raw_label_rows": ("label_hash", "part", "json_text"),
     "frames": ("label_hash", "frame", "data_hash", "data_title", "width", "height", "timestamp_s", "data_link"),
     "objects": (
         "label_hash", "object_hash", "feature_hash", "name", "value", "color", "shape", "object_number",
@@ -153,8 +155,7 @@ class _RowNormalizer:
         self.emit_classifications()
         self.emit_attributes()
         self.tables["frames"] = [self.frame_rows[frame] for frame in sorted(self.frame_rows)]
-        if self.non_finite:
-            self.tables["branches"][0] = (*self.tables["branches"][0][:-1], _json_safe(self.row))
+        self.tables["raw_label_rows"] = raw_parts(self.label_hash, _json_safe(self.row) if self.non_finite else self.row)
         return self.tables
 
     # ---- data units and frames
@@ -429,7 +430,7 @@ class _RowNormalizer:
             row.get("annotation_task_status") or meta.get("annotation_task_status"),
             stage.get("title"), stage.get("uuid"), self.timestamp(row.get("created_at"), "created_at"),
             self.timestamp(row.get("last_edited_at"), "last_edited_at"), self.context.synced_at, None,
-            self.context.content_sha256, row,
+            self.context.content_sha256,
         ))
         units = list(self.row["data_units"].values())
         single = units[0] if len(units) == 1 and data_type != "img_group" else {}
@@ -528,6 +529,13 @@ def _coordinate_problem(name: str, value: float) -> str:
     if not math.isfinite(value):
         return f"{name}={value:g} not finite"
     return f"{name}={value:g} < 0" if value < 0 else f"{name}={value:g} > 1"
+
+
+def raw_parts(label_hash: str, row: dict) -> list[tuple[str, int, str]]:
+    """raw_label_rows rows: the label row's JSON text cut into parts of RAW_PART_CHARS characters."""
+    text = orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS).decode()
+    return [(label_hash, number, text[start:start + RAW_PART_CHARS])
+            for number, start in enumerate(range(0, len(text), RAW_PART_CHARS))]
 
 
 def _json_safe(value: Any) -> Any:

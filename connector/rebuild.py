@@ -1,5 +1,5 @@
 """`encord-warehouse rebuild`: re-derive every label row's tables from the raw label-row JSON
-archived in `branches.raw`, without calling Encord.
+archived in `raw_label_rows`, without calling Encord.
 
 For after a normalizer fix or a migration that changes derived columns. What the source said
 about a row beside its JSON (workflow stage, statuses, frame count) comes from the stored
@@ -64,11 +64,15 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
              .where(branches.c.label_hash.in_([label_hash for _, label_hash in work])))
     indexes: dict[str, OntologyIndex] = {}
     per_label_row, failures = {}, []
+    raw_rows = _raw_label_rows(connection, [label_hash for _, label_hash in work])
     for stored in connection.execute(query).mappings().all():  # DuckDB: one open result per connection
         project_hash = stored["project_hash"]
         if project_hash not in indexes:
             indexes[project_hash] = ontology_index(connection, project_hash)
-        row = json.loads(stored["raw"]) if isinstance(stored["raw"], str) else stored["raw"]
+        row = raw_rows.get(stored["label_hash"])
+        if row is None:
+            failures.append(RowFailure(stored["label_hash"], "raw_label_rows", "no raw JSON archived", None, "rebuild"))
+            continue
         stage = {"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]} if stored["workflow_stage"] else None
         metadata = {"workflow_graph_node": stage, "label_status": stored["label_status"],
                     "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
@@ -89,6 +93,17 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
     stats.updated += len(per_label_row)
     stats.failed += len(failures)
     return failures
+
+
+def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str, dict]:
+    """The archived label rows, each joined from its parts."""
+    raw = schema.raw_label_rows
+    parts: dict[str, list[str]] = {}
+    query = (select(raw.c.label_hash, raw.c.json_text).where(raw.c.label_hash.in_(label_hashes))
+             .order_by(raw.c.label_hash, raw.c.part))
+    for label_hash, text in connection.execute(query):
+        parts.setdefault(label_hash, []).append(text)
+    return {label_hash: json.loads("".join(texts)) for label_hash, texts in parts.items()}
 
 
 def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:

@@ -138,9 +138,23 @@ branches = Table(
     Column("synced_at", DateTime),
     Column("deleted_at", DateTime),
     Column("content_sha256", Text),
-    Column("raw", JSON),
     Index("ix_branches_data", "project_hash", "data_hash"),
 )
+
+# The label row as read (JSON text, NaN and infinities spelled as strings), in parts of at most
+# RAW_PART_CHARS characters: the archive `rebuild` re-derives every table from (migration 0005). In
+# parts because DuckDB pins memory for whole values at a checkpoint: one value per label row (up
+# to megabytes each) made a load's memory grow with the warehouse. The view `label_row_json`
+# joins the parts back into one JSON value per label row.
+raw_label_rows = Table(
+    "raw_label_rows",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("part", Integer, nullable=False),
+    Column("json_text", Text, nullable=False),
+    PrimaryKeyConstraint("label_hash", "part"),
+)
+RAW_PART_CHARS = 32_000
 
 frames = Table(
     "frames",
@@ -319,9 +333,10 @@ extracted_frames = Table(
 )
 
 # Tables whose rows all belong to one label row: the loader replaces them by label_hash.
-LABEL_ROW_TABLES = (branches, frames, objects, object_frames, classifications, classification_frames, attributes)
+LABEL_ROW_TABLES = (branches, raw_label_rows, frames, objects, object_frames, classifications, classification_frames,
+                    attributes)
 
 # On DuckDB these have no primary key and no index (migration 0004): DuckDB holds indexes whole in
 # memory and rewrites them at every checkpoint. Their keys still hold: the loader replaces a label
 # row's rows as a whole and normalize refuses a label row whose keys repeat (tests check both).
-UNKEYED_ON_DUCKDB = (frames, objects, object_frames, classifications, classification_frames, attributes)
+UNKEYED_ON_DUCKDB = (raw_label_rows, frames, objects, object_frames, classifications, classification_frames, attributes)

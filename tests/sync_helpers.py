@@ -35,10 +35,10 @@ def _comparable(value):
     return value
 
 
-JSON_COLUMNS = ("points", "rings", "geometry", "raw")
+JSON_COLUMNS = ("points", "rings", "geometry")
 
 
-def snapshot(warehouse, tables=SYNC_TABLES, skip=VOLATILE | {"raw"}):
+def snapshot(warehouse, tables=SYNC_TABLES, skip=VOLATILE):
     """Every row of every synced table (volatile columns left out), sorted: equal snapshots, equal warehouses.
     JSON columns are compared as documents, not as text (spacing differs between writers)."""
     result = {}

@@ -35,7 +35,7 @@ def snapshot(warehouse, skip_columns=("synced_at",)):
     tables = {}
     for name in LABEL_TABLES:
         columns = [c.name for c in schema.metadata.tables[name].columns if c.name not in skip_columns]
-        cast = [f"CAST({c} AS VARCHAR)" if c in ("raw", "points", "rings", "geometry") else c for c in columns]
+        cast = [f"CAST({c} AS VARCHAR)" if c in ("points", "rings", "geometry") else c for c in columns]
         tables[name] = sorted(warehouse.rows(f"SELECT {', '.join(cast)} FROM {name}"), key=repr)
     return tables
 

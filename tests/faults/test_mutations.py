@@ -9,7 +9,7 @@ import math
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import sample_rows
-from connector import migrate
+from connector import migrate, schema
 from connector.ontology import build_index
 from connector.state import RunStats, start_run
 from connector.sync import load_rows
@@ -17,8 +17,7 @@ from connector.sources import SourceRow
 from examples import sdk_sample
 from sync_helpers import snapshot
 
-LABEL_TABLES = ["branches", "frames", "objects", "object_frames", "classifications", "classification_frames",
-                "attributes"]
+LABEL_TABLES = [table.name for table in schema.LABEL_ROW_TABLES]
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-2**70, 2**70), st.integers(-3, 3000),

@@ -1,4 +1,4 @@
-"""`encord-warehouse rebuild` re-derives every label table from branches.raw without calling Encord,
+"""`encord-warehouse rebuild` re-derives every label table from raw_label_rows without calling Encord,
 and the result equals what the syncs wrote, column for column (synced_at, fingerprints and raw too)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def test_rebuild_equals_the_original(warehouse, encord_emulator, key_path, proje
     result = CliRunner().invoke(cli, ["sync", "--from-export", str(write(tmp_path, "kept.jsonl", flagged)),
                                       "--project-hash", "export-project", *warehouse.cli_args])
     assert result.exit_code == 0, result.output
-    everything = [*SYNC_TABLES, "projects"]
+    everything = [*SYNC_TABLES, "projects", "raw_label_rows"]
     original = snapshot(warehouse, everything, skip=set())
     assert warehouse.scalar("SELECT count(*) FROM branches WHERE deleted_at IS NOT NULL") == 1
 

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, insert, select
+from sqlalchemy import column as sa_column, table as sa_table
 
 from connector import migrate, schema
 from connector.cli import cli
@@ -22,21 +23,30 @@ from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "sync_errors": {"kept"}}
+TABLES_OF_LATER_REVISIONS = {"raw_label_rows"}
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
 
 
 def copy_data(source, target) -> None:
-    """Every row of every table, in the columns the target's schema revision has."""
+    """Every row of every table, in the columns the target's schema revision (0001) has; the raw
+    JSON goes where 0001 kept it, in branches.raw."""
+    raw = dict(raw_documents(source))
     with source.engine.connect() as reading, target.engine.begin() as writing:
         for table in schema.metadata.sorted_tables:
+            if table.name in TABLES_OF_LATER_REVISIONS:
+                continue
             columns = [c for c in table.columns if c.name not in ADDED_BY_LATER_REVISIONS.get(table.name, ())]
             rows = [dict(row) for row in reading.execute(select(*columns)).mappings()]
+            into = table
+            if table.name == "branches":
+                into = sa_table("branches", *(sa_column(c.name, c.type) for c in columns), sa_column("raw", JSON))
+                rows = [{**row, "raw": raw[row["label_hash"]]} for row in rows]
             if rows:
-                writing.execute(insert(table), rows)
+                writing.execute(insert(into), rows)
 
 
 def raw_documents(warehouse):
-    return sorted((h, json.loads(r) if isinstance(r, str) else r) for h, r in warehouse.rows("SELECT label_hash, raw FROM branches"))
+    return sorted((h, json.loads(r)) for h, r in warehouse.rows("SELECT label_hash, CAST(raw AS VARCHAR) FROM label_row_json"))
 
 
 def test_a_populated_0001_warehouse_upgrades_to_head_intact(warehouse, other_warehouse, encord_emulator, key_path, project):
@@ -47,7 +57,7 @@ def test_a_populated_0001_warehouse_upgrades_to_head_intact(warehouse, other_war
     copy_data(other_warehouse, warehouse)
     migrate.upgrade(warehouse.engine)
     assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
-    assert snapshot(warehouse, DATA_TABLES, skip={"raw"}) == snapshot(other_warehouse, DATA_TABLES, skip={"raw"})
+    assert snapshot(warehouse, DATA_TABLES, skip=set()) == snapshot(other_warehouse, DATA_TABLES, skip=set())
     assert raw_documents(warehouse) == raw_documents(other_warehouse)
     for view in ("labels_export", "frame_labels", "object_frames_px", "branch_labels"):  # 0002's views
         assert warehouse.scalar(f"SELECT count(*) FROM {view}") == other_warehouse.scalar(f"SELECT count(*) FROM {view}") > 0
@@ -73,8 +83,9 @@ def primary_key_tables(warehouse) -> set[str]:
 
 
 def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
-    """Down through 0004 (DuckDB: keys back on the per-annotation tables) and 0003 (flag columns
-    dropped) with data in the tables, then up again: the same rows throughout."""
+    """Down through 0005 (raw JSON back in branches.raw), 0004 (DuckDB: keys back on the
+    per-annotation tables) and 0003 (flag columns dropped) with data in the tables, then up again:
+    the same rows and raw documents throughout."""
     flagged = []
     for name, (_, mutate, _) in KEPT.items():
         row = clone_row(sample_rows()[3], data_title=name)
@@ -83,24 +94,27 @@ def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
     export = write(tmp_path, "rows.jsonl", sample_rows()[:3] + flagged)
     result = CliRunner().invoke(cli, ["sync", "--from-export", str(export), *warehouse.cli_args])
     assert result.exit_code == 0, result.output
-    before = snapshot(warehouse, DATA_TABLES, skip={"raw", "problems"})
+    before = snapshot(warehouse, DATA_TABLES, skip={"problems"})
     flags = warehouse.rows("SELECT label_hash, object_hash, frame, problems FROM object_frames WHERE problems IS NOT NULL")
     assert len(flags) == len(KEPT)
 
     unkeyed = {table.name for table in schema.UNKEYED_ON_DUCKDB}
     assert bool(unkeyed & primary_key_tables(warehouse)) == (warehouse.dialect == "postgresql")
+    documents = raw_documents(warehouse)
     alembic(warehouse, "downgrade", "0002")
     assert migrate.current_revision(warehouse.engine) == "0002"
-    assert unkeyed <= primary_key_tables(warehouse)
+    assert sorted((h, json.loads(r)) for h, r in warehouse.rows("SELECT label_hash, CAST(raw AS VARCHAR) FROM branches")) == documents
+    assert unkeyed - TABLES_OF_LATER_REVISIONS <= primary_key_tables(warehouse)
     columns = {c for (c,) in warehouse.rows(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'object_frames' AND table_schema = current_schema()")}
     assert "problems" not in columns and "x" in columns
-    assert snapshot(warehouse, DATA_TABLES, skip={"raw", "problems"}) == before
+    assert snapshot(warehouse, DATA_TABLES, skip={"problems"}) == before
 
     alembic(warehouse, "upgrade", "head")
     assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
+    assert raw_documents(warehouse) == documents
     assert bool(unkeyed & primary_key_tables(warehouse)) == (warehouse.dialect == "postgresql")
-    assert snapshot(warehouse, DATA_TABLES, skip={"raw", "problems"}) == before
+    assert snapshot(warehouse, DATA_TABLES, skip={"problems"}) == before
     # Rows loaded before the flags existed get them from `rebuild` (a sync leaves unchanged rows alone).
     assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
     assert sorted(warehouse.rows(
