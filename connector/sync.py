@@ -115,7 +115,8 @@ def load_rows(
 def _collector_paused() -> Iterator[None]:
     """Parsing and normalizing allocate millions of dicts, lists and tuples that form no cycles;
     the cyclic garbage collector would scan them again and again (it tripled the time of a large
-    export). Reference counting frees each batch; the collector runs once at the end."""
+    export). Reference counting frees each batch; a source whose objects hold cycles collects
+    them itself (sources/encord.py)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -123,7 +124,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-            gc.collect()
 
 
 @dataclass

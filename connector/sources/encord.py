@@ -8,6 +8,7 @@ server.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass, field
@@ -172,6 +173,9 @@ class EncordSource:
                 else:  # deleted between listing and fetching: the next full listing removes it
                     log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
                 self._handles.pop(listing.label_hash, None)
+            # The SDK's label-row objects hold reference cycles, and a sync runs with the cyclic
+            # collector paused (connector/sync.py): without this, every fetched row stayed in memory.
+            gc.collect()
 
     def _initialise(self, chunk: list[Listing]) -> list[Listing]:
         """Fetch the chunk's labels; if the API refuses because some rows are gone, fetch the survivors."""
