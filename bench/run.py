@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from generate import write_export  # noqa: E402
 from measure import measure  # noqa: E402
+from same_rows import differences  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 CLI = str(ROOT / ".venv" / "bin" / "encord-warehouse")
@@ -125,9 +127,14 @@ def main() -> None:
     try:
         print("loads:", flush=True)
         sync = [CLI, "sync", "--from-export"]
+        floor_db, ours_db = targets.duckdb(), targets.duckdb()
         results["floor_duckdb"] = run_load("floor, DuckDB", [PYTHON, str(ROOT / "bench/floor.py"), str(full),
-                                                              "--ontology", str(ontology), *targets.duckdb()])
-        results["ours_duckdb"] = run_load("ours, DuckDB", [*sync, str(full), "--ontology", str(ontology), *targets.duckdb()])
+                                                              "--ontology", str(ontology), *floor_db])
+        results["ours_duckdb"] = run_load("ours, DuckDB", [*sync, str(full), "--ontology", str(ontology), *ours_db])
+        differ = differences(*(make_url(db[1]).database for db in (ours_db, floor_db)))
+        if differ:
+            raise SystemExit(f"the floor did not write what ours wrote (rows only in ours, only in the floor): {differ}")
+        print("  floor and ours hold the same rows", flush=True)
         if large:
             results["ours_duckdb_large"] = run_load(f"ours, DuckDB, {args.scale}x export",
                                                     [*sync, str(large), "--ontology", str(ontology), *targets.duckdb()])

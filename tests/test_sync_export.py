@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
@@ -15,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from connector import migrate, schema
 from connector.cli import cli
+from connector.sources.export import ExportError
 from connector.sync import ExportSyncConfig, sync_export
 from examples import sdk_sample
 from sdk_counts import sdk_counts
@@ -215,6 +217,23 @@ def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
     result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
     assert result.stats.failed == 1
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=good["label_hash"]) == before > 0
+
+
+def test_batches_read_before_a_broken_tail_are_committed(warehouse, tmp_path):
+    """Batches are written in a second thread while the next is read: when reading fails, every
+    batch already complete is committed, nothing of the incomplete one, and the run is failed."""
+    rows = json.loads(SAMPLE.read_text())
+    text = json.dumps(rows)
+    cut = text.index(json.dumps(rows[5])) + 40  # inside the sixth row
+    path = tmp_path / "broken.json"
+    path.write_text(text[:cut])
+    with pytest.raises(ExportError, match="broken.json: invalid JSON in item 5"):
+        sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", batch_size=2))
+    stored = {h for (h,) in warehouse.rows("SELECT label_hash FROM branches")}
+    assert stored == {row["label_hash"] for row in rows[:4]}
+    assert warehouse.scalar("SELECT count(*) FROM object_frames") == sum(
+        sdk_counts(row, json.loads(ONTOLOGY.read_text())).object_annotations for row in rows[:4])
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
 
 
 def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):

@@ -88,18 +88,19 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
     while True:
         chunk = handle.read(_CHUNK)
         text += chunk
-        cut = _row_boundary(text) if chunk else _array_end(text)
-        if cut is None and chunk:
-            if len(text) > _MAX_BUFFER:  # no cut in sight: do not hold the file
-                break
-            continue
-        rows = _elements(text[:cut[0]]) if cut is not None else None
+        end = None if chunk else _array_end(text)
+        cut = end or _row_boundary(text)
+        if cut is None:
+            if chunk and len(text) <= _MAX_BUFFER:
+                continue
+            break  # no cut in sight (do not hold the file), or a broken tail: ijson names the error
+        rows = _elements(text[:cut[0]])
         if rows is None:
             break
         for row in rows:
             yield SourceRow(row, f"{path.name}[{index}]")
             index += 1
-        if not chunk:
+        if end is not None:
             return
         text = text[cut[1]:]
     yield from _stream_array(_Prefixed(b"[" + text, handle), path, index)
@@ -129,13 +130,14 @@ def _elements(text: bytes) -> list | None:
         return None
 
 
-def _stream_array(stream, path: Path, start: int) -> Iterator[SourceRow]:
-    index = start
+def _stream_array(stream, path: Path, index: int) -> Iterator[SourceRow]:
     try:
-        for index, row in enumerate(ijson.items(stream, "item", use_float=True), start=start):
+        for row in ijson.items(stream, "item", use_float=True):
             yield SourceRow(row, f"{path.name}[{index}]")
+            index += 1
     except ijson.JSONError as error:
-        raise ExportError(f"{path}: invalid JSON after item {index}: {error}") from None
+        reason = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ExportError(f"{path}: invalid JSON in item {index}: {reason}") from None
 
 
 class _Prefixed:
