@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from connector import migrate, schema
 from connector.cli import cli
+from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
 from connector.sync import ExportSyncConfig, sync_export
 from examples import sdk_sample
@@ -272,6 +274,25 @@ def test_schema_option_is_refused_for_duckdb(tmp_path):
     result = CliRunner().invoke(cli, ["migrate", "--db", f"duckdb:///{tmp_path}/w.duckdb", "--schema", "x"])
     assert result.exit_code == 2
     assert result.output.strip() == "encord-warehouse: --schema applies to Postgres only; a DuckDB warehouse is one file"
+
+
+def test_duckdb_memory_limit_defaults_and_the_url_overrides_it(tmp_path):
+    """DuckDB-only: Postgres keeps its memory in the server."""
+    def limit(url):
+        engine = create_warehouse_engine(url)
+        with engine.connect() as connection:
+            value = connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+        engine.dispose()
+        return value
+
+    assert DUCKDB_MEMORY_LIMIT == "256MB" and limit(f"duckdb:///{tmp_path}/a.duckdb") == "244.1 MiB"  # 256e6 bytes
+    assert limit(f"duckdb:///{tmp_path}/b.duckdb?memory_limit=1GB") == "953.6 MiB"
+
+
+def test_a_load_leaves_the_collector_and_switch_interval_as_it_found_them(warehouse):
+    interval, collecting = sys.getswitchinterval(), gc.isenabled()
+    sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj"))
+    assert (sys.getswitchinterval(), gc.isenabled()) == (interval, collecting)
 
 
 def test_readme_command_on_a_fresh_directory(tmp_path):
