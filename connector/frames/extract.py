@@ -20,6 +20,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import ffmpeg
 
@@ -47,10 +48,16 @@ class ExtractedFrame:
     """Of the image as written (after ffmpeg's autorotation, unlike the stream's)."""
 
 
+Frame = TypeVar("Frame")
+
+
 @dataclass
-class Extraction:
+class Extraction(Generic[Frame]):
+    """What became of one video's wanted frames: `Frame` is ExtractedFrame here (a local image),
+    video.FrameRecord once the images are stored."""
+
     info: VideoInfo
-    frames: list[ExtractedFrame] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
     out_of_range: list[int] = field(default_factory=list)
     """Requested frames >= the video's frame count (or < 0): not attempted."""
     missing: list[int] = field(default_factory=list)
@@ -75,12 +82,12 @@ def codec_options(fmt: str, quality: int | None) -> dict:
 
 def extract(source: str, frames, workdir: str | Path, *, fmt: str = "jpg",
             quality: int | None = None, info: VideoInfo | None = None, seek_cost: int = 30,
-            max_segments: int = 8) -> Extraction:
+            max_segments: int = 8) -> Extraction[ExtractedFrame]:
     """Write each wanted frame of `source` (path or URL) to `workdir` as an image."""
     opts = codec_options(fmt, quality)
     info = info or probe(source)
     wanted = sorted(set(frames))
-    result = Extraction(info=info)
+    result: Extraction[ExtractedFrame] = Extraction(info=info)
     result.out_of_range = [f for f in wanted if f < 0 or f >= info.frame_count]
     wanted = [f for f in wanted if 0 <= f < info.frame_count]
     if not wanted:

@@ -7,9 +7,9 @@ frames afterwards (job.py) can never record a frame whose object is missing.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
-from .extract import extract
+from .extract import Extraction, extract
 from .probe import VideoInfo, probe
 from .storage import Destination, frame_key
 
@@ -26,30 +26,20 @@ class FrameRecord:
     timestamp_s: float | None
 
 
-@dataclass
-class VideoResult:
-    info: VideoInfo
-    frames: list[FrameRecord] = field(default_factory=list)
-    out_of_range: list[int] = field(default_factory=list)
-    missing: list[int] = field(default_factory=list)
-    passes: int = 0
-
-
 def extract_video(source: str, frames, dest: Destination, project_hash: str, data_hash: str,
                   *, fmt: str = "jpg", quality: int | None = None,
-                  info: VideoInfo | None = None, **plan_options) -> VideoResult:
+                  info: VideoInfo | None = None, **plan_options) -> Extraction[FrameRecord]:
     """Extract `frames` of `source` to `{dest}/{project_hash}/{data_hash}/{frame:06d}.{fmt}`."""
     info = info or probe(source)
     with tempfile.TemporaryDirectory(prefix="encord-frames-") as workdir:
         run = extract(source, frames, workdir, fmt=fmt, quality=quality, info=info,
                       **plan_options)
-        result = VideoResult(info=info, out_of_range=run.out_of_range, missing=run.missing,
-                             passes=run.passes)
+        records = []
         for item in run.frames:
             stored = dest.put_file(str(item.path), frame_key(project_hash, data_hash,
                                                              item.frame, fmt))
-            result.frames.append(FrameRecord(
+            records.append(FrameRecord(
                 frame=item.frame, format=fmt, uri=stored.uri, sha256=stored.sha256,
                 bytes=stored.bytes, width=item.width, height=item.height,
                 timestamp_s=item.timestamp_s))
-    return result
+    return replace(run, frames=records)
