@@ -151,7 +151,8 @@ def _quick_lock_handover() -> Iterator[None]:
 
 def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, ontology: OntologyIndex,
                    stats: RunStats, full_refresh: bool) -> _PreparedBatch:
-    """Fingerprint, compare with the warehouse, normalize: everything before the write."""
+    """Fingerprint, compare with the warehouse, normalize: everything before the write. The writer
+    looks the label rows up again inside its transaction: the batch before may still be writing."""
     synced_at = utc_now()
     fingerprints = {
         item.row["label_hash"]: content_fingerprint(item.row, item.metadata, ontology)
