@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from itertools import chain
+from math import isfinite
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -95,6 +97,7 @@ class RowContext:
     ontology: OntologyIndex = field(default_factory=OntologyIndex)
     metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
     content_sha256: str | None = None  # fingerprint of row + metadata; an unchanged row is not rewritten
+    row_json: bytes | None = None  # the row as row_json() wrote it for the fingerprint: the raw archive reuses it
 
 
 # The metadata fields that normalize reads; the rest (signed links, priorities) would make
@@ -102,15 +105,25 @@ class RowContext:
 FINGERPRINT_METADATA = ("workflow_graph_node", "label_status", "annotation_task_status", "number_of_frames")
 
 
-def content_fingerprint(row: Any, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str | None:
-    """A hash of everything a label row's warehouse rows are made from; None when the row cannot be
-    written as JSON (an integer past 64 bits): such a row is quarantined, its raw archive would fail."""
-    relevant = {key: metadata.get(key) for key in FINGERPRINT_METADATA} if metadata else None
+def row_json(row: Any) -> bytes | None:
+    """The label row as JSON, as the raw archive keeps it; None when it cannot be written as JSON (an
+    integer past 64 bits): such a row is quarantined, its raw archive would fail."""
     try:
-        payload = orjson.dumps([row, relevant, ontology.fingerprint], option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(row)
+    except TypeError:  # a key that is not a string, or an integer past 64 bits
+        pass
+    try:
+        return orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS)  # a third slower, so only when needed
     except TypeError:
         return None
-    return hashlib.sha256(payload).hexdigest()
+
+
+def content_fingerprint(row_json: bytes, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str:
+    """A hash of everything a label row's warehouse rows are made from: its JSON, the listing fields
+    normalize reads and the ontology."""
+    relevant = {key: metadata.get(key) for key in FINGERPRINT_METADATA} if metadata else None
+    context = orjson.dumps([relevant, ontology.fingerprint], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(row_json + b"\n" + context).hexdigest()
 
 
 def normalize_label_row(row: dict[str, Any], context: RowContext) -> dict[str, list[tuple]]:
@@ -155,8 +168,14 @@ class _RowNormalizer:
         self.emit_classifications()
         self.emit_attributes()
         self.tables["frames"] = [self.frame_rows[frame] for frame in sorted(self.frame_rows)]
-        self.tables["raw_label_rows"] = raw_parts(self.label_hash, _json_safe(self.row) if self.non_finite else self.row)
+        self.tables["raw_label_rows"] = raw_parts(self.label_hash, self.raw_json())
         return self.tables
+
+    def raw_json(self) -> str:
+        """JSON writes NaN and infinities as null: a row that has them is archived with them spelled out."""
+        if self.non_finite:
+            return orjson.dumps(_json_safe(self.row), option=orjson.OPT_NON_STR_KEYS).decode()
+        return (self.context.row_json or orjson.dumps(self.row, option=orjson.OPT_NON_STR_KEYS)).decode()
 
     # ---- data units and frames
 
@@ -198,7 +217,10 @@ class _RowNormalizer:
 
     def read_frame_labels(self, labels: dict, frame: int, where: str) -> None:
         for index, obj in enumerate(self.answer_list(labels, "objects", where)):
-            self.read_object(obj, frame, f"{where}.objects[{index}]")
+            try:
+                self.read_object(obj, frame)
+            except LabelRowError as error:  # its field is relative to the object: built only now
+                raise self.fail(f"{where}.objects[{index}]{error.field}", error.reason) from None
         for index, entry in enumerate(self.answer_list(labels, "classifications", where)):
             path = f"{where}.classifications[{index}]"
             classification_hash = self.required(entry, "classificationHash", path)
@@ -207,28 +229,30 @@ class _RowNormalizer:
 
     # ---- objects
 
-    def read_object(self, obj: Any, frame: int, where: str) -> None:
+    def read_object(self, obj: Any, frame: int) -> None:
+        """One object in one frame; runs once per annotation, so error fields are relative to the
+        object (read_frame_labels puts the whole path together)."""
         if not isinstance(obj, dict):
-            raise self.fail(where, "expected an object")
-        object_hash = self.required(obj, "objectHash", where)
-        shape = self.required(obj, "shape", where)
+            raise self.fail("", "expected an object")
+        object_hash = self.required(obj, "objectHash", "")
+        shape = self.required(obj, "shape", "")
         if (object_hash, frame) in self.object_frame_keys:
-            raise self.fail(f"{where}.objectHash", f"duplicate object {object_hash} in frame {frame}")
+            raise self.fail(".objectHash", f"duplicate object {object_hash} in frame {frame}")
         self.object_frame_keys.add((object_hash, frame))
-        geometry = self.read_geometry(obj, shape, where)
-        audit = self.audit(obj, where)
+        geometry = self.read_geometry(obj, shape)
+        audit = self.audit(obj, "")
         self.tables["object_frames"].append((
             self.label_hash, object_hash, frame, shape, *geometry,
-            self.number(obj.get("confidence"), where, "confidence"), obj.get("manualAnnotation"),
+            self.number(obj.get("confidence"), "", "confidence"), obj.get("manualAnnotation"),
             obj.get("event"), obj.get("isDeleted"), *audit, self.problems(shape, geometry, frame),
         ))
-        self.track_object(object_hash, obj, frame, audit, where)
+        self.track_object(object_hash, obj, frame, audit)
 
-    def track_object(self, object_hash: str, obj: dict, frame: int, audit: tuple, where: str) -> None:
+    def track_object(self, object_hash: str, obj: dict, frame: int, audit: tuple) -> None:
         seen = self.objects.get(object_hash)
         if seen is None:
             self.objects[object_hash] = {
-                "entry": obj, "feature_hash": self.required(obj, "featureHash", where),
+                "entry": obj, "feature_hash": self.required(obj, "featureHash", ""),
                 "first": frame, "last": frame, "count": 1, "created": audit[:2], "edited": audit[2:],
             }
             return
@@ -240,22 +264,23 @@ class _RowNormalizer:
         if audit[3] is not None and (seen["edited"][1] is None or audit[3] > seen["edited"][1]):
             seen["edited"] = audit[2:]
 
-    def read_geometry(self, obj: dict, shape: str, where: str) -> tuple:
-        """(x, y, w, h, theta, points, rings, geometry) for one frame object."""
+    def read_geometry(self, obj: dict, shape: str) -> tuple:
+        """(x, y, w, h, theta, points, rings, geometry) for one frame object; error fields relative to it."""
         key = GEOMETRY_KEYS.get(shape)
         if key is None:
-            raise self.fail(f"{where}.shape", f"unknown shape {shape!r}")
+            raise self.fail(".shape", f"unknown shape {shape!r}")
         value = obj.get(key)
-        path = f"{where}.{key}"
+        path = "." + key
         if not isinstance(value, dict):
             raise self.fail(path, "missing" if value is None else "expected an object")
         if shape in ("bounding_box", "rotatable_bounding_box"):
-            x, y, w, h = (self.number(value.get(k), path, k, required=True) for k in "xywh")
-            theta = self.number(value.get("theta"), path, "theta", required=shape != "bounding_box")
-            return x, y, w, h, theta, None, None, None
+            number = self.number
+            return (number(value.get("x"), path, "x", True), number(value.get("y"), path, "y", True),
+                    number(value.get("w"), path, "w", True), number(value.get("h"), path, "h", True),
+                    number(value.get("theta"), path, "theta", shape != "bounding_box"), None, None, None)
         if shape in ("polygon", "polyline", "point", "skeleton"):
             points = self.vertices(value, path)
-            rings = self.rings(obj.get("polygons"), points, f"{where}.polygons") if shape == "polygon" else None
+            rings = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" else None
             x, y = points[0] if shape == "point" and points else (None, None)
             return x, y, None, None, None, points, rings, value if shape == "skeleton" else None
         if shape in ("circle", "ellipse"):
@@ -269,13 +294,22 @@ class _RowNormalizer:
         """What is wrong with a kept annotation: coordinates not finite or outside 0..1, a frame past the end."""
         found = []
         if shape not in ("bitmask", "cuboid_2d"):  # bitmask and cuboid geometry stays raw JSON
-            named = [(name, value) for name, value in zip("xywh", geometry[:4]) if value is not None]
-            if shape != "point":
-                named += [(f"points[{i}].{c}", v) for i, point in enumerate(geometry[5] or ()) for c, v in zip("xy", point)]
-            found = [_coordinate_problem(name, value) for name, value in named if not 0.0 <= value <= 1.0]
+            coordinates = [value for value in geometry[:4] if value is not None]
+            if shape != "point" and geometry[5]:
+                coordinates.extend(chain.from_iterable(geometry[5]))
+            # min and max skip NaN: only rows where number() saw no NaN or infinity take the short way
+            if coordinates and (self.non_finite or min(coordinates) < 0.0 or max(coordinates) > 1.0):
+                found = self.coordinate_problems(shape, geometry)
         if self.frame_limit is not None and frame >= self.frame_limit:
             found.append(f"frame {frame} beyond the video's {self.frame_limit} frames")
         return "; ".join(found) or None
+
+    @staticmethod
+    def coordinate_problems(shape: str, geometry: tuple) -> list[str]:
+        named = [(name, value) for name, value in zip("xywh", geometry[:4]) if value is not None]
+        if shape != "point":
+            named += [(f"points[{i}].{c}", v) for i, point in enumerate(geometry[5] or ()) for c, v in zip("xy", point)]
+        return [_coordinate_problem(name, value) for name, value in named if not 0.0 <= value <= 1.0]
 
     def vertices(self, value: dict, path: str) -> list[list[float]]:
         try:
@@ -283,13 +317,15 @@ class _RowNormalizer:
         except (TypeError, ValueError):
             keys = sorted(value, key=lambda k: self.vertex_index(k, path))  # raises, naming the bad key
         points = []
+        number = self.number
         for key in keys:
             vertex = value[key]
             if not isinstance(vertex, dict):
                 raise self.fail(f"{path}[{key!r}]", "expected an object with x and y")
-            where = f"{path}[{key!r}]"
-            points.append([self.number(vertex.get("x"), where, "x", required=True),
-                           self.number(vertex.get("y"), where, "y", required=True)])
+            try:
+                points.append([number(vertex.get("x"), "", "x", True), number(vertex.get("y"), "", "y", True)])
+            except LabelRowError as error:
+                raise self.fail(f"{path}[{key!r}]{error.field}", error.reason) from None
         return points
 
     def vertex_index(self, key: str, path: str) -> int:
@@ -308,7 +344,8 @@ class _RowNormalizer:
                 if not isinstance(ring, list):
                     raise self.fail(f"{path}[{p}][{r}]", "expected a flat list of coordinates")
                 for c, coordinate in enumerate(ring):
-                    self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
+                    if type(coordinate) is not float:
+                        self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
         return polygons
 
     def emit_objects(self) -> None:
@@ -469,7 +506,7 @@ class _RowNormalizer:
     def number(self, value: Any, path: str, key: str | None = None, required: bool = False) -> float | None:
         """`value` as a float; `path` (plus `.key`) names it in the error. Runs once per coordinate,
         so the field path is only put together when something is wrong."""
-        if type(value) is float and math.isfinite(value):
+        if type(value) is float and isfinite(value):
             return value
         if value is None and not required:
             return None
@@ -506,18 +543,18 @@ class _RowNormalizer:
             pairs.append((start, end))
         return pairs
 
-    def timestamp(self, value: Any, path: str) -> datetime | None:
+    def timestamp(self, value: Any, path: str, key: str | None = None) -> datetime | None:
         if value is None or value == "":
             return None
         try:
             return parse_timestamp(value)
         except (TypeError, ValueError):
-            raise self.fail(path, f"unreadable timestamp {value!r}") from None
+            raise self.fail(f"{path}.{key}" if key else path, f"unreadable timestamp {value!r}") from None
 
     def audit(self, node: dict, path: str) -> tuple:
         return (
-            node.get("createdBy"), self.timestamp(node.get("createdAt"), f"{path}.createdAt"),
-            node.get("lastEditedBy"), self.timestamp(node.get("lastEditedAt"), f"{path}.lastEditedAt"),
+            node.get("createdBy"), self.timestamp(node.get("createdAt"), path, "createdAt"),
+            node.get("lastEditedBy"), self.timestamp(node.get("lastEditedAt"), path, "lastEditedAt"),
         )
 
 
@@ -531,9 +568,8 @@ def _coordinate_problem(name: str, value: float) -> str:
     return f"{name}={value:g} < 0" if value < 0 else f"{name}={value:g} > 1"
 
 
-def raw_parts(label_hash: str, row: dict) -> list[tuple[str, int, str]]:
-    """raw_label_rows rows: the label row's JSON text cut into parts of RAW_PART_CHARS characters."""
-    text = orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS).decode()
+def raw_parts(label_hash: str, text: str) -> list[tuple[str, int, str]]:
+    """raw_label_rows rows: a label row's JSON text cut into parts of RAW_PART_CHARS characters."""
     return [(label_hash, number, text[start:start + RAW_PART_CHARS])
             for number, start in enumerate(range(0, len(text), RAW_PART_CHARS))]
 

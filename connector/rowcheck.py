@@ -54,7 +54,7 @@ def _column_problem(kind, nullable: bool, values: tuple) -> tuple[int, str] | No
         if present and (min(present) < low or max(present) > high):
             index = next(i for i, v in enumerate(values) if v is not None and not low <= v <= high)
             return index, f"{values[index]} is out of range for this column"
-    if kind is Text and "\x00" in "".join(v for v in values if v is not None):
+    if kind is Text and "\x00" in "".join(filter(None, values)):  # filter(None): no None, no empty strings
         index = next(i for i, v in enumerate(values) if v is not None and "\x00" in v)
         return index, f"contains a NUL character, which Postgres text cannot hold: {values[index]!r}"[:200]
     return None

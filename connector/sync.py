@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from connector import load, migrate, schema
 from connector.crashpoint import crash_point
 from connector.normalize import (
-    LabelRowError, NormalizedBatch, RowContext, content_fingerprint, merge_label_rows, normalize_label_row,
+    LabelRowError, NormalizedBatch, RowContext, content_fingerprint, merge_label_rows, normalize_label_row, row_json,
 )
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.rowcheck import check_tables, flagged
@@ -154,22 +154,26 @@ def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, on
     """Fingerprint, compare with the warehouse, normalize: everything before the write. The writer
     looks the label rows up again inside its transaction: the batch before may still be writing."""
     synced_at = utc_now()
-    fingerprints = {
-        item.row["label_hash"]: content_fingerprint(item.row, item.metadata, ontology)
-        for item in batch
-        if isinstance(item.row, dict) and isinstance(item.row.get("label_hash"), str)
-    }
+    texts: dict[str, bytes | None] = {}
+    fingerprints: dict[str, str] = {}
+    for item in batch:
+        label_hash = _label_hash(item.row)
+        if label_hash is not None:
+            texts[label_hash] = text = row_json(item.row)
+            if text is not None:
+                fingerprints[label_hash] = content_fingerprint(text, item.metadata, ontology)
     stored = _stored_fingerprints(engine, list(fingerprints))
     per_label_row: dict[str, dict[str, list[tuple]]] = {}
     failures: list[RowFailure] = []
     flagged_rows: list[RowFailure] = []
     for item in batch:
-        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
+        label_hash = _label_hash(item.row)
         if not full_refresh and label_hash in stored and stored[label_hash] == fingerprints.get(label_hash):
             stats.unchanged += 1
             continue
         crash_point("normalize")
-        context = RowContext(project_hash, synced_at, ontology, item.metadata, fingerprints.get(label_hash))
+        context = RowContext(project_hash, synced_at, ontology, item.metadata, fingerprints.get(label_hash),
+                             texts.get(label_hash))
         try:
             tables = _normalize(item, context)
         except LabelRowError as error:
@@ -199,11 +203,16 @@ def _write_batch(engine: Engine, prepared: _PreparedBatch, run_id: str, project_
         on_progress(len(prepared.rows))
 
 
+def _label_hash(row) -> str | None:
+    label_hash = row.get("label_hash") if isinstance(row, dict) else None
+    return label_hash if isinstance(label_hash, str) else None
+
+
 def _normalize(item: SourceRow, context: RowContext) -> dict[str, list[tuple]]:
     if item.error is not None:
         label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
         raise LabelRowError(label_hash, "<source>" if label_hash else "<json>", item.error)
-    if context.content_sha256 is None and isinstance(item.row, dict) and isinstance(item.row.get("label_hash"), str):
+    if context.content_sha256 is None and _label_hash(item.row) is not None:
         raise LabelRowError(item.row["label_hash"], "<row>", "cannot be written as JSON (an integer past 64 bits?)")
     try:
         tables = normalize_label_row(item.row, context)

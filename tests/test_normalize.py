@@ -240,8 +240,12 @@ def test_polygon_without_rings_gets_one_ring_from_its_vertices(context):
     assert frame["rings"] == [[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1]]]
 
 
+def _frame_objects(row):
+    return row["data_units"]["dh-1"]["labels"]["3"]["objects"]
+
+
 def _object(row):
-    return row["data_units"]["dh-1"]["labels"]["3"]["objects"][0]
+    return _frame_objects(row)[0]
 
 
 BAD_ROWS = {
@@ -272,6 +276,53 @@ def test_bad_rows_raise_one_line_errors_naming_row_and_field(case, context):
     assert field in error.field
     assert reason in error.reason
     assert "\n" not in str(error) and str(error).startswith("label row lh-1 (clip.mp4): ")
+
+
+def _polygon(row):
+    obj = _object(row)
+    obj.pop("boundingBox")
+    obj.update(shape="polygon", polygon={"0": {"x": 0.1, "y": 0.2}, "1": {"x": 0.5, "y": 0.6}, "2": {"x": 0.9, "y": 0.1}})
+    return obj
+
+
+OBJECT = "data_units.dh-1.labels['3'].objects[0]"
+EXACT_FIELDS = {
+    "box coordinate": (lambda r: _object(r)["boundingBox"].update(h=None), f"{OBJECT}.boundingBox.h"),
+    "object timestamp": (lambda r: _object(r).update(lastEditedAt="soon"), f"{OBJECT}.lastEditedAt"),
+    "confidence": (lambda r: _object(r).update(confidence="high"), f"{OBJECT}.confidence"),
+    "featureHash": (lambda r: _object(r).pop("featureHash"), f"{OBJECT}.featureHash"),
+    "vertex coordinate": (lambda r: _polygon(r)["polygon"]["1"].update(y=[0.5]), f"{OBJECT}.polygon['1'].y"),
+    "vertex not an object": (lambda r: _polygon(r)["polygon"].update({"2": [0.9, 0.1]}), f"{OBJECT}.polygon['2']"),
+    "ring coordinate": (lambda r: _polygon(r).update(polygons=[[[0.1, "x"]]]), f"{OBJECT}.polygons[0][0][1]"),
+    "second object": (lambda r: _frame_objects(r).append({**_object(r), "objectHash": "o2", "shape": None}),
+                      "data_units.dh-1.labels['3'].objects[1].shape"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXACT_FIELDS))
+def test_errors_inside_an_object_name_the_whole_path(case, context):
+    """Per-annotation code builds field paths only on failure; the error still names the full path."""
+    mutate, field = EXACT_FIELDS[case]
+    row = minimal_video()
+    mutate(row)
+    with pytest.raises(LabelRowError) as raised:
+        normalize_label_row(row, context)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("vertex, problem", [
+    ({"x": 0.5, "y": 0.6}, None),
+    ({"x": 0.0, "y": 1.0}, None),
+    ({"x": 1.5, "y": 0.6}, "points[1].x=1.5 > 1"),
+    ({"x": 0.5, "y": -0.01}, "points[1].y=-0.01 < 0"),
+    ({"x": float("nan"), "y": 0.6}, "points[1].x=nan not finite"),
+    ({"x": float("-inf"), "y": float("nan")}, "points[1].x=-inf not finite; points[1].y=nan not finite"),
+])
+def test_coordinate_problems_name_each_bad_value(vertex, problem, context):
+    row = minimal_video()
+    _polygon(row)["polygon"]["1"] = vertex
+    frame = named(normalize_label_row(row, context), "object_frames")[0]
+    assert frame["problems"] == problem
 
 
 def test_ontology_tables(ontology):

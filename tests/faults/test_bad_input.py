@@ -237,3 +237,27 @@ def test_an_integer_past_64_bits_is_quarantined(warehouse):
     assert [(f.label_hash, f.field) for f in failures] == [(bad["label_hash"], "<row>")]
     assert "cannot be written as JSON" in failures[0].reason
     assert warehouse.scalar("SELECT count(*) FROM branches") == 1
+
+
+def test_integer_keys_are_archived_as_strings_and_a_rerun_skips_the_row(warehouse):
+    """A source may hand over a dict with integer frame keys (JSON itself cannot): the raw archive writes
+    them as strings, and the row's fingerprint is as stable as any other's."""
+    from connector import migrate
+    from connector.ontology import OntologyIndex
+    from connector.sources import SourceRow
+    from connector.state import RunStats, start_run
+    from connector.sync import load_rows
+
+    migrate.upgrade(warehouse.engine)
+    video = sample_rows()[0]
+    unit = next(iter(video["data_units"].values()))
+    unit["labels"] = {int(frame): labels for frame, labels in unit["labels"].items()}
+    stats = [RunStats(), RunStats()]
+    for run_stats in stats:
+        run_id = start_run(warehouse.engine, "export", "p")
+        assert load_rows(warehouse.engine, [SourceRow(video, "a")], run_id, "p", OntologyIndex(), run_stats) == []
+    assert (stats[0].inserted, stats[1].unchanged) == (1, 1)
+    raw = json.loads(warehouse.scalar("SELECT CAST(raw AS VARCHAR) FROM label_row_json"))
+    assert sorted(next(iter(raw["data_units"].values()))["labels"], key=int) == sorted(map(str, unit["labels"]), key=int)
+    frames = warehouse.rows("SELECT DISTINCT frame FROM object_frames ORDER BY frame")
+    assert [f for (f,) in frames] == sorted(frame for frame, labels in unit["labels"].items() if labels.get("objects"))
