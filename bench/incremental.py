@@ -7,14 +7,16 @@ project of `--rows` label rows cloned from the SDK-built sample's small rows (im
 group, a DICOM series, short videos) with fresh hashes. Each step runs
 `encord-warehouse sync --project …` as its own process and measures it (wall time, CPU time of
 the sync process — the emulator runs in this process, so its work is not counted — and peak RSS):
-a first full sync, a re-sync with nothing changed (list + compare, nothing fetched), then 1%,
-10% and 100% of the rows edited before a re-sync. `start-up` is the same command's fixed cost
+a first full sync, a re-sync with nothing changed (list + compare, nothing fetched) — run once more
+through bench/resync_split.py, which splits its CPU time between the encord SDK and our code —
+then 1%, 10% and 100% of the rows edited before a re-sync. `start-up` is the same command's fixed cost
 (`encord-warehouse --version`: interpreter, imports), shown so it can be subtracted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -53,6 +55,9 @@ def curve(rows: int, db_url: str, schema: str | None = None, steps=(0.01, 0.10, 
         results.append({"step": "start-up (--version)", "changed": 0, **measure([CLI, "--version"])})
         results.append({"step": f"first sync ({rows:,} rows)", "changed": rows, **measure(command)})
         results.append({"step": "re-sync, nothing changed", "changed": 0, **measure(command)})
+        split = measure([sys.executable, str(ROOT / "bench" / "resync_split.py"), *command[1:]])
+        results.append({"step": "re-sync, nothing changed, CPU split", "changed": 0, **split,
+                        **json.loads(split["stdout"].strip().splitlines()[-1])})
         for share in steps:
             changed = rng.sample(label_hashes, max(1, round(rows * share)))
             for label_hash in changed:
@@ -65,9 +70,20 @@ def curve(rows: int, db_url: str, schema: str | None = None, steps=(0.01, 0.10, 
 
 
 def print_curve(results: list[dict]) -> None:
-    print(f"{'incremental step':<32}{'changed':>9}{'wall s':>9}{'CPU s':>8}{'peak MB':>9}")
+    print(f"{'incremental step':<40}{'changed':>9}{'wall s':>9}{'CPU s':>8}{'peak MB':>9}")
     for r in results:
-        print(f"{r['step']:<32}{r['changed']:>9,}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}{r['peak_mb']:>9.0f}")
+        print(f"{r['step']:<40}{r['changed']:>9,}{r['wall_s']:>9.2f}{r['cpu_s']:>8.2f}{r['peak_mb']:>9.0f}")
+    print(cpu_split(results))
+
+
+def cpu_split(results: list[dict]) -> str:
+    """One line: the no-change re-sync's CPU seconds, the SDK's and ours."""
+    split = next((r for r in results if "ours_cpu_s" in r), None)
+    if split is None:
+        return ""
+    return (f"No-change re-sync, CPU seconds in the process: {split['total_cpu_s']:.2f} = encord SDK import "
+            f"{split['sdk_import_cpu_s']:.2f} + SDK list_label_rows_v2 {split['sdk_list_cpu_s']:.2f} + ours "
+            f"{split['ours_cpu_s']:.2f} (our imports, engine, migrations check, compare, state; target < 2 s)")
 
 
 def main() -> None:

@@ -219,10 +219,13 @@ def render(args, results, incremental, queries, full_facts, large_facts) -> str:
                          f"{results[key + '_large']['peak_mb']:.0f} MB on the {args.scale}x export ({growth:+.0%}; "
                          f"target < 600 MB and < +20%)")
     if incremental:
+        from incremental import cpu_split
+
         lines += ["", "| incremental step | label rows changed | wall s | CPU s (sync process) | peak RSS MB |",
                   "|---|---:|---:|---:|---:|"]
         lines += [f"| {r['step']} | {r['changed']:,} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_mb']:.0f} |"
                   for r in incremental]
+        lines += ["", cpu_split(incremental)]
     if queries:
         lines += ["", "| frame-range query (`frame_labels`, one video, frames 100..250) | object_frames rows | median ms |",
                   "|---|---:|---:|"]
