@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from itertools import chain
-from math import isfinite
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
+from math import isfinite
 from typing import Any
 
 import orjson

@@ -173,7 +173,7 @@ def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, on
             continue
         crash_point("normalize")
         context = RowContext(project_hash, synced_at, ontology, item.metadata, fingerprints.get(label_hash),
-                             texts.get(label_hash))
+                             texts.pop(label_hash, None))  # popped: the JSON is freed once archived
         try:
             tables = _normalize(item, context)
         except LabelRowError as error:
