@@ -10,6 +10,7 @@ character is refused on both warehouses: Postgres text cannot hold it.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Double, Integer, Text
 
@@ -29,22 +30,28 @@ def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], data_ti
     for name, rows in tables.items():
         if not rows:
             continue
-        table = schema.metadata.tables[name]
-        for column, values in zip(table.columns, zip(*rows)):
-            kind = type(column.type)
+        for (column, kind, allowed), values in zip(_checks(name), zip(*rows)):
             if kind is JSON:
                 continue
-            problem = _column_problem(kind, column.nullable, values)
+            problem = _column_problem(kind, allowed, values)
             if problem is not None:
                 index, reason = problem
+                table = schema.metadata.tables[name]
                 key = ", ".join(f"{c.name}={rows[index][i]!r}"[:80] for i, c in enumerate(table.columns)
                                 if c.primary_key and c.name != "label_hash")
-                raise LabelRowError(label_hash, f"{name}.{column.name}", f"{reason} ({key})" if key else reason, data_title)
+                raise LabelRowError(label_hash, f"{name}.{column}", f"{reason} ({key})" if key else reason, data_title)
 
 
-def _column_problem(kind, nullable: bool, values: tuple) -> tuple[int, str] | None:
-    allowed = _ALLOWED.get(kind, {str}) | ({_NONE} if nullable else set())
-    if not set(map(type, values)) <= allowed:
+@lru_cache(maxsize=None)
+def _checks(table_name: str) -> tuple[tuple[str, type, frozenset], ...]:
+    """(column name, column type, Python types allowed) for each column; one label row per call, so built once."""
+    return tuple((column.name, type(column.type),
+                  frozenset(_ALLOWED.get(type(column.type), {str}) | ({_NONE} if column.nullable else set())))
+                 for column in schema.metadata.tables[table_name].columns)
+
+
+def _column_problem(kind, allowed: frozenset, values: tuple) -> tuple[int, str] | None:
+    if not allowed.issuperset(map(type, values)):
         index = next(i for i, v in enumerate(values) if type(v) not in allowed)
         value = values[index]
         return index, ("missing" if value is None else f"expected {_WHAT.get(kind, 'text')}, got {type(value).__name__} {value!r}"[:200])
