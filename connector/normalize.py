@@ -172,10 +172,11 @@ class _RowNormalizer:
         return self.tables
 
     def raw_json(self) -> str:
-        """JSON writes NaN and infinities as null: a row that has them is archived with them spelled out."""
+        """The row's JSON for the archive. JSON writes NaN and infinities as null: a row that has them
+        is archived with them spelled out."""
         if self.non_finite:
-            return orjson.dumps(_json_safe(self.row), option=orjson.OPT_NON_STR_KEYS).decode()
-        return (self.context.row_json or orjson.dumps(self.row, option=orjson.OPT_NON_STR_KEYS)).decode()
+            return row_json(_json_safe(self.row)).decode()
+        return (self.context.row_json or row_json(self.row)).decode()
 
     # ---- data units and frames
 
@@ -344,7 +345,7 @@ class _RowNormalizer:
                 if not isinstance(ring, list):
                     raise self.fail(f"{path}[{p}][{r}]", "expected a flat list of coordinates")
                 for c, coordinate in enumerate(ring):
-                    if type(coordinate) is not float:
+                    if type(coordinate) is not float or not isfinite(coordinate):  # number() notes non-finite ones
                         self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
         return polygons
 

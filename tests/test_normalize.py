@@ -325,6 +325,22 @@ def test_coordinate_problems_name_each_bad_value(vertex, problem, context):
     assert frame["problems"] == problem
 
 
+@pytest.mark.parametrize("where", ["box", "vertex", "ring"])
+def test_a_non_finite_coordinate_anywhere_is_spelled_out_in_the_raw_archive(where, context):
+    """orjson writes NaN as null; the archive must keep what was sent, wherever the NaN is."""
+    row = minimal_video()
+    if where == "box":
+        _object(row)["boundingBox"]["w"] = float("nan")
+    else:
+        polygon = _polygon(row)
+        if where == "vertex":
+            polygon["polygon"]["2"]["y"] = float("nan")
+        else:
+            polygon["polygons"] = [[[0.1, 0.2, 0.5, 0.6, 0.9, float("nan")]]]
+    text = "".join(part for _, _, part in normalize_label_row(row, context)["raw_label_rows"])
+    assert '"NaN"' in text and "null" not in text
+
+
 def test_ontology_tables(ontology):
     tables = normalize_ontology(ontology, "p")
     assert len(tables["ontology_objects"]) == len(ontology["objects"])
