@@ -87,7 +87,7 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
         branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
         tables["branches"] = [tuple(branch)]
         per_label_row[stored["label_hash"]] = tables
-    load.replace_label_rows(connection, merge_label_rows(per_label_row))
+    load.replace_label_rows(connection, load.stage(merge_label_rows(per_label_row), connection.dialect.name))
     record_failures(connection, run_id, None, failures)
     stats.fetched += len(work)
     stats.updated += len(per_label_row)

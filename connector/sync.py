@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from connector import load, migrate, schema
 from connector.crashpoint import crash_point
 from connector.normalize import (
-    LabelRowError, NormalizedBatch, RowContext, content_fingerprint, merge_label_rows, normalize_label_row, row_json,
+    LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row, row_json,
 )
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.rowcheck import check_tables, flagged
@@ -129,7 +129,7 @@ def _collector_paused() -> Iterator[None]:
 @dataclass
 class _PreparedBatch:
     rows: list[SourceRow]
-    normalized: NormalizedBatch
+    staged: load.StagedBatch
     failures: list[RowFailure]
     """Quarantined: not loaded."""
     flagged: list[RowFailure]
@@ -151,7 +151,7 @@ def _quick_lock_handover() -> Iterator[None]:
 
 def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, ontology: OntologyIndex,
                    stats: RunStats, full_refresh: bool) -> _PreparedBatch:
-    """Fingerprint, compare with the warehouse, normalize: everything before the write. The writer
+    """Fingerprint, compare with the warehouse, normalize, stage: everything before the write. The writer
     looks the label rows up again inside its transaction: the batch before may still be writing."""
     synced_at = utc_now()
     texts: dict[str, bytes | None] = {}
@@ -184,21 +184,22 @@ def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, on
         flagged_rows.extend(flagged(label_hash, tables, item.row.get("data_title"), item.location))
     stats.fetched += len(batch)
     stats.failed += len(failures)
-    return _PreparedBatch(batch, merge_label_rows(per_label_row), failures, flagged_rows)
+    staged = load.stage(merge_label_rows(per_label_row), engine.dialect.name)
+    return _PreparedBatch(batch, staged, failures, flagged_rows)
 
 
 def _write_batch(engine: Engine, prepared: _PreparedBatch, run_id: str, project_hash: str, stats: RunStats,
                  on_batch: BatchHook | None, on_progress: Callable[[int], None] | None) -> None:
     """One transaction: the batch's label rows replaced, its failures recorded, the source's hook."""
     with engine.begin() as connection:
-        updated = load.replace_label_rows(connection, prepared.normalized)
+        updated = load.replace_label_rows(connection, prepared.staged)
         record_failures(connection, run_id, project_hash, prepared.failures + prepared.flagged)
         if on_batch is not None:
             on_batch(connection, prepared.rows)
         crash_point("load")
     crash_point("commit")
     stats.updated += updated
-    stats.inserted += len(prepared.normalized.label_hashes) - updated
+    stats.inserted += len(prepared.staged.label_hashes) - updated
     if on_progress is not None:
         on_progress(len(prepared.rows))
 
