@@ -12,6 +12,7 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, select
@@ -30,7 +31,8 @@ from connector.state import RowFailure, RunStats, record_failures, recorded_run,
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_ANNOTATIONS = 20_000  # a batch also closes at this many annotations: ~60 MB of parsed JSON
 
-BatchHook = Callable[[Connection, list[SourceRow]], None]
+BatchHook = Callable[[Connection, list[datetime | None]], None]
+"""Runs inside each batch's transaction with the listed edit time (SourceRow.edited_at) of each of its label rows."""
 
 
 @dataclass
@@ -128,7 +130,8 @@ def _collector_paused() -> Iterator[None]:
 
 @dataclass
 class _PreparedBatch:
-    rows: list[SourceRow]
+    edited_at: list[datetime | None]
+    """Of each label row in the batch; the label-row dicts themselves are freed once normalized."""
     staged: load.StagedBatch
     failures: list[RowFailure]
     """Quarantined: not loaded."""
@@ -149,7 +152,7 @@ def _quick_lock_handover() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, ontology: OntologyIndex,
+def _prepare_batch(engine: Engine, batch: list[SourceRow | None], project_hash: str, ontology: OntologyIndex,
                    stats: RunStats, full_refresh: bool) -> _PreparedBatch:
     """Fingerprint, compare with the warehouse, normalize, stage: everything before the write. The writer
     looks the label rows up again inside its transaction: the batch before may still be writing."""
@@ -166,7 +169,9 @@ def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, on
     per_label_row: dict[str, dict[str, list[tuple]]] = {}
     failures: list[RowFailure] = []
     flagged_rows: list[RowFailure] = []
-    for item in batch:
+    edited_at = [item.edited_at for item in batch]
+    for index, item in enumerate(batch):
+        batch[index] = None  # each label-row dict is freed once normalized, not when the whole batch is written
         label_hash = _label_hash(item.row)
         if not full_refresh and label_hash in stored and stored[label_hash] == fingerprints.get(label_hash):
             stats.unchanged += 1
@@ -182,10 +187,10 @@ def _prepare_batch(engine: Engine, batch: list[SourceRow], project_hash: str, on
         per_label_row.pop(label_hash, None)
         per_label_row[label_hash] = tables
         flagged_rows.extend(flagged(label_hash, tables, item.row.get("data_title"), item.location))
-    stats.fetched += len(batch)
+    stats.fetched += len(edited_at)
     stats.failed += len(failures)
     staged = load.stage(merge_label_rows(per_label_row), engine.dialect.name)
-    return _PreparedBatch(batch, staged, failures, flagged_rows)
+    return _PreparedBatch(edited_at, staged, failures, flagged_rows)
 
 
 def _write_batch(engine: Engine, prepared: _PreparedBatch, run_id: str, project_hash: str, stats: RunStats,
@@ -195,13 +200,13 @@ def _write_batch(engine: Engine, prepared: _PreparedBatch, run_id: str, project_
         updated = load.replace_label_rows(connection, prepared.staged)
         record_failures(connection, run_id, project_hash, prepared.failures + prepared.flagged)
         if on_batch is not None:
-            on_batch(connection, prepared.rows)
+            on_batch(connection, prepared.edited_at)
         crash_point("load")
     crash_point("commit")
     stats.updated += updated
     stats.inserted += len(prepared.staged.label_hashes) - updated
     if on_progress is not None:
-        on_progress(len(prepared.rows))
+        on_progress(len(prepared.edited_at))
 
 
 def _label_hash(row) -> str | None:

@@ -89,10 +89,10 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
         if ontology_changed:
             load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
 
-    def advance_cursor(connection, batch) -> None:
-        run.cursor_after = next_cursor(run.cursor_after, [item.edited_at for item in batch])
+    def advance_cursor(connection, edited_at) -> None:
+        run.cursor_after = next_cursor(run.cursor_after, edited_at)
         write_state(connection, project_hash, scope.key, cursor=run.cursor_after)
-        log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(batch),
+        log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(edited_at),
                                            "cursor": run.cursor_after})
 
     run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,

@@ -97,8 +97,9 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
         rows = _elements(text[:cut[0]])
         if rows is None:
             break
-        for row in rows:
-            yield SourceRow(row, f"{path.name}[{index}]")
+        rows.reverse()
+        while rows:  # popped, so that a row the sync is done with is not held here until the chunk ends
+            yield SourceRow(rows.pop(), f"{path.name}[{index}]")
             index += 1
         if end is not None:
             return
