@@ -168,6 +168,8 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
 @click.option("--batch-size", default=DEFAULT_BATCH_SIZE, show_default=True, type=click.IntRange(1, 100_000),
               help="Label rows per transaction.")
 @click.option("--full-refresh", is_flag=True, help="Fetch and rewrite every label row, even unchanged ones.")
+@click.option("--workers", type=click.IntRange(0), metavar="N",
+              help="Processes that normalize label rows in a large sync (0: none). Default: one per core.")
 @click.option("--every", metavar="DURATION", help="Keep running: sync, then again every DURATION (15m, 1h, 30s).")
 @click.option("--max-runs", type=click.IntRange(1), help="With --every: stop after this many runs.")
 @click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
@@ -195,7 +197,7 @@ def sync(**options) -> None:
 
 def _export_sync_run(options):
     config = ExportSyncConfig(options["export_path"], options["project_hash"], options["ontology_path"],
-                              options["batch_size"], options["full_refresh"])
+                              options["batch_size"], options["full_refresh"], options["workers"])
     return lambda: _run_locked(options, lambda engine, progress: sync_export(engine, config, on_progress=progress))
 
 
@@ -212,7 +214,7 @@ def _encord_sync_run(options):
     config = EncordSyncConfig(
         source, overlap=timedelta(seconds=parse_duration(options["overlap"])),
         full_listing_every=options["full_listing_every"], full_refresh=options["full_refresh"],
-        keep_deleted=options["keep_deleted"], batch_size=options["batch_size"],
+        keep_deleted=options["keep_deleted"], batch_size=options["batch_size"], workers=options["workers"],
     )
     return lambda: _run_locked(options, lambda engine, progress: sync_encord(engine, config, on_progress=progress))
 

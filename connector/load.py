@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 
 from connector import schema
-from connector.normalize import NormalizedBatch
+from connector.normalize import TABLE_COLUMNS, NormalizedBatch
 
 _ARROW_TYPES = {Integer: pa.int64(), BigInteger: pa.int64(), Double: pa.float64(), Boolean: pa.bool_(), DateTime: pa.timestamp("us")}
 _DELETE_CHUNK = 1000
@@ -44,6 +44,31 @@ def stage(batch: NormalizedBatch, dialect: str) -> StagedBatch:
     if dialect == "duckdb":
         tables = {name: to_arrow(schema.metadata.tables[name], rows) for name, rows in batch.tables.items() if rows}
     return StagedBatch(tables, batch.label_hashes, [unit[:2] for unit in batch.tables["data_units"]])
+
+
+def combine(batches: list[StagedBatch]) -> StagedBatch:
+    """One batch from several staged in order; a data unit that more than one of them holds (branches
+    of one data unit) is written once."""
+    if len(batches) == 1:
+        return batches[0]
+    first: dict[tuple[str, str], int] = {}
+    keys = [key for batch in batches for key in batch.data_unit_keys]
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    tables: dict[str, list[tuple] | pa.Table] = {}
+    for name in TABLE_COLUMNS:
+        parts = [batch.tables[name] for batch in batches if len(batch.tables.get(name, ())) > 0]
+        if not parts:
+            continue
+        if isinstance(parts[0], pa.Table):
+            tables[name] = pa.concat_tables(parts)
+        else:
+            tables[name] = [row for part in parts for row in part]
+    if len(first) < len(keys):
+        keep = sorted(first.values())
+        units = tables["data_units"]
+        tables["data_units"] = units.take(keep) if isinstance(units, pa.Table) else [units[i] for i in keep]
+    return StagedBatch(tables, [h for batch in batches for h in batch.label_hashes], list(first))
 
 
 def replace_label_rows(connection: Connection, batch: StagedBatch) -> int:

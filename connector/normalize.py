@@ -97,7 +97,7 @@ class RowContext:
     ontology: OntologyIndex = field(default_factory=OntologyIndex)
     metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
     content_sha256: str | None = None  # fingerprint of row + metadata; an unchanged row is not rewritten
-    row_json: bytes | None = None  # the row as row_json() wrote it for the fingerprint: the raw archive reuses it
+    row_json: bytes | None = None  # the row's JSON as the source delivered it, archived as is; else written here
 
 
 # The metadata fields that normalize reads; the rest (signed links, priorities) would make
@@ -172,11 +172,14 @@ class _RowNormalizer:
         return self.tables
 
     def raw_json(self) -> str:
-        """The row's JSON for the archive. JSON writes NaN and infinities as null: a row that has them
-        is archived with them spelled out."""
-        if self.non_finite:
-            return row_json(_json_safe(self.row)).decode()
-        return (self.context.row_json or row_json(self.row)).decode()
+        """The row's JSON for the archive: as delivered, else as orjson writes it. JSON writes NaN and
+        infinities as null: a row that has them is archived with them spelled out."""
+        if self.context.row_json is not None and not self.non_finite:
+            return self.context.row_json.decode()
+        text = row_json(_json_safe(self.row) if self.non_finite else self.row)
+        if text is None:
+            raise self.fail("<row>", "cannot be written as JSON (an integer past 64 bits?)")
+        return text.decode()
 
     # ---- data units and frames
 

@@ -11,7 +11,6 @@ sync_errors.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, select
@@ -20,6 +19,7 @@ from connector import load, migrate, schema
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import AttributeInfo, OntologyIndex
 from connector.rowcheck import check_tables
+from connector.sources import parse_json
 from connector.state import RowFailure, RunStats, record_failures, recorded_run
 from connector.sync import SyncResult
 
@@ -69,15 +69,17 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
         project_hash = stored["project_hash"]
         if project_hash not in indexes:
             indexes[project_hash] = ontology_index(connection, project_hash)
-        row = raw_rows.get(stored["label_hash"])
-        if row is None:
+        text = raw_rows.get(stored["label_hash"])
+        if text is None:
             failures.append(RowFailure(stored["label_hash"], "raw_label_rows", "no raw JSON archived", None, "rebuild"))
             continue
         stage = {"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]} if stored["workflow_stage"] else None
         metadata = {"workflow_graph_node": stage, "label_status": stored["label_status"],
                     "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
-        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"])
+        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"],
+                             text.encode())
         try:
+            row = parse_json(text)
             tables = normalize_label_row(row, context)
             check_tables(stored["label_hash"], tables, row.get("data_title"))
         except LabelRowError as error:
@@ -95,15 +97,15 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
     return failures
 
 
-def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str, dict]:
-    """The archived label rows, each joined from its parts."""
+def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str, str]:
+    """The archived JSON of each label row, joined from its parts."""
     raw = schema.raw_label_rows
     parts: dict[str, list[str]] = {}
     query = (select(raw.c.label_hash, raw.c.json_text).where(raw.c.label_hash.in_(label_hashes))
              .order_by(raw.c.label_hash, raw.c.part))
     for label_hash, text in connection.execute(query):
         parts.setdefault(label_hash, []).append(text)
-    return {label_hash: json.loads("".join(texts)) for label_hash, texts in parts.items()}
+    return {label_hash: "".join(texts) for label_hash, texts in parts.items()}
 
 
 def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:

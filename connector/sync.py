@@ -8,28 +8,36 @@ rows are replaced, its bad rows are recorded in sync_errors, and the caller's st
 from __future__ import annotations
 
 import gc
+import logging
+import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
+import msgspec
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
 from connector.crashpoint import crash_point
-from connector.normalize import (
-    LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row, row_json,
-)
+from connector.normalize import content_fingerprint, row_json
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
-from connector.rowcheck import check_tables, flagged
-from connector.sources import SourceRow
+from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
+from connector.sources import SourceRow, parse_json
 from connector.sources.export import read_export, read_ontology
 from connector.state import RowFailure, RunStats, record_failures, recorded_run, utc_now
+from connector.workers import WorkerPool
+
+log = logging.getLogger("encord_warehouse.sync")
 
 DEFAULT_BATCH_SIZE = 500
-MAX_BATCH_ANNOTATIONS = 20_000  # a batch also closes at this many annotations: ~60 MB of parsed JSON
+BATCH_BYTES = 32 << 20
+"""A transaction also closes at this much label-row JSON. Larger transactions let DuckDB write whole row
+groups straight to the file instead of through its log; this bounds the memory they take."""
+CHUNK_BYTES = 4 << 20
+"""Label-row JSON normalized at a time by one process: parsed, it takes about six times this."""
 
 BatchHook = Callable[[Connection, list[datetime | None]], None]
 """Runs inside each batch's transaction with the listed edit time (SourceRow.edited_at) of each of its label rows."""
@@ -60,6 +68,9 @@ class ExportSyncConfig:
     """Label rows per transaction."""
     full_refresh: bool = False
     """Rewrite every label row, even those whose content is unchanged since the last sync."""
+    workers: int | None = None
+    """Processes that normalize label rows once the sync is large; 0: none, all in the sync's own process.
+    Default: one per core."""
 
 
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
@@ -73,6 +84,7 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
         run.failures = load_rows(
             engine, read_export(config.path), run.run_id, config.project_hash, build_index(ontology), run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
+            workers=config.workers,
         )
         run.stats.listed = run.stats.fetched
     return SyncResult(run.run_id, run.stats, run.failures)
@@ -89,27 +101,31 @@ def load_rows(
     full_refresh: bool = False,
     on_batch: BatchHook | None = None,
     on_progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> list[RowFailure]:
     """Load every row in batches; returns the rows that failed (also recorded in sync_errors).
 
     A label row whose content fingerprint matches the stored one is left alone, unless
-    `full_refresh` asks for every row to be rewritten. While one batch is written (in a second
-    thread; the database does that work without holding Python's lock), the next is read and
-    normalized: at most two batches are in memory. A batch that was handed to the writer is
-    committed before an error in reading the next one stops the load.
+    `full_refresh` asks for every row to be rewritten. The rest of a batch is cut into chunks
+    that are normalized by `workers` processes (see _Normalizers) while a writer thread writes
+    the batch before (the database does that work without holding Python's lock) and this
+    thread reads the next: at most three batches are in memory. A batch that was handed to the
+    writer is committed before an error in reading the next one stops the load.
     """
     failures: list[RowFailure] = []
-    with _collector_paused(), _quick_lock_handover(), load.bulk_load(engine), \
+    settings = ChunkSettings(project_hash, utc_now(), ontology, engine.dialect.name)
+    with _collector_paused(), _quick_lock_handover(), load.bulk_load(engine), _Normalizers(workers) as normalizers, \
             ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
         writing: Future | None = None
-        for batch in _batches(rows, batch_size):
-            prepared = _prepare_batch(engine, batch, project_hash, ontology, stats, full_refresh)
+        previous: dict[str, str] = {}
+        for batch in _batches(_identified(rows, ontology), batch_size):
+            submitted = _submit_batch(engine, batch, settings, normalizers, stats, full_refresh, previous)
             if writing is not None:
-                writing.result()
-            writing = writer.submit(_write_batch, engine, prepared, run_id, project_hash, stats, on_batch, on_progress)
-            failures.extend(prepared.failures)
+                failures.extend(writing.result())
+            writing = writer.submit(_write_batch, engine, submitted, run_id, project_hash, stats, on_batch, on_progress)
+            previous = submitted.fingerprints
         if writing is not None:
-            writing.result()
+            failures.extend(writing.result())
     return failures
 
 
@@ -128,21 +144,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass
-class _PreparedBatch:
-    edited_at: list[datetime | None]
-    """Of each label row in the batch; the label-row dicts themselves are freed once normalized."""
-    staged: load.StagedBatch
-    failures: list[RowFailure]
-    """Quarantined: not loaded."""
-    flagged: list[RowFailure]
-    """Loaded, with problems flagged in object_frames.problems."""
-
-
 @contextmanager
 def _quick_lock_handover() -> Iterator[None]:
     """After each database call the writer thread needs Python's lock back from the thread that
-    normalizes, which keeps it for the switch interval, 5 ms by default: some 30 calls per batch
+    reads, which keeps it for the switch interval, 5 ms by default: some 30 calls per batch
     made the writer wait longer than it worked. 0.2 ms took a 430k-annotation load from 11.7 s to 10.4 s."""
     previous = sys.getswitchinterval()
     sys.setswitchinterval(0.0002)
@@ -152,83 +157,168 @@ def _quick_lock_handover() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-def _prepare_batch(engine: Engine, batch: list[SourceRow | None], project_hash: str, ontology: OntologyIndex,
-                   stats: RunStats, full_refresh: bool) -> _PreparedBatch:
-    """Fingerprint, compare with the warehouse, normalize, stage: everything before the write. The writer
-    looks the label rows up again inside its transaction: the batch before may still be writing."""
-    synced_at = utc_now()
-    texts: dict[str, bytes | None] = {}
-    fingerprints: dict[str, str] = {}
-    for item in batch:
-        label_hash = _label_hash(item.row)
-        if label_hash is not None:
-            texts[label_hash] = text = row_json(item.row)
-            if text is not None:
-                fingerprints[label_hash] = content_fingerprint(text, item.metadata, ontology)
-    stored = _stored_fingerprints(engine, list(fingerprints))
-    per_label_row: dict[str, dict[str, list[tuple]]] = {}
-    failures: list[RowFailure] = []
-    flagged_rows: list[RowFailure] = []
-    edited_at = [item.edited_at for item in batch]
-    for index, item in enumerate(batch):
-        batch[index] = None  # each label-row dict is freed once normalized, not when the whole batch is written
-        label_hash = _label_hash(item.row)
-        if not full_refresh and label_hash in stored and stored[label_hash] == fingerprints.get(label_hash):
+@dataclass(frozen=True)
+class _Row:
+    """A source row as the sync loop sees it before normalizing: its label hash and fingerprint."""
+
+    item: SourceRow
+    label_hash: str | None
+    fingerprint: str | None
+    size: int
+    """Bytes of JSON: what batches and chunks are bounded by."""
+
+
+_LABEL_HASH = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
+
+
+def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[_Row]:
+    for item in rows:
+        label_hash = None
+        if item.text is not None:
+            try:  # reads only the label hash, the rest is parsed where the row is normalized
+                label_hash = _LABEL_HASH.decode(item.text).label_hash
+            except msgspec.DecodeError:  # not an object, NaN tokens, or not JSON: parsed here
+                try:
+                    item = replace(item, row=parse_json(item.text), text=None)
+                except ValueError as error:
+                    item = replace(item, error=f"invalid JSON: {error}", text=None)
+        if item.text is None:
+            label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
+        if not isinstance(label_hash, str) or item.error is not None:
+            yield _Row(item, label_hash if isinstance(label_hash, str) else None, None, 0)
+            continue
+        text = item.text if item.text is not None else row_json(item.row)
+        fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)
+        yield _Row(item, label_hash, fingerprint, len(text or b""))
+
+
+def _batches(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
+    """Batches of at most `size` label rows and about BATCH_BYTES of JSON, so memory stays bounded
+    however large the label rows are. A label row that comes again (an export that has it twice)
+    starts a new batch: the later one replaces the earlier."""
+    batch: list[_Row] = []
+    label_hashes: set[str | None] = set()
+    volume = 0
+    for row in rows:
+        if row.label_hash is not None and row.label_hash in label_hashes:
+            yield batch
+            batch, label_hashes, volume = [], set(), 0
+        batch.append(row)
+        label_hashes.add(row.label_hash)
+        volume += row.size
+        if len(batch) >= size or volume >= BATCH_BYTES:
+            yield batch
+            batch, label_hashes, volume = [], set(), 0
+    if batch:
+        yield batch
+
+
+@dataclass
+class _SubmittedBatch:
+    edited_at: list[datetime | None]
+    """Of each label row in the batch, for the source's hook."""
+    chunks: list[Future]
+    """PreparedChunk each, in order."""
+    failures: list[RowFailure]
+    """Rows that failed before normalizing (the source could not decode them)."""
+    fingerprints: dict[str, str]
+    """Of the rows to be written."""
+
+
+def _submit_batch(engine: Engine, batch: list[_Row], settings: ChunkSettings, normalizers: _Normalizers,
+                  stats: RunStats, full_refresh: bool, previous: dict[str, str]) -> _SubmittedBatch:
+    """Leave out unchanged rows and hand the rest to the normalizers. `previous`: the fingerprints of
+    the batch before, which may still be writing."""
+    stored = {} if full_refresh else {**_stored_fingerprints(engine, [r.label_hash for r in batch if r.fingerprint]),
+                                      **previous}
+    submitted = _SubmittedBatch([row.item.edited_at for row in batch], [], [], {})
+    chunk: list[ChunkRow] = []
+    volume = 0
+    for row in batch:
+        if row.item.error is not None:
+            source = "<source>" if row.label_hash else "<json>"
+            submitted.failures.append(RowFailure(row.label_hash, source, row.item.error, _title(row.item), row.item.location))
+            continue
+        if row.fingerprint is not None and stored.get(row.label_hash) == row.fingerprint:
             stats.unchanged += 1
             continue
         crash_point("normalize")
-        context = RowContext(project_hash, synced_at, ontology, item.metadata, fingerprints.get(label_hash),
-                             texts.pop(label_hash, None))  # popped: the JSON is freed once archived
-        try:
-            tables = _normalize(item, context)
-        except LabelRowError as error:
-            failures.append(RowFailure(error.label_hash, error.field, error.reason, error.data_title, item.location))
-            continue
-        per_label_row.pop(label_hash, None)
-        per_label_row[label_hash] = tables
-        flagged_rows.extend(flagged(label_hash, tables, item.row.get("data_title"), item.location))
-    stats.fetched += len(edited_at)
-    stats.failed += len(failures)
-    staged = load.stage(merge_label_rows(per_label_row), engine.dialect.name)
-    return _PreparedBatch(edited_at, staged, failures, flagged_rows)
+        chunk.append(ChunkRow(row.item, row.label_hash, row.fingerprint))
+        volume += row.size
+        if row.fingerprint is not None:
+            submitted.fingerprints[row.label_hash] = row.fingerprint
+        if volume >= CHUNK_BYTES:
+            submitted.chunks.append(normalizers.submit(chunk, volume, settings))
+            chunk, volume = [], 0
+    if chunk:
+        submitted.chunks.append(normalizers.submit(chunk, volume, settings))
+    stats.fetched += len(batch)
+    return submitted
 
 
-def _write_batch(engine: Engine, prepared: _PreparedBatch, run_id: str, project_hash: str, stats: RunStats,
-                 on_batch: BatchHook | None, on_progress: Callable[[int], None] | None) -> None:
-    """One transaction: the batch's label rows replaced, its failures recorded, the source's hook."""
+def _title(item: SourceRow) -> str | None:
+    return item.row.get("data_title") if isinstance(item.row, dict) else None
+
+
+def _write_batch(engine: Engine, batch: _SubmittedBatch, run_id: str, project_hash: str, stats: RunStats,
+                 on_batch: BatchHook | None, on_progress: Callable[[int], None] | None) -> list[RowFailure]:
+    """One transaction: the batch's label rows replaced, its failures recorded, the source's hook.
+    Returns the batch's failures."""
+    chunks: list[PreparedChunk] = [future.result() for future in batch.chunks]
+    staged = load.combine([chunk.staged for chunk in chunks])
+    failures = batch.failures + [failure for chunk in chunks for failure in chunk.failures]
+    flagged_rows = [failure for chunk in chunks for failure in chunk.flagged]
     with engine.begin() as connection:
-        updated = load.replace_label_rows(connection, prepared.staged)
-        record_failures(connection, run_id, project_hash, prepared.failures + prepared.flagged)
+        updated = load.replace_label_rows(connection, staged)
+        record_failures(connection, run_id, project_hash, failures + flagged_rows)
         if on_batch is not None:
-            on_batch(connection, prepared.edited_at)
+            on_batch(connection, batch.edited_at)
         crash_point("load")
     crash_point("commit")
+    stats.failed += len(failures)
     stats.updated += updated
-    stats.inserted += len(prepared.staged.label_hashes) - updated
+    stats.inserted += len(staged.label_hashes) - updated
     if on_progress is not None:
-        on_progress(len(prepared.edited_at))
+        on_progress(len(batch.edited_at))
+    return failures
 
 
-def _label_hash(row) -> str | None:
-    label_hash = row.get("label_hash") if isinstance(row, dict) else None
-    return label_hash if isinstance(label_hash, str) else None
+class _Normalizers:
+    """Runs prepare_chunk: in this thread until the sync has read CHUNK_BYTES of JSON, then in `workers`
+    processes (parsing and normalizing hold Python's lock, so only processes spread them over cores).
+    Starting a process costs about half a second of CPU: a small sync never starts one."""
+
+    def __init__(self, workers: int | None):
+        self.workers = default_workers() if workers is None else workers
+        self.pool: WorkerPool | None = None
+        self.volume = 0
+
+    def __enter__(self) -> _Normalizers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def submit(self, chunk: list[ChunkRow], volume: int, settings: ChunkSettings) -> Future:
+        self.volume += volume
+        if self.pool is None and self.workers > 0 and self.volume > CHUNK_BYTES:
+            log.info("normalizing in %d worker processes", self.workers,
+                     extra={"event": "workers_started", "workers": self.workers})
+            self.pool = WorkerPool(self.workers)
+        if self.pool is not None:
+            return self.pool.submit(prepare_chunk, chunk, settings)
+        future: Future = Future()
+        try:
+            future.set_result(prepare_chunk(chunk, settings))
+        except Exception as error:
+            future.set_exception(error)
+        return future
 
 
-def _normalize(item: SourceRow, context: RowContext) -> dict[str, list[tuple]]:
-    if item.error is not None:
-        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
-        raise LabelRowError(label_hash, "<source>" if label_hash else "<json>", item.error)
-    if context.content_sha256 is None and _label_hash(item.row) is not None:
-        raise LabelRowError(item.row["label_hash"], "<row>", "cannot be written as JSON (an integer past 64 bits?)")
-    try:
-        tables = normalize_label_row(item.row, context)
-    except LabelRowError:
-        raise
-    except Exception as error:  # a shape normalize did not foresee quarantines the row, not the sync
-        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
-        raise LabelRowError(label_hash, "<row>", f"cannot read: {type(error).__name__}: {error}"[:300]) from error
-    check_tables(tables["branches"][0][0], tables, item.row.get("data_title"))
-    return tables
+def default_workers() -> int:
+    """One normalizing process per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _stored_fingerprints(engine: Engine, label_hashes: list[str]) -> dict[str, str | None]:
@@ -238,33 +328,3 @@ def _stored_fingerprints(engine: Engine, label_hashes: list[str]) -> dict[str, s
     query = select(branches.c.label_hash, branches.c.content_sha256).where(branches.c.label_hash.in_(label_hashes))
     with engine.connect() as connection:
         return dict(connection.execute(query).all())
-
-
-def _batches(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    """Batches of at most `size` label rows and about MAX_BATCH_ANNOTATIONS annotations, so memory
-    stays bounded however large the label rows are."""
-    batch: list[SourceRow] = []
-    annotations = 0
-    for row in rows:
-        batch.append(row)
-        annotations += _annotation_count(row.row)
-        if len(batch) >= size or annotations >= MAX_BATCH_ANNOTATIONS:
-            yield batch
-            batch, annotations = [], 0
-    if batch:
-        yield batch
-
-
-def _annotation_count(row) -> int:
-    """Object annotations in a label-row dict (frames counted for frame-keyed labels); 0 for what
-    normalize will refuse anyway."""
-    units = row.get("data_units") if isinstance(row, dict) else None
-    count = 0
-    for unit in units.values() if isinstance(units, dict) else ():
-        labels = unit.get("labels") if isinstance(unit, dict) else None
-        if not isinstance(labels, dict):
-            continue
-        for frame in [labels] if "objects" in labels else labels.values():
-            objects = frame.get("objects") if isinstance(frame, dict) else None
-            count += 1 + (len(objects) if isinstance(objects, list) else 0)
-    return count

@@ -42,6 +42,8 @@ class EncordSyncConfig:
     """Mark rows gone from Encord with deleted_at instead of removing them."""
     batch_size: int = DEFAULT_BATCH_SIZE
     """Label rows per load transaction."""
+    workers: int | None = None
+    """Processes that normalize label rows once the sync is large (connector.sync.load_rows); default one per core."""
 
 
 def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource | None = None,
@@ -97,7 +99,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
 
     run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
-                             on_progress=on_progress)
+                             on_progress=on_progress, workers=config.workers)
     # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
     # including rows the plan left alone, which the batches never saw.
     run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])

@@ -14,15 +14,16 @@ ROWS = [{"label_hash": f"lh-{i}", "n": i} for i in range(5)]
 
 
 def labels(path):
-    return [item.row["label_hash"] for item in read_export(path)]
+    return [item.parsed()["label_hash"] for item in read_export(path)]
 
 
 def test_json_array(tmp_path):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(ROWS, indent=2))
     items = list(read_export(path))
-    assert [item.row for item in items] == ROWS
+    assert [item.parsed() for item in items] == ROWS
     assert items[3].location == "export.json[3]"
+    assert all(item.row is None and item.text is not None for item in items)  # parsed where normalized, not here
 
 
 TRICKY = [
@@ -41,7 +42,7 @@ def test_array_read_in_chunks_equals_json_loads(tmp_path, monkeypatch, indent):
     path = tmp_path / "export.json"
     path.write_text(json.dumps(TRICKY, indent=indent))
     items = list(read_export(path))
-    assert [item.row for item in items] == json.loads(path.read_text())
+    assert [item.parsed() for item in items] == json.loads(path.read_text())
     assert [item.location for item in items] == [f"export.json[{i}]" for i in range(len(TRICKY))]
 
 
@@ -50,14 +51,14 @@ def test_rows_in_another_key_order_are_streamed(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "_MAX_BUFFER", 256)
     path = tmp_path / "sorted.json"
     path.write_text(json.dumps(TRICKY, sort_keys=True))
-    assert [item.row for item in read_export(path)] == json.loads(path.read_text())
+    assert [item.parsed() for item in read_export(path)] == json.loads(path.read_text())
 
 
 def test_nan_in_an_array_is_read_as_a_number(tmp_path):
     rows = [{"label_hash": "lh-0", "x": float("nan")}, {"label_hash": "lh-1", "x": float("inf")}]
     path = tmp_path / "nan.json"
     path.write_text(json.dumps(rows))
-    x = [item.row["x"] for item in read_export(path)]
+    x = [item.parsed()["x"] for item in read_export(path)]
     assert math.isnan(x[0]) and x[1] == math.inf
 
 
@@ -65,21 +66,24 @@ def test_array_is_streamed_rows_arrive_before_a_broken_tail(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(ROWS)[:-10])  # inside the last row
     reader = read_export(path)
-    assert [next(reader).row for _ in ROWS[:-1]] == ROWS[:-1]
+    assert [next(reader).parsed() for _ in ROWS[:-1]] == ROWS[:-1]
     with pytest.raises(ExportError, match=r"broken.json: invalid JSON in item 4: \S") as raised:
         list(reader)
     assert "\n" not in str(raised.value)
 
 
-def test_json_lines_with_a_bad_line_keeps_the_rest(tmp_path):
+def test_json_lines_are_handed_over_line_by_line_unparsed(tmp_path):
+    """A bad line is found where rows are parsed (test_sync_export checks it is recorded), not here."""
     path = tmp_path / "rows.jsonl"
     lines = [json.dumps(row) for row in ROWS]
     lines.insert(2, "{not json")
     path.write_text("\n".join(lines) + "\n\n")
     items = list(read_export(path))
-    assert [item.row["label_hash"] for item in items if item.row] == [row["label_hash"] for row in ROWS]
-    bad = [item for item in items if item.error]
-    assert len(bad) == 1 and bad[0].location == "rows.jsonl:3" and "invalid JSON line" in bad[0].error
+    assert [item.location for item in items] == [f"rows.jsonl:{n}" for n in range(1, 7)]
+    assert items[2].text == b"{not json" and items[2].row is None
+    with pytest.raises(ValueError):
+        items[2].parsed()
+    assert [item.parsed() for item in items[:2] + items[3:]] == ROWS
 
 
 def test_single_pretty_printed_object(tmp_path):

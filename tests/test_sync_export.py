@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import subprocess
 import sys
 from collections import Counter
@@ -15,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from connector import migrate, schema
+from connector import migrate, schema, sync
 from connector.cli import cli
 from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
@@ -219,6 +220,70 @@ def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
     result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
     assert result.stats.failed == 1
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=good["label_hash"]) == before > 0
+
+
+def test_worker_processes_load_what_the_sync_process_loads(warehouse, other_warehouse, tmp_path, monkeypatch, caplog):
+    """With chunks and batches small enough that worker processes normalize most rows, that
+    consensus branches of one data unit land in different chunks, and that a label row which comes
+    twice in a row is split into two batches, the tables equal those of a sync that normalizes in its own process;
+    a bad row is quarantined from inside a worker; a chunk with NaN tokens is read too."""
+    rows = json.loads(SAMPLE.read_text())
+    branches = [row.to_encord_dict() for row in sdk_sample.consensus_rows(4)]
+    edited = json.loads(json.dumps(rows[0]))
+    next(labels for labels in next(iter(edited["data_units"].values()))["labels"].values() if labels["objects"])[
+        "objects"].pop()
+    with_nan = json.loads(json.dumps(rows[1]))
+    with_nan["label_hash"] = "with-nan"
+    next(o for labels in next(iter(with_nan["data_units"].values()))["labels"].values() for o in labels["objects"]
+         if o["shape"] == "bounding_box")["boundingBox"]["x"] = float("nan")
+    bad = json.loads(bad_export(tmp_path, rows[:2]).read_text())[1]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([rows[0], edited, *rows[1:], *branches, bad, with_nan], allow_nan=True))
+    monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(sync, "BATCH_BYTES", 250_000)
+
+    with caplog.at_level(logging.INFO, logger="encord_warehouse.sync"):
+        pooled = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=2))
+    assert [record.workers for record in caplog.records if getattr(record, "event", None) == "workers_started"] == [2]
+    alone = sync_export(other_warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=0))
+
+    assert repr(snapshot(warehouse)) == repr(snapshot(other_warehouse))  # repr: NaN == NaN
+    assert pooled.stats == alone.stats
+    assert (pooled.stats.fetched, pooled.stats.inserted, pooled.stats.updated, pooled.stats.failed) == (
+        len(rows) + len(branches) + 3, len(rows) + len(branches) + 1, 1, 1)
+    assert warehouse.rows("SELECT label_hash, reason FROM sync_errors WHERE kept IS NULL") == [
+        ("bad-shape", "unknown shape 'hexagon'")]
+    expected = sdk_counts(edited, json.loads(ONTOLOGY.read_text())).object_annotations
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=edited["label_hash"]) == expected
+    assert warehouse.scalar("SELECT count(*) FROM data_units WHERE data_hash = :d", d=branches[0]["data_hash"]) == 1
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = 'with-nan' AND problems IS NOT NULL") == 1
+
+
+def test_a_label_row_that_comes_twice_ends_as_its_last_version(warehouse, tmp_path):
+    """The second version is compared with the first, not with what the warehouse held before the run
+    (the first may still be writing when the second is looked at)."""
+    old = json.loads(SAMPLE.read_text())[0]
+    new = json.loads(json.dumps(old))
+    next(labels for labels in next(iter(new["data_units"].values()))["labels"].values() if labels["objects"])[
+        "objects"].pop()
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([old]))
+    sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    path.write_text(json.dumps([new, old]))
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", batch_size=1))
+    assert (result.stats.updated, result.stats.unchanged) == (2, 0)
+    expected = sdk_counts(old, json.loads(ONTOLOGY.read_text())).object_annotations
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=old["label_hash"]) == expected
+
+
+def test_a_bad_json_line_is_recorded_and_the_rest_load(warehouse, tmp_path):
+    rows = json.loads(SAMPLE.read_text())[:3]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("\n".join([json.dumps(rows[0]), '{"label_hash": "cut-off", "data_units": {', *map(json.dumps, rows[1:])]))
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    assert (result.stats.inserted, result.stats.failed) == (3, 1)
+    [(label_hash, field, reason, source)] = warehouse.rows("SELECT label_hash, field, reason, source FROM sync_errors")
+    assert (label_hash, field, source) == (None, "<json>", "rows.jsonl:2") and reason.startswith("invalid JSON: ")
 
 
 def test_batches_read_before_a_broken_tail_are_committed(warehouse, tmp_path):

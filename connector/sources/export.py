@@ -6,20 +6,21 @@ file), a single label-row object, JSON Lines, or a directory of such files.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import ijson
+import msgspec
 import orjson
 
-from connector.sources import SourceRow
+from connector.sources import SourceRow, parse_json
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _CHUNK = 4 << 20
 _MAX_BUFFER = 16 * _CHUNK
 _ROW_KEY = b'"label_hash"'
+_RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _BETWEEN_ROWS = re.compile(rb"\}\s*,\s*(\{)\s*$")  # what comes before the first key of a row that is not the first
 
 
@@ -74,13 +75,15 @@ def _first_significant_byte(handle, path: Path) -> bytes:
 
 
 def _read_array(handle, path: Path) -> Iterator[SourceRow]:
-    """A JSON array, parsed a few label rows at a time with orjson (about 3x faster than ijson).
+    """A JSON array, cut into label rows a few at a time; each row is handed over as its JSON text.
 
     Each chunk ends just before a row that opens with `{"label_hash"`, as the SDK writes label
-    rows. Parsing proves the cut: `[` + text + `]` is valid JSON only if the text is whole
-    elements, so a cut inside a string or a nested object is never taken. What cannot be cut
-    that way (other key orders, invalid JSON, no cut within _MAX_BUFFER) is streamed with ijson
-    from there on. NaN and Infinity tokens (Python's json.dump writes them) are read as numbers.
+    rows. msgspec proves the cut and splits the chunk into its elements without building them
+    (`[` + text + `]` is valid JSON only if the text is whole elements, so a cut inside a string
+    or a nested object is never taken). A chunk with NaN or Infinity tokens (Python's json.dump
+    writes them), which msgspec refuses, is parsed here with the standard library. What cannot be
+    cut that way (other key orders, invalid JSON, no cut within _MAX_BUFFER) is streamed with
+    ijson from there on.
     """
     text = handle.read(_CHUNK)
     text = text[text.index(b"[") + 1:]
@@ -99,7 +102,8 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
             break
         rows.reverse()
         while rows:  # popped, so that a row the sync is done with is not held here until the chunk ends
-            yield SourceRow(rows.pop(), f"{path.name}[{index}]")
+            row, text_of_row = rows.pop()
+            yield SourceRow(row, f"{path.name}[{index}]", text=text_of_row)
             index += 1
         if end is not None:
             return
@@ -123,10 +127,16 @@ def _array_end(text: bytes) -> tuple[int, int] | None:
     return (len(end) - 1, len(text)) if end.endswith(b"]") else None
 
 
-def _elements(text: bytes) -> list | None:
-    """The elements of `[text]`, or None when that is not valid JSON."""
+def _elements(text: bytes) -> list[tuple[Any, bytes | None]] | None:
+    """(None, its text) for each element of `[text]`, or None when that is not valid JSON; (the element,
+    None) when only the standard library reads it (NaN or Infinity tokens)."""
+    array = b"[" + text + b"]"
     try:
-        return _loads(b"[" + text + b"]")
+        return [(None, bytes(raw)) for raw in _RAW_ELEMENTS.decode(array)]
+    except msgspec.DecodeError:
+        pass
+    try:
+        return [(row, None) for row in parse_json(array)]
     except ValueError:
         return None
 
@@ -161,31 +171,16 @@ def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
     """JSON Lines, or one (possibly pretty-printed) label-row object."""
     first_line = handle.readline()
     try:
-        first = _loads(first_line)
+        parse_json(first_line)
     except orjson.JSONDecodeError:
         handle.seek(0)
         try:
-            yield SourceRow(_loads(handle.read()), path.name)
+            yield SourceRow(parse_json(handle.read()), path.name)
         except orjson.JSONDecodeError as error:
             raise ExportError(f"{path}: invalid JSON: {error}") from None
         return
-    yield SourceRow(first, f"{path.name}:1")
-    for number, line in enumerate(handle, start=2):
-        if not line.strip():
-            continue
-        try:
-            yield SourceRow(_loads(line), f"{path.name}:{number}")
-        except orjson.JSONDecodeError as error:
-            yield SourceRow(None, f"{path.name}:{number}", error=f"invalid JSON line: {error}")
-
-
-def _loads(text: bytes):
-    """orjson; else the standard library, which reads the NaN and Infinity tokens that Python's
-    json.dump writes (and so Encord's export script, for a coordinate that is not finite)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise error from None
+    handle.seek(0)
+    for number, line in enumerate(handle, start=1):  # each line is parsed where it is normalized, a bad one recorded there
+        line = line.rstrip()
+        if line:
+            yield SourceRow(None, f"{path.name}:{number}", text=line)

@@ -1,0 +1,114 @@
+"""Worker processes for the CPU-bound part of a sync (connector/prepare.py).
+
+Plain child processes running `python -m connector.workers`: a call goes in pickled on the
+child's stdin, its result (or exception) comes back pickled on its stdout. Not
+multiprocessing: its start methods either fork a process that holds database connections and
+threads (fork), or re-run the calling program's main script in every worker (spawn,
+forkserver), which a library cannot ask of the programs that call it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import queue
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable
+
+
+class WorkerError(RuntimeError):
+    """A worker process died (killed, out of memory) or could not start."""
+
+
+class WorkerPool:
+    """`count` worker processes; `submit` runs a module-level function with picklable arguments in one of them."""
+
+    def __init__(self, count: int):
+        self._workers = [_Worker() for _ in range(count)]
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        for worker in self._workers:
+            self._idle.put(worker)
+        self._callers = ThreadPoolExecutor(count, thread_name_prefix="worker-call")
+
+    def submit(self, function: Callable, *args: Any) -> Future:
+        return self._callers.submit(self._call, function, args)
+
+    def _call(self, function: Callable, args: tuple) -> Any:
+        worker = self._idle.get()
+        try:
+            return worker.call(function, args)
+        finally:
+            self._idle.put(worker)
+
+    def close(self) -> None:
+        """Cancel what has not started, wait for what has, end the processes."""
+        self._callers.shutdown(wait=True, cancel_futures=True)
+        for worker in self._workers:
+            worker.stop()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Worker:
+    def __init__(self):
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+        self.process = subprocess.Popen([sys.executable, "-m", "connector.workers"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, env=environment)
+
+    def call(self, function: Callable, args: tuple) -> Any:
+        try:
+            pickle.dump((function, args), self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.process.stdin.flush()
+            status, value = pickle.load(self.process.stdout)
+        except (BrokenPipeError, EOFError):
+            raise WorkerError(f"a worker process ended unexpectedly (exit code {self.process.wait()})") from None
+        if status == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        try:
+            self.process.stdin.close()  # the worker ends at the end of its input
+        except BrokenPipeError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+
+def serve(calls, answers) -> None:
+    """The worker's loop: read a call, answer it, until the input ends."""
+    while True:
+        try:
+            function, args = pickle.load(calls)
+        except EOFError:
+            return
+        try:
+            answer = ("ok", function(*args))
+        except Exception as error:
+            answer = ("error", error)
+        try:
+            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # an exception that does not pickle
+            payload = pickle.dumps(("error", WorkerError(f"{type(answer[1]).__name__}: {answer[1]} ({error})")))
+        answers.write(payload)
+        answers.flush()
+        del answer, payload
+        gc.collect()  # the collector is off during calls (see __main__); cycles, if any, go between them
+
+
+if __name__ == "__main__":
+    gc.disable()  # as in the sync: parsing and normalizing allocate millions of objects that form no cycles
+    calls, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    serve(calls, answers)

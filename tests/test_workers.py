@@ -1,0 +1,63 @@
+"""connector.workers: real child processes, fed pickled calls."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from connector.workers import WorkerError, WorkerPool
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def where_and_square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+def refuse(n: int) -> None:
+    raise ValueError(f"no {n}")
+
+
+def die(code: int) -> None:
+    os._exit(code)
+
+
+def test_calls_run_in_other_processes_and_come_back_in_order():
+    with WorkerPool(2) as pool:
+        futures = [pool.submit(where_and_square, n) for n in range(20)]
+        answers = [future.result(timeout=60) for future in futures]
+    assert [square for _, square in answers] == [n * n for n in range(20)]
+    pids = {pid for pid, _ in answers}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+def test_an_exception_comes_back_as_itself():
+    with WorkerPool(1) as pool:
+        with pytest.raises(ValueError, match="no 7"):
+            pool.submit(refuse, 7).result(timeout=60)
+        assert pool.submit(where_and_square, 3).result(timeout=60)[1] == 9  # the worker goes on
+
+
+def test_a_worker_that_dies_is_a_one_line_error():
+    with WorkerPool(1) as pool:
+        with pytest.raises(WorkerError, match=r"^a worker process ended unexpectedly \(exit code 3\)$"):
+            pool.submit(die, 3).result(timeout=60)
+
+
+def test_the_calling_script_is_not_run_again_in_the_workers(tmp_path):
+    """multiprocessing's spawn and forkserver re-run the main script in each worker; a script without
+    an `if __name__ == "__main__":` guard must work here."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from connector.workers import WorkerPool\n"
+        "from tests.test_workers import where_and_square\n"
+        "print('script ran')\n"
+        "with WorkerPool(2) as pool:\n"
+        "    print(sum(pool.submit(where_and_square, n).result()[1] for n in range(4)))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout) == (0, "script ran\n14\n"), done.stderr
