@@ -3,7 +3,8 @@
     .venv/bin/python bench/floor.py --db duckdb:////tmp/floor.duckdb EXPORT [--ontology ontology.json]
     .venv/bin/python bench/floor.py --db postgresql+psycopg://... --schema floor EXPORT
 
-One orjson parse of the whole file (garbage collector off), hand-flattened columns for every
+The whole file split into rows by msgspec and each row parsed by orjson (garbage collector off; the
+raw archive keeps each row's text as the connector does), hand-flattened columns for every
 label-row table (the same tables, columns and values the connector writes), no validation, no
 fingerprints, no batching, no deletes; then per table one Arrow table and one
 `INSERT … SELECT` on DuckDB, or one COPY on Postgres. The schema is created with the
@@ -17,6 +18,7 @@ import gc
 import sys
 from pathlib import Path
 
+import msgspec
 import orjson
 import pyarrow as pa
 
@@ -24,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector import migrate, schema  # noqa: E402
 from connector.db import create_warehouse_engine  # noqa: E402
-from connector.normalize import TABLE_COLUMNS  # noqa: E402
-from connector.schema import RAW_PART_CHARS  # noqa: E402
+from connector.normalize import RAW_PART_CHARS, TABLE_COLUMNS  # noqa: E402
 from connector.ontology import build_index  # noqa: E402
 from connector.timestamps import parse_timestamp  # noqa: E402
 
@@ -45,11 +46,11 @@ def dumps(value):
     return None if value is None else orjson.dumps(value).decode()
 
 
-def flatten(rows: list[dict], project_hash: str, ontology, synced_at) -> dict[str, list[tuple]]:
+def flatten(rows: list[dict], texts: list[bytes], project_hash: str, ontology, synced_at) -> dict[str, list[tuple]]:
     out = {name: [] for name in TABLE_COLUMNS}
     of_rows, frame_rows, object_rows = out["object_frames"], out["frames"], out["objects"]
     units_seen = {}
-    for row in rows:
+    for row, row_text in zip(rows, texts):
         lh = row["label_hash"]
         data_type = row["data_type"].lower()
         units = row["data_units"]
@@ -191,7 +192,7 @@ def flatten(rows: list[dict], project_hash: str, ontology, synced_at) -> dict[st
                                 row.get("label_status"), row.get("annotation_task_status"), stage.get("title"),
                                 stage.get("uuid"), ts(row.get("created_at")), ts(row.get("last_edited_at")),
                                 synced_at, None, None))
-        text = orjson.dumps(row).decode()
+        text = row_text.decode()  # the archive keeps each row's JSON as the file has it
         out["raw_label_rows"].extend((lh, n, text[i:i + RAW_PART_CHARS])
                                      for n, i in enumerate(range(0, len(text), RAW_PART_CHARS)))
         u = list(units.values())
@@ -247,9 +248,10 @@ def main() -> None:
     migrate.upgrade(engine)
     ontology = build_index(orjson.loads(args.ontology.read_bytes()) if args.ontology else None)
     gc.disable()
-    rows = orjson.loads(args.export.read_bytes())
-    tables = flatten(rows, args.project_hash, ontology, datetime.now(timezone.utc).replace(tzinfo=None))
-    del rows
+    texts = [bytes(raw) for raw in msgspec.json.decode(args.export.read_bytes(), type=list[msgspec.Raw])]
+    rows = [orjson.loads(text) for text in texts]
+    tables = flatten(rows, texts, args.project_hash, ontology, datetime.now(timezone.utc).replace(tzinfo=None))
+    del rows, texts
     (load_duckdb if engine.dialect.name == "duckdb" else load_postgres)(engine, tables)
     print(" ".join(f"{name}={len(rows)}" for name, rows in tables.items()))
 

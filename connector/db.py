@@ -10,9 +10,10 @@ from sqlalchemy.engine import make_url
 DEFAULT_DB_URL = "duckdb:///encord.duckdb"
 # DuckDB caches up to 80% of the machine's RAM by default, so a sync's memory grew with the
 # warehouse; with this cap a 4x larger load peaks 13% higher, not 66%. Bulk loads need little
-# (load.bulk_load keeps un-checkpointed data well below it); a query that needs more spills to disk.
-# `?memory_limit=2GB` on the URL overrides it.
-DUCKDB_MEMORY_LIMIT = "256MB"
+# (load.bulk_load keeps un-checkpointed data well below it), and a sync's worker processes need
+# their share (a 430k-annotation load, all processes: 613 MB at 256MB, 556 MB at 128MB, in about
+# the same time); a query that needs more spills to disk. `?memory_limit=2GB` on the URL overrides it.
+DUCKDB_MEMORY_LIMIT = "128MB"
 
 
 class WarehouseError(Exception):

@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 
 from connector.ontology import OntologyIndex
-from connector.schema import RAW_PART_CHARS
 from connector.timestamps import parse_timestamp
 
 _AUDIT = ("created_by", "created_at", "last_edited_by", "last_edited_at")
@@ -55,6 +54,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+RAW_PART_CHARS = 32_000
+"""raw_label_rows.json_text holds a label row's JSON in parts of at most this many characters (schema.py says why)."""
+
 FRAME_KEYED_TYPES = {"video", "dicom", "nifti", "pdf"}
 SINGLE_FRAME_TYPES = {"image", "img_group"}
 
@@ -73,6 +75,9 @@ GEOMETRY_KEYS = {
 }
 
 
+BOX_SHAPES = ("bounding_box", "rotatable_bounding_box")
+
+
 # JSON has no NaN or Infinity (orjson writes null, Postgres json refuses the tokens), so the raw
 # archive spells them as these strings, and number() reads them back (rebuild equals the sync).
 NON_FINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -88,6 +93,22 @@ class LabelRowError(ValueError):
         self.data_title = data_title
         title = f" ({data_title})" if data_title else ""
         super().__init__(f"label row {label_hash or '?'}{title}: {field}: {reason}")
+
+
+@dataclass(slots=True)
+class _ObjectSeen:
+    """An object instance while its frames are read: what the `objects` row is made of."""
+
+    entry: dict
+    """Its first frame entry: name, color, shape."""
+    feature_hash: str
+    first: int
+    last: int
+    count: int
+    created: tuple
+    """(created_by, created_at), the earliest."""
+    edited: tuple
+    """(last_edited_by, last_edited_at), the latest."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +161,7 @@ class _RowNormalizer:
         self.label_hash = row.get("label_hash")
         self.tables: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
         self.frame_rows: dict[int, tuple] = {}
-        self.objects: dict[str, dict[str, Any]] = {}
+        self.objects: dict[str, _ObjectSeen] = {}
         self.object_frame_keys: set[tuple[str, int]] = set()
         self.classifications: dict[str, dict[str, Any]] = {}
         self.classification_frames: set[tuple[str, int]] = set()
@@ -255,18 +276,18 @@ class _RowNormalizer:
     def track_object(self, object_hash: str, obj: dict, frame: int, audit: tuple) -> None:
         seen = self.objects.get(object_hash)
         if seen is None:
-            self.objects[object_hash] = {
-                "entry": obj, "feature_hash": self.required(obj, "featureHash", ""),
-                "first": frame, "last": frame, "count": 1, "created": audit[:2], "edited": audit[2:],
-            }
+            self.objects[object_hash] = _ObjectSeen(obj, self.required(obj, "featureHash", ""), frame, frame, 1,
+                                                    audit[:2], audit[2:])
             return
-        seen["first"] = min(seen["first"], frame)
-        seen["last"] = max(seen["last"], frame)
-        seen["count"] += 1
-        if audit[1] is not None and (seen["created"][1] is None or audit[1] < seen["created"][1]):
-            seen["created"] = audit[:2]
-        if audit[3] is not None and (seen["edited"][1] is None or audit[3] > seen["edited"][1]):
-            seen["edited"] = audit[2:]
+        if frame < seen.first:
+            seen.first = frame
+        if frame > seen.last:
+            seen.last = frame
+        seen.count += 1
+        if audit[1] is not None and (seen.created[1] is None or audit[1] < seen.created[1]):
+            seen.created = audit[:2]
+        if audit[3] is not None and (seen.edited[1] is None or audit[3] > seen.edited[1]):
+            seen.edited = audit[2:]
 
     def read_geometry(self, obj: dict, shape: str) -> tuple:
         """(x, y, w, h, theta, points, rings, geometry) for one frame object; error fields relative to it."""
@@ -277,7 +298,7 @@ class _RowNormalizer:
         path = "." + key
         if not isinstance(value, dict):
             raise self.fail(path, "missing" if value is None else "expected an object")
-        if shape in ("bounding_box", "rotatable_bounding_box"):
+        if shape in BOX_SHAPES:
             number = self.number
             return (number(value.get("x"), path, "x", True), number(value.get("y"), path, "y", True),
                     number(value.get("w"), path, "w", True), number(value.get("h"), path, "h", True),
@@ -298,9 +319,12 @@ class _RowNormalizer:
         """What is wrong with a kept annotation: coordinates not finite or outside 0..1, a frame past the end."""
         found = []
         if shape not in ("bitmask", "cuboid_2d"):  # bitmask and cuboid geometry stays raw JSON
-            coordinates = [value for value in geometry[:4] if value is not None]
-            if shape != "point" and geometry[5]:
-                coordinates.extend(chain.from_iterable(geometry[5]))
+            if shape in BOX_SHAPES:  # x, y, w, h are required: none is None
+                coordinates = geometry[:4]
+            else:
+                coordinates = [value for value in geometry[:2] if value is not None]
+                if shape != "point" and geometry[5]:
+                    coordinates.extend(chain.from_iterable(geometry[5]))
             # min and max skip NaN: only rows where number() saw no NaN or infinity take the short way
             if coordinates and (self.non_finite or min(coordinates) < 0.0 or max(coordinates) > 1.0):
                 found = self.coordinate_problems(shape, geometry)
@@ -355,13 +379,13 @@ class _RowNormalizer:
     def emit_objects(self) -> None:
         answers = self.row.get("object_answers") or {}
         for object_hash, seen in self.objects.items():
-            entry = seen["entry"]
+            entry = seen.entry
             answer = answers.get(object_hash) if isinstance(answers, dict) else None
             number = answer.get("objectNumber") if isinstance(answer, dict) else None
             self.tables["objects"].append((
-                self.label_hash, object_hash, seen["feature_hash"], entry.get("name"), entry.get("value"),
-                entry.get("color"), entry.get("shape"), _int_or_none(number), seen["first"], seen["last"],
-                seen["count"], *seen["created"], *seen["edited"],
+                self.label_hash, object_hash, seen.feature_hash, entry.get("name"), entry.get("value"),
+                entry.get("color"), entry.get("shape"), _int_or_none(number), seen.first, seen.last,
+                seen.count, *seen.created, *seen.edited,
             ))
 
     # ---- classifications

@@ -3,6 +3,7 @@
 This is the CPU-heavy part of a sync, and it is the same whether it runs in the sync's own
 process or in a worker process (connector/sync.py decides): plain data in (source rows with
 their fingerprints), plain data out (the tables as the warehouse loads them, the failures).
+It imports no database code, so a worker process stays small.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from connector import load
-from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
+from connector.columns import TableColumns
+from connector.failures import RowFailure
+from connector.normalize import LabelRowError, NormalizedBatch, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import OntologyIndex
 from connector.rowcheck import check_tables, flagged
 from connector.sources import SourceRow
-from connector.state import RowFailure
+from connector.stage import StagedBatch, stage
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,9 @@ class ChunkSettings:
     synced_at: datetime
     ontology: OntologyIndex
     dialect: str
-    """The warehouse's, for load.stage."""
+    """The warehouse's, for staging."""
+    columns: TableColumns
+    """The label-row tables' columns (schema.column_specs()): workers do not import the schema."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class ChunkRow:
 
 @dataclass
 class PreparedChunk:
-    staged: load.StagedBatch
+    staged: StagedBatch
     failures: list[RowFailure]
     """Quarantined: not loaded."""
     flagged: list[RowFailure]
@@ -47,9 +51,8 @@ class PreparedChunk:
 
 def prepare_chunk(rows: list[ChunkRow], settings: ChunkSettings) -> PreparedChunk:
     """Every row normalized and checked (a bad one becomes a failure), then staged as one batch."""
-    per_label_row: dict[str, dict[str, list[tuple]]] = {}
+    normalized: dict[str, _Normalized] = {}
     failures: list[RowFailure] = []
-    flagged_rows: list[RowFailure] = []
     for index, entry in enumerate(rows):
         rows[index] = None  # each row is freed once normalized, not when the chunk is done
         try:
@@ -57,9 +60,37 @@ def prepare_chunk(rows: list[ChunkRow], settings: ChunkSettings) -> PreparedChun
         except LabelRowError as error:
             failures.append(RowFailure(error.label_hash, error.field, error.reason, error.data_title, entry.item.location))
             continue
-        per_label_row[entry.label_hash] = tables
-        flagged_rows.extend(flagged(entry.label_hash, tables, row.get("data_title"), entry.item.location))
-    return PreparedChunk(load.stage(merge_label_rows(per_label_row), settings.dialect), failures, flagged_rows)
+        normalized[entry.label_hash] = _Normalized(tables, row.get("data_title"), entry.item.location)
+    batch = _checked(normalized, settings.columns, failures)
+    flagged_rows = [failure for label_hash, done in normalized.items()
+                    for failure in flagged(label_hash, done.tables, done.data_title, done.location)]
+    return PreparedChunk(stage(batch, settings.columns, settings.dialect), failures, flagged_rows)
+
+
+@dataclass
+class _Normalized:
+    tables: dict[str, list[tuple]]
+    data_title: str | None
+    location: str
+
+
+def _checked(normalized: dict[str, _Normalized], columns: TableColumns, failures: list[RowFailure]) -> NormalizedBatch:
+    """The chunk's rows merged, once every value fits its column. The whole chunk is checked at once;
+    only when something does not fit, row by row, to quarantine (remove, add to `failures`) just the
+    rows at fault."""
+    batch = merge_label_rows({label_hash: done.tables for label_hash, done in normalized.items()})
+    try:
+        check_tables(None, batch.tables, columns)
+        return batch
+    except LabelRowError:
+        pass
+    for label_hash, done in list(normalized.items()):
+        try:
+            check_tables(label_hash, done.tables, columns, done.data_title)
+        except LabelRowError as error:
+            failures.append(RowFailure(label_hash, error.field, error.reason, done.data_title, done.location))
+            del normalized[label_hash]
+    return merge_label_rows({label_hash: done.tables for label_hash, done in normalized.items()})
 
 
 def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[dict, dict[str, list[tuple]]]:
@@ -75,5 +106,4 @@ def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[dict, dict[str
         raise
     except Exception as error:  # a shape normalize did not foresee quarantines the row, not the sync
         raise LabelRowError(entry.label_hash, "<row>", f"cannot read: {type(error).__name__}: {error}"[:300]) from error
-    check_tables(entry.label_hash, tables, row.get("data_title"))
     return row, tables

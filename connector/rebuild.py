@@ -16,13 +16,16 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
+from connector.failures import RowFailure
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import AttributeInfo, OntologyIndex
 from connector.rowcheck import check_tables
 from connector.sources import parse_json
-from connector.state import RowFailure, RunStats, record_failures, recorded_run
+from connector.stage import stage
+from connector.state import RunStats, record_failures, recorded_run
 from connector.sync import SyncResult
 
+_COLUMNS = schema.column_specs()
 _BRANCH_INDEX = {name: i for i, name in enumerate(c.name for c in schema.branches.columns)}
 
 
@@ -73,15 +76,16 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
         if text is None:
             failures.append(RowFailure(stored["label_hash"], "raw_label_rows", "no raw JSON archived", None, "rebuild"))
             continue
-        stage = {"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]} if stored["workflow_stage"] else None
-        metadata = {"workflow_graph_node": stage, "label_status": stored["label_status"],
+        workflow_stage = ({"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]}
+                          if stored["workflow_stage"] else None)
+        metadata = {"workflow_graph_node": workflow_stage, "label_status": stored["label_status"],
                     "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
         context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"],
                              text.encode())
         try:
             row = parse_json(text)
             tables = normalize_label_row(row, context)
-            check_tables(stored["label_hash"], tables, row.get("data_title"))
+            check_tables(stored["label_hash"], tables, _COLUMNS, row.get("data_title"))
         except LabelRowError as error:
             failures.append(RowFailure(stored["label_hash"], error.field, error.reason, error.data_title, "rebuild"))
             continue
@@ -89,7 +93,7 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
         branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
         tables["branches"] = [tuple(branch)]
         per_label_row[stored["label_hash"]] = tables
-    load.replace_label_rows(connection, load.stage(merge_label_rows(per_label_row), connection.dialect.name))
+    load.replace_label_rows(connection, stage(merge_label_rows(per_label_row), _COLUMNS, connection.dialect.name))
     record_failures(connection, run_id, None, failures)
     stats.fetched += len(work)
     stats.updated += len(per_label_row)

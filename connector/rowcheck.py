@@ -1,7 +1,7 @@
 """The last check before a label row's rows reach the loader: every value fits its column.
 
-normalize reads the label-row dict; this checks what it produced against connector/schema.py,
-column by column (a set of value types per column, so 100k annotations cost milliseconds), and
+normalize reads the label-row dict; this checks what it produced against the warehouse's columns
+(connector/columns.py, from schema.py), column by column (a set of value types per column, so 100k annotations cost milliseconds), and
 names the first value that does not fit. One bad value quarantines its label row instead of
 failing the batch's Arrow conversion or COPY and with it the whole sync. Text with a NUL
 character is refused on both warehouses: Postgres text cannot hold it.
@@ -12,42 +12,41 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Double, Integer, Text
-
-from connector import schema
+from connector.columns import ColumnSpec, TableColumns
+from connector.failures import RowFailure
 from connector.normalize import LabelRowError
 
 _NONE = type(None)
-_ALLOWED = {Text: {str}, Integer: {int}, BigInteger: {int}, Double: {float, int}, Boolean: {bool},
-            DateTime: {datetime}}
-_WHAT = {Text: "text", Integer: "an integer", BigInteger: "an integer", Double: "a number", Boolean: "true or false",
-         DateTime: "a timestamp"}
-_RANGE = {Integer: (-2**31, 2**31 - 1), BigInteger: (-2**63, 2**63 - 1)}
+_ALLOWED = {"text": {str}, "integer": {int}, "bigint": {int}, "double": {float, int}, "boolean": {bool},
+            "datetime": {datetime}}
+_WHAT = {"text": "text", "integer": "an integer", "bigint": "an integer", "double": "a number",
+         "boolean": "true or false", "datetime": "a timestamp"}
+_RANGE = {"integer": (-2**31, 2**31 - 1), "bigint": (-2**63, 2**63 - 1)}
 
 
-def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], data_title: str | None = None) -> None:
+def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], columns: TableColumns,
+                 data_title: str | None = None) -> None:
     """Raises LabelRowError(label_hash, '<table>.<column>', reason) for the first value that does not fit."""
     for name, rows in tables.items():
         if not rows:
             continue
-        for (column, kind, allowed), values in zip(_checks(name), zip(*rows)):
-            if kind is JSON:
+        for (column, kind, allowed), values in zip(_checks(columns[name]), zip(*rows)):
+            if kind == "json":
                 continue
             problem = _column_problem(kind, allowed, values)
             if problem is not None:
                 index, reason = problem
-                table = schema.metadata.tables[name]
-                key = ", ".join(f"{c.name}={rows[index][i]!r}"[:80] for i, c in enumerate(table.columns)
-                                if c.primary_key and c.name != "label_hash")
+                key = ", ".join(f"{c.name}={rows[index][i]!r}"[:80] for i, c in enumerate(columns[name])
+                                if c.key and c.name != "label_hash")
                 raise LabelRowError(label_hash, f"{name}.{column}", f"{reason} ({key})" if key else reason, data_title)
 
 
 @lru_cache(maxsize=None)
-def _checks(table_name: str) -> tuple[tuple[str, type, frozenset], ...]:
-    """(column name, column type, Python types allowed) for each column; one label row per call, so built once."""
-    return tuple((column.name, type(column.type),
-                  frozenset(_ALLOWED.get(type(column.type), {str}) | ({_NONE} if column.nullable else set())))
-                 for column in schema.metadata.tables[table_name].columns)
+def _checks(columns: tuple[ColumnSpec, ...]) -> tuple[tuple[str, str, frozenset], ...]:
+    """(column name, kind, Python types allowed) for each column; one label row per call, so built once."""
+    return tuple((column.name, column.kind,
+                  frozenset(_ALLOWED.get(column.kind, {str}) | ({_NONE} if column.nullable else set())))
+                 for column in columns)
 
 
 def _column_problem(kind, allowed: frozenset, values: tuple) -> tuple[int, str] | None:
@@ -61,7 +60,7 @@ def _column_problem(kind, allowed: frozenset, values: tuple) -> tuple[int, str] 
         if present and (min(present) < low or max(present) > high):
             index = next(i for i, v in enumerate(values) if v is not None and not low <= v <= high)
             return index, f"{values[index]} is out of range for this column"
-    if kind is Text and "\x00" in "".join(filter(None, values)):  # filter(None): no None, no empty strings
+    if kind == "text" and "\x00" in "".join(filter(None, values)):  # filter(None): no None, no empty strings
         index = next(i for i, v in enumerate(values) if v is not None and "\x00" in v)
         return index, f"contains a NUL character, which Postgres text cannot hold: {values[index]!r}"[:200]
     return None
@@ -69,8 +68,6 @@ def _column_problem(kind, allowed: frozenset, values: tuple) -> tuple[int, str] 
 
 def flagged(label_hash, tables: dict[str, list[tuple]], data_title: str | None, source: str | None) -> list:
     """One sync_errors entry (kept=True) for a label row that loaded with flagged annotations."""
-    from connector.state import RowFailure
-
     problems = [(row[1], row[2], row[-1]) for row in tables.get("object_frames", ()) if row[-1] is not None]
     if not problems:
         return []

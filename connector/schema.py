@@ -20,6 +20,8 @@ from sqlalchemy import (
     Text,
 )
 
+from connector.columns import ColumnSpec, TableColumns
+
 metadata = MetaData()
 
 
@@ -142,7 +144,7 @@ branches = Table(
 )
 
 # The label row as read (JSON text, NaN and infinities spelled as strings), in parts of at most
-# RAW_PART_CHARS characters: the archive `rebuild` re-derives every table from (migration 0005). In
+# normalize.RAW_PART_CHARS characters: the archive `rebuild` re-derives every table from (migration 0005). In
 # parts because DuckDB pins memory for whole values at a checkpoint: one value per label row (up
 # to megabytes each) made a load's memory grow with the warehouse. The view `label_row_json`
 # joins the parts back into one JSON value per label row.
@@ -154,7 +156,6 @@ raw_label_rows = Table(
     Column("json_text", Text, nullable=False),
     PrimaryKeyConstraint("label_hash", "part"),
 )
-RAW_PART_CHARS = 32_000
 
 frames = Table(
     "frames",
@@ -340,3 +341,12 @@ LABEL_ROW_TABLES = (branches, raw_label_rows, frames, objects, object_frames, cl
 # memory and rewrites them at every checkpoint. Their keys still hold: the loader replaces a label
 # row's rows as a whole and normalize refuses a label row whose keys repeat (tests check both).
 UNKEYED_ON_DUCKDB = (raw_label_rows, frames, objects, object_frames, classifications, classification_frames, attributes)
+
+_KINDS = {Text: "text", Integer: "integer", BigInteger: "bigint", Double: "double", Boolean: "boolean",
+          DateTime: "datetime", JSON: "json"}
+
+
+def column_specs(tables=(data_units, *LABEL_ROW_TABLES)) -> TableColumns:
+    """The columns of `tables` as plain data (connector/columns.py), for checking and staging rows."""
+    return {table.name: tuple(ColumnSpec(c.name, _KINDS[type(c.type)], bool(c.nullable), bool(c.primary_key))
+                              for c in table.columns) for table in tables}

@@ -15,6 +15,7 @@ from typing import Iterator
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from connector import schema
+from connector.failures import RowFailure
 from connector.incremental import StoredRow
 from connector.redact import redact
 
@@ -32,27 +33,6 @@ class RunStats:
     unchanged: int = 0
     deleted: int = 0
     failed: int = 0
-
-
-@dataclass(frozen=True)
-class RowFailure:
-    """A label row (or source item) that did not load, and why."""
-
-    label_hash: str | None
-    field: str
-    reason: str
-    data_title: str | None = None
-    source: str | None = None
-    kept: bool = False
-    """True: the row loaded with problems flagged (object_frames.problems); False: it was not loaded."""
-
-    def __post_init__(self) -> None:  # reasons quote bad values, which may be signed links
-        object.__setattr__(self, "reason", redact(self.reason))
-
-    def __str__(self) -> str:
-        title = f" ({self.data_title})" if self.data_title else ""
-        where = self.label_hash and f"label row {self.label_hash}{title}" or self.source or "?"
-        return f"{where}: {self.field}: {self.reason}"
 
 
 def start_run(engine: Engine, source: str, project_hash: str | None, close_interrupted: bool = False) -> str:

@@ -21,22 +21,24 @@ import msgspec
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
+from connector.failures import RowFailure
 from connector.crashpoint import crash_point
 from connector.normalize import content_fingerprint, row_json
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
 from connector.sources import SourceRow, parse_json
 from connector.sources.export import read_export, read_ontology
-from connector.state import RowFailure, RunStats, record_failures, recorded_run, utc_now
+from connector.stage import combine
+from connector.state import RunStats, record_failures, recorded_run, utc_now
 from connector.workers import WorkerPool
 
 log = logging.getLogger("encord_warehouse.sync")
 
 DEFAULT_BATCH_SIZE = 500
-BATCH_BYTES = 32 << 20
+BATCH_BYTES = 16 << 20
 """A transaction also closes at this much label-row JSON. Larger transactions let DuckDB write whole row
 groups straight to the file instead of through its log; this bounds the memory they take."""
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 """Label-row JSON normalized at a time by one process: parsed, it takes about six times this."""
 
 BatchHook = Callable[[Connection, list[datetime | None]], None]
@@ -113,7 +115,7 @@ def load_rows(
     writer is committed before an error in reading the next one stops the load.
     """
     failures: list[RowFailure] = []
-    settings = ChunkSettings(project_hash, utc_now(), ontology, engine.dialect.name)
+    settings = ChunkSettings(project_hash, utc_now(), ontology, engine.dialect.name, schema.column_specs())
     with _collector_paused(), _quick_lock_handover(), load.bulk_load(engine), _Normalizers(workers) as normalizers, \
             ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
         writing: Future | None = None
@@ -265,7 +267,7 @@ def _write_batch(engine: Engine, batch: _SubmittedBatch, run_id: str, project_ha
     """One transaction: the batch's label rows replaced, its failures recorded, the source's hook.
     Returns the batch's failures."""
     chunks: list[PreparedChunk] = [future.result() for future in batch.chunks]
-    staged = load.combine([chunk.staged for chunk in chunks])
+    staged = combine([chunk.staged for chunk in chunks])
     failures = batch.failures + [failure for chunk in chunks for failure in chunk.failures]
     flagged_rows = [failure for chunk in chunks for failure in chunk.flagged]
     with engine.begin() as connection:

@@ -350,14 +350,21 @@ def test_duckdb_memory_limit_defaults_and_the_url_overrides_it(tmp_path):
         engine.dispose()
         return value
 
-    assert DUCKDB_MEMORY_LIMIT == "256MB" and limit(f"duckdb:///{tmp_path}/a.duckdb") == "244.1 MiB"  # 256e6 bytes
+    assert DUCKDB_MEMORY_LIMIT == "128MB" and limit(f"duckdb:///{tmp_path}/a.duckdb") == "122.0 MiB"  # 128e6 bytes
     assert limit(f"duckdb:///{tmp_path}/b.duckdb?memory_limit=1GB") == "953.6 MiB"
 
 
-def test_a_load_leaves_the_collector_and_switch_interval_as_it_found_them(warehouse):
-    interval, collecting = sys.getswitchinterval(), gc.isenabled()
+def test_a_load_leaves_the_collector_switch_interval_and_duckdb_settings_as_it_found_them(warehouse):
+    def duckdb_settings():
+        if warehouse.dialect != "duckdb":
+            return None
+        with warehouse.engine.connect() as connection:
+            return [connection.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
+                    for name in ("threads", "checkpoint_threshold")]
+
+    before = sys.getswitchinterval(), gc.isenabled(), duckdb_settings()
     sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj"))
-    assert (sys.getswitchinterval(), gc.isenabled()) == (interval, collecting)
+    assert (sys.getswitchinterval(), gc.isenabled(), duckdb_settings()) == before
 
 
 def test_readme_command_on_a_fresh_directory(tmp_path):

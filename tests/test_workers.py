@@ -61,3 +61,12 @@ def test_the_calling_script_is_not_run_again_in_the_workers(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert (done.returncode, done.stdout) == (0, "script ran\n14\n"), done.stderr
+
+
+def test_what_workers_run_imports_no_database_code():
+    """A worker process normalizes and stages rows: no SQLAlchemy or database driver in it, so it stays small."""
+    probe = ("import sys, connector.prepare, connector.workers; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'duckdb', 'psycopg', 'alembic', 'encord'}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr

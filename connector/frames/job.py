@@ -23,7 +23,8 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from connector import migrate
-from connector.state import RowFailure, RunStats, finish_run, record_failures, start_run, utc_now
+from connector.failures import RowFailure
+from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
 
 from . import warehouse
 from .manifest import write_manifest

@@ -1,0 +1,29 @@
+"""A label row that did not load (or loaded with flagged problems), and why: plain data, made where
+rows are normalized (maybe a worker process) and recorded in sync_errors by connector/state.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connector.redact import redact
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """A label row (or source item) that did not load, and why."""
+
+    label_hash: str | None
+    field: str
+    reason: str
+    data_title: str | None = None
+    source: str | None = None
+    kept: bool = False
+    """True: the row loaded with problems flagged (object_frames.problems); False: it was not loaded."""
+
+    def __post_init__(self) -> None:  # reasons quote bad values, which may be signed links
+        object.__setattr__(self, "reason", redact(self.reason))
+
+    def __str__(self) -> str:
+        title = f" ({self.data_title})" if self.data_title else ""
+        where = self.label_hash and f"label row {self.label_hash}{title}" or self.source or "?"
+        return f"{where}: {self.field}: {self.reason}"
