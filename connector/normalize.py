@@ -299,10 +299,10 @@ class _RowNormalizer:
         if not isinstance(value, dict):
             raise self.fail(path, "missing" if value is None else "expected an object")
         if shape in BOX_SHAPES:
-            number = self.number
-            return (number(value.get("x"), path, "x", True), number(value.get("y"), path, "y", True),
-                    number(value.get("w"), path, "w", True), number(value.get("h"), path, "h", True),
-                    number(value.get("theta"), path, "theta", shape != "bounding_box"), None, None, None)
+            box = value.get("x"), value.get("y"), value.get("w"), value.get("h")
+            if not (type(box[0]) is type(box[1]) is type(box[2]) is type(box[3]) is float and isfinite(sum(box))):
+                box = tuple(self.number(v, path, k, True) for k, v in zip("xywh", box))  # converts, or names the problem
+            return (*box, self.number(value.get("theta"), path, "theta", shape != "bounding_box"), None, None, None)
         if shape in ("polygon", "polyline", "point", "skeleton"):
             points = self.vertices(value, path)
             rings = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" else None
@@ -350,10 +350,13 @@ class _RowNormalizer:
             vertex = value[key]
             if not isinstance(vertex, dict):
                 raise self.fail(f"{path}[{key!r}]", "expected an object with x and y")
-            try:
-                points.append([number(vertex.get("x"), "", "x", True), number(vertex.get("y"), "", "y", True)])
-            except LabelRowError as error:
-                raise self.fail(f"{path}[{key!r}]{error.field}", error.reason) from None
+            x, y = vertex.get("x"), vertex.get("y")
+            if not (type(x) is type(y) is float and isfinite(x + y)):  # else number() converts or names the problem
+                try:
+                    x, y = number(x, "", "x", True), number(y, "", "y", True)
+                except LabelRowError as error:
+                    raise self.fail(f"{path}[{key!r}]{error.field}", error.reason) from None
+            points.append([x, y])
         return points
 
     def vertex_index(self, key: str, path: str) -> int:
