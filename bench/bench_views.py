@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "views"))
 
-from bench_frame_range import clone, load_seed, time_queries  # noqa: E402
+from bench_frame_range import build_engine, clone, load_seed, time_queries  # noqa: E402
 
 from connector.db import create_warehouse_engine  # noqa: E402
 
@@ -25,7 +25,10 @@ def build_and_time(db_url: str, schema: str | None, target: int, repeat: int = 1
         with engine.connect() as connection:
             seed_rows = connection.execute(text("SELECT COUNT(*) FROM object_frames")).scalar()
         copies = -(-target // seed_rows) - 1
-        clone(engine, copies)
+        engine.dispose()  # DuckDB opens a file with one configuration at a time
+        builder = build_engine(db_url, schema)
+        clone(builder, copies)
+        builder.dispose()
         with engine.connect() as connection:
             total = connection.execute(text("SELECT COUNT(*) FROM object_frames")).scalar()
         titles = [f"video_0000.mp4#{i}" for i in range(1, copies + 1)]

@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py                     # everything (~15-25 min on 2 cores)
     .venv/bin/python bench/run.py --skip-query --skip-dlt --markdown /tmp/table.md
 
-Every load runs as its own process and is measured by os.wait4 (wall time, CPU time, peak RSS):
+Every load runs as its own process and is measured by bench/measure.py (wall time, CPU time of the
+process and the worker processes it waits for, peak memory of all its processes together):
   ours      `encord-warehouse sync --from-export` into DuckDB (1x and 4x export) and Postgres (1x, 4x)
   floor     bench/floor.py: orjson whole file, hand-flattened columns, Arrow + one INSERT…SELECT per
             table (DuckDB) / one COPY per table (Postgres)
@@ -193,7 +194,7 @@ def render(args, results, incremental, queries, full_facts, large_facts) -> str:
     if large_facts:
         lines[0] += (f"; {args.scale}x export: {large_facts['rows']:,} rows, {large_facts['object_frames']:,} annotations, "
                      f"{large_facts['bytes'] / 1e6:.0f} MB")
-    lines += ["", "| load | wall s | CPU s | peak RSS MB | ratio | note |", "|---|---:|---:|---:|---|---|"]
+    lines += ["", "| load | wall s | CPU s | peak memory MB | ratio | note |", "|---|---:|---:|---:|---|---|"]
 
     def ratio(a, b, text):
         return f"{results[a]['wall_s'] / results[b]['wall_s']:.2f}x {text}" if a in results and b in results else ""
@@ -215,7 +216,7 @@ def render(args, results, incremental, queries, full_facts, large_facts) -> str:
     for key in ("ours_duckdb", "ours_postgres"):
         if key in results and f"{key}_large" in results:
             growth = results[f"{key}_large"]["peak_mb"] / results[key]["peak_mb"] - 1
-            lines.append(f"\nPeak RSS {key.replace('ours_', '')}: {results[key]['peak_mb']:.0f} MB -> "
+            lines.append(f"\nPeak memory {key.replace('ours_', '')}: {results[key]['peak_mb']:.0f} MB -> "
                          f"{results[key + '_large']['peak_mb']:.0f} MB on the {args.scale}x export ({growth:+.0%}; "
                          f"target < 600 MB and < +20%)")
     if incremental:

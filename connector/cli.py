@@ -29,6 +29,7 @@ from connector.sources.encord import MAX_BUNDLE_SIZE, BranchScope, EncordSourceC
 from connector.sources.export import ExportError
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
 from connector.sync_encord import EncordSyncConfig, sync_encord
+from connector.workers import WorkerError
 
 MAX_FAILURES_SHOWN = 20
 
@@ -75,7 +76,7 @@ class UserError(click.ClickException):
 def one_line_errors(db_url: str | None):
     try:
         yield
-    except (ExportError, OntologyError, WarehouseError, EncordSourceError, LockBusy) as error:
+    except (ExportError, OntologyError, WarehouseError, EncordSourceError, LockBusy, WorkerError) as error:
         raise UserError(redact(str(error))) from None
     except SQLAlchemyError as error:
         reason = redact(str(getattr(error, "orig", None) or error).splitlines()[0])

@@ -6,9 +6,10 @@ machine does. The variable is read here and nowhere else; unset (always, outside
 a crash point is one comparison.
 
 Stages: listed (after the listing), fetch (after each fetched bundle), normalize (before each
-label row is normalized, inside the load transaction), load (end of each load transaction,
-cursor written, not committed), commit (after each load transaction commits), deletes (final
-transaction: deletes and state written, not committed), finish (after it commits).
+label row is handed to be normalized), prepare (before a chunk of label rows is normalized: in a
+worker process once the sync has started them, each worker counting its own), load (end of each
+load transaction, cursor written, not committed), commit (after each load transaction commits),
+deletes (final transaction: deletes and state written, not committed), finish (after it commits).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connector.columns import TableColumns
+from connector.crashpoint import crash_point
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, NormalizedBatch, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import OntologyIndex
@@ -51,6 +52,7 @@ class PreparedChunk:
 
 def prepare_chunk(rows: list[ChunkRow], settings: ChunkSettings) -> PreparedChunk:
     """Every row normalized and checked (a bad one becomes a failure), then staged as one batch."""
+    crash_point("prepare")
     normalized: dict[str, _Normalized] = {}
     failures: list[RowFailure] = []
     for index, entry in enumerate(rows):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -21,8 +22,10 @@ from connector.cli import cli
 from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
 from connector.sync import ExportSyncConfig, sync_export
+from connector.workers import WorkerError
 from examples import sdk_sample
 from sdk_counts import sdk_counts
+from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample_export.json"
@@ -257,6 +260,47 @@ def test_worker_processes_load_what_the_sync_process_loads(warehouse, other_ware
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=edited["label_hash"]) == expected
     assert warehouse.scalar("SELECT count(*) FROM data_units WHERE data_hash = :d", d=branches[0]["data_hash"]) == 1
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = 'with-nan' AND problems IS NOT NULL") == 1
+
+
+def test_a_worker_that_dies_fails_the_run_and_the_next_run_converges(warehouse, other_warehouse, tmp_path,
+                                                                     monkeypatch):
+    """A worker process killed (SIGKILL, as the out-of-memory killer does) while it normalizes: the run
+    fails with one error, the label rows it had committed are whole, and the next run makes the
+    warehouse what a clean sync makes it."""
+    rows = json.loads(SAMPLE.read_text())
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(rows))
+    monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(sync, "BATCH_BYTES", 250_000)
+    monkeypatch.setenv("ENCORD_WAREHOUSE_TEST_KILL_AT", "prepare:3")  # read by each worker process as it starts
+    with pytest.raises(WorkerError, match=r"^a worker process ended unexpectedly \(exit code -9\)$"):
+        sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=2))
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
+    ontology = json.loads(ONTOLOGY.read_text())
+    for row in rows:
+        stored = warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=row["label_hash"])
+        assert stored in (0, sdk_counts(row, ontology).object_annotations)
+
+    monkeypatch.delenv("ENCORD_WAREHOUSE_TEST_KILL_AT")
+    sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=2))
+    sync_export(other_warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=0))
+    assert snapshot(warehouse) == snapshot(other_warehouse)
+
+
+def test_the_command_reports_a_dead_worker_in_one_line(warehouse, tmp_path):
+    """The console script, on an export large enough to start workers and give each two chunks, each killed
+    at its second chunk (the sync's own process normalizes only the first)."""
+    rows = json.loads(SAMPLE.read_text())
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([clone_row(row) for _ in range(10) for row in rows]))  # 11 MB
+    done = subprocess.run([str(Path(sys.executable).with_name("encord-warehouse")), "sync", "--from-export", str(path),
+                           "--workers", "2", *warehouse.cli_args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ENCORD_WAREHOUSE_TEST_KILL_AT": "prepare:2"})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "encord-warehouse: a worker process ended unexpectedly (exit code -9)"), done.stderr
+    assert "Traceback" not in done.stderr
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
 
 
 def test_a_label_row_that_comes_twice_ends_as_its_last_version(warehouse, tmp_path):
