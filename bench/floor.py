@@ -48,7 +48,7 @@ def dumps(value):
 
 def flatten(rows: list[dict], texts: list[bytes], project_hash: str, ontology, synced_at) -> dict[str, list[tuple]]:
     out = {name: [] for name in TABLE_COLUMNS}
-    of_rows, frame_rows, object_rows = out["object_frames"], out["frames"], out["objects"]
+    of_rows, object_rows = out["object_frames"], out["objects"]
     units_seen = {}
     for row, row_text in zip(rows, texts):
         lh = row["label_hash"]

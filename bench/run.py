@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -222,7 +219,7 @@ def render(args, results, incremental, queries, full_facts, large_facts) -> str:
     if incremental:
         from incremental import cpu_split
 
-        lines += ["", "| incremental step | label rows changed | wall s | CPU s (sync process) | peak RSS MB |",
+        lines += ["", "| incremental step | label rows changed | wall s | CPU s (sync and its workers) | peak memory MB |",
                   "|---|---:|---:|---:|---:|"]
         lines += [f"| {r['step']} | {r['changed']:,} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_mb']:.0f} |"
                   for r in incremental]

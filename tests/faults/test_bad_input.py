@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from conftest import reference_snapshot, sample_rows
 from connector.cli import cli
-from examples import sdk_sample
 from sync_helpers import run_sync, snapshot
 from tests.encord_emulator import clone_row
 
