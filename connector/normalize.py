@@ -118,7 +118,7 @@ class RowContext:
     ontology: OntologyIndex = field(default_factory=OntologyIndex)
     metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
     content_sha256: str | None = None  # fingerprint of row + metadata; an unchanged row is not rewritten
-    row_json: bytes | None = None  # the row's JSON as the source delivered it, archived as is; else written here
+    row_json: bytes | None = None  # the JSON the fingerprint was computed from, archived as is; else written here
 
 
 # The metadata fields that normalize reads; the rest (signed links, priorities) would make

@@ -39,6 +39,8 @@ class ChunkRow:
     item: SourceRow
     label_hash: str | None
     fingerprint: str | None
+    json: bytes | None
+    """The JSON the fingerprint was computed from, archived as is (RowContext.row_json)."""
 
 
 @dataclass
@@ -101,7 +103,7 @@ def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[dict, dict[str
     except ValueError as error:
         raise LabelRowError(entry.label_hash, "<json>", f"invalid JSON: {error}"[:300]) from None
     context = RowContext(settings.project_hash, settings.synced_at, settings.ontology, entry.item.metadata,
-                         entry.fingerprint, entry.item.text)
+                         entry.fingerprint, entry.json)
     try:
         tables = normalize_label_row(row, context)
     except LabelRowError:

@@ -21,8 +21,8 @@ import msgspec
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
-from connector.failures import RowFailure
 from connector.crashpoint import crash_point
+from connector.failures import RowFailure
 from connector.normalize import content_fingerprint, row_json
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
@@ -166,8 +166,13 @@ class _Row:
     item: SourceRow
     label_hash: str | None
     fingerprint: str | None
-    size: int
-    """Bytes of JSON: what batches and chunks are bounded by."""
+    json: bytes | None
+    """The JSON the fingerprint is computed from (the source's text, or the dict as orjson writes it):
+    the raw archive keeps it, and batches and chunks are bounded by its size."""
+
+    @property
+    def size(self) -> int:
+        return len(self.json or b"")
 
 
 _LABEL_HASH = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
@@ -187,11 +192,11 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
         if item.text is None:
             label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
         if not isinstance(label_hash, str) or item.error is not None:
-            yield _Row(item, label_hash if isinstance(label_hash, str) else None, None, 0)
+            yield _Row(item, label_hash if isinstance(label_hash, str) else None, None, None)
             continue
         text = item.text if item.text is not None else row_json(item.row)
         fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)
-        yield _Row(item, label_hash, fingerprint, len(text or b""))
+        yield _Row(item, label_hash, fingerprint, text)
 
 
 def _batches(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
@@ -245,7 +250,7 @@ def _submit_batch(engine: Engine, batch: list[_Row], settings: ChunkSettings, no
             stats.unchanged += 1
             continue
         crash_point("normalize")
-        chunk.append(ChunkRow(row.item, row.label_hash, row.fingerprint))
+        chunk.append(ChunkRow(row.item, row.label_hash, row.fingerprint, row.json))
         volume += row.size
         if row.fingerprint is not None:
             submitted.fingerprints[row.label_hash] = row.fingerprint
