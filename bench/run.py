@@ -10,7 +10,7 @@ process and the worker processes it waits for, peak memory of all its processes 
             table (DuckDB) / one COPY per table (Postgres)
   docs walk bench/docs_walk.py: SDK LabelRowV2 object walk + SQLAlchemy executemany, on a 1/4
             export, extrapolated per label row (start-up not scaled)
-  dlt       bench/dlt_load.py: dlt with parquet load files into DuckDB, same 1/4 export, extrapolated
+  dlt       bench/dlt_load.py: dlt with parquet load files into DuckDB, on the whole export
 Postgres is a throwaway cluster on 127.0.0.1 (tests/pg_cluster.py); every run gets a fresh
 DuckDB file or Postgres schema. Then the incremental curve (bench/incremental.py, emulator) and the
 frame-range query through `frame_labels` on >= 5M object_frames rows (bench/views builder).
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=700)
     parser.add_argument("--object-frames", type=int, default=436_000)
     parser.add_argument("--scale", type=int, default=4, help="the larger export for the memory check")
-    parser.add_argument("--small-share", type=int, default=4, help="docs walk and dlt run on rows/N, extrapolated")
+    parser.add_argument("--small-share", type=int, default=4, help="the docs walk runs on rows/N, extrapolated")
     parser.add_argument("--duckdb-options", default="",
                         help="DuckDB settings as URL query, for ours and the floor alike (e.g. checkpoint_threshold=256MB)")
     parser.add_argument("--incremental-rows", type=int, default=10_000)
@@ -152,8 +152,8 @@ def main() -> None:
             dlt_db = args.workdir / "db" / "dlt.duckdb"
             dlt_db.unlink(missing_ok=True)
             shutil.rmtree(args.workdir / "db" / "dlt", ignore_errors=True)
-            results["dlt"] = extrapolated(run_load("dlt, parquet, DuckDB", [
-                PYTHON, str(ROOT / "bench/dlt_load.py"), str(small), "--duckdb", str(dlt_db)]), args.rows)
+            results["dlt"] = run_load("dlt, parquet, DuckDB", [
+                PYTHON, str(ROOT / "bench/dlt_load.py"), str(full), "--duckdb", str(dlt_db)])
         incremental = None
         if not args.skip_incremental:
             from incremental import curve
