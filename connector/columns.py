@@ -2,21 +2,19 @@
 
 Checking and staging normalized rows (rowcheck.py, stage.py) happen in worker processes that
 import neither SQLAlchemy nor a database driver; they read the columns from here. schema.py, the
-source of truth, fills COLUMNS (schema.column_specs).
+source of truth, makes them (schema.column_specs).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("text", "integer", "bigint", "double", "boolean", "datetime", "json")
-
 
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str
     kind: str
-    """One of KINDS."""
+    """text, integer, bigint, double, boolean, datetime or json."""
     nullable: bool
     key: bool
     """Part of the table's primary key."""

@@ -40,7 +40,12 @@ class ChunkRow:
     label_hash: str | None
     fingerprint: str | None
     json: bytes | None
-    """The JSON the fingerprint was computed from, archived as is (RowContext.row_json)."""
+    """The JSON the fingerprint was computed from, archived as is (RowContext.row_json); batches and
+    chunks are bounded by its size."""
+
+    @property
+    def size(self) -> int:
+        return len(self.json or b"")
 
 
 @dataclass

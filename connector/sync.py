@@ -159,26 +159,12 @@ def _quick_lock_handover() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-@dataclass(frozen=True)
-class _Row:
-    """A source row as the sync loop sees it before normalizing: its label hash and fingerprint."""
-
-    item: SourceRow
-    label_hash: str | None
-    fingerprint: str | None
-    json: bytes | None
-    """The JSON the fingerprint is computed from (the source's text, or the dict as orjson writes it):
-    the raw archive keeps it, and batches and chunks are bounded by its size."""
-
-    @property
-    def size(self) -> int:
-        return len(self.json or b"")
-
-
 _LABEL_HASH = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
 
 
-def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[_Row]:
+def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[ChunkRow]:
+    """Each source row with its label hash, and its fingerprint over the JSON the raw archive will keep
+    (the source's text, or the dict as orjson writes it)."""
     for item in rows:
         label_hash = None
         if item.text is not None:
@@ -192,18 +178,18 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
         if item.text is None:
             label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
         if not isinstance(label_hash, str) or item.error is not None:
-            yield _Row(item, label_hash if isinstance(label_hash, str) else None, None, None)
+            yield ChunkRow(item, label_hash if isinstance(label_hash, str) else None, None, None)
             continue
         text = item.text if item.text is not None else row_json(item.row)
         fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)
-        yield _Row(item, label_hash, fingerprint, text)
+        yield ChunkRow(item, label_hash, fingerprint, text)
 
 
-def _batches(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
+def _batches(rows: Iterable[ChunkRow], size: int) -> Iterator[list[ChunkRow]]:
     """Batches of at most `size` label rows and about BATCH_BYTES of JSON, so memory stays bounded
     however large the label rows are. A label row that comes again (an export that has it twice)
     starts a new batch: the later one replaces the earlier."""
-    batch: list[_Row] = []
+    batch: list[ChunkRow] = []
     label_hashes: set[str | None] = set()
     volume = 0
     for row in rows:
@@ -232,7 +218,7 @@ class _SubmittedBatch:
     """Of the rows to be written."""
 
 
-def _submit_batch(engine: Engine, batch: list[_Row], settings: ChunkSettings, normalizers: _Normalizers,
+def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings, normalizers: _Normalizers,
                   stats: RunStats, full_refresh: bool, previous: dict[str, str]) -> _SubmittedBatch:
     """Leave out unchanged rows and hand the rest to the normalizers. `previous`: the fingerprints of
     the batch before, which may still be writing."""
@@ -250,7 +236,7 @@ def _submit_batch(engine: Engine, batch: list[_Row], settings: ChunkSettings, no
             stats.unchanged += 1
             continue
         crash_point("normalize")
-        chunk.append(ChunkRow(row.item, row.label_hash, row.fingerprint, row.json))
+        chunk.append(row)
         volume += row.size
         if row.fingerprint is not None:
             submitted.fingerprints[row.label_hash] = row.fingerprint
