@@ -106,8 +106,12 @@ def serve(calls, answers) -> None:
             payload = pickle.dumps(("error", WorkerError(f"{type(answer[1]).__name__}: {answer[1]} ({error})")))
         answers.write(payload)
         answers.flush()
-        del answer, payload
-        gc.collect()  # the collector is off during calls (see __main__); cycles, if any, go between them
+        del function, args, answer, payload
+        # The collector is off during calls (see __main__); cycles, if any, go between them. What
+        # survives a call is the worker's own state (modules, caches): frozen, it is not scanned
+        # again, which a full collection did in about 15 ms per call (15% of a worker's time).
+        gc.collect()
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +72,35 @@ def test_what_workers_run_imports_no_database_code():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
+
+
+class Cyclic:
+    """Refers to itself: only the cyclic collector frees it."""
+
+    def __init__(self):
+        self.me = self
+
+
+_CYCLIC_ALIVE = weakref.WeakSet()
+
+
+def keep_track(value: Cyclic) -> int:
+    _CYCLIC_ALIVE.add(value)
+    return len(_CYCLIC_ALIVE)
+
+
+def cyclic_alive_and_frozen() -> tuple[int, int]:
+    return len(_CYCLIC_ALIVE), gc.get_freeze_count()
+
+
+def test_cycles_a_call_leaves_are_freed_and_what_is_frozen_does_not_grow():
+    """Between calls a worker collects cycles, then freezes what survives (its modules and caches) so
+    the next collection does not scan it again: a call's arguments must be gone by then."""
+    with WorkerPool(1) as pool:
+        for _ in range(3):
+            assert pool.submit(keep_track, Cyclic()).result(timeout=60) == 1
+        alive, frozen = pool.submit(cyclic_alive_and_frozen).result(timeout=60)
+        assert alive == 0
+        pool.submit(keep_track, Cyclic()).result(timeout=60)
+        alive_again, frozen_again = pool.submit(cyclic_alive_and_frozen).result(timeout=60)
+    assert alive_again == 0 and frozen_again == frozen > 0
