@@ -1,6 +1,6 @@
 """The whole benchmark in one command: loads, memory, incremental costs, query speed.
 
-    .venv/bin/python bench/run.py                     # everything (~15-25 min on 2 cores)
+    .venv/bin/python bench/run.py                     # everything (~25-35 min on 2 cores)
     .venv/bin/python bench/run.py --skip-query --skip-dlt --markdown /tmp/table.md
 
 Every load runs as its own process and is measured by bench/measure.py (wall time, CPU time of the
@@ -14,7 +14,9 @@ process and the worker processes it waits for, peak memory of all its processes 
 Postgres is a throwaway cluster on 127.0.0.1 (tests/pg_cluster.py); every run gets a fresh
 DuckDB file or Postgres schema. Then the incremental curve (bench/incremental.py, emulator) and the
 frame-range query through `frame_labels` on >= 5M object_frames rows (bench/views builder).
-Ratios come from this one run. Exports are generated once into --workdir and reused.
+The floor and ours on the 1x export run --repeat times each, in turn, and report their median run
+(this machine's speed drifts by ±20% over minutes). Ratios come from this one run. Exports are
+generated once into --workdir and reused.
 """
 
 from __future__ import annotations
@@ -80,6 +82,28 @@ def run_load(label: str, command: list[str], **extra) -> dict:
     return {"label": label, **result, **extra}
 
 
+def paired_loads(label_a: str, command_a, label_b: str, command_b, repeat: int) -> tuple[dict, dict]:
+    """Two loads run `repeat` times in turn (a, b, a, b, ...), each reported as its median run by wall
+    time, with the largest peak memory of its runs: this machine's speed drifts by ±20% over minutes,
+    and alternating keeps that drift out of their ratio. `command_a` and `command_b` give a fresh
+    target on each call."""
+    runs: dict[str, list[dict]] = {label_a: [], label_b: []}
+    for _ in range(repeat):
+        runs[label_a].append(run_load(label_a, command_a()))
+        runs[label_b].append(run_load(label_b, command_b()))
+    return median_run(runs[label_a]), median_run(runs[label_b])
+
+
+def median_run(runs: list[dict]) -> dict:
+    ordered = sorted(runs, key=lambda run: run["wall_s"])
+    median = dict(ordered[len(ordered) // 2])
+    median["peak_mb"] = max(run["peak_mb"] for run in runs)
+    median["runs_wall_s"] = [run["wall_s"] for run in runs]
+    if len(runs) > 1:
+        median["note"] = f"median of {len(runs)} runs ({ordered[0]['wall_s']:.1f}-{ordered[-1]['wall_s']:.1f} s)"
+    return median
+
+
 def extrapolated(result: dict, full_rows: int) -> dict:
     """A run on a smaller export scaled to the full one: start-up once, work per label row."""
     work = json.loads(result["stdout"].strip().splitlines()[-1])
@@ -99,6 +123,8 @@ def main() -> None:
     parser.add_argument("--small-share", type=int, default=4, help="the docs walk runs on rows/N, extrapolated")
     parser.add_argument("--duckdb-options", default="",
                         help="DuckDB settings as URL query, for ours and the floor alike (e.g. checkpoint_threshold=256MB)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each floor and ours load on the 1x export, in turn; the median is reported")
     parser.add_argument("--incremental-rows", type=int, default=10_000)
     parser.add_argument("--query-target", type=int, default=5_000_000)
     for name in ("postgres", "docs", "dlt", "incremental", "query", "scale"):
@@ -125,11 +151,18 @@ def main() -> None:
     try:
         print("loads:", flush=True)
         sync = [CLI, "sync", "--from-export"]
-        floor_db, ours_db = targets.duckdb(), targets.duckdb()
-        results["floor_duckdb"] = run_load("floor, DuckDB", [PYTHON, str(ROOT / "bench/floor.py"), str(full),
-                                                              "--ontology", str(ontology), *floor_db])
-        results["ours_duckdb"] = run_load("ours, DuckDB", [*sync, str(full), "--ontology", str(ontology), *ours_db])
-        differ = differences(*(make_url(db[1]).database for db in (ours_db, floor_db)))
+        floor_command = [PYTHON, str(ROOT / "bench/floor.py"), str(full), "--ontology", str(ontology)]
+        ours_command = [*sync, str(full), "--ontology", str(ontology)]
+        written: dict[str, list] = {"floor": [], "ours": []}
+
+        def fresh_duckdb(name: str) -> list[str]:
+            written[name].append(targets.duckdb())
+            return written[name][-1]
+
+        results["floor_duckdb"], results["ours_duckdb"] = paired_loads(
+            "floor, DuckDB", lambda: [*floor_command, *fresh_duckdb("floor")],
+            "ours, DuckDB", lambda: [*ours_command, *fresh_duckdb("ours")], args.repeat)
+        differ = differences(*(make_url(written[name][-1][1]).database for name in ("ours", "floor")))
         if differ:
             raise SystemExit(f"the floor did not write what ours wrote (rows only in ours, only in the floor): {differ}")
         print("  floor and ours hold the same rows", flush=True)
@@ -137,10 +170,9 @@ def main() -> None:
             results["ours_duckdb_large"] = run_load(f"ours, DuckDB, {args.scale}x export",
                                                     [*sync, str(large), "--ontology", str(ontology), *targets.duckdb()])
         if cluster:
-            results["floor_postgres"] = run_load("floor, Postgres COPY", [PYTHON, str(ROOT / "bench/floor.py"), str(full),
-                                                                           "--ontology", str(ontology), *targets.postgres()])
-            results["ours_postgres"] = run_load("ours, Postgres", [*sync, str(full), "--ontology", str(ontology),
-                                                                   *targets.postgres()])
+            results["floor_postgres"], results["ours_postgres"] = paired_loads(
+                "floor, Postgres COPY", lambda: [*floor_command, *targets.postgres()],
+                "ours, Postgres", lambda: [*ours_command, *targets.postgres()], args.repeat)
             if large:
                 results["ours_postgres_large"] = run_load(f"ours, Postgres, {args.scale}x export",
                                                           [*sync, str(large), "--ontology", str(ontology), *targets.postgres()])
