@@ -153,16 +153,16 @@ def main() -> None:
         sync = [CLI, "sync", "--from-export"]
         floor_command = [PYTHON, str(ROOT / "bench/floor.py"), str(full), "--ontology", str(ontology)]
         ours_command = [*sync, str(full), "--ontology", str(ontology)]
-        written: dict[str, list] = {"floor": [], "ours": []}
+        last_db: dict[str, list[str]] = {}  # each load's newest DuckDB target: same_rows compares the last pair
 
         def fresh_duckdb(name: str) -> list[str]:
-            written[name].append(targets.duckdb())
-            return written[name][-1]
+            last_db[name] = targets.duckdb()
+            return last_db[name]
 
         results["floor_duckdb"], results["ours_duckdb"] = paired_loads(
             "floor, DuckDB", lambda: [*floor_command, *fresh_duckdb("floor")],
             "ours, DuckDB", lambda: [*ours_command, *fresh_duckdb("ours")], args.repeat)
-        differ = differences(*(make_url(written[name][-1][1]).database for name in ("ours", "floor")))
+        differ = differences(*(make_url(last_db[name][1]).database for name in ("ours", "floor")))
         if differ:
             raise SystemExit(f"the floor did not write what ours wrote (rows only in ours, only in the floor): {differ}")
         print("  floor and ours hold the same rows", flush=True)

@@ -2,9 +2,9 @@
 
 normalize reads the label-row dict; this checks what it produced against the warehouse's columns
 (connector/columns.py, from schema.py), column by column (a set of value types per column, so 100k
-annotations cost milliseconds), and names the first value that does not fit. One bad value quarantines its label row instead of
-failing the batch's Arrow conversion or COPY and with it the whole sync. Text with a NUL
-character is refused on both warehouses: Postgres text cannot hold it.
+annotations cost milliseconds), and names the first value that does not fit. One bad value
+quarantines its label row instead of failing the batch's Arrow conversion or COPY and with it the
+whole sync. Text with a NUL character is refused on both warehouses: Postgres text cannot hold it.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def serve(calls, answers) -> None:
         del function, args, answer, payload
         # The collector is off during calls (see __main__); cycles, if any, go between them. What
         # survives a call is the worker's own state (modules, caches): frozen, it is not scanned
-        # again, which a full collection did in about 15 ms per call (15% of a worker's time).
+        # again, which a full collection did in about 15 ms per call (11-15% of a worker's time).
         gc.collect()
         gc.freeze()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
-import weakref
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
