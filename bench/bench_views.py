@@ -10,14 +10,15 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "views"))
 
-from bench_frame_range import build_engine, clone, load_seed, time_queries  # noqa: E402
+from bench_frame_range import build_engine, clone, load_seed, optimize_seconds, time_queries  # noqa: E402
 
 from connector.db import create_warehouse_engine  # noqa: E402
 
 
 def build_and_time(db_url: str, schema: str | None, target: int, repeat: int = 15) -> dict:
     """Seed + in-database clones up to `target` object_frames rows, then the median of
-    `SELECT * FROM frame_labels WHERE data_title = ? AND frame BETWEEN 100 AND 250` over clones."""
+    `SELECT * FROM frame_labels WHERE data_title = ? AND frame BETWEEN 100 AND 250` over clones, on
+    the tables as synced and after `encord-warehouse optimize`."""
     engine = create_warehouse_engine(db_url, schema)
     try:
         with tempfile.TemporaryDirectory() as workdir:
@@ -32,8 +33,11 @@ def build_and_time(db_url: str, schema: str | None, target: int, repeat: int = 1
         with engine.connect() as connection:
             total = connection.execute(text("SELECT COUNT(*) FROM object_frames")).scalar()
         titles = [f"video_0000.mp4#{i}" for i in range(1, copies + 1)]
-        timings = time_queries(engine, titles, 100, 250, repeat)
+        synced = time_queries(engine, titles, 100, 250, repeat)
+        optimize_s = optimize_seconds(engine)
+        optimized = time_queries(engine, titles, 100, 250, repeat)
     finally:
         engine.dispose()
-    return {"rows": total, "median_ms": timings["frame_labels"]["median_ms"],
-            "baseline_ms": timings["baseline: base tables"]["median_ms"]}
+    return {"rows": total, "median_ms": synced["frame_labels"]["median_ms"],
+            "baseline_ms": synced["baseline: base tables"]["median_ms"],
+            "optimized_ms": optimized["frame_labels"]["median_ms"], "optimize_s": optimize_s}

@@ -332,6 +332,7 @@ def progress_bar(desc: str, unit: str):
 # Commands defined beside their feature register here, one line each.
 from connector import labels_cli  # noqa: E402,F401  (registers `labels`)
 from connector import rebuild_cli  # noqa: E402,F401  (registers `rebuild`)
+from connector import optimize_cli  # noqa: E402,F401  (registers `optimize`)
 from connector import frames_cli  # noqa: E402,F401  (registers `extract-frames`)
 
 

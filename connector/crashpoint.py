@@ -9,7 +9,9 @@ Stages: listed (after the listing), fetch (after each fetched bundle), normalize
 label row is handed to be normalized), prepare (before a chunk of label rows is normalized: in a
 worker process once the sync has started them, each worker counting its own), load (end of each
 load transaction, cursor written, not committed), commit (after each load transaction commits),
-deletes (final transaction: deletes and state written, not committed), finish (after it commits).
+deletes (final transaction: deletes and state written, not committed), finish (after it commits),
+optimize (`encord-warehouse optimize`: on DuckDB a table rewritten, not committed; on Postgres a
+table vacuumed).
 """
 
 from __future__ import annotations
