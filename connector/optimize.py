@@ -6,7 +6,8 @@ only when the range of label hashes it holds excludes the one asked for. A sync 
 where a table ends, so in sync order no row group can be skipped and every query for one video
 reads the whole table. Each table is rewritten in label-row order in one transaction: its rows
 appended again, one range of label hashes at a time (so a sort never needs the whole table in
-memory), then the old rows deleted; the closing checkpoint frees their blocks for reuse. A crash
+memory), then the old rows deleted; the closing checkpoint frees their blocks for reuse (measured:
+a 70 MB file went to 111 MB, then 72 MB and 108 MB on the next two runs: it does not creep). A crash
 leaves a table as it was before or after its rewrite. The raw archive (raw_label_rows) is left as
 it is: it is read one label row at a time (`rebuild`, label_row_json) and is the largest table.
 

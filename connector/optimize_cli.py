@@ -22,8 +22,9 @@ def optimize(db_url, schema, wait_for_lock) -> None:
     """Keep queries for one video fast as the warehouse grows: a job to run beside the sync (nightly, weekly).
 
     DuckDB: the label tables are rewritten in label-row order, so a query for one video reads its
-    own row groups instead of every one. Postgres: VACUUM (ANALYZE) of the label tables (readers
-    are not blocked).
+    own row groups instead of every one; the file needs room for a second copy of them meanwhile
+    (the space is reused by the next run, not returned). Postgres: VACUUM (ANALYZE) of the label
+    tables (readers are not blocked).
 
     \b
     Example:
