@@ -166,17 +166,19 @@ def run(args) -> int:
         total = connection.execute(text("SELECT COUNT(*) FROM object_frames")).scalar()
     print(f"built {total:,} object_frames rows in {time.perf_counter() - started:.0f}s", flush=True)
     titles = [f"{args.seed_title}#{i}" for i in range(1, copies + 1)]
-    for state in ("as synced", "after optimize"):
-        if state == "after optimize":
-            print(f"optimize: {optimize_seconds(engine):.1f}s", flush=True)
-        results = time_queries(engine, titles, args.start, args.end, args.repeat)
-        print(f"\n{engine.dialect.name}, {total:,} object_frames rows, {state}, frames {args.start}..{args.end} "
-              f"of one video, {args.repeat} runs each")
-        print(f"{'query':<24}{'median ms':>12}{'x baseline':>12}{'rows':>8}")
-        for name, result in results.items():
-            print(f"{name:<24}{result['median_ms']:>12.1f}{result['ratio']:>12.2f}{result['rows']:>8.0f}")
+    print_timings(engine, args, titles, f"{total:,} object_frames rows, as synced")
+    print(f"optimize: {optimize_seconds(engine):.1f}s", flush=True)
+    print_timings(engine, args, titles, f"{total:,} object_frames rows, after optimize")
     engine.dispose()
     return 0
+
+
+def print_timings(engine: Engine, args, titles: list[str], state: str) -> None:
+    results = time_queries(engine, titles, args.start, args.end, args.repeat)
+    print(f"\n{engine.dialect.name}, {state}, frames {args.start}..{args.end} of one video, {args.repeat} runs each")
+    print(f"{'query':<24}{'median ms':>12}{'x baseline':>12}{'rows':>8}")
+    for name, result in results.items():
+        print(f"{name:<24}{result['median_ms']:>12.1f}{result['ratio']:>12.2f}{result['rows']:>8.0f}")
 
 
 def optimize_seconds(engine: Engine) -> float:
