@@ -25,7 +25,7 @@ from connector.lock import LockBusy, warehouse_lock
 from connector.logs import setup_logging
 from connector.ontology import OntologyError
 from connector.redact import redact
-from connector.sources.encord import MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
+from connector.sources.encord import BUNDLE_BYTES, MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
 from connector.sources.export import ExportError
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
 from connector.sync_encord import EncordSyncConfig, sync_encord
@@ -156,7 +156,10 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
               help="Only rows in this annotation task status (QUEUED, ASSIGNED, IN_REVIEW, RETURNED, COMPLETED); repeatable.")
 @click.option("--workflow-stage", metavar="TITLE", help="Only rows in this workflow stage.")
 @click.option("--bundle-size", default=MAX_BUNDLE_SIZE, show_default=True, type=click.IntRange(1, MAX_BUNDLE_SIZE),
-              help="Label rows per fetch request.")
+              help="Label rows per fetch request, at most.")
+@click.option("--bundle-mb", default=BUNDLE_BYTES / 2**20, show_default=True, type=click.FloatRange(0, min_open=True),
+              metavar="MB", help="Label JSON per fetch request, about: fewer rows when they are large (the SDK "
+                                 "holds a request's rows in memory at once, several times this).")
 @click.option("--overlap", default="5m", show_default=True, metavar="DURATION",
               help="Incremental listings look back this far before the cursor.")
 @click.option("--full-listing-every", default=1, show_default=True, type=click.IntRange(1),
@@ -208,6 +211,7 @@ def _encord_sync_run(options):
     source = EncordSourceConfig(
         project_hash=options["project"], ssh_key=_read_ssh_key(options["ssh_key_file"]), domain=options["domain"],
         scope=BranchScope(options["all_branches"], options["branch_name"]), bundle_size=options["bundle_size"],
+        bundle_bytes=max(1, int(options["bundle_mb"] * 2**20)),
         title=options["title"], label_statuses=_statuses(options["label_statuses"]),
         workflow_stage=options["workflow_stage"], signed_urls=options["signed_urls"], max_retries=options["max_retries"],
         backoff_seconds=options["retry_backoff"],

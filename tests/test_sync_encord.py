@@ -288,3 +288,35 @@ def test_unknown_label_status_and_missing_key_are_one_line_errors(warehouse, enc
     monkeypatch.setenv("ENCORD_SSH_KEY", key_path.read_text())
     assert CliRunner().invoke(cli, args).exit_code == 0
     assert warehouse.scalar("SELECT count(*) FROM branches") == 4
+
+
+def test_bundles_hold_about_bundle_mb_of_json_many_short_rows_or_one_long(warehouse, encord_emulator, key_path):
+    """The first bundle (10 rows) measures the JSON per frame; after it, no bundle holds two long
+    videos (they would pass --bundle-mb) and the short ones share bundles."""
+    ontology = sdk_sample.build_ontology()
+    project_hash = encord_emulator.add_project(title="Mixed", ontology=ontology.to_dict())
+    short = [sdk_sample.video_row(100 + i, ontology=ontology, number_of_frames=20).to_encord_dict() for i in range(20)]
+    long = [sdk_sample.video_row(200 + i, ontology=ontology, number_of_frames=400).to_encord_dict() for i in range(3)]
+    order = short[:10] + long + short[10:]  # listed and fetched in this order (oldest edit first)
+    for row in order:
+        encord_emulator.put_row(project_hash, row)
+    json_size = {row["label_hash"]: len(json.dumps(row, separators=(",", ":"))) for row in order}
+    long_hashes = {row["label_hash"] for row in long}
+    budget = 1.5 * max(json_size[h] for h in long_hashes)
+    assert budget > 15 * max(json_size[row["label_hash"]] for row in short)
+
+    run_sync(warehouse, encord_emulator, key_path, project_hash, "--bundle-mb", str(budget / 2**20))
+    bundles = [request.label_hashes for request in encord_emulator.log.requests_of("labelrow", "GET")]
+    assert [h for bundle in bundles for h in bundle] == [row["label_hash"] for row in order]
+    assert bundles[0] == [row["label_hash"] for row in short[:10]]
+    assert all(len(long_hashes & set(bundle)) <= 1 for bundle in bundles)
+    # "about": sizes are predicted from frame counts, and these short videos have more JSON per frame
+    assert all(len(bundle) == 1 or sum(json_size[h] for h in bundle) <= 1.1 * budget for bundle in bundles[1:])
+    assert len(bundles) <= 6, bundles  # not one request per short row
+    assert last_run(warehouse) == ("succeeded", 23, 23, 23, 0, 0, 0, 0)
+    fetched = snapshot(warehouse)
+
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project_hash, "--full-refresh")  # the default 8 MB: two bundles
+    assert [len(request.label_hashes) for request in encord_emulator.log.requests_of("labelrow", "GET")] == [10, 13]
+    assert snapshot(warehouse) == fetched

@@ -1,7 +1,8 @@
 """Label rows from the Encord API through the real `encord` SDK. Read-only.
 
 The source lists label-row metadata (one request), and fetches the label rows it is asked
-for in bundles of at most 1000 (`initialise_labels` + `to_encord_dict()`). It never
+for in bundles (`initialise_labels` + `to_encord_dict()`) of at most 1000 rows and about
+BUNDLE_BYTES of label JSON (see BundlePlanner). It never
 initialises a row whose label_hash is None: for the SDK that means creating it on the
 server.
 """
@@ -16,12 +17,19 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from connector.crashpoint import crash_point
+from connector.normalize import row_json
 from connector.redact import redact
 from connector.sources import SourceRow
 
 log = logging.getLogger("encord_warehouse.encord")
 
 MAX_BUNDLE_SIZE = 1000
+BUNDLE_BYTES = 8 << 20
+"""Label JSON per fetch request, about: the SDK holds a bundle's rows as objects, several times
+their JSON, all at once (bench/fetch_memory.py: 630 long videos, 196 MB of JSON, peak at 1.9 GB
+in bundles of 1000 rows, 0.76 GB in bundles of 8 MB; 4 MB saved little more, and every bundle
+costs a collection of the SDK's objects, see fetch)."""
+FIRST_BUNDLE_ROWS = 10
 
 
 class EncordSourceError(Exception):
@@ -56,7 +64,9 @@ class EncordSourceConfig:
     """API base URL; None means Encord's default region."""
     scope: BranchScope = field(default_factory=BranchScope)
     bundle_size: int = MAX_BUNDLE_SIZE
-    """Label rows per fetch request (1..1000)."""
+    """Label rows per fetch request, at most (1..1000)."""
+    bundle_bytes: int = BUNDLE_BYTES
+    """Label JSON per fetch request, about (see BundlePlanner)."""
     title: str | None = None
     """Only the data unit with this exact title (`data_title_eq`)."""
     label_statuses: tuple[str, ...] = ()
@@ -158,10 +168,10 @@ class EncordSource:
         return {"branch_name": scope.branch_name} if scope.branch_name else {}
 
     def fetch(self, listings: list[Listing]) -> Iterator[SourceRow]:
-        """Label-row dicts for `listings`, one bundle request per `bundle_size` rows."""
-        size = self.config.bundle_size
-        for start in range(0, len(listings), size):
-            chunk = self._initialise(listings[start:start + size])
+        """Label-row dicts for `listings`, one request per bundle (see BundlePlanner)."""
+        planner = BundlePlanner(self.config.bundle_size, self.config.bundle_bytes)
+        for bundle in planner.bundles(listings):
+            chunk = self._initialise(bundle)
             crash_point("fetch")
             for listing in chunk:
                 if listing.label_hash in self.unreadable:  # quarantined by the sync, the rest goes on
@@ -169,7 +179,9 @@ class EncordSource:
                                     f"encord:{self.config.project_hash}/{listing.label_hash}", listing.metadata,
                                     error=self.unreadable[listing.label_hash], edited_at=listing.last_edited_at)
                 elif self._handles[listing.label_hash].is_labelling_initialised:
-                    yield self._source_row(listing)
+                    source_row = self._source_row(listing)
+                    planner.observe(listing, len(row_json(source_row.row) or b""))
+                    yield source_row
                 else:  # deleted between listing and fetching: the next full listing removes it
                     log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
                 self._handles.pop(listing.label_hash, None)
@@ -260,6 +272,48 @@ class EncordSource:
 
     def _backoff(self, attempt: int) -> float:
         return self.config.backoff_seconds * 2 ** attempt
+
+
+class BundlePlanner:
+    """Cuts the rows to fetch into bundles of at most `most_rows` rows and about `budget` bytes of JSON.
+
+    A row's size is predicted from its frame count (the listing has it) and the JSON per frame of
+    the rows fetched so far, so a bundle of images holds many rows and one of long videos few;
+    until a row has been fetched, a bundle is FIRST_BUNDLE_ROWS rows. At least one row per bundle.
+    """
+
+    def __init__(self, most_rows: int, budget: int):
+        self.most_rows = most_rows
+        self.budget = budget
+        self.bytes_seen = 0
+        self.frames_seen = 0
+
+    def bundles(self, listings: list[Listing]) -> Iterator[list[Listing]]:
+        """Lazily: each bundle is planned with what the ones before it measured (observe)."""
+        start = 0
+        while start < len(listings):
+            end, predicted = start + 1, self.predict(listings[start])
+            while end < len(listings) and end - start < self.most_rows:
+                predicted += self.predict(listings[end])
+                if predicted > self.budget:
+                    break
+                end += 1
+            yield listings[start:end]
+            start = end
+
+    def observe(self, listing: Listing, json_bytes: int) -> None:
+        self.bytes_seen += json_bytes
+        self.frames_seen += _frames(listing)
+
+    def predict(self, listing: Listing) -> float:
+        if self.frames_seen == 0:
+            return self.budget // FIRST_BUNDLE_ROWS
+        return _frames(listing) * self.bytes_seen / self.frames_seen
+
+
+def _frames(listing: Listing) -> int:
+    frames = listing.metadata.get("number_of_frames")
+    return frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else 1
 
 
 def _unreadable_errors() -> tuple[type[Exception], ...]:
