@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, select
 from connector import load, migrate, schema
 from connector.crashpoint import crash_point
 from connector.failures import RowFailure
-from connector.normalize import content_fingerprint, row_json
+from connector.normalize import content_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
 from connector.sources import SourceRow, parse_json
@@ -180,7 +180,7 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
         if not isinstance(label_hash, str) or item.error is not None:
             yield ChunkRow(item, label_hash if isinstance(label_hash, str) else None, None, None)
             continue
-        text = item.text if item.text is not None else row_json(item.row)
+        text = item.json
         fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)
         yield ChunkRow(item, label_hash, fingerprint, text)
 

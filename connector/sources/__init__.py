@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
+
+from connector.normalize import row_json
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,13 @@ class SourceRow:
     error: str | None = None
     edited_at: datetime | None = None  # last_edited_at as listed, for cursors
     text: bytes | None = None
+
+    @cached_property
+    def json(self) -> bytes | None:
+        """The row as JSON, written once: the source's text, else the dict as orjson writes it (None when
+        it cannot be written). The fingerprint and the raw archive are made from it; a source that
+        sizes its requests by it (sources/encord.py) does not write the row a second time."""
+        return self.text if self.text is not None else row_json(self.row)
 
     def parsed(self) -> Any:
         """The label-row dict, parsing `text` if the source did not."""

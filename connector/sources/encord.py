@@ -17,7 +17,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from connector.crashpoint import crash_point
-from connector.normalize import row_json
 from connector.redact import redact
 from connector.sources import SourceRow
 
@@ -180,7 +179,7 @@ class EncordSource:
                                     error=self.unreadable[listing.label_hash], edited_at=listing.last_edited_at)
                 elif self._handles[listing.label_hash].is_labelling_initialised:
                     source_row = self._source_row(listing)
-                    planner.observe(listing, len(row_json(source_row.row) or b""))
+                    planner.observe(listing, len(source_row.json or b""))
                     yield source_row
                 else:  # deleted between listing and fetching: the next full listing removes it
                     log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
