@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import orjson
 import pytest
 
 from connector.sources import export
@@ -118,3 +119,20 @@ def test_missing_file_and_empty_directory(tmp_path):
         list(read_export(tmp_path / "nope.json"))
     with pytest.raises(ExportError, match="no .json or .jsonl files"):
         list(read_export(tmp_path))
+
+
+@pytest.mark.parametrize("row, as_text", [
+    ({"label_hash": "lh", "x": [0.1, 1e-7, 2**63 - 1], "title": "caf\u00e9", "link": None}, True),
+    ({"label_hash": "lh", "x": float("nan")}, False),
+    ({"label_hash": "lh", "units": {"d": {"labels": {"3": {"w": float("-inf")}}}}}, False),
+    ({"label_hash": "lh", "labels": {3: {}}}, False),  # JSON keys are strings: it would read back as "3"
+    ({"label_hash": "lh", "confidence": 2**70}, False),
+])
+def test_lossless_json_is_text_only_when_it_reads_back_as_the_same_row(row, as_text):
+    """A source's dicts (the Encord SDK's) go to the workers as JSON text, unless the text would change them."""
+    from connector.sources import lossless_json, parse_json
+
+    text = lossless_json(row)
+    assert (text is not None) == as_text
+    if as_text:
+        assert parse_json(text) == row and text == orjson.dumps(row)  # the raw archive and fingerprint's bytes

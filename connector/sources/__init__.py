@@ -17,11 +17,11 @@ from connector.normalize import row_json
 class SourceRow:
     """One label row as a source yields it, with where it came from.
 
-    A source that parses rows itself (the Encord SDK) hands over the dict as `row`; one that reads
-    JSON text (export files) hands over the row's `text` instead, so that parsing happens where the
-    row is normalized (a worker process) and the reading process only cuts the file into rows.
-    `error` is set instead of either when the source could not decode this item; the sync records
-    it and goes on.
+    A source hands over the row's JSON `text` where it can (export files: each row's text as the file
+    has it; the Encord SDK's dicts: written by lossless_json), so that parsing happens where the row
+    is normalized (a worker process) and the process that reads the source holds bytes, not trees of
+    objects; else the dict as `row`. `error` is set instead of either when the source could not
+    decode this item; the sync records it and goes on.
     """
 
     row: Any
@@ -41,6 +41,22 @@ class SourceRow:
     def parsed(self) -> Any:
         """The label-row dict, parsing `text` if the source did not."""
         return self.row if self.text is None else parse_json(self.text)
+
+
+def lossless_json(row: Any) -> bytes | None:
+    """`row` as JSON text that reads back as `row`, else None. orjson writes NaN and infinities as null
+    (JSON has no such numbers) and refuses keys that are not strings: a text with null in it is taken
+    only when the standard library's encoder, which refuses NaN and infinities, finds none."""
+    try:
+        text = orjson.dumps(row)
+    except TypeError:  # a key that is not a string, an integer past 64 bits
+        return None
+    if b"null" in text:
+        try:
+            json.dumps(row, allow_nan=False)
+        except (ValueError, TypeError):
+            return None
+    return text
 
 
 def parse_json(text: bytes) -> Any:

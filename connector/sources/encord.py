@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 
 from connector.crashpoint import crash_point
 from connector.redact import redact
-from connector.sources import SourceRow
+from connector.sources import SourceRow, lossless_json
 
 log = logging.getLogger("encord_warehouse.encord")
 
@@ -236,7 +236,11 @@ class EncordSource:
         handle = self._handles[listing.label_hash]
         row = handle.to_encord_dict()
         _restore_slice_metadata(handle, row)
-        return SourceRow(row, location, listing.metadata, edited_at=listing.last_edited_at)
+        # As text where it reads back the same: workers parse it, and this process holds bytes
+        # instead of dicts that the collection after every bundle would scan (bench/fetch_memory.py).
+        text = lossless_json(row)
+        return SourceRow(row if text is None else None, location, listing.metadata,
+                         edited_at=listing.last_edited_at, text=text)
 
     def _call(self, what: str, action: Callable[[], Any], passthrough: tuple | type[Exception] | None = None) -> Any:
         """Run one API call, retrying what the SDK does not retry itself (rate-limit envelopes, cut-off bodies)."""
