@@ -219,8 +219,7 @@ class EncordSource:
                     self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
                                passthrough=passthrough)
                 except _unreadable_errors() as error:
-                    self.unreadable[listing.label_hash] = (
-                        f"the encord SDK cannot read this label row: {type(error).__name__}: {redact(str(error))}"[:500])
+                    self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error)}"
 
     def _initialise_handles(self, chunk: list[Listing], overwrite: bool = False) -> None:
         handles = [self._handles[listing.label_hash] for listing in chunk]
@@ -258,7 +257,7 @@ class EncordSource:
                                                "wait_s": wait, "error": type(last).__name__})
                 self.sleep(wait)
         raise EncordSourceError(
-            f"cannot {what} after {self.config.max_retries + 1} attempts: {type(last).__name__}: {redact(str(last))}"
+            f"cannot {what} after {self.config.max_retries + 1} attempts: {_reason(last)}"
         )
 
     def _retry_wait(self, error: Exception, what: str, attempt: int) -> float:
@@ -268,7 +267,7 @@ class EncordSource:
         )
 
         if isinstance(error, (AuthenticationError, AuthorisationError, ResourceNotFoundError, InvalidArgumentsError)):
-            raise EncordSourceError(f"cannot {what}: {type(error).__name__}: {redact(str(error))}") from None
+            raise EncordSourceError(f"cannot {what}: {_reason(error)}") from None
         if isinstance(error, RateLimitExceededError) and error.retry_after:
             return float(error.retry_after)
         return self._backoff(attempt)
@@ -317,6 +316,13 @@ class BundlePlanner:
 def _frames(listing: Listing) -> int:
     frames = listing.metadata.get("number_of_frames")
     return frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else 1
+
+
+def _reason(error: Exception, limit: int = 400) -> str:
+    """An SDK error as one line without secrets, cut at `limit` characters: the SDK quotes whole
+    response bodies in some of its errors (a bundle of label rows is megabytes)."""
+    text = " ".join(redact(str(error)).split())
+    return f"{type(error).__name__}: {text[:limit]}" + (" [...]" if len(text) > limit else "")
 
 
 def _unreadable_errors() -> tuple[type[Exception], ...]:

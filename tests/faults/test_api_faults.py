@@ -152,3 +152,25 @@ def test_an_unreachable_api_fails_with_one_line_and_changes_nothing(warehouse, e
     assert snapshot(warehouse) == before
     with pytest.raises(EncordSourceError):
         library_sync(warehouse, encord_emulator, key_path, project.hash, max_retries=1)
+
+
+def test_a_response_the_sdk_cannot_parse_fails_the_run_with_one_short_line(warehouse, encord_emulator, key_path, project):
+    """The SDK quotes a response body it cannot parse in its error: here a label row with a NaN token (the SDK
+    reads responses with orjson, and JSON has no NaN). The run fails with one line of a few hundred characters,
+    not the megabytes of the bundle, and the warehouse keeps what it had."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    before = snapshot(warehouse)
+    video = project.rows[0]
+    frames = next(iter(video["data_units"].values()))["labels"]
+    next(o for f in frames for o in frames[f]["objects"] if o["shape"] == "bounding_box")["boundingBox"]["x"] = float("nan")
+    encord_emulator.put_row(project.hash, video)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "1", "--retry-backoff", "0",
+                      expect=2)
+    lines = result.stderr.strip().splitlines()  # the log, then the error
+    message = lines[-1]
+    assert message.startswith("encord-warehouse: cannot fetch label rows after 2 attempts: RequestException: "
+                              "Error parsing JSON response: {")
+    assert message.endswith(" [...]") and max(map(len, lines)) < 800, message[:1000]
+    stored = warehouse.scalar("SELECT error FROM sync_runs WHERE status = 'failed'")
+    assert stored in message and len(stored) < 600
+    assert snapshot(warehouse) == before
