@@ -26,7 +26,7 @@ MAX_BUNDLE_SIZE = 1000
 BUNDLE_BYTES = 8 << 20
 """Label JSON per fetch request, about: the SDK holds a bundle's rows as objects, several times
 their JSON, all at once (bench/fetch_memory.py: 630 long videos, 196 MB of JSON, peak at 1.8-1.9
-GB in bundles of 1000 rows, 0.71-0.76 GB in bundles of 8 MB; 4 MB saved little more, and every
+GB in bundles of 1000 rows, 0.59-0.65 GB in bundles of 8 MB; 4 MB saved little more, and every
 bundle costs a collection of the SDK's objects, see fetch)."""
 FIRST_BUNDLE_ROWS = 10
 
