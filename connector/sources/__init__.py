@@ -44,9 +44,10 @@ class SourceRow:
 
 
 def lossless_json(row: Any) -> bytes | None:
-    """`row` as JSON text that reads back as `row`, else None. orjson writes NaN and infinities as null
-    (JSON has no such numbers) and refuses keys that are not strings: a text with null in it is taken
-    only when the standard library's encoder, which refuses NaN and infinities, finds none."""
+    """`row` (JSON's types: the SDK's to_encord_dict) as JSON text that reads back as `row`, else None.
+    orjson writes NaN and infinities as null (JSON has no such numbers) and refuses keys that are not
+    strings: a text with null in it is taken only when the standard library's encoder, which refuses
+    NaN and infinities, finds none. The raw archive and a rebuild read this same text."""
     try:
         text = orjson.dumps(row)
     except TypeError:  # a key that is not a string, an integer past 64 bits
