@@ -212,11 +212,14 @@ def main() -> None:
     if args.markdown:
         args.markdown.write_text(report)
     if args.json:
-        args.json.write_text(json.dumps({"results": {k: {f: v for f, v in r.items() if f not in ("stdout", "stderr")}
-                                                     for k, r in results.items()},
+        args.json.write_text(json.dumps({"results": {k: figures(r) for k, r in results.items()},
                                          "incremental": incremental, "queries": queries,
-                                         "fetches": [{f: v for f, v in r.items() if f not in ("stdout", "stderr")}
-                                                     for r in fetches or ()]}, indent=1, default=str))
+                                         "fetches": [figures(r) for r in fetches or ()]}, indent=1, default=str))
+
+
+def figures(measured: dict) -> dict:
+    """A measured run without the output of its process."""
+    return {name: value for name, value in measured.items() if name not in ("stdout", "stderr")}
 
 
 def query_median(db_url: str, schema: str | None, target: int) -> dict:
