@@ -205,21 +205,63 @@ class EncordSource:
             return survivors
 
     def _initialise_isolating(self, chunk: list[Listing]) -> None:
-        """One bundle request; if the SDK cannot read a row in it, the rows one by one, noting the unreadable."""
-        from encord.exceptions import ResourceNotFoundError
-
-        passthrough = (ResourceNotFoundError, *_unreadable_errors())
+        """One bundle request; if the SDK cannot read a row in it, or the answer at all, the rows one by one."""
         try:
-            self._call("fetch label rows", lambda: self._initialise_handles(chunk), passthrough=passthrough)
+            self._call("fetch label rows", lambda: self._initialise_handles(chunk), passthrough=_passthrough())
         except _unreadable_errors():
-            # The SDK leaves a row it choked on marked initialised with the labels read so far:
-            # every row of the chunk is read again, alone, with overwrite.
-            for listing in chunk:
-                try:
-                    self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
-                               passthrough=passthrough)
-                except _unreadable_errors() as error:
-                    self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error)}"
+            self._initialise_alone(chunk)
+        except EncordSourceError as error:
+            if not _unparseable_answer(error):
+                raise
+            if len(chunk) > 1:
+                self._initialise_alone(chunk)
+            else:  # that request was this row's alone
+                self._note_unparseable(chunk[0], error)
+
+    def _initialise_alone(self, chunk: list[Listing]) -> None:
+        """Every row of the chunk in a request of its own, noting those whose labels or answer cannot be read.
+        The SDK leaves a row it choked on marked initialised with the labels read so far: hence overwrite."""
+        for listing in chunk:
+            try:
+                self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
+                           passthrough=_passthrough())
+            except _unreadable_errors() as error:
+                self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error)}"
+            except EncordSourceError as error:
+                if not _unparseable_answer(error):
+                    raise
+                self._note_unparseable(listing, error)
+
+    def _note_unparseable(self, listing: Listing, error: EncordSourceError) -> None:
+        """The answer for one row is not JSON the SDK reads (a NaN token, say), after the retries. The SDK
+        raises the same for an error page from a failing API, so the row is quarantined only if another
+        row's answer reads right after; otherwise `error` fails the run."""
+        probe = self._probe_handle(listing.label_hash)
+        if probe is None:
+            raise error
+        try:
+            self._call("fetch label rows", lambda: self._initialise_probe(probe))
+        except EncordSourceError:
+            raise error
+        self.unreadable[listing.label_hash] = (f"the SDK cannot parse the Encord API's answer for this label row: "
+                                               f"{_reason(error.__cause__)}")
+
+    def _probe_handle(self, suspect: str):
+        """The listed row with the fewest frames, other than `suspect` and rows already found unreadable: one
+        not fetched yet, or else one from a new listing. None if the project has no other row."""
+        def others(handles):
+            return [h for h in handles if h.label_hash not in (suspect, None) and h.label_hash not in self.unreadable]
+
+        candidates = others(self._handles.values()) or others(
+            self._call("list label rows", lambda: self.project.list_label_rows_v2(**self._scope_kwargs())))
+        return min(candidates, key=lambda handle: getattr(handle, "number_of_frames", None) or 1, default=None)
+
+    def _initialise_probe(self, handle) -> None:
+        try:
+            with self.project.create_bundle(bundle_size=1) as bundle:
+                handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls, overwrite=True)
+        except _unreadable_errors():
+            pass  # the SDK parsed the answer but not the labels in it: the API answers
 
     def _initialise_handles(self, chunk: list[Listing], overwrite: bool = False) -> None:
         handles = [self._handles[listing.label_hash] for listing in chunk]
@@ -258,7 +300,7 @@ class EncordSource:
                 self.sleep(wait)
         raise EncordSourceError(
             f"cannot {what} after {self.config.max_retries + 1} attempts: {_reason(last)}"
-        )
+        ) from last
 
     def _retry_wait(self, error: Exception, what: str, attempt: int) -> float:
         """Seconds to wait before retrying `error`; raises for errors that retrying cannot fix."""
@@ -323,6 +365,20 @@ def _reason(error: Exception, limit: int = 400) -> str:
     response bodies in some of its errors (a bundle of label rows is megabytes)."""
     text = " ".join(redact(str(error)).split())
     return f"{type(error).__name__}: {text[:limit]}" + (" [...]" if len(text) > limit else "")
+
+
+def _passthrough() -> tuple[type[Exception], ...]:
+    """Errors a fetch does not retry but hands to its caller: rows gone (relisted) and rows the SDK cannot read."""
+    from encord.exceptions import ResourceNotFoundError
+
+    return ResourceNotFoundError, *_unreadable_errors()
+
+
+def _unparseable_answer(error: EncordSourceError) -> bool:
+    """Whether the last attempt's answer was not JSON the SDK could parse."""
+    from encord.exceptions import RequestException
+
+    return isinstance(error.__cause__, RequestException) and isinstance(error.__cause__.__cause__, ValueError)
 
 
 def _unreadable_errors() -> tuple[type[Exception], ...]:

@@ -3,9 +3,12 @@ full sync of the same source state (after one normal re-run where the fault made
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
-from conftest import listed_cursor, reference_snapshot
+from conftest import listed_cursor, reference_snapshot, sample_rows
+from examples import sdk_sample
 from connector.db import create_warehouse_engine
 from connector.sources.encord import BranchScope, EncordSource, EncordSourceConfig, EncordSourceError
 from connector.sync_encord import EncordSyncConfig, sync_encord
@@ -154,17 +157,62 @@ def test_an_unreachable_api_fails_with_one_line_and_changes_nothing(warehouse, e
         library_sync(warehouse, encord_emulator, key_path, project.hash, max_retries=1)
 
 
-def test_a_response_the_sdk_cannot_parse_fails_the_run_with_one_short_line(warehouse, encord_emulator, key_path, project):
-    """The SDK quotes a response body it cannot parse in its error: here a label row with a NaN token (the SDK
-    reads responses with orjson, and JSON has no NaN). The run fails with one line of a few hundred characters,
-    not the megabytes of the bundle, and the warehouse keeps what it had."""
-    run_sync(warehouse, encord_emulator, key_path, project.hash)
-    before = snapshot(warehouse)
-    video = project.rows[0]
-    frames = next(iter(video["data_units"].values()))["labels"]
+def with_a_nan_token(row):
+    """`row` with a box coordinate the emulator writes as a NaN token: JSON has none, the SDK's orjson refuses it."""
+    frames = next(iter(row["data_units"].values()))["labels"]
     next(o for f in frames for o in frames[f]["objects"] if o["shape"] == "bounding_box")["boundingBox"]["x"] = float("nan")
-    encord_emulator.put_row(project.hash, video)
-    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "1", "--retry-backoff", "0",
+    return row
+
+
+def rows_of(warehouse, label_hash):
+    return {name: warehouse.rows(f"SELECT * FROM {name} WHERE label_hash = :h ORDER BY 1, 2, 3", h=label_hash)
+            for name in ("branches", "objects", "object_frames")}
+
+
+@pytest.mark.parametrize("also_changed", [(), (3, 6)], ids=["alone", "in-a-bundle"])
+def test_a_row_whose_answer_the_sdk_cannot_parse_is_quarantined_and_the_rest_load(
+        warehouse, other_warehouse, encord_emulator, key_path, project, also_changed):
+    """The SDK refuses the API's answer for one label row (a NaN token; it quotes the whole body in its error).
+    Fetched alone it still fails while another row's answer reads, so the row is quarantined with one short line,
+    its stored version kept, the rows beside it loaded; once fixed, the next sync converges."""
+    emulator = encord_emulator
+    run_sync(warehouse, emulator, key_path, project.hash)
+    video = project.rows[0]
+    stored = rows_of(warehouse, video["label_hash"])
+    emulator.put_row(project.hash, with_a_nan_token(copy.deepcopy(video)))
+    for index in also_changed:
+        emulator.put_row(project.hash, project.rows[index])
+    emulator.log.clear()
+    result = run_sync(warehouse, emulator, key_path, project.hash, "--bundle-size", "3", "--max-retries", "1",
+                      "--retry-backoff", "0", expect=1)
+    assert max(map(len, result.stderr.splitlines())) < 800
+    [(label_hash, field, reason)] = warehouse.rows("SELECT label_hash, field, reason FROM sync_errors")
+    assert (label_hash, field) == (video["label_hash"], "<source>")
+    assert reason.startswith("the SDK cannot parse the Encord API's answer for this label row: RequestException: "
+                             "Error parsing JSON response: {") and reason.endswith(" [...]") and len(reason) < 600
+    assert rows_of(warehouse, video["label_hash"]) == stored
+    assert last_run(warehouse)[0] == "partial" and last_run(warehouse)[7] == 1
+    # 2 attempts in a bundle of its own, or in the bundle of 3 and then alone; the evidence that the API
+    # answers is a fetch of another row that reads: the probe, or (also) the rows beside it
+    assert emulator.log.fetched_label_hashes().count(video["label_hash"]) == (4 if also_changed else 2)
+    others = set(emulator.log.fetched_label_hashes()) - {video["label_hash"]}
+    assert others >= {project.rows[i]["label_hash"] for i in also_changed} and others
+    emulator.put_row(project.hash, video)
+    run_sync(warehouse, emulator, key_path, project.hash)
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, emulator, key_path, project.hash)
+
+
+def test_an_answer_that_cannot_be_parsed_fails_the_run_when_no_other_row_shows_the_api_answers(
+        warehouse, encord_emulator, key_path):
+    """A project of one label row: nothing tells a bad row from an API answering error pages, so the run fails,
+    with one line of a few hundred characters (not the megabytes of the body), and the warehouse keeps what it had."""
+    row = sample_rows()[0]
+    project_hash = encord_emulator.add_project(title="One", ontology=sdk_sample.build_ontology().to_dict())
+    encord_emulator.put_row(project_hash, row)
+    run_sync(warehouse, encord_emulator, key_path, project_hash)
+    before = snapshot(warehouse)
+    encord_emulator.put_row(project_hash, with_a_nan_token(row))
+    result = run_sync(warehouse, encord_emulator, key_path, project_hash, "--max-retries", "1", "--retry-backoff", "0",
                       expect=2)
     lines = result.stderr.strip().splitlines()  # the log, then the error
     message = lines[-1]
