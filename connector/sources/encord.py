@@ -247,14 +247,16 @@ class EncordSource:
                                                f"{_reason(error.__cause__)}")
 
     def _probe_handle(self, suspect: str):
-        """The listed row with the fewest frames, other than `suspect` and rows already found unreadable: one
-        not fetched yet, or else one from a new listing. None if the project has no other row."""
-        def others(handles):
-            return [h for h in handles if h.label_hash not in (suspect, None) and h.label_hash not in self.unreadable]
+        """A fresh SDK handle (the sync's own are left as they are) of the listed row with the fewest frames,
+        other than `suspect` and rows found unreadable: one not fetched yet, else any. None if there is none."""
+        def fewest_frames(handles):
+            others = [h for h in handles if h.label_hash not in (suspect, None) and h.label_hash not in self.unreadable]
+            return min(others, key=lambda handle: getattr(handle, "number_of_frames", None) or 1, default=None)
 
-        candidates = others(self._handles.values()) or others(
-            self._call("list label rows", lambda: self.project.list_label_rows_v2(**self._scope_kwargs())))
-        return min(candidates, key=lambda handle: getattr(handle, "number_of_frames", None) or 1, default=None)
+        wanted = fewest_frames(self._handles.values())
+        kwargs = {"label_hashes": [wanted.label_hash]} if wanted is not None else {}
+        return fewest_frames(self._call("list label rows",
+                                        lambda: self.project.list_label_rows_v2(**kwargs, **self._scope_kwargs())))
 
     def _initialise_probe(self, handle) -> None:
         try:
