@@ -8,7 +8,7 @@ import math
 import orjson
 import pytest
 
-from connector.sources import export
+from connector.sources import export, lossless_json, parse_json
 from connector.sources.export import ExportError, read_export
 
 ROWS = [{"label_hash": f"lh-{i}", "n": i} for i in range(5)]
@@ -130,8 +130,6 @@ def test_missing_file_and_empty_directory(tmp_path):
 ])
 def test_lossless_json_is_text_only_when_it_reads_back_as_the_same_row(row, as_text):
     """A source's dicts (the Encord SDK's) go to the workers as JSON text, unless the text would change them."""
-    from connector.sources import lossless_json, parse_json
-
     text = lossless_json(row)
     assert (text is not None) == as_text
     if as_text:
