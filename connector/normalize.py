@@ -11,7 +11,6 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import chain
 from math import isfinite
 from typing import Any
 
@@ -164,7 +163,7 @@ class _RowNormalizer:
         self.objects: dict[str, _ObjectSeen] = {}
         self.object_frame_keys: set[tuple[str, int]] = set()
         self.classifications: dict[str, dict[str, Any]] = {}
-        self.classification_frames: set[tuple[str, int]] = set()
+        self.classification_frames: dict[str, set[int]] = {}
         self.non_finite = False  # a NaN or infinity was read: the raw archive needs them spelled out
         frames = (context.metadata or {}).get("number_of_frames")
         self.frame_limit = frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else None
@@ -223,14 +222,21 @@ class _RowNormalizer:
             self.read_frame_labels(labels, frame, f"{where}.labels")
             return
         for key, frame_labels in labels.items():
-            frame = self.to_frame(key, f"{where}.labels[{key!r}]")
-            if not isinstance(frame_labels, dict):
-                raise self.fail(f"{where}.labels[{key!r}]", "expected an object")
-            slice_meta = frame_labels.get("metadata") or {}
-            width = slice_meta.get("width") or unit.get("width")
-            height = slice_meta.get("height") or unit.get("height")
-            self.add_frame(frame, data_hash, unit, width, height, with_link=False)
-            self.read_frame_labels(frame_labels, frame, f"{where}.labels[{key!r}]")
+            try:
+                self.read_frame(key, frame_labels, data_hash, unit)
+            except LabelRowError as error:  # its field is relative to the frame: built only now
+                raise self.fail(f"{where}.labels[{key!r}]{error.field}", error.reason) from None
+
+    def read_frame(self, key: str, frame_labels: Any, data_hash: str, unit: dict) -> None:
+        """One entry of a frame-keyed unit's labels; runs once per frame, so error fields are relative to it."""
+        frame = self.to_frame(key, "")
+        if not isinstance(frame_labels, dict):
+            raise self.fail("", "expected an object")
+        slice_meta = frame_labels.get("metadata") or {}
+        width = slice_meta.get("width") or unit.get("width")
+        height = slice_meta.get("height") or unit.get("height")
+        self.add_frame(frame, data_hash, unit, width, height, with_link=False)
+        self.read_frame_labels(frame_labels, frame, "")
 
     def add_frame(self, frame: int, data_hash: str, unit: dict, width: Any, height: Any, with_link: bool) -> None:
         fps = unit.get("data_fps")
@@ -250,7 +256,7 @@ class _RowNormalizer:
             path = f"{where}.classifications[{index}]"
             classification_hash = self.required(entry, "classificationHash", path)
             self.classifications.setdefault(classification_hash, {}).setdefault("frame_entry", entry)
-            self.classification_frames.add((classification_hash, frame))
+            self.classification_frames.setdefault(classification_hash, set()).add(frame)
 
     # ---- objects
 
@@ -259,17 +265,19 @@ class _RowNormalizer:
         object (read_frame_labels puts the whole path together)."""
         if not isinstance(obj, dict):
             raise self.fail("", "expected an object")
-        object_hash = self.required(obj, "objectHash", "")
-        shape = self.required(obj, "shape", "")
+        object_hash, shape = obj.get("objectHash"), obj.get("shape")
+        if not (object_hash and shape):  # required() names the one missing
+            self.required(obj, "objectHash", "")
+            self.required(obj, "shape", "")
         if (object_hash, frame) in self.object_frame_keys:
             raise self.fail(".objectHash", f"duplicate object {object_hash} in frame {frame}")
         self.object_frame_keys.add((object_hash, frame))
-        geometry = self.read_geometry(obj, shape)
+        geometry, in_unit_square = self.read_geometry(obj, shape)
         audit = self.audit(obj, "")
         self.tables["object_frames"].append((
             self.label_hash, object_hash, frame, shape, *geometry,
             self.number(obj.get("confidence"), "", "confidence"), obj.get("manualAnnotation"),
-            obj.get("event"), obj.get("isDeleted"), *audit, self.problems(shape, geometry, frame),
+            obj.get("event"), obj.get("isDeleted"), *audit, self.problems(shape, geometry, in_unit_square, frame),
         ))
         self.track_object(object_hash, obj, frame, audit)
 
@@ -289,8 +297,9 @@ class _RowNormalizer:
         if audit[3] is not None and (seen.edited[1] is None or audit[3] > seen.edited[1]):
             seen.edited = audit[2:]
 
-    def read_geometry(self, obj: dict, shape: str) -> tuple:
-        """(x, y, w, h, theta, points, rings, geometry) for one frame object; error fields relative to it."""
+    def read_geometry(self, obj: dict, shape: str) -> tuple[tuple, bool]:
+        """(x, y, w, h, theta, points, rings, geometry) for one frame object, and whether its coordinates are
+        all finite and within 0..1 (a comparison with NaN is false); error fields relative to the object."""
         key = GEOMETRY_KEYS.get(shape)
         if key is None:
             raise self.fail(".shape", f"unknown shape {shape!r}")
@@ -302,35 +311,28 @@ class _RowNormalizer:
             box = value.get("x"), value.get("y"), value.get("w"), value.get("h")
             if not (type(box[0]) is type(box[1]) is type(box[2]) is type(box[3]) is float and isfinite(sum(box))):
                 box = tuple(self.number(v, path, k, True) for k, v in zip("xywh", box))  # converts, or names the problem
-            return (*box, self.number(value.get("theta"), path, "theta", shape != "bounding_box"), None, None, None)
+            x, y, w, h = box
+            theta = self.number(value.get("theta"), path, "theta", shape != "bounding_box")
+            return (x, y, w, h, theta, None, None, None), 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= w <= 1.0 and 0.0 <= h <= 1.0
         if shape in ("polygon", "polyline", "point", "skeleton"):
-            points = self.vertices(value, path)
+            points, in_unit_square = self.vertices(value, path)
             rings = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" else None
             x, y = points[0] if shape == "point" and points else (None, None)
-            return x, y, None, None, None, points, rings, value if shape == "skeleton" else None
+            return (x, y, None, None, None, points, rings, value if shape == "skeleton" else None), in_unit_square
         if shape in ("circle", "ellipse"):
             x, y = (self.number(value.get(k), path, k, required=True) for k in "xy")
-            return x, y, None, None, self.number(value.get("theta"), path, "theta"), None, None, value
+            theta = self.number(value.get("theta"), path, "theta")
+            return (x, y, None, None, theta, None, None, value), 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0
         if shape == "bitmask":
             self.required(value, "rleString", path)
-        return None, None, None, None, None, None, None, value
+        return (None, None, None, None, None, None, None, value), True  # bitmask and cuboid geometry stays raw JSON
 
-    def problems(self, shape: str, geometry: tuple, frame: int) -> str | None:
+    def problems(self, shape: str, geometry: tuple, in_unit_square: bool, frame: int) -> str | None:
         """What is wrong with a kept annotation: coordinates not finite or outside 0..1, a frame past the end."""
-        found = []
-        if shape not in ("bitmask", "cuboid_2d"):  # bitmask and cuboid geometry stays raw JSON
-            if shape in BOX_SHAPES:  # x, y, w, h are required: none is None
-                coordinates = geometry[:4]
-            else:
-                coordinates = [value for value in geometry[:2] if value is not None]
-                if shape != "point" and geometry[5]:
-                    coordinates.extend(chain.from_iterable(geometry[5]))
-            # min and max skip NaN: only rows where number() saw no NaN or infinity take the short way
-            if coordinates and (self.non_finite or min(coordinates) < 0.0 or max(coordinates) > 1.0):
-                found = self.coordinate_problems(shape, geometry)
+        found = [] if in_unit_square else self.coordinate_problems(shape, geometry)
         if self.frame_limit is not None and frame >= self.frame_limit:
             found.append(f"frame {frame} beyond the video's {self.frame_limit} frames")
-        return "; ".join(found) or None
+        return "; ".join(found) if found else None
 
     @staticmethod
     def coordinate_problems(shape: str, geometry: tuple) -> list[str]:
@@ -339,25 +341,28 @@ class _RowNormalizer:
             named += [(f"points[{i}].{c}", v) for i, point in enumerate(geometry[5] or ()) for c, v in zip("xy", point)]
         return [_coordinate_problem(name, value) for name, value in named if not 0.0 <= value <= 1.0]
 
-    def vertices(self, value: dict, path: str) -> list[list[float]]:
+    def vertices(self, value: dict, path: str) -> tuple[list[list[float]], bool]:
+        """The points in vertex order, and whether all are finite and within 0..1."""
         try:
             keys = sorted(value, key=int)
         except (TypeError, ValueError):
             keys = sorted(value, key=lambda k: self.vertex_index(k, path))  # raises, naming the bad key
         points = []
+        in_unit_square = True
         number = self.number
         for key in keys:
             vertex = value[key]
             if not isinstance(vertex, dict):
                 raise self.fail(f"{path}[{key!r}]", "expected an object with x and y")
             x, y = vertex.get("x"), vertex.get("y")
-            if not (type(x) is type(y) is float and isfinite(x + y)):  # else number() converts or names the problem
-                try:
+            if not (type(x) is type(y) is float and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                try:  # number() converts, or names the problem
                     x, y = number(x, "", "x", True), number(y, "", "y", True)
                 except LabelRowError as error:
                     raise self.fail(f"{path}[{key!r}]{error.field}", error.reason) from None
+                in_unit_square = in_unit_square and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0
             points.append([x, y])
-        return points
+        return points, in_unit_square
 
     def vertex_index(self, key: str, path: str) -> int:
         try:
@@ -403,15 +408,18 @@ class _RowNormalizer:
                 raise self.fail(path, "expected an object")
             self.classifications.setdefault(classification_hash, {})["answer"] = answer
             for start, end in self.ranges(answer.get("range"), f"{path}.range"):
-                for frame in range(start, end + 1):
-                    self.classification_frames.add((classification_hash, frame))
-                    if frame not in self.frame_rows:
-                        self.add_range_frame(frame)
+                frames = range(start, end + 1)
+                self.classification_frames.setdefault(classification_hash, set()).update(frames)
+                self.add_range_frames(frames)
 
-    def add_range_frame(self, frame: int) -> None:
-        units = list(self.row["data_units"].items())
-        if str(self.row["data_type"]).lower() in FRAME_KEYED_TYPES and len(units) == 1:
-            data_hash, unit = units[0]
+    def add_range_frames(self, frames: range) -> None:
+        """`frames` rows for the frames of a classification's range that no label has, when the row has
+        one frame-keyed data unit (its frames are that unit's)."""
+        units = self.row["data_units"]
+        if str(self.row["data_type"]).lower() not in FRAME_KEYED_TYPES or len(units) != 1:
+            return
+        (data_hash, unit), = units.items()
+        for frame in set(frames).difference(self.frame_rows):
             self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), with_link=False)
 
     def emit_classifications(self) -> None:
@@ -432,7 +440,8 @@ class _RowNormalizer:
             ))
         self.tables["classification_frames"] = [
             (self.label_hash, classification_hash, frame)
-            for classification_hash, frame in sorted(self.classification_frames)
+            for classification_hash, frames in sorted(self.classification_frames.items())
+            for frame in sorted(frames)
         ]
 
     # ---- attributes
@@ -583,10 +592,15 @@ class _RowNormalizer:
             raise self.fail(f"{path}.{key}" if key else path, f"unreadable timestamp {value!r}") from None
 
     def audit(self, node: dict, path: str) -> tuple:
-        return (
-            node.get("createdBy"), self.timestamp(node.get("createdAt"), path, "createdAt"),
-            node.get("lastEditedBy"), self.timestamp(node.get("lastEditedAt"), path, "lastEditedAt"),
-        )
+        """(created_by, created_at, last_edited_by, last_edited_at); runs once per annotation."""
+        created_at, edited_at = node.get("createdAt"), node.get("lastEditedAt")
+        try:
+            created_at = None if created_at is None or created_at == "" else parse_timestamp(created_at)
+            edited_at = None if edited_at is None or edited_at == "" else parse_timestamp(edited_at)
+        except (TypeError, ValueError):  # timestamp() names the one at fault
+            created_at = self.timestamp(node.get("createdAt"), path, "createdAt")
+            edited_at = self.timestamp(node.get("lastEditedAt"), path, "lastEditedAt")
+        return node.get("createdBy"), created_at, node.get("lastEditedBy"), edited_at
 
 
 def _finite_positive(value: Any) -> bool:
@@ -637,6 +651,8 @@ def _answer_type(answers: Any) -> str | None:
 
 
 def _int_or_none(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
