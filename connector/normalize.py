@@ -308,12 +308,14 @@ class _RowNormalizer:
         if not isinstance(value, dict):
             raise self.fail(path, "missing" if value is None else "expected an object")
         if shape in BOX_SHAPES:
-            box = value.get("x"), value.get("y"), value.get("w"), value.get("h")
-            if not (type(box[0]) is type(box[1]) is type(box[2]) is type(box[3]) is float and isfinite(sum(box))):
-                box = tuple(self.number(v, path, k, True) for k, v in zip("xywh", box))  # converts, or names the problem
-            x, y, w, h = box
+            x, y, w, h = box = value.get("x"), value.get("y"), value.get("w"), value.get("h")
+            in_unit_square = (type(x) is type(y) is type(w) is type(h) is float
+                              and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= w <= 1.0 and 0.0 <= h <= 1.0)
+            if not in_unit_square:  # number() converts, or names the problem
+                x, y, w, h = (self.number(v, path, k, True) for k, v in zip("xywh", box))
+                in_unit_square = 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= w <= 1.0 and 0.0 <= h <= 1.0
             theta = self.number(value.get("theta"), path, "theta", shape != "bounding_box")
-            return (x, y, w, h, theta, None, None, None), 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= w <= 1.0 and 0.0 <= h <= 1.0
+            return (x, y, w, h, theta, None, None, None), in_unit_square
         if shape in ("polygon", "polyline", "point", "skeleton"):
             points, in_unit_square = self.vertices(value, path)
             rings = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" else None
