@@ -415,8 +415,8 @@ class _RowNormalizer:
                 self.add_range_frames(frames)
 
     def add_range_frames(self, frames: range) -> None:
-        """`frames` rows for the frames of a classification's range that no label has, when the row has
-        one frame-keyed data unit (its frames are that unit's)."""
+        """A `frames` table row for each frame of a classification's range that no label has, when the
+        label row has one frame-keyed data unit (the range's frames are that unit's)."""
         units = self.row["data_units"]
         if str(self.row["data_type"]).lower() not in FRAME_KEYED_TYPES or len(units) != 1:
             return
