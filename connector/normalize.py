@@ -586,10 +586,8 @@ class _RowNormalizer:
         return pairs
 
     def timestamp(self, value: Any, path: str, key: str | None = None) -> datetime | None:
-        if value is None or value == "":
-            return None
         try:
-            return parse_timestamp(value)
+            return _optional_timestamp(value)
         except (TypeError, ValueError):
             raise self.fail(f"{path}.{key}" if key else path, f"unreadable timestamp {value!r}") from None
 
@@ -597,12 +595,16 @@ class _RowNormalizer:
         """(created_by, created_at, last_edited_by, last_edited_at); runs once per annotation."""
         created_at, edited_at = node.get("createdAt"), node.get("lastEditedAt")
         try:
-            created_at = None if created_at is None or created_at == "" else parse_timestamp(created_at)
-            edited_at = None if edited_at is None or edited_at == "" else parse_timestamp(edited_at)
+            created_at, edited_at = _optional_timestamp(created_at), _optional_timestamp(edited_at)
         except (TypeError, ValueError):  # timestamp() names the one at fault
             created_at = self.timestamp(node.get("createdAt"), path, "createdAt")
             edited_at = self.timestamp(node.get("lastEditedAt"), path, "lastEditedAt")
         return node.get("createdBy"), created_at, node.get("lastEditedBy"), edited_at
+
+
+def _optional_timestamp(value: Any) -> datetime | None:
+    """None for a missing or empty timestamp; raises TypeError or ValueError for one it cannot read."""
+    return None if value is None or value == "" else parse_timestamp(value)
 
 
 def _finite_positive(value: Any) -> bool:
