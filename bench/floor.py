@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connector import migrate, schema  # noqa: E402
 from connector.db import create_warehouse_engine  # noqa: E402
-from connector.normalize import RAW_PART_CHARS, TABLE_COLUMNS  # noqa: E402
+from connector.normalize import TABLE_COLUMNS  # noqa: E402
 from connector.ontology import build_index  # noqa: E402
+from connector.stage import ARCHIVE_PART_BYTES  # noqa: E402
 from connector.timestamps import parse_timestamp  # noqa: E402
 
 GEOMETRY = {"bounding_box": "boundingBox", "rotatable_bounding_box": "rotatableBoundingBox", "polygon": "polygon",
@@ -35,7 +36,8 @@ GEOMETRY = {"bounding_box": "boundingBox", "rotatable_bounding_box": "rotatableB
             "circle": "circle", "ellipse": "ellipse", "cuboid_2d": "cuboid_2d"}
 FRAME_KEYED = {"video", "dicom", "nifti", "pdf"}
 # The columns the floor fills: the connector's, less its validation output (object_frames.problems).
-COLUMNS = {name: [c for c in columns if c != "problems"] for name, columns in TABLE_COLUMNS.items()}
+COLUMNS = {name: [c for c in columns if c != "problems"]
+           for name, columns in {**TABLE_COLUMNS, "raw_label_rows": ("label_hash", "part", "json_text")}.items()}
 
 
 def ts(text):
@@ -47,7 +49,7 @@ def dumps(value):
 
 
 def flatten(rows: list[dict], texts: list[bytes], project_hash: str, ontology, synced_at) -> dict[str, list[tuple]]:
-    out = {name: [] for name in TABLE_COLUMNS}
+    out = {name: [] for name in COLUMNS}
     of_rows, object_rows = out["object_frames"], out["objects"]
     units_seen = {}
     for row, row_text in zip(rows, texts):
@@ -192,9 +194,10 @@ def flatten(rows: list[dict], texts: list[bytes], project_hash: str, ontology, s
                                 row.get("label_status"), row.get("annotation_task_status"), stage.get("title"),
                                 stage.get("uuid"), ts(row.get("created_at")), ts(row.get("last_edited_at")),
                                 synced_at, None, None))
-        text = row_text.decode()  # the archive keeps each row's JSON as the file has it
-        out["raw_label_rows"].extend((lh, n, text[i:i + RAW_PART_CHARS])
-                                     for n, i in enumerate(range(0, len(text), RAW_PART_CHARS)))
+        # the archive keeps each row's JSON as the file has it (generate.py writes ASCII: parts end every
+        # ARCHIVE_PART_BYTES, never inside a character)
+        out["raw_label_rows"].extend((lh, n, row_text[i:i + ARCHIVE_PART_BYTES].decode())
+                                     for n, i in enumerate(range(0, len(row_text), ARCHIVE_PART_BYTES)))
         u = list(units.values())
         one = u[0] if len(u) == 1 and data_type != "img_group" else {}
         units_seen[row["data_hash"]] = (

@@ -2,7 +2,9 @@
 
 Pure: dicts in, tuples out, no database, HTTP or ffmpeg code. Each table's tuples follow
 TABLE_COLUMNS; a test checks that these match connector/schema.py. A row that cannot be
-read raises LabelRowError naming the label row and the field, and yields nothing.
+read raises LabelRowError naming the label row and the field, and yields nothing. The raw
+archive (raw_label_rows) is not made here: it is the row's JSON as the source delivered it,
+staged where the batch is written (stage.stage_archive).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "workflow_stage", "workflow_stage_uuid", "created_at", "last_edited_at", "synced_at", "deleted_at",
         "content_sha256",
     ),
-    "raw_label_rows": ("label_hash", "part", "json_text"),
     "frames": ("label_hash", "frame", "data_hash", "data_title", "width", "height", "timestamp_s", "data_link"),
     "objects": (
         "label_hash", "object_hash", "feature_hash", "name", "value", "color", "shape", "object_number",
@@ -52,9 +53,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "end_frame", "parent_attribute_hash", "parent_option_hash", "manual_annotation", "track_hash",
     ),
 }
-
-RAW_PART_CHARS = 32_000
-"""raw_label_rows.json_text holds a label row's JSON in parts of at most this many characters (schema.py says why)."""
 
 FRAME_KEYED_TYPES = {"video", "dicom", "nifti", "pdf"}
 SINGLE_FRAME_TYPES = {"image", "img_group"}
@@ -78,7 +76,8 @@ BOX_SHAPES = ("bounding_box", "rotatable_bounding_box")
 
 
 # JSON has no NaN or Infinity (orjson writes null, Postgres json refuses the tokens), so the raw
-# archive spells them as these strings, and number() reads them back (rebuild equals the sync).
+# archive spells them as these strings (sources.archive_json), and number() reads them back
+# (rebuild equals the sync).
 NON_FINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -117,25 +116,11 @@ class RowContext:
     ontology: OntologyIndex = field(default_factory=OntologyIndex)
     metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
     content_sha256: str | None = None  # fingerprint of row + metadata; an unchanged row is not rewritten
-    row_json: bytes | None = None  # the JSON the fingerprint was computed from, archived as is; else written here
 
 
 # The metadata fields that normalize reads; the rest (signed links, priorities) would make
 # every listing look like a change.
 FINGERPRINT_METADATA = ("workflow_graph_node", "label_status", "annotation_task_status", "number_of_frames")
-
-
-def row_json(row: Any) -> bytes | None:
-    """The label row as JSON, as the raw archive keeps it; None when it cannot be written as JSON (an
-    integer past 64 bits): such a row is quarantined, its raw archive would fail."""
-    try:
-        return orjson.dumps(row)
-    except TypeError:  # a key that is not a string, or an integer past 64 bits
-        pass
-    try:
-        return orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS)  # a third slower, so only when needed
-    except TypeError:
-        return None
 
 
 def content_fingerprint(row_json: bytes, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str:
@@ -164,7 +149,6 @@ class _RowNormalizer:
         self.object_frame_keys: set[tuple[str, int]] = set()
         self.classifications: dict[str, dict[str, Any]] = {}
         self.classification_frames: dict[str, set[int]] = {}
-        self.non_finite = False  # a NaN or infinity was read: the raw archive needs them spelled out
         frames = (context.metadata or {}).get("number_of_frames")
         self.frame_limit = frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else None
 
@@ -188,18 +172,7 @@ class _RowNormalizer:
         self.emit_classifications()
         self.emit_attributes()
         self.tables["frames"] = [self.frame_rows[frame] for frame in sorted(self.frame_rows)]
-        self.tables["raw_label_rows"] = raw_parts(self.label_hash, self.raw_json())
         return self.tables
-
-    def raw_json(self) -> str:
-        """The row's JSON for the archive: as delivered, else as orjson writes it. JSON writes NaN and
-        infinities as null: a row that has them is archived with them spelled out."""
-        if self.context.row_json is not None and not self.non_finite:
-            return self.context.row_json.decode()
-        text = row_json(_json_safe(self.row) if self.non_finite else self.row)
-        if text is None:
-            raise self.fail("<row>", "cannot be written as JSON (an integer past 64 bits?)")
-        return text.decode()
 
     # ---- data units and frames
 
@@ -382,7 +355,7 @@ class _RowNormalizer:
                 if not isinstance(ring, list):
                     raise self.fail(f"{path}[{p}][{r}]", "expected a flat list of coordinates")
                 for c, coordinate in enumerate(ring):
-                    if type(coordinate) is not float or not isfinite(coordinate):  # number() notes non-finite ones
+                    if type(coordinate) is not float or not isfinite(coordinate):  # number() names what is not a number
                         self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
         return polygons
 
@@ -556,10 +529,7 @@ class _RowNormalizer:
             value = NON_FINITE_TEXT[value]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"{path}.{key}" if key else path, f"expected a number, got {value!r}"[:200])
-        value = float(value)
-        if not math.isfinite(value):
-            self.non_finite = True
-        return value
+        return float(value)
 
     def to_frame(self, value: Any, path: str) -> int:
         try:
@@ -615,23 +585,6 @@ def _coordinate_problem(name: str, value: float) -> str:
     if not math.isfinite(value):
         return f"{name}={value:g} not finite"
     return f"{name}={value:g} < 0" if value < 0 else f"{name}={value:g} > 1"
-
-
-def raw_parts(label_hash: str, text: str) -> list[tuple[str, int, str]]:
-    """raw_label_rows rows: a label row's JSON text cut into parts of RAW_PART_CHARS characters."""
-    return [(label_hash, number, text[start:start + RAW_PART_CHARS])
-            for number, start in enumerate(range(0, len(text), RAW_PART_CHARS))]
-
-
-def _json_safe(value: Any) -> Any:
-    """`value` with NaN and infinities spelled as NON_FINITE_TEXT strings (JSON has no such numbers)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
 
 
 def _answer_text(entry: Any) -> str | None:

@@ -40,8 +40,8 @@ class ChunkRow:
     label_hash: str | None
     fingerprint: str | None
     json: bytes | None
-    """The JSON the fingerprint was computed from, archived as is (RowContext.row_json); batches and
-    chunks are bounded by its size."""
+    """The JSON the fingerprint was computed from, archived as is where the batch is written
+    (stage.add_archive); batches and chunks are bounded by its size."""
 
     @property
     def size(self) -> int:
@@ -108,7 +108,7 @@ def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[dict, dict[str
     except ValueError as error:
         raise LabelRowError(entry.label_hash, "<json>", f"invalid JSON: {error}"[:300]) from None
     context = RowContext(settings.project_hash, settings.synced_at, settings.ontology, entry.item.metadata,
-                         entry.fingerprint, entry.json)
+                         entry.fingerprint)
     try:
         tables = normalize_label_row(row, context)
     except LabelRowError:

@@ -21,7 +21,7 @@ from connector.normalize import LabelRowError, RowContext, merge_label_rows, nor
 from connector.ontology import AttributeInfo, OntologyIndex
 from connector.rowcheck import check_tables
 from connector.sources import parse_json
-from connector.stage import stage
+from connector.stage import add_archive, stage
 from connector.state import RunStats, record_failures, recorded_run
 from connector.sync import SyncResult
 
@@ -80,8 +80,7 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
                           if stored["workflow_stage"] else None)
         metadata = {"workflow_graph_node": workflow_stage, "label_status": stored["label_status"],
                     "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
-        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"],
-                             text.encode())
+        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"])
         try:
             row = parse_json(text)
             tables = normalize_label_row(row, context)
@@ -93,7 +92,10 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
         branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
         tables["branches"] = [tuple(branch)]
         per_label_row[stored["label_hash"]] = tables
-    load.replace_label_rows(connection, stage(merge_label_rows(per_label_row), _COLUMNS, connection.dialect.name))
+    staged = stage(merge_label_rows(per_label_row), _COLUMNS, connection.dialect.name)
+    add_archive(staged, {label_hash: raw_rows[label_hash].encode() for label_hash in per_label_row}, _COLUMNS,
+                connection.dialect.name)
+    load.replace_label_rows(connection, staged)
     record_failures(connection, run_id, None, failures)
     stats.fetched += len(work)
     stats.updated += len(per_label_row)

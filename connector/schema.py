@@ -144,7 +144,7 @@ branches = Table(
 )
 
 # The label row as read (JSON text, NaN and infinities spelled as strings), in parts of at most
-# normalize.RAW_PART_CHARS characters: the archive `rebuild` re-derives every table from (migration 0005). In
+# stage.ARCHIVE_PART_BYTES bytes: the archive `rebuild` re-derives every table from (migration 0005). In
 # parts because DuckDB pins memory for whole values at a checkpoint: one value per label row (up
 # to megabytes each) made a load's memory grow with the warehouse. The view `label_row_json`
 # joins the parts back into one JSON value per label row.

@@ -28,7 +28,7 @@ from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
 from connector.sources import SourceRow, parse_json
 from connector.sources.export import read_export, read_ontology
-from connector.stage import combine
+from connector.stage import add_archive, combine
 from connector.state import RunStats, record_failures, recorded_run, utc_now
 from connector.workers import WorkerPool
 
@@ -216,6 +216,8 @@ class _SubmittedBatch:
     """Rows that failed before normalizing (the source could not decode them)."""
     fingerprints: dict[str, str]
     """Of the rows to be written."""
+    texts: dict[str, bytes]
+    """The JSON of the rows to be written, for the raw archive."""
 
 
 def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings, normalizers: _Normalizers,
@@ -224,13 +226,17 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
     the batch before, which may still be writing."""
     stored = {} if full_refresh else {**_stored_fingerprints(engine, [r.label_hash for r in batch if r.fingerprint]),
                                       **previous}
-    submitted = _SubmittedBatch([row.item.edited_at for row in batch], [], [], {})
+    submitted = _SubmittedBatch([row.item.edited_at for row in batch], [], [], {}, {})
     chunk: list[ChunkRow] = []
     volume = 0
     for row in batch:
         if row.item.error is not None:
             source = "<source>" if row.label_hash else "<json>"
             submitted.failures.append(RowFailure(row.label_hash, source, row.item.error, _title(row.item), row.item.location))
+            continue
+        if row.label_hash is not None and row.json is None:
+            submitted.failures.append(RowFailure(row.label_hash, "<row>", "cannot be written as JSON (an integer past 64 bits?)",
+                                                 _title(row.item), row.item.location))
             continue
         if row.fingerprint is not None and stored.get(row.label_hash) == row.fingerprint:
             stats.unchanged += 1
@@ -240,6 +246,7 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
         volume += row.size
         if row.fingerprint is not None:
             submitted.fingerprints[row.label_hash] = row.fingerprint
+            submitted.texts[row.label_hash] = row.json
         if volume >= CHUNK_BYTES:
             submitted.chunks.append(normalizers.submit(chunk, volume, settings))
             chunk, volume = [], 0
@@ -259,6 +266,7 @@ def _write_batch(engine: Engine, batch: _SubmittedBatch, run_id: str, project_ha
     Returns the batch's failures."""
     chunks: list[PreparedChunk] = [future.result() for future in batch.chunks]
     staged = combine([chunk.staged for chunk in chunks])
+    add_archive(staged, batch.texts, schema.column_specs([schema.raw_label_rows]), engine.dialect.name)
     failures = batch.failures + [failure for chunk in chunks for failure in chunk.failures]
     flagged_rows = [failure for chunk in chunks for failure in chunk.flagged]
     with engine.begin() as connection:

@@ -21,6 +21,7 @@ from connector import migrate, schema, sync
 from connector.cli import cli
 from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
+from connector.stage import ARCHIVE_PART_BYTES
 from connector.sync import ExportSyncConfig, sync_export
 from connector.workers import WorkerError
 from examples import sdk_sample
@@ -328,6 +329,27 @@ def test_a_bad_json_line_is_recorded_and_the_rest_load(warehouse, tmp_path):
     assert (result.stats.inserted, result.stats.failed) == (3, 1)
     [(label_hash, field, reason, source)] = warehouse.rows("SELECT label_hash, field, reason, source FROM sync_errors")
     assert (label_hash, field, source) == (None, "<json>", "rows.jsonl:2") and reason.startswith("invalid JSON: ")
+
+
+def test_the_raw_archive_is_each_row_as_the_file_has_it_in_parts_cut_between_characters(warehouse, tmp_path):
+    """Parts end every ARCHIVE_PART_BYTES bytes, moved back so that no character is split; the view
+    joins them back into the row's text as the file has it, multi-byte characters and spacing included."""
+    rows = json.loads(SAMPLE.read_text())[:2]
+    rows[0]["note"] = "caf\u00e9 \u6f22\U0001f697|" * 20000  # 2-, 3- and 4-byte characters across part ends
+    texts = [json.dumps(rows[0], ensure_ascii=False, indent=1), json.dumps(rows[1])]
+    path = tmp_path / "rows.json"
+    path.write_text("[" + ",\n".join(texts) + "]", encoding="utf-8")
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    assert (result.stats.inserted, result.stats.failed) == (2, 0)
+    for row, row_text in zip(rows, texts):
+        parts = [part for (part,) in warehouse.rows(
+            "SELECT json_text FROM raw_label_rows WHERE label_hash = :h ORDER BY part", h=row["label_hash"])]
+        assert "".join(parts) == row_text
+        sizes = [len(part.encode()) for part in parts]
+        assert all(size <= ARCHIVE_PART_BYTES for size in sizes)
+        assert any(size < ARCHIVE_PART_BYTES for size in sizes[:-1]) == (row is rows[0])  # an end moved back
+        assert warehouse.scalar("SELECT CAST(raw AS VARCHAR) FROM label_row_json WHERE label_hash = :h",
+                                h=row["label_hash"]) == row_text
 
 
 def test_batches_read_before_a_broken_tail_are_committed(warehouse, tmp_path):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 import orjson
-
-from connector.normalize import row_json
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,10 @@ class SourceRow:
 
     @cached_property
     def json(self) -> bytes | None:
-        """The row as JSON, written once: the source's text, else the dict as orjson writes it (None when
-        it cannot be written). The fingerprint and the raw archive are made from it; a source that
+        """The row as JSON, written once: the source's text, else the dict as archive_json writes it (None
+        when it cannot be written). The fingerprint and the raw archive are made from it; a source that
         sizes its requests by it (sources/encord.py) does not write the row a second time."""
-        return self.text if self.text is not None else row_json(self.row)
+        return self.text if self.text is not None else archive_json(self.row)
 
     def parsed(self) -> Any:
         """The label-row dict, parsing `text` if the source did not."""
@@ -60,13 +59,35 @@ def lossless_json(row: Any) -> bytes | None:
     return text
 
 
+def archive_json(row: Any) -> bytes | None:
+    """`row` as JSON text that reads back as `row` (parse_json, then normalize): NaN and infinities,
+    which JSON cannot hold (orjson writes null), spelled as the strings normalize.NON_FINITE_TEXT reads,
+    keys that are not strings written as strings. None when it cannot be written (an integer past 64
+    bits): such a row is quarantined."""
+    try:
+        return orjson.dumps(_json_safe(row), option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return None
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def parse_json(text: bytes) -> Any:
     """orjson; else the standard library, which reads the NaN and Infinity tokens that Python's
-    json.dump writes (and so Encord's export script, for a coordinate that is not finite)."""
+    json.dump writes (and so Encord's export script, for a coordinate that is not finite). Only as
+    UTF-8, as JSON is written: the raw archive keeps the text as it came."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as error:
         try:
-            return json.loads(text)
-        except ValueError:
+            return json.loads(text.decode() if isinstance(text, bytes) else text)
+        except ValueError:  # UnicodeDecodeError included
             raise error from None
