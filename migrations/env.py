@@ -9,7 +9,7 @@ import os
 from alembic import context
 
 from connector.db import create_warehouse_engine
-from connector.migrate import DuckDBImpl  # noqa: F401  (registers Alembic's DuckDB implementation)
+import connector.alembic_duckdb  # noqa: F401  (registers Alembic's DuckDB implementation)
 from connector.schema import metadata
 
 

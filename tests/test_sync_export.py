@@ -89,6 +89,23 @@ def test_downgrade_to_base_and_back(warehouse):
     assert warehouse.scalar("SELECT count(*) FROM object_frames") == 0
 
 
+def test_a_warehouse_at_the_newest_revision_is_checked_without_alembic(warehouse):
+    """SCHEMA_REVISION is Alembic's head; a warehouse at it is checked with one query, Alembic not even imported."""
+    assert migrate.SCHEMA_REVISION == migrate.head_revision()
+    probe = ("import sys; from connector import migrate; from connector.db import create_warehouse_engine; "
+             "engine = create_warehouse_engine(sys.argv[1], sys.argv[2] or None); migrate.upgrade(engine); "
+             "engine.dispose(); print('alembic' in sys.modules)")
+
+    def upgrade_imports_alembic() -> str:
+        warehouse.engine.dispose()  # DuckDB: one process at a time
+        return subprocess.run([sys.executable, "-c", probe, warehouse.url, warehouse.schema or ""], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert upgrade_imports_alembic() == "True"  # a new warehouse: migrated
+    assert migrate.current_revision(warehouse.engine) == migrate.SCHEMA_REVISION
+    assert upgrade_imports_alembic() == "False"
+
+
 def test_sample_export_matches_what_the_sdk_reports(warehouse):
     result = sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj", str(ONTOLOGY)))
     rows = json.loads(SAMPLE.read_text())

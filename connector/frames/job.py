@@ -172,8 +172,7 @@ def _ensure_migrated(engine: Engine) -> None:
     """Upgrade when behind; Alembic's module-level context is not thread-safe, so threads of
     one process (several workers in one program) take turns."""
     with _MIGRATING:
-        if migrate.current_revision(engine) != migrate.head_revision():
-            migrate.upgrade(engine)
+        migrate.upgrade(engine)
 
 
 class _Progress:
