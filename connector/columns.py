@@ -18,6 +18,8 @@ class ColumnSpec:
     nullable: bool
     key: bool
     """Part of the table's primary key."""
+    indexed: bool = False
+    """In the primary key or an index on Postgres (whose index entries hold at most about 2.7 kB)."""
 
 
 TableColumns = dict[str, tuple[ColumnSpec, ...]]

@@ -4,7 +4,8 @@ normalize reads the label-row dict; this checks what it produced against the war
 (connector/columns.py, from schema.py), column by column (a set of value types per column, so 100k
 annotations cost milliseconds), and names the first value that does not fit. One bad value
 quarantines its label row instead of failing the batch's Arrow conversion or COPY and with it the
-whole sync. Text with a NUL character is refused on both warehouses: Postgres text cannot hold it.
+whole sync. Text with a NUL character is refused on both warehouses: Postgres text cannot hold it;
+so is text past INDEXED_TEXT_BYTES in an indexed column: a Postgres index entry cannot hold it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _ALLOWED = {"text": {str}, "integer": {int}, "bigint": {int}, "double": {float, 
 _WHAT = {"text": "text", "integer": "an integer", "bigint": "an integer", "double": "a number",
          "boolean": "true or false", "datetime": "a timestamp"}
 _RANGE = {"integer": (-2**31, 2**31 - 1), "bigint": (-2**63, 2**63 - 1)}
+INDEXED_TEXT_BYTES = 1000
+"""The longest text (UTF-8) an indexed column takes: a Postgres index entry holds about 2.7 kB and our
+indexes have at most two text columns. Hashes and titles are far shorter."""
 
 
 def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], columns: TableColumns,
@@ -30,10 +34,10 @@ def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], columns
     for name, rows in tables.items():
         if not rows:
             continue
-        for (column, kind, allowed), values in zip(_checks(columns[name]), zip(*rows)):
+        for (column, kind, allowed, indexed), values in zip(_checks(columns[name]), zip(*rows)):
             if kind == "json":
                 continue
-            problem = _column_problem(kind, allowed, values)
+            problem = _column_problem(kind, allowed, values) or (_too_long(values) if indexed and kind == "text" else None)
             if problem is not None:
                 index, reason = problem
                 key = ", ".join(f"{c.name}={rows[index][i]!r}"[:80] for i, c in enumerate(columns[name])
@@ -42,10 +46,10 @@ def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], columns
 
 
 @lru_cache(maxsize=None)
-def _checks(columns: tuple[ColumnSpec, ...]) -> tuple[tuple[str, str, frozenset], ...]:
-    """(column name, kind, Python types allowed) for each column; one label row per call, so built once."""
+def _checks(columns: tuple[ColumnSpec, ...]) -> tuple[tuple[str, str, frozenset, bool], ...]:
+    """(column name, kind, Python types allowed, indexed) for each column; one label row per call, so built once."""
     return tuple((column.name, column.kind,
-                  frozenset(_ALLOWED.get(column.kind, {str}) | ({_NONE} if column.nullable else set())))
+                  frozenset(_ALLOWED.get(column.kind, {str}) | ({_NONE} if column.nullable else set())), column.indexed)
                  for column in columns)
 
 
@@ -63,6 +67,16 @@ def _column_problem(kind, allowed: frozenset, values: tuple) -> tuple[int, str] 
     if kind == "text" and "\x00" in "".join(filter(None, values)):  # filter(None): no None, no empty strings
         index = next(i for i, v in enumerate(values) if v is not None and "\x00" in v)
         return index, f"contains a NUL character, which Postgres text cannot hold: {values[index]!r}"[:200]
+    return None
+
+
+def _too_long(values: tuple) -> tuple[int, str] | None:
+    if max(map(len, filter(None, values)), default=0) * 4 <= INDEXED_TEXT_BYTES:  # 4 bytes per character at most
+        return None
+    for index, value in enumerate(values):
+        size = len(value.encode(errors="replace")) if value else 0
+        if size > INDEXED_TEXT_BYTES:
+            return index, f"{size} bytes of text, more than the {INDEXED_TEXT_BYTES} an indexed column takes: {value[:40]!r}..."
     return None
 
 

@@ -348,5 +348,6 @@ _KINDS = {Text: "text", Integer: "integer", BigInteger: "bigint", Double: "doubl
 
 def column_specs(tables=(data_units, *LABEL_ROW_TABLES)) -> TableColumns:
     """The columns of `tables` as plain data (connector/columns.py), for checking and staging rows."""
-    return {table.name: tuple(ColumnSpec(c.name, _KINDS[type(c.type)], bool(c.nullable), bool(c.primary_key))
+    return {table.name: tuple(ColumnSpec(c.name, _KINDS[type(c.type)], bool(c.nullable), bool(c.primary_key),
+                                         bool(c.primary_key) or any(c.name in index.columns for index in table.indexes))
                               for c in table.columns) for table in tables}

@@ -83,6 +83,8 @@ QUARANTINED = {
     "malformed createdAt": ("image", set_path(createdAt="yesterday"), (".createdAt", "unreadable timestamp")),
     "malformed last_edited_at": ("image", set_top("last_edited_at", "2023-13-45 25:61:00"), ("last_edited_at", "unreadable timestamp")),
     "NUL in a name": ("image", set_path(name="Car\x00"), ("name", "NUL")),
+    "data title past an index entry": ("image", set_top("data_title", "\u65e5" * 400), ("data_title", "1200 bytes of text")),
+    "object hash past an index entry": ("image", set_path(objectHash="o" * 1001), ("object_hash", "1001 bytes of text")),
     "negative frame key": ("video", video_frame_key("-1"), ("labels['-1']", "not a non-negative integer")),
     "frame past 32 bits": ("video", video_frame_key(str(2**40)), ("frame", "out of range")),
 }
