@@ -96,16 +96,29 @@ def record_failures(connection: Connection, run_id: str, project_hash: str | Non
     connection.execute(insert(schema.sync_errors), [
         {
             "error_id": str(uuid.uuid4()), "run_id": run_id, "project_hash": project_hash,
-            "label_hash": _text(failure.label_hash), "data_title": _text(failure.data_title), "field": failure.field,
-            "reason": failure.reason, "source": failure.source, "occurred_at": now, "kept": failure.kept or None,
+            "label_hash": _text(failure.label_hash), "data_title": _text(failure.data_title), "field": _text(failure.field),
+            "reason": _text(failure.reason), "source": _text(failure.source), "occurred_at": now, "kept": failure.kept or None,
         }
         for failure in failures
     ])
 
 
 def _text(value) -> str | None:
-    """A label hash or title as the bad row had it (maybe not a string), as text for the errors table."""
-    return value if value is None or isinstance(value, str) else repr(value)[:200]
+    """A value of the bad row as text for the errors table: as it was, unless it is not a string or is
+    text no warehouse stores (a NUL character, a lone surrogate from a JSON escape): then its repr."""
+    if value is None or isinstance(value, str) and "\x00" not in value and _utf8(value):
+        return value
+    return repr(value)[:200]
+
+
+def _utf8(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

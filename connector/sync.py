@@ -235,7 +235,7 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
             submitted.failures.append(RowFailure(row.label_hash, source, row.item.error, _title(row.item), row.item.location))
             continue
         if row.label_hash is not None and row.json is None:
-            submitted.failures.append(RowFailure(row.label_hash, "<row>", "cannot be written as JSON (an integer past 64 bits?)",
+            submitted.failures.append(RowFailure(row.label_hash, "<row>", "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string?)",
                                                  _title(row.item), row.item.location))
             continue
         if row.fingerprint is not None and stored.get(row.label_hash) == row.fingerprint:

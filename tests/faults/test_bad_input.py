@@ -83,6 +83,8 @@ QUARANTINED = {
     "malformed createdAt": ("image", set_path(createdAt="yesterday"), (".createdAt", "unreadable timestamp")),
     "malformed last_edited_at": ("image", set_top("last_edited_at", "2023-13-45 25:61:00"), ("last_edited_at", "unreadable timestamp")),
     "NUL in a name": ("image", set_path(name="Car\x00"), ("name", "NUL")),
+    "NUL in the title": ("image", set_top("data_title", "bad\x00title"), ("data_title", "NUL")),
+    "lone surrogate in the title": ("image", set_top("data_title", "bad \ud800 title"), ("<row>", "lone surrogate")),
     "data title past an index entry": ("image", set_top("data_title", "\u65e5" * 400), ("data_title", "1200 bytes of text")),
     "object hash past an index entry": ("image", set_path(objectHash="o" * 1001), ("object_hash", "1001 bytes of text")),
     "negative frame key": ("video", video_frame_key("-1"), ("labels['-1']", "not a non-negative integer")),
@@ -146,6 +148,11 @@ def test_bad_rows_are_quarantined_bad_coordinates_kept_and_flagged(warehouse, ot
         assert want_field in field and want_reason in reason, (row["data_title"], field, reason)
         assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=row["label_hash"]) == 0
     assert quarantined == {}
+    stored_titles = dict(warehouse.rows("SELECT label_hash, data_title FROM sync_errors WHERE kept IS NULL"))
+    for row in bad:  # a title no warehouse can store (a NUL, a lone surrogate) is recorded as its repr
+        title = row["data_title"]
+        storable = "\x00" not in title and "\ud800" not in title
+        assert stored_titles[row["label_hash"]] == (title if storable else repr(title))
 
     flagged = {h: r for h, f, r, k in errors if k}
     for row in kept:
