@@ -63,7 +63,7 @@ def archive_json(row: Any) -> bytes | None:
     """`row` as JSON text that reads back as `row` (parse_json, then normalize): NaN and infinities,
     which JSON cannot hold (orjson writes null), spelled as the strings normalize.NON_FINITE_TEXT reads,
     keys that are not strings written as strings. None when it cannot be written (an integer past 64
-    bits): such a row is quarantined."""
+    bits, a lone surrogate in a string): such a row is quarantined."""
     try:
         return orjson.dumps(_json_safe(row), option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
