@@ -34,6 +34,8 @@ from connector.workers import WorkerPool
 
 log = logging.getLogger("encord_warehouse.sync")
 
+_ARCHIVE_COLUMNS = schema.column_specs([schema.raw_label_rows])
+
 DEFAULT_BATCH_SIZE = 500
 BATCH_BYTES = 16 << 20
 """A transaction also closes at this much label-row JSON. Larger transactions let DuckDB write whole row
@@ -235,8 +237,8 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
             submitted.failures.append(RowFailure(row.label_hash, source, row.item.error, _title(row.item), row.item.location))
             continue
         if row.label_hash is not None and row.json is None:
-            submitted.failures.append(RowFailure(row.label_hash, "<row>", "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string?)",
-                                                 _title(row.item), row.item.location))
+            reason = "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string?)"
+            submitted.failures.append(RowFailure(row.label_hash, "<row>", reason, _title(row.item), row.item.location))
             continue
         if row.fingerprint is not None and stored.get(row.label_hash) == row.fingerprint:
             stats.unchanged += 1
@@ -244,7 +246,7 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
         crash_point("normalize")
         chunk.append(row)
         volume += row.size
-        if row.fingerprint is not None:
+        if row.label_hash is not None:
             submitted.fingerprints[row.label_hash] = row.fingerprint
             submitted.texts[row.label_hash] = row.json
         if volume >= CHUNK_BYTES:
@@ -266,7 +268,7 @@ def _write_batch(engine: Engine, batch: _SubmittedBatch, run_id: str, project_ha
     Returns the batch's failures."""
     chunks: list[PreparedChunk] = [future.result() for future in batch.chunks]
     staged = combine([chunk.staged for chunk in chunks])
-    add_archive(staged, batch.texts, schema.column_specs([schema.raw_label_rows]), engine.dialect.name)
+    add_archive(staged, batch.texts, _ARCHIVE_COLUMNS, engine.dialect.name)
     failures = batch.failures + [failure for chunk in chunks for failure in chunk.failures]
     flagged_rows = [failure for chunk in chunks for failure in chunk.flagged]
     with engine.begin() as connection:
