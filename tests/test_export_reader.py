@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 
@@ -91,6 +92,30 @@ def test_single_pretty_printed_object(tmp_path):
     path = tmp_path / "one.json"
     path.write_text(json.dumps(ROWS[0], indent=2))
     assert labels(path) == ["lh-0"]
+
+
+@pytest.mark.parametrize("name, body", [
+    ("array.json", json.dumps(ROWS, indent=2).encode()),
+    ("rows.jsonl", b"\r\n".join(json.dumps(row).encode() for row in ROWS) + b"\r\n"),
+    ("one.json", json.dumps(ROWS[0], indent=2).encode()),
+], ids=["array", "json-lines-crlf", "one-object"])
+def test_a_utf8_byte_order_mark_before_the_json_is_skipped(tmp_path, name, body):
+    """Some Windows tools (PowerShell 5's UTF-8) write one; no row text keeps it or a line's CR."""
+    plain, marked = tmp_path / "plain" / name, tmp_path / "marked" / name
+    for path, data in ((plain, body), (marked, b"\xef\xbb\xbf" + body)):
+        path.parent.mkdir()
+        path.write_bytes(data)
+    expected = [(item.parsed(), item.text) for item in read_export(plain)]
+    got = [(item.parsed(), item.text) for item in read_export(marked)]
+    assert got == expected and [row for row, _ in got] == (ROWS if name != "one.json" else [ROWS[0]])
+    assert all(text is None or (not text.startswith(b"\xef") and not text.endswith(b"\r")) for _, text in got)
+
+
+def test_a_gzip_file_is_named_as_such(tmp_path):
+    path = tmp_path / "export.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(ROWS).encode()))
+    with pytest.raises(ExportError, match=r"export.json.gz: gzip-compressed; decompress it first \(gunzip\)$"):
+        list(read_export(path))
 
 
 def test_directory_reads_every_export_file_in_name_order(tmp_path):

@@ -21,6 +21,8 @@ _CHUNK = 4 << 20
 _MAX_BUFFER = 16 * _CHUNK
 _ROW_KEY = b'"label_hash"'
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+_UTF8_BOM = b"\xef\xbb\xbf"  # written by some Windows tools before the JSON; RFC 8259 lets a reader skip it
+_GZIP_MAGIC = b"\x1f\x8b"
 _BETWEEN_ROWS = re.compile(rb"\}\s*,\s*(\{)\s*$")  # what comes before the first key of a row that is not the first
 
 
@@ -46,12 +48,16 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
     except OSError as error:
         raise ExportError(f"{path}: cannot open: {error.strerror or error}") from None
     with handle:
+        start = len(_UTF8_BOM) if handle.read(len(_UTF8_BOM)) == _UTF8_BOM else 0
+        handle.seek(start)
         first = _first_significant_byte(handle, path)
-        handle.seek(0)
+        handle.seek(start)
         if first == b"[":
             yield from _read_array(handle, path)
         elif first == b"{":
             yield from _read_objects(handle, path)
+        elif first == _GZIP_MAGIC[:1] and handle.read(2) == _GZIP_MAGIC:
+            raise ExportError(f"{path}: gzip-compressed; decompress it first (gunzip)")
         else:
             raise ExportError(f"{path}: not JSON: expected '[' or '{{' at the start, found {first!r}")
 
@@ -168,18 +174,19 @@ class _Prefixed:
 
 
 def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
-    """JSON Lines, or one (possibly pretty-printed) label-row object."""
+    """JSON Lines, or one (possibly pretty-printed) label-row object, from where `handle` is."""
+    start = handle.tell()
     first_line = handle.readline()
     try:
         parse_json(first_line)
     except orjson.JSONDecodeError:
-        handle.seek(0)
+        handle.seek(start)
         try:
             yield SourceRow(parse_json(handle.read()), path.name)
         except orjson.JSONDecodeError as error:
             raise ExportError(f"{path}: invalid JSON: {error}") from None
         return
-    handle.seek(0)
+    handle.seek(start)
     for number, line in enumerate(handle, start=1):  # each line is parsed where it is normalized, a bad one recorded there
         line = line.rstrip()
         if line:
