@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Iterator
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -83,6 +84,24 @@ def one_line_errors(db_url: str | None):
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {reason}") from None
 
 
+class Terminated(BaseException):
+    """SIGTERM, as a scheduler stops a job: unwinds like Ctrl-C, so the open transaction rolls back
+    and the run is recorded as failed instead of staying 'running' until the next run closes it."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the rollback short
+        raise Terminated("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class Commands(click.Group):
     """The command group; usage errors print one line (what is wrong), not a usage screen."""
 
@@ -90,7 +109,11 @@ class Commands(click.Group):
         if not kwargs.get("standalone_mode", True):
             return super().main(*args, **kwargs)
         try:
-            outcome = super().main(*args, **{**kwargs, "standalone_mode": False})
+            with _sigterm_unwinds():
+                outcome = super().main(*args, **{**kwargs, "standalone_mode": False})
+        except Terminated as stopped:
+            click.echo(f"encord-warehouse: {stopped}", err=True)
+            sys.exit(128 + signal.SIGTERM)
         except click.UsageError as error:
             click.echo(f"encord-warehouse: {error.format_message()} (see --help)", err=True)
             sys.exit(error.exit_code)

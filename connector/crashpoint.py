@@ -2,8 +2,9 @@
 
 `ENCORD_WAREHOUSE_TEST_KILL_AT=<stage>:<n>` makes the process SIGKILL itself the n-th time it
 passes `crash_point(stage)`: no cleanup, no rollback, no `finally` — what `kill -9` or a lost
-machine does. The variable is read here and nowhere else; unset (always, outside those tests)
-a crash point is one comparison.
+machine does. `<stage>:<n>:SIGTERM` sends that signal instead (what a scheduler stopping a job
+sends). The variable is read here and nowhere else; unset (always, outside those tests) a crash
+point is one comparison.
 
 Stages: listed (after the listing), fetch (after each fetched bundle), normalize (before each
 label row is handed to be normalized), prepare (before a chunk of label rows is normalized: in a
@@ -20,7 +21,8 @@ import os
 import signal
 
 _SPEC = os.environ.get("ENCORD_WAREHOUSE_TEST_KILL_AT", "")
-_STAGE, _, _COUNT = _SPEC.partition(":")
+_STAGE, _, _REST = _SPEC.partition(":")
+_COUNT, _, _SIGNAL = _REST.partition(":")
 _TARGET = int(_COUNT or 1) if _STAGE else 0
 _passed = 0
 
@@ -31,4 +33,4 @@ def crash_point(stage: str) -> None:
         return
     _passed += 1
     if _passed == _TARGET:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), getattr(signal, _SIGNAL or "SIGKILL"))

@@ -7,6 +7,8 @@ one after edits, additions and deletions), a sync subprocess dies by SIGKILL at 
   - a normal re-run makes the warehouse equal, table by table, to a clean full sync of the same
     source into an empty warehouse; the cursor is the newest listed edit; no run stays 'running'.
 
+A sync stopped by SIGTERM or SIGINT at those points instead unwinds: rolled back, run recorded as failed.
+
 Kill points come from ENCORD_WAREHOUSE_TEST_KILL_AT (connector/crashpoint.py) and, for fetches,
 from outside: the test kills the process while the emulator holds its label-row request.
 """
@@ -146,3 +148,34 @@ def _wait_for(condition, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+STOPS = [("normalize:3:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)"),
+         ("commit:1:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)"),
+         ("load:2:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)"),
+         ("commit:1:SIGINT", 130, "aborted", "KeyboardInterrupt")]
+
+
+@pytest.mark.parametrize("point, exit_code, message, recorded", STOPS, ids=[stop[0] for stop in STOPS])
+def test_a_stopped_sync_rolls_back_records_the_run_and_rerun_converges(warehouse, other_warehouse, encord_emulator,
+                                                                      key_path, project, point, exit_code, message,
+                                                                      recorded):
+    """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: the open transaction rolls back, the run
+    is recorded as failed at once (not left 'running' until the next run), the lock is let go."""
+    emulator = encord_emulator
+    migrate.upgrade(warehouse.engine)
+    process = spawn_sync(warehouse, emulator, key_path, project.hash, *SYNC, kill_at=point)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == exit_code, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == f"encord-warehouse: {message}"
+    assert warehouse.rows("SELECT status, error FROM sync_runs") == [("failed", recorded)]
+
+    reference = reference_snapshot(other_warehouse, emulator, key_path, project.hash)
+    assert_each_row_old_or_new(by_label_row(snapshot(warehouse)), {}, by_label_row(reference))
+    assert_cursor_never_passes_a_missing_row(warehouse, emulator, project.hash, None, reference)
+    loaded = warehouse.scalar("SELECT count(*) FROM branches")
+    assert loaded < len(reference["branches"]) and (loaded >= 2 if point.startswith("commit") else True)
+
+    run_sync(warehouse, emulator, key_path, project.hash, *SYNC)  # no --wait-for-lock: the lock was let go
+    assert snapshot(warehouse) == reference
+    assert warehouse.scalar("SELECT count(*) FROM sync_runs WHERE status = 'running'") == 0
