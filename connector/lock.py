@@ -16,7 +16,7 @@ from typing import Iterator
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from connector.db import normalize_url
+from connector.db import WarehouseError, normalize_url
 
 POLL_SECONDS = 0.2
 
@@ -41,7 +41,10 @@ def warehouse_lock(url: str, schema: str | None = None, wait_seconds: float = 0)
 
 @contextmanager
 def _file_lock(path: str, wait_seconds: float) -> Iterator[None]:
-    handle = open(path, "a+")
+    try:
+        handle = open(path, "a+")
+    except OSError as error:  # no such directory, or one this user cannot write to
+        raise WarehouseError(f"the DuckDB file {path[:-5]}: cannot create its lock file: {error.strerror or error}") from None
     try:
         _poll(lambda: _try_flock(handle), wait_seconds, f"the DuckDB file {path[:-5]}")
         handle.seek(0)

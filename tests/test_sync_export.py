@@ -395,6 +395,16 @@ def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
     assert warehouse.scalar("SELECT status FROM sync_runs") == "failed"
 
 
+@pytest.mark.parametrize("command", [["sync", "--from-export", str(SAMPLE)], ["migrate"], ["optimize"], ["rebuild"]])
+def test_a_duckdb_file_in_a_missing_directory_is_a_one_line_error(tmp_path, command):
+    path = tmp_path / "no" / "such" / "warehouse.duckdb"
+    result = CliRunner().invoke(cli, [*command, "--db", f"duckdb:///{path}"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"encord-warehouse: the DuckDB file {path}: cannot create its lock file: "
+                                     "No such file or directory")
+    assert not (tmp_path / "no").exists()
+
+
 def test_status_shows_runs_and_counts(warehouse):
     run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
     result = run_cli(warehouse, "status")
