@@ -348,6 +348,22 @@ def test_a_bad_json_line_is_recorded_and_the_rest_load(warehouse, tmp_path):
     assert (label_hash, field, source) == (None, "<json>", "rows.jsonl:2") and reason.startswith("invalid JSON: ")
 
 
+@pytest.mark.parametrize("name", ["rows.json", "rows.jsonl"])
+def test_a_row_not_in_utf8_is_recorded_naming_the_byte_and_where_it_is(warehouse, tmp_path, name):
+    """A title saved as Latin-1 by some tool: that row is quarantined, the rest load."""
+    rows = json.loads(SAMPLE.read_text())[:3]
+    rows[1]["data_title"] = "caf\u00e9.mp4"
+    texts = [json.dumps(row, ensure_ascii=False).encode("latin-1" if row is rows[1] else "utf-8") for row in rows]
+    path = tmp_path / name
+    path.write_bytes(b"\n".join(texts) if name.endswith("jsonl") else b"[" + b",".join(texts) + b"]")
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    assert (result.stats.inserted, result.stats.failed) == (2, 1)
+    at = texts[1].index(b"\xe9")
+    assert warehouse.rows("SELECT label_hash, field, reason, source FROM sync_errors") == [(
+        rows[1]["label_hash"], "<json>", f"invalid JSON: not UTF-8 (byte 0xe9): line 1 column {at + 1} (char {at})",
+        "rows.json[1]" if name == "rows.json" else "rows.jsonl:2")]
+
+
 def test_the_raw_archive_is_each_row_as_the_file_has_it_in_parts_cut_between_characters(warehouse, tmp_path):
     """Parts end every ARCHIVE_PART_BYTES bytes, moved back so that no character is split; the view
     joins them back into the row's text as the file has it, multi-byte characters and spacing included."""

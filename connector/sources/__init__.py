@@ -88,6 +88,11 @@ def parse_json(text: bytes) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError as error:
         try:
-            return json.loads(text.decode() if isinstance(text, bytes) else text)
-        except ValueError:  # UnicodeDecodeError included
+            decoded = text.decode() if isinstance(text, bytes) else text
+        except UnicodeDecodeError as bad:  # orjson's own words for it name neither the byte nor where it is
+            before = text[:bad.start].decode(errors="replace")
+            raise orjson.JSONDecodeError(f"not UTF-8 (byte 0x{text[bad.start]:02x})", before, len(before)) from None
+        try:
+            return json.loads(decoded)
+        except ValueError:
             raise error from None
