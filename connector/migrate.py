@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
+from connector.db import WarehouseError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SCHEMA_REVISION = "0005"
@@ -18,10 +20,15 @@ SCHEMA_REVISION = "0005"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    if revision == "head" and current_revision(engine) == SCHEMA_REVISION:
+    current = current_revision(engine)
+    if revision == "head" and current == SCHEMA_REVISION:
         return
     from alembic import command
 
+    if current is not None and current not in _known_revisions():
+        raise WarehouseError(f"the warehouse's tables are at schema revision {current}, which this encord-warehouse "
+                             f"does not know (its newest is {SCHEMA_REVISION}): a newer version migrated them; "
+                             "upgrade encord-warehouse")
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
 
@@ -40,6 +47,12 @@ def current_revision(engine: Engine) -> str | None:
             return None
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     return versions[0] if versions else None
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(_config(None)).walk_revisions()}
 
 
 def head_revision() -> str:

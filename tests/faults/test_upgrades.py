@@ -119,3 +119,23 @@ def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
     assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
     assert sorted(warehouse.rows(
         "SELECT label_hash, object_hash, frame, problems FROM object_frames WHERE problems IS NOT NULL")) == sorted(flags)
+
+
+def test_a_warehouse_migrated_by_a_newer_version_is_refused_in_one_line_and_left_as_it_is(warehouse):
+    """An older encord-warehouse (a scheduler not yet upgraded) meets tables a newer one migrated: every
+    command that writes stops with one line and touches nothing; status still reads."""
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(ROOT / "examples/sample_export.json"),
+                                    *warehouse.cli_args]).exit_code == 0
+    with warehouse.engine.begin() as connection:
+        connection.execute(sa_table("alembic_version", sa_column("version_num")).update().values(version_num="9999"))
+    before = snapshot(warehouse, DATA_TABLES)
+    for command in (["sync", "--from-export", str(ROOT / "examples/sample_export.json"), "--full-refresh"],
+                    ["migrate"], ["rebuild"], ["optimize"]):
+        result = CliRunner().invoke(cli, [*command, *warehouse.cli_args])
+        assert result.exit_code == 2, (command, result.output)
+        assert result.stderr == ("encord-warehouse: the warehouse's tables are at schema revision 9999, which this "
+                                 f"encord-warehouse does not know (its newest is {migrate.SCHEMA_REVISION}): a newer "
+                                 "version migrated them; upgrade encord-warehouse\n")
+    assert snapshot(warehouse, DATA_TABLES) == before
+    assert migrate.current_revision(warehouse.engine) == "9999"
+    assert CliRunner().invoke(cli, ["status", *warehouse.cli_args]).exit_code == 0
