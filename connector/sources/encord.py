@@ -123,7 +123,10 @@ class EncordSource:
         kwargs = {"requests_settings": settings}
         if self.config.domain:
             kwargs["domain"] = self.config.domain
-        client = EncordUserClient.create_with_ssh_private_key(self.config.ssh_key, **kwargs)
+        try:  # reads the key, no request yet
+            client = EncordUserClient.create_with_ssh_private_key(self.config.ssh_key, **kwargs)
+        except Exception as error:  # the SDK's own message for an RSA key quotes the whole key: never shown
+            raise EncordSourceError(f"the Encord SSH key cannot be used: {_key_problem(error)}") from None
         return client.get_project(self.config.project_hash)
 
     def project_row(self) -> dict[str, Any]:
@@ -360,6 +363,15 @@ class BundlePlanner:
 def _frames(listing: Listing) -> int:
     frames = listing.metadata.get("number_of_frames")
     return frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else 1
+
+
+def _key_problem(error: Exception) -> str:
+    """What is wrong with the SSH key, in our words: the SDK's message may hold the key itself."""
+    if "password" in str(error).lower():
+        return "it is protected by a passphrase; Encord's client reads keys without one"
+    if "Ed25519" in str(error):
+        return "it is not an Ed25519 key (Encord's API keys are Ed25519)"
+    return "it is not an OpenSSH private key"
 
 
 def _reason(error: Exception, limit: int = 400) -> str:

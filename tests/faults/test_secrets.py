@@ -3,6 +3,9 @@ command output, sync_runs, sync_errors or exception messages, whatever goes wron
 
 from __future__ import annotations
 
+import base64
+import os
+import struct
 import subprocess
 
 from click.testing import CliRunner
@@ -86,3 +89,50 @@ def test_no_secret_in_any_output(warehouse, encord_emulator, encord_key, key_pat
     assert "?<redacted>" in everything
     for secret in secrets(encord_key):
         assert secret not in everything, f"{secret[:12]}… leaked"
+
+
+def _rsa_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(65537, 2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()).decode()
+
+
+def _passphrase_protected_key() -> str:
+    """An OpenSSH key whose header says it is encrypted (aes256-ctr, bcrypt KDF): what a reader looks at
+    before it asks for the passphrase. Written by hand: encrypting a real one needs the bcrypt package."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    def string(data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + data
+
+    public = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(serialization.Encoding.Raw,
+                                                                           serialization.PublicFormat.Raw)
+    blob = (b"openssh-key-v1\0" + string(b"aes256-ctr") + string(b"bcrypt")
+            + string(string(os.urandom(16)) + struct.pack(">I", 16)) + struct.pack(">I", 1)
+            + string(string(b"ssh-ed25519") + string(public)) + string(os.urandom(144)))
+    body = base64.b64encode(blob).decode()
+    lines = [body[i:i + 70] for i in range(0, len(body), 70)]
+    return "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----", ""])
+
+
+def test_an_unusable_key_is_named_in_one_line_without_quoting_it(warehouse, encord_emulator, project, tmp_path):
+    """The SDK's own error for an RSA key quotes the whole key; ours says what is wrong and nothing more."""
+    keys = {
+        "rsa": (_rsa_key(), "it is not an Ed25519 key (Encord's API keys are Ed25519)"),
+        "passphrase": (_passphrase_protected_key(), "it is protected by a passphrase; Encord's client reads keys without one"),
+    }
+    for name, (key_text, problem) in keys.items():
+        key_file = tmp_path / name
+        key_file.write_text(key_text)
+        warehouse.engine.dispose()  # DuckDB: one process may have the file open
+        process = subprocess.run([*CLI, *sync_args(warehouse, encord_emulator, key_file, project.hash)], cwd=ROOT,
+                                 capture_output=True, text=True)
+        assert process.returncode == 2
+        assert process.stderr.splitlines()[-1] == f"encord-warehouse: the Encord SSH key cannot be used: {problem}"
+        stored = repr(warehouse.rows("SELECT * FROM sync_runs"))
+        for line in key_text.splitlines()[1:-1]:
+            assert line not in process.stdout + process.stderr + stored
+    assert encord_emulator.log.requests_of("project", "GET") == []
