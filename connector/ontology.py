@@ -53,10 +53,17 @@ class _Nesting:
     parent_option: str | None = None
 
 
+def check_ontology(ontology: Any) -> None:
+    """Raises OntologyError unless `ontology` looks like an OntologyStructure dict (a label row does not)."""
+    lists = ("objects", "classifications")
+    if (not isinstance(ontology, dict) or not any(key in ontology for key in lists)
+            or not all(isinstance(ontology.get(key, []), list) for key in lists)):
+        raise OntologyError("expected an object with 'objects' and 'classifications' lists (OntologyStructure.to_dict())")
+
+
 def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str, list[tuple]]:
     """Rows for the four ontology tables."""
-    if not isinstance(ontology, dict) or not isinstance(ontology.get("objects", []), list):
-        raise OntologyError("expected an object with 'objects' and 'classifications' lists")
+    check_ontology(ontology)
     tables: dict[str, list[tuple]] = {name: [] for name in ONTOLOGY_COLUMNS}
     for obj in ontology.get("objects", []):
         tables["ontology_objects"].append((

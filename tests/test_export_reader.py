@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 
 import orjson
 import pytest
 
 from connector.sources import export, lossless_json, parse_json
-from connector.sources.export import ExportError, read_export
+from connector.sources.export import ExportError, read_export, read_ontology
 
 ROWS = [{"label_hash": f"lh-{i}", "n": i} for i in range(5)]
 
@@ -159,3 +160,25 @@ def test_lossless_json_is_text_only_when_it_reads_back_as_the_same_row(row, as_t
     assert (text is not None) == as_text
     if as_text:
         assert parse_json(text) == row and text == orjson.dumps(row)  # the raw archive and fingerprint's bytes
+
+
+def test_an_ontology_file_is_read_with_a_byte_order_mark_and_checked_for_its_shape(tmp_path):
+    ontology = {"objects": [{"featureNodeHash": "f1", "id": 1}], "classifications": []}
+    marked = tmp_path / "ontology.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + json.dumps(ontology).encode())
+    assert read_ontology(marked) == ontology
+    latin = '{"objects": [], "note": "caf\u00e9"}'.encode("latin-1")
+    at = latin.index(b"\xe9")
+    for name, content, message in [
+        ("row.json", json.dumps(ROWS[0]).encode(), "not an ontology: expected an object with 'objects' and "
+                                                   r"'classifications' lists \(OntologyStructure.to_dict\(\)\)$"),
+        ("list.json", b"[]", "not an ontology: expected an object"),
+        ("bad.json", json.dumps({"objects": {}}).encode(), "not an ontology: expected an object"),
+        ("latin.json", latin, rf"ontology is not valid JSON: not UTF-8 \(byte 0xe9\): line 1 column {at + 1} \(char {at}\)"),
+        ("missing.json", None, "cannot open ontology: No such file or directory"),
+    ]:
+        path = tmp_path / name
+        if content is not None:
+            path.write_bytes(content)
+        with pytest.raises(ExportError, match=f"^{re.escape(str(path))}: {message}"):
+            read_ontology(path)

@@ -14,6 +14,7 @@ import ijson
 import msgspec
 import orjson
 
+from connector.ontology import OntologyError, check_ontology
 from connector.sources import SourceRow, parse_json
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -64,11 +65,16 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
 
 def read_ontology(path: str | Path) -> dict:
     try:
-        return orjson.loads(Path(path).read_bytes())
+        text = Path(path).read_bytes()
+        ontology = parse_json(text[len(_UTF8_BOM):] if text.startswith(_UTF8_BOM) else text)
+        check_ontology(ontology)
     except OSError as error:
         raise ExportError(f"{path}: cannot open ontology: {error.strerror or error}") from None
     except orjson.JSONDecodeError as error:
         raise ExportError(f"{path}: ontology is not valid JSON: {error}") from None
+    except OntologyError as error:
+        raise ExportError(f"{path}: not an ontology: {error}") from None
+    return ontology
 
 
 def _first_significant_byte(handle, path: Path) -> bytes:
