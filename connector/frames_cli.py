@@ -17,6 +17,7 @@ from connector.cli import (
 from connector.db import create_warehouse_engine, default_db_url, normalize_url
 from connector.frames import ExtractFramesConfig, extract_frames, parse_storage_options
 from connector.lock import warehouse_lock
+from connector.redact import redact
 
 
 @cli.command("extract-frames")
@@ -59,8 +60,8 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
                 titles=titles, project_hash=project_hash, branch=branch, frames=frames, start=start, end=end,
                 workers=workers, storage_options=parse_storage_options(storage_options), overwrite=overwrite,
             )
-        except ValueError as error:
-            raise UserError(str(error)) from None
+        except ValueError as error:  # a URL may carry credentials
+            raise UserError(redact(str(error))) from None
         url = normalize_url(db_url or default_db_url())
         on_duckdb = make_url(url).get_backend_name() == "duckdb"
         with warehouse_lock(url, schema, wait_for_lock) if on_duckdb else nullcontext():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import click
 import pytest
 from click.testing import CliRunner
 
+from connector import migrate
 from connector.cli import FRAME_LIST, cli
 from tests.media import decode_gray, make_video, read_index
 from tests.test_frames_job import PROJECT, label_row
@@ -50,6 +52,22 @@ def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
                     "--media-root", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.strip() == "encord-warehouse: give either frames or a start..end range, not both"
+
+
+def test_storage_fsspec_cannot_open_is_refused_once_before_any_video(warehouse, tmp_path):
+    """gs:// without gcsfs (not a dependency), or a scheme nobody knows: one line, before anything is touched."""
+    assert importlib.util.find_spec("gcsfs") is None
+    cases = [(["--dest", "gs://bucket/frames", "--media-root", str(tmp_path)],
+              "gs://bucket/frames: Please install gcsfs to access Google Storage"),
+             (["--dest", str(tmp_path), "--media-root", "gs://bucket/videos"],
+              "gs://bucket/videos: Please install gcsfs to access Google Storage"),
+             (["--dest", "nosuch://bucket/frames", "--media-root", str(tmp_path)],
+              "nosuch://bucket/frames: Protocol not known: nosuch")]
+    for args, message in cases:
+        result = invoke(warehouse, "extract-frames", *args)
+        assert result.exit_code == 2
+        assert result.stderr == f"encord-warehouse: {message}\n"
+    assert migrate.current_revision(warehouse.engine) is None  # refused before the warehouse was touched
 
 
 @pytest.mark.parametrize("text, frames", [("10,20, 30-32", (10, 20, 30, 31, 32)), ("7", (7,)), ("3,3,1", (1, 3))])

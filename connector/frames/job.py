@@ -31,7 +31,7 @@ from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
 from .probe import ProbeError, hide_source, probe
 from .sources import VideoNotFound, open_video
-from .storage import Destination, UnsafePath
+from .storage import Destination, UnsafePath, check_protocol
 from .video import FrameRecord, extract_video
 
 SOURCE = "extract-frames"
@@ -90,6 +90,9 @@ class ExtractFramesConfig:
             raise ValueError("workers must be >= 1")
         if not self.use_data_link and not self.media_root:
             raise ValueError("give a media root, or use the stored data links")
+        for url in (self.dest, self.media_root):
+            if url and not url.startswith(("http://", "https://")):  # ffmpeg reads those itself
+                check_protocol(url)
         # the dest string keys extracted_frames: one spelling per place
         self.dest = self.dest.rstrip("/") or self.dest
         if "://" not in self.dest:

@@ -60,6 +60,16 @@ class StoredObject:
     bytes: int
 
 
+def check_protocol(url: str) -> None:
+    """ValueError when fsspec cannot open `url`'s kind of storage: an unknown scheme, or one whose
+    package is not installed (gs:// without gcsfs), said once instead of failing every video."""
+    protocol = fsspec.core.split_protocol(url)[0] or "file"
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except (ImportError, ValueError) as error:
+        raise ValueError(f"{url}: {error}") from None
+
+
 class Destination:
     """A root URL plus fsspec filesystem; keys are relative '/'-joined names under it."""
 
