@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import Engine, bindparam, text
+from sqlalchemy import Engine, bindparam, inspect, text
 
 CSV_COLUMNS = (
     "data_title", "branch_name", "label_hash", "frame", "label_kind", "object_hash", "object_name",
@@ -158,6 +158,8 @@ def _attach_vertices(frames: dict[tuple, dict[str, Any]], vertices: list[dict[st
 
 
 def _check_title(connection, title: str) -> None:
+    if not inspect(connection).has_table("data_units"):
+        raise LabelsError("the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first")
     found = connection.execute(text("SELECT 1 FROM data_units WHERE data_title = :title LIMIT 1"), {"title": title})
     if found.first() is None:
         raise LabelsError(f"no data unit titled {title!r} in the warehouse")

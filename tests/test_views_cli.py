@@ -83,6 +83,12 @@ def test_labels_user_errors_are_one_line(loaded, args, message):
     assert message in result.output and result.output.count("\n") == 1
 
 
+def test_labels_of_an_empty_warehouse_says_so_in_one_line(warehouse):
+    result = _run(warehouse, "--title", "video.mp4", "--start", "0", "--end", "1")
+    assert result.exit_code == 2
+    assert result.output == "encord-warehouse: the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first\n"
+
+
 def test_title_is_a_bind_parameter(loaded):
     warehouse, _by_type = loaded
     result = _run(warehouse, "--title", "x' OR '1'='1", "--start", "0", "--end", "10")
