@@ -91,6 +91,10 @@ class Terminated(BaseException):
 
 @contextmanager
 def _sigterm_unwinds() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
     def stop(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the rollback short
         raise Terminated("terminated (SIGTERM)")

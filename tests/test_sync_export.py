@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -419,6 +420,17 @@ def test_a_duckdb_file_in_a_missing_directory_is_a_one_line_error(tmp_path, comm
     assert result.stderr.strip() == (f"encord-warehouse: the DuckDB file {path}: cannot create its lock file: "
                                      "No such file or directory")
     assert not (tmp_path / "no").exists()
+
+
+def test_the_command_runs_from_a_thread_that_is_not_the_main_one(warehouse):
+    """An orchestrator may call the CLI from a worker thread, where no signal handler can be set."""
+    results = []
+    thread = threading.Thread(target=lambda: results.append(
+        run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))))
+    thread.start()
+    thread.join()
+    assert results[0].exit_code == 0, results[0].output
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
 
 
 def test_status_shows_runs_and_counts(warehouse):
