@@ -50,15 +50,17 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {script.revision for script in ScriptDirectory.from_config(_config(None)).walk_revisions()}
+    return {script.revision for script in _scripts().walk_revisions()}
 
 
 def head_revision() -> str:
+    return _scripts().get_current_head()
+
+
+def _scripts():
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_config(None)).get_current_head()
+    return ScriptDirectory.from_config(_config(None))
 
 
 def _config(connection):

@@ -49,8 +49,7 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
     except OSError as error:
         raise ExportError(f"{path}: cannot open: {error.strerror or error}") from None
     with handle:
-        start = len(_UTF8_BOM) if handle.read(len(_UTF8_BOM)) == _UTF8_BOM else 0
-        handle.seek(start)
+        start = _skip_bom(handle)
         first = _first_significant_byte(handle, path)
         handle.seek(start)
         if first == b"[":
@@ -65,8 +64,9 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
 
 def read_ontology(path: str | Path) -> dict:
     try:
-        text = Path(path).read_bytes()
-        ontology = parse_json(text[len(_UTF8_BOM):] if text.startswith(_UTF8_BOM) else text)
+        with Path(path).open("rb") as handle:
+            _skip_bom(handle)
+            ontology = parse_json(handle.read())
         check_ontology(ontology)
     except OSError as error:
         raise ExportError(f"{path}: cannot open ontology: {error.strerror or error}") from None
@@ -75,6 +75,13 @@ def read_ontology(path: str | Path) -> dict:
     except OntologyError as error:
         raise ExportError(f"{path}: not an ontology: {error}") from None
     return ontology
+
+
+def _skip_bom(handle) -> int:
+    """Moves `handle` past a UTF-8 byte order mark at its start; returns where the JSON starts."""
+    start = len(_UTF8_BOM) if handle.read(len(_UTF8_BOM)) == _UTF8_BOM else 0
+    handle.seek(start)
+    return start
 
 
 def _first_significant_byte(handle, path: Path) -> bytes:
