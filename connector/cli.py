@@ -40,7 +40,7 @@ db_option = click.option(
 )
 schema_option = click.option(
     "--schema", default=None, envvar="ENCORD_WAREHOUSE_SCHEMA", metavar="NAME",
-    help="Postgres schema to hold the tables (created if missing). Default: $ENCORD_WAREHOUSE_SCHEMA, else the search_path.",
+    help="Postgres schema to hold the tables (commands that write create it if missing). Default: $ENCORD_WAREHOUSE_SCHEMA, else the search_path.",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_DB_URL = "duckdb:///encord.duckdb"
@@ -33,7 +33,7 @@ def normalize_url(url: str) -> str:
 
 
 def create_warehouse_engine(url: str | None = None, schema: str | None = None) -> Engine:
-    """An engine for `url`; on Postgres every connection works inside `schema`."""
+    """An engine for `url`; on Postgres every connection works inside `schema` (see warehouse_schema)."""
     url = normalize_url(url or default_db_url())
     dialect = make_url(url).get_backend_name()
     if dialect not in ("duckdb", "postgresql"):
@@ -44,16 +44,34 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None) -
     engine = create_engine(url, connect_args=connect_args)
     if schema:
         _use_schema(engine, schema)
+        engine = engine.execution_options(warehouse_schema=schema)
     return engine
 
 
+def warehouse_schema(engine: Engine) -> str | None:
+    """The Postgres schema the engine works in; None for DuckDB or the server's search_path."""
+    return engine.get_execution_options().get("warehouse_schema")
+
+
 def _use_schema(engine: Engine, schema: str) -> None:
+    # Only the search path here: creating the schema is the migrations' job (migrate.upgrade), so
+    # a read-only role (status, labels, a BI tool's user) needs no CREATE privilege on the database.
     @event.listens_for(engine, "connect")
     def set_search_path(dbapi_connection, _record):
         with dbapi_connection.cursor() as cursor:
-            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{_quote_ident(schema)}"')
             cursor.execute(f'SET search_path TO "{_quote_ident(schema)}"')
         dbapi_connection.commit()
+
+
+def create_schema_if_missing(engine: Engine) -> None:
+    """Create the engine's Postgres schema. Checked first because CREATE SCHEMA IF NOT EXISTS needs
+    CREATE on the database even when the schema exists, which a role owning only its schema lacks."""
+    schema = warehouse_schema(engine)
+    if schema is None:
+        return
+    with engine.begin() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}) is None:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{_quote_ident(schema)}"')
 
 
 def _quote_ident(name: str) -> str:

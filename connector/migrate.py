@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, text
 
-from connector.db import WarehouseError
+from connector.db import WarehouseError, create_schema_if_missing
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         raise WarehouseError(f"the warehouse's tables are at schema revision {current}, which this encord-warehouse "
                              f"does not know (its newest is {SCHEMA_REVISION}): a newer version migrated them; "
                              "upgrade encord-warehouse")
+    create_schema_if_missing(engine)
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
 

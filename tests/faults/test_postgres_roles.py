@@ -1,0 +1,117 @@
+"""Postgres roles as a warehouse's users have them: a read-only role (a BI tool's, an analyst's)
+reads status and labels; a role that owns only its schema syncs into it; a schema that does not
+exist is not created by a command that only reads."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from connector.cli import cli
+from connector.db import create_warehouse_engine
+from sync_helpers import SYNC_TABLES, snapshot
+from warehouses import Warehouse, new_postgres_warehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ["--from-export", str(ROOT / "examples" / "sample_export.json"),
+          "--ontology", str(ROOT / "examples" / "ontology.json")]
+
+
+@pytest.fixture
+def admin(postgres_url):
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def role(admin, postgres_url):
+    """A login role with no privileges beyond PUBLIC's: its URL, and its name for GRANTs."""
+    name = f"r_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{name}" LOGIN'))
+    yield make_url(postgres_url).set(username=name).render_as_string(hide_password=False), name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP OWNED BY "{name}"'))
+        connection.execute(text(f'DROP ROLE "{name}"'))
+
+
+@pytest.fixture
+def synced(postgres_url, admin):
+    """The sample export synced by the server's superuser into a schema of its own."""
+    warehouse = new_postgres_warehouse(postgres_url)
+    run(warehouse.cli_args, "sync", *SAMPLE)
+    yield warehouse
+    warehouse.engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{warehouse.schema}" CASCADE'))
+
+
+def run(db_args, *args, expect=0):
+    result = CliRunner().invoke(cli, [*args, *db_args], catch_exceptions=False)
+    assert result.exit_code == expect, result.output
+    return result
+
+
+def schema_exists(admin, schema) -> bool:
+    with admin.connect() as connection:
+        return connection.scalar(text("SELECT count(*) FROM pg_namespace WHERE nspname = :s"), {"s": schema}) == 1
+
+
+def test_a_read_only_role_reads_status_and_labels_and_cannot_sync(synced, role, admin):
+    url, name = role
+    with admin.connect() as connection:
+        connection.execute(text(f'GRANT USAGE ON SCHEMA "{synced.schema}" TO "{name}"'))
+        connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{synced.schema}" TO "{name}"'))
+    reader = ["--db", url, "--schema", synced.schema]
+    objects = synced.scalar("SELECT count(*) FROM objects")
+    status = run(reader, "status").output
+    assert [line.split() for line in status.splitlines() if line.startswith("objects ")] == [["objects", str(objects)]]
+
+    title, frame = synced.rows("SELECT data_title, min(frame) FROM frame_labels GROUP BY data_title ORDER BY 1 LIMIT 1")[0]
+    query = ("labels", "--title", title, "--frames", str(frame), "--format", "csv")
+    printed = run(reader, *query).output
+    assert printed == run(synced.cli_args, *query).output and title in printed.splitlines()[1]
+
+    before = snapshot(synced, SYNC_TABLES)
+    refused = run(reader, "sync", *SAMPLE, "--full-refresh", expect=2)
+    assert refused.output.strip().splitlines() == [
+        f"encord-warehouse: warehouse {make_url(url).render_as_string()}: permission denied for table sync_runs"]
+    assert snapshot(synced, SYNC_TABLES) == before
+
+
+def test_a_role_owning_only_its_schema_syncs_into_it(role, admin, postgres_url):
+    url, name = role
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:  # no CREATE on the database: CREATE SCHEMA IF NOT EXISTS would fail
+        connection.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{name}"'))
+    owner = ["--db", url, "--schema", schema]
+    run(owner, "sync", *SAMPLE)
+    reference = new_postgres_warehouse(postgres_url)
+    run(reference.cli_args, "sync", *SAMPLE)
+    synced = Warehouse("postgresql", postgres_url, schema, create_warehouse_engine(postgres_url, schema))
+    assert snapshot(synced, SYNC_TABLES) == snapshot(reference, SYNC_TABLES)
+    for warehouse in (synced, reference):
+        warehouse.engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{reference.schema}" CASCADE'))
+
+
+def test_reading_a_missing_schema_creates_nothing_and_a_sync_creates_it(postgres_url, admin):
+    warehouse = new_postgres_warehouse(postgres_url)
+    status = run(warehouse.cli_args, "status").output
+    assert status.strip() == "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
+    assert not schema_exists(admin, warehouse.schema)
+    run(warehouse.cli_args, "sync", *SAMPLE)
+    label_rows = len(json.loads(Path(SAMPLE[1]).read_text()))
+    assert schema_exists(admin, warehouse.schema) and warehouse.scalar("SELECT count(*) FROM branches") == label_rows
+    warehouse.engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{warehouse.schema}" CASCADE'))
+
