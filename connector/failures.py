@@ -25,5 +25,5 @@ class RowFailure:
 
     def __str__(self) -> str:
         title = f" ({self.data_title})" if self.data_title else ""
-        where = self.label_hash and f"label row {self.label_hash}{title}" or self.source or "?"
+        where = f"label row {self.label_hash}{title}" if self.label_hash else f"{self.source or '?'}{title}"
         return f"{where}: {self.field}: {self.reason}"

@@ -26,6 +26,19 @@ def invoke(warehouse, *args):
     return CliRunner().invoke(cli, [*args, *warehouse.cli_args], catch_exceptions=False)
 
 
+def test_a_failed_video_is_named_even_where_its_reason_does_not(warehouse, tmp_path, videos):
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "broken.mp4").write_bytes(b"not a video")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("broken.mp4", "dh-broken", [1])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    result = invoke(warehouse, "extract-frames", "--media-root", str(media), "--dest", str(tmp_path / "frames"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith("error: extract-frames (broken.mp4): video: cannot read the video: ")
+    assert warehouse.rows("SELECT data_title, field FROM sync_errors") == [("broken.mp4", "video")]
+
+
 def test_extract_frames_command(warehouse, tmp_path, videos):
     export = tmp_path / "export.json"
     export.write_text(json.dumps([label_row("street.mp4", "dh-street", [5, 17, 60]),
@@ -35,7 +48,9 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
     result = invoke(warehouse, "extract-frames", "--media-root", str(videos), "--dest", str(dest), "--format", "png")
     assert result.exit_code == 1
     assert "2 videos, 3 frames written, 0 already extracted, 0 claimed by other workers, 1 failed" in result.stdout
-    assert "gone.mp4" in result.stderr and result.stderr.strip().splitlines()[-1].startswith(
+    assert result.stderr.strip().splitlines()[0] == (
+        "error: extract-frames (gone.mp4): video: no video for gone.mp4 under the media root")
+    assert result.stderr.strip().splitlines()[-1].startswith(
         "encord-warehouse: 1 videos failed and are recorded in sync_errors")
     written = sorted(p.name for p in (dest / PROJECT / "dh-street").glob("*.png"))
     assert written == ["000005.png", "000017.png", "000060.png"]
