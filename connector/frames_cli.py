@@ -45,8 +45,9 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
     """Write the labeled frames of videos to a folder or object storage, frame-exact, with ffmpeg.
 
     Default: every labeled frame of every video in the warehouse. A re-run writes only frames
-    not yet extracted or whose video changed. Layout: {dest}/{project_hash}/{data_hash}/{frame:06d}.{format}
-    plus a manifest.jsonl per video; the `extracted_frames` table records every image.
+    not yet extracted, whose video changed or whose image is gone from the destination.
+    Layout: {dest}/{project_hash}/{data_hash}/{frame:06d}.{format} plus a manifest.jsonl per
+    video; the `extracted_frames` table records every image.
 
     \b
     Example:

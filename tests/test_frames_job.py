@@ -128,6 +128,30 @@ def test_rerun_writes_only_what_is_new_or_changed(warehouse, tmp_path, clips):
     assert len(fingerprints) == 1
 
 
+def test_frames_deleted_at_the_destination_are_written_again(warehouse, tmp_path, clips):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 41])])
+    cfg = config(tmp_path, clips)
+    first = extract_frames(warehouse.engine, cfg)
+    folder = tmp_path / "dest" / PROJECT / "dh-a"
+    recorded = dict(rows(warehouse, "SELECT frame, sha256 FROM extracted_frames"))
+    kept = (folder / "000003.jpg").stat().st_mtime_ns
+    (folder / "000040.jpg").unlink()
+    (folder / "manifest.jsonl").unlink()
+
+    again = extract_frames(warehouse.engine, cfg)
+    assert (first.written, again.written, again.skipped) == (3, 1, 2)
+    assert read_index(decode_gray(folder / "000040.jpg")[0]) == 40
+    assert hashlib.sha256((folder / "000040.jpg").read_bytes()).hexdigest() == recorded[40]
+    assert (folder / "000003.jpg").stat().st_mtime_ns == kept
+    assert [json.loads(line)["frame"] for line in (folder / "manifest.jsonl").read_text().splitlines()] == [3, 40, 41]
+
+    for image in folder.iterdir():  # the whole folder gone: everything again
+        image.unlink()
+    folder.rmdir()
+    assert extract_frames(warehouse.engine, cfg).written == 3
+    assert sorted(p.name for p in folder.iterdir()) == ["000003.jpg", "000040.jpg", "000041.jpg", "manifest.jsonl"]
+
+
 def test_a_crash_never_leaves_a_recorded_frame_without_its_object(warehouse, tmp_path, clips,
                                                                   monkeypatch):
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40]),
@@ -323,3 +347,7 @@ def test_s3_media_root_and_destination(warehouse, tmp_path, clips, s3):
     manifest = fs.cat_file(f"{bucket}/frames/{PROJECT}/dh-a/manifest.jsonl").decode()
     assert [json.loads(line)["frame"] for line in manifest.splitlines()] == [5, 77]
     assert extract_frames(warehouse.engine, cfg).skipped == 2
+    fs.rm_file(f"{bucket}/frames/{PROJECT}/dh-a/000077.jpg")  # gone from the bucket: written again
+    again = extract_frames(warehouse.engine, cfg)
+    assert (again.written, again.skipped) == (1, 1)
+    assert fs.exists(f"{bucket}/frames/{PROJECT}/dh-a/000077.jpg")

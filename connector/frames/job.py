@@ -2,7 +2,8 @@
 
 Per video: claim it (Postgres: its data_units row, FOR UPDATE SKIP LOCKED, held until the video
 is recorded, so several workers on one or many machines never do the same video at once),
-look up which wanted frames `extracted_frames` already holds for this video's current content,
+look up which wanted frames `extracted_frames` already holds for this video's current content
+(and are still at the destination: one listing of the video's folder),
 extract the rest with one ffmpeg process, write the images, write the video's manifest, and
 only then record the rows and commit. A crash at any point leaves objects that are not
 recorded (re-done next run), never a recorded frame whose object is missing.
@@ -31,7 +32,7 @@ from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
 from .probe import ProbeError, hide_source, probe
 from .sources import VideoNotFound, open_video
-from .storage import Destination, UnsafePath, check_protocol
+from .storage import Destination, UnsafePath, check_protocol, frame_key
 from .video import FrameRecord, extract_video
 
 SOURCE = "extract-frames"
@@ -245,8 +246,8 @@ def process_video(task: _Task) -> _Outcome:
         with _open(config, work) as source:
             info = probe(source)
             outcome.fingerprint = info.fingerprint
-            todo = [f for f in work.frames
-                    if config.overwrite or task.done.get(f) != info.fingerprint]
+            done = {} if config.overwrite else _still_stored(dest, work, task.done, config.fmt)
+            todo = [f for f in work.frames if done.get(f) != info.fingerprint]
             outcome.skipped = len(work.frames) - len(todo)
             if not todo:
                 return outcome
@@ -274,6 +275,16 @@ def process_video(task: _Task) -> _Outcome:
         outcome.errors.append(("video", hide_source(f"{type(error).__name__}: {error}",
                                                work.data_link or "")))
     return outcome
+
+
+def _still_stored(dest: Destination, work: warehouse.VideoWork, done: dict, fmt: str) -> dict:
+    """The recorded frames whose image is still at the destination: one deleted there (by hand,
+    by an S3 lifecycle rule) is written again instead of being trusted to the record."""
+    if not done:
+        return done
+    stored = dest.names_in(f"{work.project_hash}/{work.data_hash}")
+    return {frame: fingerprint for frame, fingerprint in done.items()
+            if frame_key(work.project_hash, work.data_hash, frame, fmt).rsplit("/", 1)[1] in stored}
 
 
 class _Link:

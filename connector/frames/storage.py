@@ -88,6 +88,14 @@ class Destination:
     def exists(self, key: str) -> bool:
         return self.fs.exists(self.path(key))
 
+    def names_in(self, folder_key: str) -> set[str]:
+        """The names of the objects directly under `folder_key`: one listing (one LIST on S3)."""
+        try:
+            listed = self.fs.ls(self.path(folder_key), detail=False, refresh=True)
+        except FileNotFoundError:
+            return set()
+        return {posixpath.basename(name.rstrip("/")) for name in listed}
+
     def write_bytes(self, key: str, data: bytes) -> StoredObject:
         path = self.path(key)
         if self.local:
