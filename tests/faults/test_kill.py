@@ -22,6 +22,7 @@ import time
 import pytest
 
 from connector import migrate
+from connector.status import COUNTED_TABLES
 from conftest import listed_cursor, reference_snapshot, spawn_sync
 from sync_helpers import run_sync, snapshot
 from tests.encord_emulator import clone_row
@@ -150,21 +151,26 @@ def _wait_for(condition, timeout: float = 30) -> None:
         time.sleep(0.01)
 
 
-STOPS = [("normalize:3:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)"),
-         ("commit:1:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)"),
-         ("load:2:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)"),
-         ("commit:1:SIGINT", 130, "aborted", "KeyboardInterrupt")]
+EVERY = ("--every", "1h")
+STOPS = [("normalize:3:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", ()),
+         ("commit:1:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", ()),
+         ("load:2:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", ()),
+         ("commit:1:SIGINT", 130, "aborted", "KeyboardInterrupt", ()),
+         ("load:2:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", EVERY),
+         ("commit:1:SIGINT", 130, "aborted", "KeyboardInterrupt", EVERY)]
 
 
-@pytest.mark.parametrize("point, exit_code, message, recorded", STOPS, ids=[stop[0] for stop in STOPS])
+@pytest.mark.parametrize("point, exit_code, message, recorded, every", STOPS,
+                         ids=[" ".join((stop[0], *stop[4])) for stop in STOPS])
 def test_a_stopped_sync_rolls_back_records_the_run_and_rerun_converges(warehouse, other_warehouse, encord_emulator,
                                                                       key_path, project, point, exit_code, message,
-                                                                      recorded):
+                                                                      recorded, every):
     """SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C: the open transaction rolls back, the run
-    is recorded as failed at once (not left 'running' until the next run), the lock is let go."""
+    is recorded as failed at once (not left 'running' until the next run), the lock is let go. With --every
+    the same: a stop does not wait for the run to finish (a scheduler's grace period is seconds)."""
     emulator = encord_emulator
     migrate.upgrade(warehouse.engine)
-    process = spawn_sync(warehouse, emulator, key_path, project.hash, *SYNC, kill_at=point)
+    process = spawn_sync(warehouse, emulator, key_path, project.hash, *SYNC, *every, kill_at=point)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == exit_code, stderr[-2000:]
     assert stderr.strip().splitlines()[-1] == f"encord-warehouse: {message}"
@@ -179,3 +185,18 @@ def test_a_stopped_sync_rolls_back_records_the_run_and_rerun_converges(warehouse
     run_sync(warehouse, emulator, key_path, project.hash, *SYNC)  # no --wait-for-lock: the lock was let go
     assert snapshot(warehouse) == reference
     assert warehouse.scalar("SELECT count(*) FROM sync_runs WHERE status = 'running'") == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_between_scheduled_runs_ends_the_loop_cleanly(warehouse, other_warehouse, encord_emulator, key_path,
+                                                             project, signum):
+    process = spawn_sync(warehouse, encord_emulator, key_path, project.hash, *SYNC, *EVERY)
+    for line in process.stdout:  # the run's report ends with the row counts; the loop then waits an hour
+        if line.startswith(COUNTED_TABLES[-1]):
+            break
+    time.sleep(1)  # past the report, into the wait (the DuckDB file is not polled: that would take it from the sync)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0 and "Traceback" not in stderr
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("succeeded",)]
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
