@@ -45,20 +45,27 @@ schema_option = click.option(
 
 
 class FrameList(click.ParamType):
-    """`10,20,30-40` -> (10, 20, 30, 31, …, 40), sorted and without repeats."""
+    """`10,20,30-40` -> ((10, 10), (20, 20), (30, 40)): inclusive ranges, sorted and merged. Kept as
+    ranges, not frames: `0-100000000` is three numbers, not a hundred million."""
 
     name = "frames"
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        frames: set[int] = set()
+        ranges: list[tuple[int, int]] = []
         for part in (part.strip() for part in str(value).split(",")):
             low, dash, high = part.partition("-")
             if not low.isdigit() or (dash and not high.isdigit()) or (dash and int(high) < int(low)):
                 self.fail(f"expected frame numbers or ranges like 10,20,30-40, got {part!r}", param, ctx)
-            frames.update(range(int(low), int(high) + 1) if dash else (int(low),))
-        return tuple(sorted(frames))
+            ranges.append((int(low), int(high) if dash else int(low)))
+        merged: list[tuple[int, int]] = []
+        for low, high in sorted(ranges):
+            if merged and low <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        return tuple(merged)
 
 
 FRAME_LIST = FrameList()

@@ -16,6 +16,7 @@ from connector.cli import (
 )
 from connector.db import create_warehouse_engine, default_db_url, normalize_url
 from connector.frames import ExtractFramesConfig, extract_frames, parse_storage_options
+from connector.frames.job import MAX_EXPLICIT_FRAMES
 from connector.lock import warehouse_lock
 from connector.redact import redact
 
@@ -58,7 +59,7 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
         try:
             config = ExtractFramesConfig(
                 dest=dest, media_root=media_root, use_data_link=use_data_link, fmt=fmt, quality=quality,
-                titles=titles, project_hash=project_hash, branch=branch, frames=frames, start=start, end=end,
+                titles=titles, project_hash=project_hash, branch=branch, frames=_numbers(frames), start=start, end=end,
                 workers=workers, storage_options=parse_storage_options(storage_options), overwrite=overwrite,
             )
         except ValueError as error:  # a URL may carry credentials
@@ -75,6 +76,16 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
             finally:
                 engine.dispose()
     _report(result)
+
+
+def _numbers(ranges: tuple[tuple[int, int], ...] | None) -> tuple[int, ...] | None:
+    """--frames ranges as frame numbers, refused before they are made when there are too many."""
+    if ranges is None:
+        return None
+    selected = sum(last - first + 1 for first, last in ranges)
+    if selected > MAX_EXPLICIT_FRAMES:
+        raise UserError(f"--frames selects {selected:,} frames per video; at most {MAX_EXPLICIT_FRAMES:,} per run")
+    return tuple(frame for first, last in ranges for frame in range(first, last + 1))
 
 
 def _advance(bar):

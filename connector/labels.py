@@ -33,7 +33,8 @@ class LabelsQuery:
     """The data unit's title (data_units.data_title), e.g. 'video_0000.mp4'."""
     start: int | None = None
     end: int | None = None
-    frames: tuple[int, ...] | None = None
+    frames: tuple[tuple[int, int], ...] | None = None
+    """Frame ranges (first, last), inclusive: ((10, 10), (30, 40)) is frames 10 and 30..40."""
     branch: str | None = None
     """Only this branch ('main' or an annotator branch); None: every branch."""
 
@@ -47,9 +48,7 @@ class LabelsQuery:
                 raise LabelsError("give either --start/--end or --frames, not both")
             if not self.frames:
                 raise LabelsError("--frames needs at least one frame")
-            clauses.append("frame IN :frames")
-            params["frames"] = list(self.frames)
-            expanding.append(bindparam("frames", expanding=True))
+            clauses.append(_frames_clause(self.frames, params, expanding))
         elif self.start is not None and self.end is not None:
             if self.end < self.start:
                 raise LabelsError(f"--end {self.end} is before --start {self.start}")
@@ -61,6 +60,21 @@ class LabelsQuery:
             clauses.append("branch_name = :branch")
             params["branch"] = self.branch
         return " AND ".join(clauses), params, expanding
+
+
+def _frames_clause(ranges: tuple[tuple[int, int], ...], params: dict[str, Any], expanding: list) -> str:
+    """Single frames as one IN list, each longer range as a BETWEEN (never a list of its frames)."""
+    singles = [first for first, last in ranges if first == last]
+    spans = [(first, last) for first, last in ranges if first != last]
+    clauses = []
+    if singles:
+        clauses.append("frame IN :frames")
+        params["frames"] = singles
+        expanding.append(bindparam("frames", expanding=True))
+    for index, (first, last) in enumerate(spans):
+        clauses.append(f"frame BETWEEN :first_{index} AND :last_{index}")
+        params.update({f"first_{index}": first, f"last_{index}": last})
+    return "(" + " OR ".join(clauses) + ")"
 
 
 def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:

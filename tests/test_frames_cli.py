@@ -67,6 +67,12 @@ def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
                     "--media-root", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.strip() == "encord-warehouse: give either frames or a start..end range, not both"
+    for selection, message in ((["--frames", "0-100000000"], "--frames selects 100,000,001 frames per video"),
+                               (["--start", "0", "--end", "100000000"], "--start/--end select 100,000,001 frames per video")):
+        result = invoke(warehouse, "extract-frames", "--dest", str(tmp_path), "--media-root", str(tmp_path), *selection)
+        assert result.exit_code == 2
+        assert result.stderr == f"encord-warehouse: {message}; at most 1,000,000 per run\n"
+    assert migrate.current_revision(warehouse.engine) is None  # refused before the warehouse was touched
 
 
 def test_storage_fsspec_cannot_open_is_refused_once_before_any_video(warehouse, tmp_path):
@@ -85,9 +91,11 @@ def test_storage_fsspec_cannot_open_is_refused_once_before_any_video(warehouse, 
     assert migrate.current_revision(warehouse.engine) is None  # refused before the warehouse was touched
 
 
-@pytest.mark.parametrize("text, frames", [("10,20, 30-32", (10, 20, 30, 31, 32)), ("7", (7,)), ("3,3,1", (1, 3))])
-def test_frame_list(text, frames):
-    assert FRAME_LIST.convert(text, None, None) == frames
+@pytest.mark.parametrize("text, ranges", [("10,20, 30-32", ((10, 10), (20, 20), (30, 32))), ("7", ((7, 7),)),
+                                          ("3,3,1", ((1, 1), (3, 3))), ("1-5,3-8,9,11", ((1, 9), (11, 11))),
+                                          ("0-100000000", ((0, 100_000_000),))])
+def test_frame_list(text, ranges):
+    assert FRAME_LIST.convert(text, None, None) == ranges
 
 
 @pytest.mark.parametrize("text", ["ten", "5-2", "1,,2", "-3"])

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import views_expected as ex
 from connector.cli import cli
-from connector.labels import CSV_COLUMNS
+from connector.labels import CSV_COLUMNS, LabelsQuery
 from connector.sync import ExportSyncConfig, sync_export
 
 
@@ -49,6 +49,20 @@ def test_labels_json_for_a_frame_list(loaded):
             assert answers == ex.object_answers_on(video, obj["objectHash"], frame["frame"])
             if obj["shape"] in ("polygon", "polyline", "point", "skeleton"):
                 assert obj["vertices_px"] and obj["vertices_px"][0][0]
+
+
+def test_labels_for_frame_ranges_query_ranges_not_lists_of_frames(loaded):
+    """`--frames 0-100000000` is three bind values, not a hundred million (that ran out of 24 GB)."""
+    warehouse, by_type = loaded
+    title = by_type["video"]["data_title"]
+    everything = _run(warehouse, "--title", title, "--start", "0", "--end", "100000000").output
+    assert json.loads(everything) and _run(warehouse, "--title", title, "--frames", "0-100000000").output == everything
+    mixed = json.loads(_run(warehouse, "--title", title, "--frames", "3-5,0,9,12-13").output)
+    wanted = {f["frame"] for f in json.loads(everything)} & {0, 3, 4, 5, 9, 12, 13}
+    assert len(wanted) >= 4 and sorted({f["frame"] for f in mixed}) == sorted(wanted)
+    assert mixed == [f for f in json.loads(everything) if f["frame"] in wanted]
+    assert LabelsQuery(title, frames=((0, 100_000_000), (7, 7))).where()[1] == {
+        "title": title, "frames": [7], "first_0": 0, "last_0": 100_000_000}
 
 
 def test_labels_csv_for_a_range(loaded):

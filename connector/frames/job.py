@@ -36,6 +36,8 @@ from .storage import Destination, UnsafePath, check_protocol, frame_key
 from .video import FrameRecord, extract_video
 
 SOURCE = "extract-frames"
+MAX_EXPLICIT_FRAMES = 1_000_000
+"""Most frames `frames` or `start`..`end` may select per video (each is a number held in memory)."""
 
 
 @dataclass
@@ -87,6 +89,9 @@ class ExtractFramesConfig:
             raise ValueError("give both start and end")
         if self.start is not None and not 0 <= self.start <= self.end:
             raise ValueError("the range needs 0 <= start <= end")
+        if self.start is not None and self.end - self.start + 1 > MAX_EXPLICIT_FRAMES:
+            raise ValueError(f"--start/--end select {self.end - self.start + 1:,} frames per video; "
+                             f"at most {MAX_EXPLICIT_FRAMES:,} per run")
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
         if not self.use_data_link and not self.media_root:
