@@ -242,6 +242,8 @@ def _export_sync_run(options):
 def _encord_sync_run(options):
     if options["all_branches"] and options["branch_name"]:
         raise UserError("--all-branches and --branch NAME cannot be combined")
+    if options["domain"] and not options["domain"].startswith(("https://", "http://")):
+        raise UserError(f"--domain must be a URL such as https://api.us.encord.com, got {options['domain']!r}")
     source = EncordSourceConfig(
         project_hash=options["project"], ssh_key=_read_ssh_key(options["ssh_key_file"]), domain=options["domain"],
         scope=BranchScope(options["all_branches"], options["branch_name"]), bundle_size=options["bundle_size"],

@@ -290,6 +290,30 @@ def test_unknown_label_status_and_missing_key_are_one_line_errors(warehouse, enc
     assert warehouse.scalar("SELECT count(*) FROM branches") == 4
 
 
+def test_a_project_that_cannot_be_opened_or_a_domain_without_scheme_is_one_clear_line(warehouse, encord_emulator,
+                                                                                      key_path, project):
+    unknown = "00000000-0000-0000-0000-000000000000"
+    result = run_sync(warehouse, encord_emulator, key_path, unknown, expect=2)
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"encord-warehouse: cannot open project {unknown}: Encord has no such project, or it is "
+                           "not shared with this key's user (ResourceNotFoundError: ")
+    assert warehouse.rows("SELECT status, project_hash, error FROM sync_runs") == [
+        ("failed", unknown, line.removeprefix("encord-warehouse: "))]
+
+    hidden = encord_emulator.add_project(title="Someone else's")
+    restricted = key_path.parent / "restricted_key"
+    encord_emulator.new_key(restricted, projects=[project.hash])
+    result = run_sync(warehouse, encord_emulator, restricted, hidden, expect=2)
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"encord-warehouse: cannot open project {hidden}: AuthorisationError: You are not authorised")
+
+    host = encord_emulator.url.removeprefix("http://")
+    args = ["sync", "--project", project.hash, "--domain", host, "--ssh-key-file", str(key_path), *warehouse.cli_args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr == f"encord-warehouse: --domain must be a URL such as https://api.us.encord.com, got {host!r}\n"
+
+
 def test_bundles_hold_about_bundle_mb_of_json_many_short_rows_or_one_long(warehouse, encord_emulator, key_path):
     """The first bundle (10 rows) measures the JSON per frame; after it, no bundle holds two long
     videos (they would pass --bundle-mb) and the short ones share bundles."""

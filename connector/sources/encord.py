@@ -111,7 +111,7 @@ class EncordSource:
     @property
     def project(self):
         if self._project is None:
-            self._project = self._call("open the project", self._open_project)
+            self._project = self._call(f"open project {self.config.project_hash}", self._open_project)
         return self._project
 
     def _open_project(self):
@@ -313,6 +313,9 @@ class EncordSource:
             AuthenticationError, AuthorisationError, InvalidArgumentsError, RateLimitExceededError, ResourceNotFoundError,
         )
 
+        if isinstance(error, ResourceNotFoundError) and what.startswith("open project"):
+            raise EncordSourceError(f"cannot {what}: Encord has no such project, or it is not shared with this "
+                                    f"key's user ({_reason(error)})") from None
         if isinstance(error, (AuthenticationError, AuthorisationError, ResourceNotFoundError, InvalidArgumentsError)):
             raise EncordSourceError(f"cannot {what}: {_reason(error)}") from None
         if isinstance(error, RateLimitExceededError) and error.retry_after:
