@@ -86,6 +86,9 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     run.stats.listed, run.stats.unchanged = len(listed), plan.unchanged
     log.info("listed", extra={"event": "listed", "run_id": run.run_id, "listed": len(listed),
                               "to_fetch": len(plan.to_fetch), "full_listing": full_listing})
+    if full_listing and not listed and _selection(config.source):  # a typo in a title or branch loads nothing
+        log.warning("no label row matches", extra={"event": "nothing_matched", "run_id": run.run_id,
+                                                   **_selection(config.source)})
     with engine.begin() as connection:
         load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
         if ontology_changed:
@@ -115,3 +118,10 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
                     **({"full_listing_at": utc_now()} if full_listing else {}))
         crash_point("deletes")
     crash_point("finish")
+
+
+def _selection(source: EncordSourceConfig) -> dict[str, str]:
+    """The options that narrow what a listing shows, as given."""
+    chosen = {"title": source.title, "label_status": ",".join(source.label_statuses),
+              "workflow_stage": source.workflow_stage, "branch": source.scope.branch_name}
+    return {name: value for name, value in chosen.items() if value}

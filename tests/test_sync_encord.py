@@ -243,10 +243,18 @@ def test_title_filter_fetches_one_row_and_deletes_nothing(warehouse, encord_emul
     image = project.rows["image"]
     encord_emulator.delete_row(project.rows["video"]["label_hash"])
     encord_emulator.log.clear()
-    run_sync(warehouse, encord_emulator, key_path, project.hash, "--title", image["data_title"], "--full-refresh")
+    found = run_sync(warehouse, encord_emulator, key_path, project.hash, "--title", image["data_title"], "--full-refresh")
     assert encord_emulator.log.listings()[-1].payload["data_title_eq"] == image["data_title"]
     assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
     assert warehouse.scalar("SELECT count(*) FROM branches") == 4  # a filtered listing proves no deletion
+    assert "no label row matches" not in found.stderr
+
+    for selection, said in ((("--title", "imgae.jpg"), "title=imgae.jpg"), (("--branch", "nosuch"), "branch=nosuch"),
+                            (("--title", "x", "--label-status", "QUEUED"), "title=x label_status=QUEUED")):
+        typo = run_sync(warehouse, encord_emulator, key_path, project.hash, *selection)
+        warnings = [line for line in typo.stderr.splitlines() if " warning " in line]
+        assert len(warnings) == 1 and "no label row matches" in warnings[0] and warnings[0].endswith(said)
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 4
 
 
 def test_every_runs_on_a_period_and_logs_json(warehouse, encord_emulator, encord_key, key_path, project):
