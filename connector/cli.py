@@ -338,8 +338,12 @@ def status(db_url: str | None, schema: str | None, runs: int) -> None:
         encord-warehouse status --db duckdb:///encord.duckdb
     """
     with one_line_errors(db_url):
-        engine = create_warehouse_engine(db_url, schema)
-        click.echo(warehouse_status.format_status(warehouse_status.recent_runs(engine, runs), warehouse_status.row_counts(engine)))
+        engine = create_warehouse_engine(db_url, schema, must_exist=True)
+        try:
+            click.echo(warehouse_status.format_status(warehouse_status.recent_runs(engine, runs),
+                                                      warehouse_status.row_counts(engine)))
+        finally:
+            engine.dispose()
 
 
 def _report_sync(engine, result) -> None:

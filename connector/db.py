@@ -32,20 +32,29 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_warehouse_engine(url: str | None = None, schema: str | None = None) -> Engine:
-    """An engine for `url`; on Postgres every connection works inside `schema` (see warehouse_schema)."""
+def create_warehouse_engine(url: str | None = None, schema: str | None = None, must_exist: bool = False) -> Engine:
+    """An engine for `url`; on Postgres every connection works inside `schema` (see warehouse_schema).
+    `must_exist` (status, labels: commands that only read): a DuckDB file that is not there is an
+    error, not a new empty file left behind a mistyped path."""
     url = normalize_url(url or default_db_url())
     dialect = make_url(url).get_backend_name()
     if dialect not in ("duckdb", "postgresql"):
         raise WarehouseError(f"unsupported warehouse URL scheme {dialect!r}: use duckdb:/// or postgresql://")
     if schema and dialect != "postgresql":
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
+    if dialect == "duckdb" and must_exist:
+        _check_exists(make_url(url).database)
     connect_args = {"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}} if dialect == "duckdb" else {}
     engine = create_engine(url, connect_args=connect_args)
     if schema:
         _use_schema(engine, schema)
         engine = engine.execution_options(warehouse_schema=schema)
     return engine
+
+
+def _check_exists(database: str | None) -> None:
+    if database and database != ":memory:" and not os.path.exists(database):
+        raise WarehouseError(f"no DuckDB warehouse at {database}: run `encord-warehouse sync` (or `migrate`) first")
 
 
 def warehouse_schema(engine: Engine) -> str | None:

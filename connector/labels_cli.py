@@ -40,12 +40,18 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format)
     with one_line_errors(db_url):
         try:
             query = library.LabelsQuery(title, start, end, frame_list, branch)
-            engine = create_warehouse_engine(db_url, schema)
-            if output_format == "json":
-                click.echo(json.dumps(library.labels_by_frame(engine, query), indent=1))
-            else:
-                buffer = io.StringIO()
-                csv.writer(buffer, lineterminator="\n").writerows(library.csv_rows(library.export_rows(engine, query)))
-                click.echo(buffer.getvalue(), nl=False)
+            engine = create_warehouse_engine(db_url, schema, must_exist=True)
+            try:
+                click.echo(_render(engine, query, output_format), nl=False)
+            finally:
+                engine.dispose()
         except library.LabelsError as error:
             raise UserError(str(error)) from None
+
+
+def _render(engine, query: library.LabelsQuery, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(library.labels_by_frame(engine, query), indent=1) + "\n"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(library.csv_rows(library.export_rows(engine, query)))
+    return buffer.getvalue()

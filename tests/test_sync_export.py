@@ -442,6 +442,13 @@ def test_status_shows_runs_and_counts(warehouse):
     assert "succeeded export" in result.output
 
 
+def test_status_of_a_duckdb_file_that_is_not_there_says_so_and_creates_none(tmp_path):
+    path = tmp_path / "typo.duckdb"
+    result = CliRunner().invoke(cli, ["status", "--db", f"duckdb:///{path}"])
+    assert result.exit_code == 2 and not path.exists()
+    assert result.output == f"encord-warehouse: no DuckDB warehouse at {path}: run `encord-warehouse sync` (or `migrate`) first\n"
+
+
 def test_postgres_tables_live_in_the_configured_schema(postgres_url):
     schema_name = "encord_schema_test"
     result = CliRunner().invoke(cli, ["migrate", "--db", postgres_url, "--schema", schema_name])

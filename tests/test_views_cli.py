@@ -97,9 +97,17 @@ def test_labels_user_errors_are_one_line(loaded, args, message):
     assert message in result.output and result.output.count("\n") == 1
 
 
-def test_labels_of_an_empty_warehouse_says_so_in_one_line(warehouse):
+def test_labels_of_an_empty_warehouse_says_so_in_one_line(warehouse, tmp_path):
     result = _run(warehouse, "--title", "video.mp4", "--start", "0", "--end", "1")
     assert result.exit_code == 2
+    if warehouse.dialect == "duckdb":  # no file yet: reading says so and creates none
+        path = tmp_path / "warehouse.duckdb"
+        assert result.output == f"encord-warehouse: no DuckDB warehouse at {path}: run `encord-warehouse sync` (or `migrate`) first\n"
+        assert not path.exists()
+        with warehouse.engine.connect():  # an empty file
+            pass
+        warehouse.engine.dispose()
+        result = _run(warehouse, "--title", "video.mp4", "--start", "0", "--end", "1")
     assert result.output == "encord-warehouse: the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first\n"
 
 
