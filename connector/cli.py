@@ -5,6 +5,7 @@ Library errors become one-line messages here, and only here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -330,20 +331,26 @@ def parse_duration(text: str) -> float:
 @db_option
 @schema_option
 @click.option("--runs", default=10, show_default=True, help="How many recent runs to show.")
-def status(db_url: str | None, schema: str | None, runs: int) -> None:
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one document for monitoring (runs with every sync_runs column, row counts).")
+def status(db_url: str | None, schema: str | None, runs: int, output_format: str) -> None:
     """Show the last sync runs and the row count of every table.
 
     \b
     Example:
         encord-warehouse status --db duckdb:///encord.duckdb
+        encord-warehouse status --format json --runs 1 | jq -r '.runs[0].status'
     """
     with one_line_errors(db_url):
         engine = create_warehouse_engine(db_url, schema, must_exist=True)
         try:
-            click.echo(warehouse_status.format_status(warehouse_status.recent_runs(engine, runs),
-                                                      warehouse_status.row_counts(engine)))
+            recent, counts = warehouse_status.recent_runs(engine, runs), warehouse_status.row_counts(engine)
         finally:
             engine.dispose()
+    if output_format == "json":
+        click.echo(json.dumps(warehouse_status.status_document(recent, counts), indent=1))
+    else:
+        click.echo(warehouse_status.format_status(recent, counts))
 
 
 def _report_sync(engine, result) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import Engine, func, inspect, select
 
 from connector import schema
@@ -51,3 +53,13 @@ def format_status(runs: list[dict], counts: dict[str, int]) -> str:
         )
     lines += ["", "rows per table:", format_counts(counts)]
     return "\n".join(lines)
+
+
+def status_document(runs: list[dict], counts: dict[str, int]) -> dict:
+    """The same as format_status, for monitoring: {"runs": [...newest first], "tables": {name: rows}};
+    timestamps in ISO 8601, UTC. An empty warehouse has no runs and no tables."""
+    return {"runs": [{name: _iso(value) for name, value in run.items()} for run in runs], "tables": counts}
+
+
+def _iso(value):
+    return value.replace(tzinfo=timezone.utc).isoformat() if isinstance(value, datetime) else value

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from connector import migrate, schema, sync
 from connector.cli import cli
 from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
+from connector.status import COUNTED_TABLES
 from connector.stage import ARCHIVE_PART_BYTES
 from connector.sync import ExportSyncConfig, sync_export
 from connector.workers import WorkerError
@@ -440,6 +442,21 @@ def test_status_shows_runs_and_counts(warehouse):
     objects = warehouse.scalar("SELECT count(*) FROM object_frames")
     assert any(line.split() == ["object_frames", f"{objects:,}"] for line in result.output.splitlines())
     assert "succeeded export" in result.output
+
+
+def test_status_as_json_for_monitoring(warehouse):
+    first = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    result = run_cli(warehouse, "status", "--format", "json", "--runs", "5")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    stored = warehouse.rows("SELECT run_id, status, inserted, unchanged, started_at FROM sync_runs ORDER BY started_at DESC")
+    assert [(r["run_id"], r["status"], r["inserted"], r["unchanged"]) for r in document["runs"]] == [row[:4] for row in stored]
+    assert document["runs"][1]["run_id"] in first.output and document["runs"][0]["unchanged"] == len(json.loads(SAMPLE.read_text()))
+    assert [datetime.fromisoformat(r["started_at"]) for r in document["runs"]] == [
+        row[4].replace(tzinfo=timezone.utc) for row in stored]
+    assert document["tables"]["object_frames"] == warehouse.scalar("SELECT count(*) FROM object_frames") > 0
+    assert set(document["tables"]) == set(COUNTED_TABLES)
 
 
 def test_status_of_a_duckdb_file_that_is_not_there_says_so_and_creates_none(tmp_path):
