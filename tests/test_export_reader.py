@@ -112,18 +112,41 @@ def test_a_utf8_byte_order_mark_before_the_json_is_skipped(tmp_path, name, body)
     assert all(text is None or (not text.startswith(b"\xef") and not text.endswith(b"\r")) for _, text in got)
 
 
-def test_a_gzip_file_is_named_as_such(tmp_path):
+@pytest.mark.parametrize("name, content", [
+    ("export.json.gz", json.dumps(TRICKY, indent=2)),
+    ("export.jsonl.gz", "\ufeff" + "\n".join(json.dumps(row) for row in TRICKY)),
+    ("export.json", "\ufeff" + json.dumps(TRICKY)),  # gzip is told by its bytes, not its name
+])
+def test_gzip_files_are_read_as_streams(tmp_path, monkeypatch, name, content):
+    monkeypatch.setattr(export, "_CHUNK", 53)  # many reads from the decompressing stream
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content.encode()))
+    items = list(read_export(path))
+    assert [item.parsed() for item in items] == TRICKY
+    plain = tmp_path / "plain"
+    plain.write_text(content.removeprefix("\ufeff"))
+    assert [item.text for item in items] == [item.text for item in read_export(plain)]  # archived as written
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda data: data[:len(data) // 2], "Compressed file ended before the end-of-stream marker was reached"),
+    (lambda data: data[:10] + bytes(b ^ 0x55 for b in data[10:40]) + data[40:], "invalid"),
+])
+def test_damaged_gzip_is_one_line_naming_the_file(tmp_path, damage, reason):
     path = tmp_path / "export.json.gz"
-    path.write_bytes(gzip.compress(json.dumps(ROWS).encode()))
-    with pytest.raises(ExportError, match=r"export.json.gz: gzip-compressed; decompress it first \(gunzip\)$"):
+    path.write_bytes(damage(gzip.compress(json.dumps(TRICKY).encode())))
+    with pytest.raises(ExportError, match=r"^.*export.json.gz: the gzip data is damaged: .*") as raised:
         list(read_export(path))
+    assert reason in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_directory_reads_every_export_file_in_name_order(tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(ROWS[2:]))
     (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(row) for row in ROWS[:2]))
     (tmp_path / "notes.txt").write_text("ignored")
-    assert labels(tmp_path) == [row["label_hash"] for row in ROWS]
+    (tmp_path / "c.json.gz").write_bytes(gzip.compress(json.dumps(ROWS[:1]).encode()))
+    (tmp_path / "d.txt.gz").write_bytes(gzip.compress(b"ignored"))
+    assert labels(tmp_path) == [row["label_hash"] for row in ROWS + ROWS[:1]]
 
 
 @pytest.mark.parametrize("content, message", [

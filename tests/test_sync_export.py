@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 import logging
 import os
@@ -442,6 +443,16 @@ def test_status_shows_runs_and_counts(warehouse):
     objects = warehouse.scalar("SELECT count(*) FROM object_frames")
     assert any(line.split() == ["object_frames", f"{objects:,}"] for line in result.output.splitlines())
     assert "succeeded export" in result.output
+
+
+def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_path):
+    packed = tmp_path / "export.json.gz"
+    packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
+    assert run_cli(warehouse, "sync", "--from-export", str(packed), "--ontology", str(ONTOLOGY)).exit_code == 0
+    assert run_cli(other_warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY)).exit_code == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse) and snapshot(warehouse)["object_frames"]
+    again = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output  # the same rows
 
 
 def test_status_as_json_for_monitoring(warehouse):

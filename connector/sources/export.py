@@ -1,12 +1,15 @@
 """Label rows from files written by Encord's "Export labels as JSON" script.
 
 Accepts a JSON array of label-row dicts (streamed, so memory does not grow with the
-file), a single label-row object, JSON Lines, or a directory of such files.
+file), a single label-row object, JSON Lines, or a directory of such files; any of them
+gzip-compressed (read as a stream, never decompressed to disk).
 """
 
 from __future__ import annotations
 
+import gzip
 import re
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +21,7 @@ from connector.ontology import OntologyError, check_ontology
 from connector.sources import SourceRow, parse_json
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
+_EXPORT_NAMES = EXPORT_SUFFIXES + tuple(suffix + ".gz" for suffix in EXPORT_SUFFIXES)
 _CHUNK = 4 << 20
 _MAX_BUFFER = 16 * _CHUNK
 _ROW_KEY = b'"label_hash"'
@@ -34,9 +38,9 @@ class ExportError(Exception):
 def read_export(path: str | Path) -> Iterator[SourceRow]:
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in EXPORT_SUFFIXES and p.is_file())
+        files = sorted(p for p in path.iterdir() if p.name.lower().endswith(_EXPORT_NAMES) and p.is_file())
         if not files:
-            raise ExportError(f"{path}: no .json or .jsonl files in this directory")
+            raise ExportError(f"{path}: no .json or .jsonl files (or .gz of them) in this directory")
         for file in files:
             yield from read_export_file(file)
         return
@@ -49,17 +53,28 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
     except OSError as error:
         raise ExportError(f"{path}: cannot open: {error.strerror or error}") from None
     with handle:
-        start = _skip_bom(handle)
-        first = _first_significant_byte(handle, path)
-        handle.seek(start)
-        if first == b"[":
-            yield from _read_array(handle, path)
-        elif first == b"{":
-            yield from _read_objects(handle, path)
-        elif first == _GZIP_MAGIC[:1] and handle.read(2) == _GZIP_MAGIC:
-            raise ExportError(f"{path}: gzip-compressed; decompress it first (gunzip)")
+        if handle.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC:
+            handle.seek(0)
+            try:
+                with gzip.GzipFile(fileobj=handle) as stream:
+                    yield from _read_stream(stream, path)
+            except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+                raise ExportError(f"{path}: the gzip data is damaged: {error}") from None
         else:
-            raise ExportError(f"{path}: not JSON: expected '[' or '{{' at the start, found {first!r}")
+            handle.seek(0)
+            yield from _read_stream(handle, path)
+
+
+def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
+    start = _skip_bom(handle)
+    first = _first_significant_byte(handle, path)
+    handle.seek(start)
+    if first == b"[":
+        yield from _read_array(handle, path)
+    elif first == b"{":
+        yield from _read_objects(handle, path)
+    else:
+        raise ExportError(f"{path}: not JSON: expected '[' or '{{' at the start, found {first!r}")
 
 
 def read_ontology(path: str | Path) -> dict:
