@@ -6,6 +6,7 @@ Library errors become one-line messages here, and only here.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -34,6 +35,7 @@ from connector.sync_encord import EncordSyncConfig, sync_encord
 from connector.workers import WorkerError
 
 MAX_FAILURES_SHOWN = 20
+log = logging.getLogger("encord_warehouse.sync")
 
 db_option = click.option(
     "--db", "db_url", default=None, metavar="URL",
@@ -291,8 +293,10 @@ def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return
-        try:
-            time.sleep(max(0.0, started + period_s - time.monotonic()))
+        try:  # a stop anywhere in here, the log line included, ends the loop cleanly
+            wait = max(0.0, started + period_s - time.monotonic())
+            log.info("waiting for the next run", extra={"event": "next_run", "in_s": round(wait, 1)})
+            time.sleep(wait)
         except (Terminated, KeyboardInterrupt):
             return
 

@@ -86,9 +86,9 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     run.stats.listed, run.stats.unchanged = len(listed), plan.unchanged
     log.info("listed", extra={"event": "listed", "run_id": run.run_id, "listed": len(listed),
                               "to_fetch": len(plan.to_fetch), "full_listing": full_listing})
-    if full_listing and not listed and _selection(config.source):  # a typo in a title or branch loads nothing
-        log.warning("no label row matches", extra={"event": "nothing_matched", "run_id": run.run_id,
-                                                   **_selection(config.source)})
+    selection = _selection(config.source)
+    if full_listing and not listed and selection:  # a typo in a title or branch loads nothing
+        log.warning("no label row matches", extra={"event": "nothing_matched", "run_id": run.run_id, **selection})
     with engine.begin() as connection:
         load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
         if ontology_changed:
