@@ -7,6 +7,7 @@ uses COPY. Never row-by-row INSERT.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
@@ -29,9 +30,9 @@ def replace_label_rows(connection: Connection, batch: StagedBatch) -> int:
     table's rows are written in the same transaction as their `branches` row, so a label hash
     missing from `branches` owns nothing. A first sync then never scans the growing tables.
     """
-    branches, units = schema.branches, schema.data_units
-    stored = _stored(connection, (branches.c.label_hash,), batch.label_hashes)
-    for chunk in _chunks(stored, _DELETE_CHUNK):
+    units = schema.data_units
+    stored = _stored_owners(connection, batch.label_hashes)
+    for chunk in _chunks(list(stored), _DELETE_CHUNK):
         for table in schema.LABEL_ROW_TABLES:
             connection.execute(delete(table).where(table.c.label_hash.in_(chunk)))
     unit_keys = _stored(connection, (units.c.project_hash, units.c.data_hash), batch.data_unit_keys)
@@ -39,7 +40,23 @@ def replace_label_rows(connection: Connection, batch: StagedBatch) -> int:
         connection.execute(delete(units).where(tuple_(units.c.project_hash, units.c.data_hash).in_(chunk)))
     for name, rows in batch.tables.items():
         insert_rows(connection, schema.metadata.tables[name], rows)
+    left_behind = defaultdict(list)  # data units of label rows that moved to another project
+    for project_hash, data_hash in set(stored.values()) - set(batch.data_unit_keys):
+        left_behind[project_hash].append(data_hash)
+    for project_hash, data_hashes in left_behind.items():
+        delete_unreferenced_data_units(connection, project_hash, data_hashes)
     return len(stored)
+
+
+def _stored_owners(connection: Connection, label_hashes: list[str]) -> dict[str, tuple[str, str]]:
+    """label hash -> (project_hash, data_hash) of the label rows the warehouse has."""
+    branches = schema.branches
+    owners = {}
+    for chunk in _chunks(label_hashes, _DELETE_CHUNK):
+        query = select(branches.c.label_hash, branches.c.project_hash, branches.c.data_hash).where(
+            branches.c.label_hash.in_(chunk))
+        owners.update((label_hash, (project, data)) for label_hash, project, data in connection.execute(query))
+    return owners
 
 
 @contextmanager

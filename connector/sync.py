@@ -226,8 +226,8 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
                   stats: RunStats, full_refresh: bool, previous: dict[str, str]) -> _SubmittedBatch:
     """Leave out unchanged rows and hand the rest to the normalizers. `previous`: the fingerprints of
     the batch before, which may still be writing."""
-    stored = {} if full_refresh else {**_stored_fingerprints(engine, [r.label_hash for r in batch if r.fingerprint]),
-                                      **previous}
+    stored = {} if full_refresh else {**_stored_fingerprints(engine, [r.label_hash for r in batch if r.fingerprint],
+                                                             settings.project_hash), **previous}
     submitted = _SubmittedBatch([row.item.edited_at for row in batch], [], [], {}, {})
     chunk: list[ChunkRow] = []
     volume = 0
@@ -324,10 +324,13 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _stored_fingerprints(engine: Engine, label_hashes: list[str]) -> dict[str, str | None]:
+def _stored_fingerprints(engine: Engine, label_hashes: list[str], project_hash: str) -> dict[str, str | None]:
+    """Of the label rows stored under `project_hash`: one stored under another project (an export first
+    synced with the default --project-hash) is rewritten, which moves it."""
     if not label_hashes:
         return {}
     branches = schema.branches
-    query = select(branches.c.label_hash, branches.c.content_sha256).where(branches.c.label_hash.in_(label_hashes))
+    query = select(branches.c.label_hash, branches.c.content_sha256).where(
+        branches.c.label_hash.in_(label_hashes), branches.c.project_hash == project_hash)
     with engine.connect() as connection:
         return dict(connection.execute(query).all())

@@ -445,6 +445,23 @@ def test_status_shows_runs_and_counts(warehouse):
     assert "succeeded export" in result.output
 
 
+def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other_warehouse):
+    """An export first synced with the default --project-hash, then with the real one: the rows move (they
+    were 'unchanged' before, so the fix of the project hash did nothing), and no data unit is left behind."""
+    sample = ("sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    run_cli(warehouse, *sample)
+    moved = run_cli(warehouse, *sample, "--project-hash", "p-real")
+    rows = len(json.loads(SAMPLE.read_text()))
+    assert f"0 inserted, {rows} updated, 0 unchanged" in moved.output
+    assert warehouse.rows("SELECT DISTINCT project_hash FROM branches") == [("p-real",)]
+    assert warehouse.rows("SELECT DISTINCT project_hash FROM data_units") == [("p-real",)]
+    run_cli(other_warehouse, *sample, "--project-hash", "p-real")
+    ours, reference = snapshot(warehouse), snapshot(other_warehouse)  # the 'export' project keeps its ontology rows
+    assert [name for name in ours if ours[name] != reference[name]] == [name for name in ours if name.startswith("ontology_")]
+    again = run_cli(warehouse, *sample, "--project-hash", "p-real")
+    assert f"0 inserted, 0 updated, {rows} unchanged" in again.output
+
+
 def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_path):
     packed = tmp_path / "export.json.gz"
     packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))
