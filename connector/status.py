@@ -42,7 +42,7 @@ def format_counts(counts: dict[str, int]) -> str:
 def format_status(runs: list[dict], counts: dict[str, int]) -> str:
     if not counts:
         return "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
-    lines = ["recent runs:" if runs else "no sync runs yet"]
+    lines = ["recent runs (UTC):" if runs else "no sync runs yet"]
     for run in runs:
         started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S")
         error = f"  error: {run['error']}" if run["error"] else ""

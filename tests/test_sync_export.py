@@ -443,6 +443,9 @@ def test_status_shows_runs_and_counts(warehouse):
     objects = warehouse.scalar("SELECT count(*) FROM object_frames")
     assert any(line.split() == ["object_frames", f"{objects:,}"] for line in result.output.splitlines())
     assert "succeeded export" in result.output
+    started = warehouse.scalar("SELECT started_at FROM sync_runs")
+    assert result.output.splitlines()[0] == "recent runs (UTC):"
+    assert result.output.splitlines()[1].startswith(f"  {started:%Y-%m-%d %H:%M:%S}  succeeded export")
 
 
 def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other_warehouse):
