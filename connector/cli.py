@@ -230,11 +230,28 @@ def sync(**options) -> None:
     setup_logging(options["log_format"])
     if bool(options["export_path"]) == bool(options["project"]):
         raise UserError("give either --from-export PATH or --project HASH")
+    _refuse_options_of_the_other_source(click.get_current_context(), bool(options["export_path"]))
     run_once = _export_sync_run(options) if options["export_path"] else _encord_sync_run(options)
     if not options["every"]:
         run_once()
         return
     _repeat(run_once, parse_duration(options["every"]), options["max_runs"])
+
+
+ENCORD_ONLY_OPTIONS = ("ssh_key_file", "domain", "all_branches", "branch_name", "title", "label_statuses",
+                       "workflow_stage", "bundle_size", "bundle_mb", "overlap", "full_listing_every", "keep_deleted",
+                       "signed_urls", "max_retries", "retry_backoff")
+EXPORT_ONLY_OPTIONS = ("project_hash", "ontology_path")
+
+
+def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -> None:
+    """An option typed on the command line that the chosen source would ignore is a mistake worth
+    saying (a --title with --from-export filters nothing). Values from the environment are not."""
+    other = ENCORD_ONLY_OPTIONS if from_export else EXPORT_ONLY_OPTIONS
+    for param in ctx.command.params:
+        if param.name in other and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE:
+            applies_to = "--project" if from_export else "--from-export"
+            raise UserError(f"{param.opts[0]} applies to {applies_to} syncs only")
 
 
 def _export_sync_run(options):

@@ -475,6 +475,28 @@ def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_pa
     assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output  # the same rows
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--from-export", str(SAMPLE), "--all-branches"], "--all-branches applies to --project syncs only"),
+    (["--from-export", str(SAMPLE), "--title", "video_0000.mp4"], "--title applies to --project syncs only"),
+    (["--from-export", str(SAMPLE), "--keep-deleted"], "--keep-deleted applies to --project syncs only"),
+    (["--project", "p1", "--ontology", str(ONTOLOGY)], "--ontology applies to --from-export syncs only"),
+    (["--project", "p1", "--project-hash", "p1"], "--project-hash applies to --from-export syncs only"),
+])
+def test_an_option_the_chosen_source_would_ignore_is_refused(warehouse, args, message, monkeypatch):
+    monkeypatch.setenv("ENCORD_DOMAIN", "https://api.encord.com")  # from the environment: not a mistake
+    result = run_cli(warehouse, "sync", *args)
+    assert result.exit_code == 2
+    assert result.output == f"encord-warehouse: {message}\n"
+    assert migrate.current_revision(warehouse.engine) is None  # refused before the warehouse was touched
+
+
+def test_encord_settings_in_the_environment_do_not_stop_an_export_sync(warehouse, monkeypatch):
+    monkeypatch.setenv("ENCORD_DOMAIN", "https://api.encord.com")
+    monkeypatch.setenv("ENCORD_SSH_KEY_FILE", "/nonexistent/key")
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE)).exit_code == 0
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
+
+
 def test_status_as_json_for_monitoring(warehouse):
     first = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
     run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
