@@ -67,6 +67,14 @@ def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
                     "--media-root", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.strip() == "encord-warehouse: give either frames or a start..end range, not both"
+    for roots, message in ((["--media-root", str(tmp_path), "--use-data-link"],
+                            "give a media root or use the stored data links, not both"),
+                           (["--media-root", str(tmp_path / "typo")], f"media root {tmp_path / 'typo'}: no such folder"),
+                           (["--media-root", f"file://{tmp_path}/typo"], f"media root file://{tmp_path}/typo: no such folder")):
+        result = invoke(warehouse, "extract-frames", "--dest", str(tmp_path / "frames"), *roots)
+        assert result.exit_code == 2
+        assert result.stderr == f"encord-warehouse: {message}\n"
+        assert not (tmp_path / "frames").exists()
     for selection, message in ((["--frames", "0-100000000"], "--frames selects 100,000,001 frames per video"),
                                (["--start", "0", "--end", "100000000"], "--start/--end select 100,000,001 frames per video")):
         result = invoke(warehouse, "extract-frames", "--dest", str(tmp_path), "--media-root", str(tmp_path), *selection)

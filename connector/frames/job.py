@@ -31,7 +31,7 @@ from . import warehouse
 from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
 from .probe import ProbeError, hide_source, probe
-from .sources import VideoNotFound, open_video
+from .sources import VideoNotFound, check_media_root, open_video
 from .storage import Destination, UnsafePath, check_protocol, frame_key
 from .video import FrameRecord, extract_video
 
@@ -96,6 +96,8 @@ class ExtractFramesConfig:
             raise ValueError("workers must be >= 1")
         if not self.use_data_link and not self.media_root:
             raise ValueError("give a media root, or use the stored data links")
+        if self.use_data_link and self.media_root:
+            raise ValueError("give a media root or use the stored data links, not both")
         for url in (self.dest, self.media_root):
             if url and not url.startswith(("http://", "https://")):  # ffmpeg reads those itself
                 check_protocol(url)
@@ -150,8 +152,10 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
                    on_progress: Callable[[int, int], None] | None = None) -> ExtractFramesResult:
     """Extract the configured frames; returns counts and the per-video failures.
     `on_progress(videos_done, videos_total)` is called once before and after each video."""
+    Destination(config.dest, config.storage_options)  # a bad dest or media root fails before any work
+    if config.media_root:
+        check_media_root(config.media_root, config.storage_options)
     _ensure_migrated(engine)
-    Destination(config.dest, config.storage_options)  # a bad dest fails before any work
     run_id = start_run(engine, SOURCE, config.project_hash)
     result = ExtractFramesResult(run_id)
     try:

@@ -40,6 +40,16 @@ def candidates(data_title: str | None, data_hash: str) -> list[str]:
     return names
 
 
+def check_media_root(media_root: str, storage_options: dict | None = None) -> None:
+    """ValueError when a local media root is not a folder: said once, not as 'no video' for every video.
+    Remote roots are not checked here (that is a request, and an empty prefix is not an error there)."""
+    if (fsspec.core.split_protocol(media_root)[0] or "file") not in ("file", "local"):
+        return
+    fs, root = fsspec.core.url_to_fs(media_root, **(storage_options or {}))
+    if not fs.isdir(root):
+        raise ValueError(f"media root {media_root}: no such folder")
+
+
 @contextlib.contextmanager
 def open_video(media_root: str, data_title: str | None, data_hash: str,
                storage_options: dict | None = None):
