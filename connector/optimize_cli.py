@@ -31,11 +31,11 @@ def optimize(db_url, schema, wait_for_lock) -> None:
         encord-warehouse optimize --db duckdb:///encord.duckdb
     """
     with one_line_errors(db_url):
-        with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
-            engine = create_warehouse_engine(db_url, schema)
-            try:
+        engine = create_warehouse_engine(db_url, schema, must_exist=True)  # a mistyped path is no new warehouse
+        try:
+            with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
                 tables = optimize_warehouse(engine)
-            finally:
-                engine.dispose()
+        finally:
+            engine.dispose()
     for table in tables:
         click.echo(f"{table.table}: {table.rows:,} rows {table.done} ({table.seconds:.1f}s)")

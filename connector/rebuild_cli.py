@@ -22,7 +22,7 @@ from connector.rebuild import RebuildConfig, rebuild as rebuild_warehouse
 @click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
               help="If a sync is writing to this warehouse, wait this long for it.")
 def rebuild(db_url, schema, project_hash, batch_size, wait_for_lock) -> None:
-    """Re-normalize every label row from the raw JSON archived in `branches`, without calling Encord.
+    """Re-normalize every label row from the raw JSON archived in `raw_label_rows`, without calling Encord.
 
     \b
     Example:
@@ -30,12 +30,12 @@ def rebuild(db_url, schema, project_hash, batch_size, wait_for_lock) -> None:
         encord-warehouse rebuild --db postgresql://me@localhost/analytics --schema encord --project-hash 1f2e…
     """
     with one_line_errors(db_url):
-        with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
-            engine = create_warehouse_engine(db_url, schema)
-            try:
+        engine = create_warehouse_engine(db_url, schema, must_exist=True)  # a mistyped path is no new warehouse
+        try:
+            with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
                 result = rebuild_warehouse(engine, RebuildConfig(project_hash, batch_size))
-            finally:
-                engine.dispose()
+        finally:
+            engine.dispose()
     click.echo(f"run {result.run_id}: {result.stats.updated} label rows rebuilt, {result.stats.failed} failed")
     for failure in result.failures[:20]:
         click.echo(f"error: {failure}", err=True)

@@ -415,14 +415,29 @@ def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
     assert warehouse.scalar("SELECT status FROM sync_runs") == "failed"
 
 
-@pytest.mark.parametrize("command", [["sync", "--from-export", str(SAMPLE)], ["migrate"], ["optimize"], ["rebuild"]])
+@pytest.mark.parametrize("command", [["sync", "--from-export", str(SAMPLE)], ["migrate"], ["optimize"], ["rebuild"],
+                                     ["status"]])
 def test_a_duckdb_file_in_a_missing_directory_is_a_one_line_error(tmp_path, command):
+    """The commands that make a warehouse cannot make its lock file; those that need one say there is none."""
     path = tmp_path / "no" / "such" / "warehouse.duckdb"
     result = CliRunner().invoke(cli, [*command, "--db", f"duckdb:///{path}"], catch_exceptions=False)
     assert result.exit_code == 2
-    assert result.stderr.strip() == (f"encord-warehouse: the DuckDB file {path}: cannot create its lock file: "
-                                     "No such file or directory")
+    if command[0] in ("sync", "migrate"):
+        assert result.stderr.strip() == (f"encord-warehouse: the DuckDB file {path}: cannot create its lock file: "
+                                         "No such file or directory")
+    else:
+        assert result.stderr.strip() == (f"encord-warehouse: no DuckDB warehouse at {path}: "
+                                         "run `encord-warehouse sync` (or `migrate`) first")
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("command", [["optimize"], ["rebuild"]])
+def test_maintenance_of_a_warehouse_that_is_not_there_creates_none(tmp_path, command):
+    path = tmp_path / "typo.duckdb"
+    result = CliRunner().invoke(cli, [*command, "--db", f"duckdb:///{path}"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == f"encord-warehouse: no DuckDB warehouse at {path}: run `encord-warehouse sync` (or `migrate`) first\n"
+    assert list(tmp_path.iterdir()) == []  # no file, no lock file
 
 
 def test_the_command_runs_from_a_thread_that_is_not_the_main_one(warehouse):
