@@ -66,15 +66,15 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
             raise UserError(redact(str(error))) from None
         url = normalize_url(db_url or default_db_url())
         on_duckdb = make_url(url).get_backend_name() == "duckdb"
-        with warehouse_lock(url, schema, wait_for_lock) if on_duckdb else nullcontext():
-            engine = create_warehouse_engine(db_url, schema)
-            try:
+        engine = create_warehouse_engine(db_url, schema, must_exist=True)  # frames of a warehouse that is there
+        try:
+            with warehouse_lock(url, schema, wait_for_lock) if on_duckdb else nullcontext():
                 with progress_bar("frames", " videos") as bar:
                     result = extract_frames(engine, config, on_progress=_advance(bar))
-            except ValueError as error:
-                raise UserError(str(error)) from None
-            finally:
-                engine.dispose()
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        finally:
+            engine.dispose()
     _report(result)
 
 

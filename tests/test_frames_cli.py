@@ -26,6 +26,15 @@ def invoke(warehouse, *args):
     return CliRunner().invoke(cli, [*args, *warehouse.cli_args], catch_exceptions=False)
 
 
+def test_frames_of_a_duckdb_warehouse_that_is_not_there(tmp_path):
+    path = tmp_path / "typo.duckdb"
+    result = CliRunner().invoke(cli, ["extract-frames", "--db", f"duckdb:///{path}", "--media-root", str(tmp_path),
+                                      "--dest", str(tmp_path / "frames")])
+    assert result.exit_code == 2
+    assert result.stderr == f"encord-warehouse: no DuckDB warehouse at {path}: run `encord-warehouse sync` (or `migrate`) first\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_failed_video_is_named_even_where_its_reason_does_not(warehouse, tmp_path, videos):
     media = tmp_path / "media"
     media.mkdir()
@@ -63,6 +72,9 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
 
 
 def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
+    with warehouse.engine.connect():  # DuckDB: the file exists (a warehouse that is not there is refused first)
+        pass
+    warehouse.engine.dispose()
     result = invoke(warehouse, "extract-frames", "--dest", str(tmp_path), "--frames", "1,2", "--start", "1", "--end", "3",
                     "--media-root", str(tmp_path))
     assert result.exit_code == 2
