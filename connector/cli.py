@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import click
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector import migrate as migrations
@@ -94,6 +95,22 @@ def one_line_errors(db_url: str | None):
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {reason}") from None
 
 
+@contextmanager
+def command_engine(db_url: str | None, schema: str | None, *, must_exist: bool = False,
+                   lock_wait: float | None = None) -> Iterator[Engine]:
+    """A command's engine, disposed at the end: with `must_exist`, a DuckDB path with no file is refused
+    before anything is created (the lock file included); with `lock_wait`, held under the writer's lock."""
+    engine = create_warehouse_engine(db_url, schema, must_exist=must_exist)
+    try:
+        if lock_wait is None:
+            yield engine
+        else:
+            with warehouse_lock(db_url or default_db_url(), schema, lock_wait):
+                yield engine
+    finally:
+        engine.dispose()
+
+
 class Terminated(BaseException):
     """SIGTERM, as a scheduler stops a job: unwinds like Ctrl-C, so the open transaction rolls back
     and the run is recorded as failed instead of staying 'running' until the next run closes it."""
@@ -165,14 +182,9 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
     Example:
         encord-warehouse migrate --db postgresql://user@localhost/warehouse --schema encord
     """
-    with one_line_errors(db_url):
-        with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
-            engine = create_warehouse_engine(db_url, schema)
-            try:
-                migrations.upgrade(engine)
-                click.echo(f"warehouse at revision {migrations.current_revision(engine)}")
-            finally:
-                engine.dispose()
+    with one_line_errors(db_url), command_engine(db_url, schema, lock_wait=wait_for_lock) as engine:
+        migrations.upgrade(engine)
+        click.echo(f"warehouse at revision {migrations.current_revision(engine)}")
 
 
 @cli.command()
@@ -283,15 +295,10 @@ def _encord_sync_run(options):
 
 def _run_locked(options, run) -> None:
     db_url, schema = options["db_url"], options["schema"]
-    with one_line_errors(db_url):
-        with warehouse_lock(db_url or default_db_url(), schema, options["wait_for_lock"]):
-            engine = create_warehouse_engine(db_url, schema)
-            try:
-                with progress_bar("sync", " rows") as bar:
-                    result = run(engine, bar.update if bar else None)
-                _report_sync(engine, result)
-            finally:
-                engine.dispose()
+    with one_line_errors(db_url), command_engine(db_url, schema, lock_wait=options["wait_for_lock"]) as engine:
+        with progress_bar("sync", " rows") as bar:
+            result = run(engine, bar.update if bar else None)
+        _report_sync(engine, result)
 
 
 def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
@@ -363,12 +370,8 @@ def status(db_url: str | None, schema: str | None, runs: int, output_format: str
         encord-warehouse status --db duckdb:///encord.duckdb
         encord-warehouse status --format json --runs 1 | jq -r '.runs[0].status'
     """
-    with one_line_errors(db_url):
-        engine = create_warehouse_engine(db_url, schema, must_exist=True)
-        try:
-            recent, counts = warehouse_status.recent_runs(engine, runs), warehouse_status.row_counts(engine)
-        finally:
-            engine.dispose()
+    with one_line_errors(db_url), command_engine(db_url, schema, must_exist=True) as engine:
+        recent, counts = warehouse_status.recent_runs(engine, runs), warehouse_status.row_counts(engine)
     if output_format == "json":
         click.echo(json.dumps(warehouse_status.status_document(recent, counts), indent=1))
     else:

@@ -6,18 +6,16 @@ does not: workers on several machines share the work through per-video row claim
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import click
 from sqlalchemy.engine import make_url
 
 from connector.cli import (
-    FRAME_LIST, MAX_FAILURES_SHOWN, UserError, cli, db_option, one_line_errors, progress_bar, schema_option,
+    FRAME_LIST, MAX_FAILURES_SHOWN, UserError, cli, command_engine, db_option, one_line_errors, progress_bar,
+    schema_option,
 )
-from connector.db import create_warehouse_engine, default_db_url, normalize_url
+from connector.db import default_db_url, normalize_url
 from connector.frames import ExtractFramesConfig, extract_frames, parse_storage_options
 from connector.frames.job import MAX_EXPLICIT_FRAMES
-from connector.lock import warehouse_lock
 from connector.redact import redact
 
 
@@ -64,17 +62,14 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
             )
         except ValueError as error:  # a URL may carry credentials
             raise UserError(redact(str(error))) from None
-        url = normalize_url(db_url or default_db_url())
-        on_duckdb = make_url(url).get_backend_name() == "duckdb"
-        engine = create_warehouse_engine(db_url, schema, must_exist=True)  # frames of a warehouse that is there
+        on_duckdb = make_url(normalize_url(db_url or default_db_url())).get_backend_name() == "duckdb"
         try:
-            with warehouse_lock(url, schema, wait_for_lock) if on_duckdb else nullcontext():
+            lock_wait = wait_for_lock if on_duckdb else None  # see the module docstring
+            with command_engine(db_url, schema, must_exist=True, lock_wait=lock_wait) as engine:
                 with progress_bar("frames", " videos") as bar:
                     result = extract_frames(engine, config, on_progress=_advance(bar))
         except ValueError as error:
             raise UserError(str(error)) from None
-        finally:
-            engine.dispose()
     _report(result)
 
 

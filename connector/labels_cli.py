@@ -12,8 +12,7 @@ import json
 import click
 
 from connector import labels as library
-from connector.cli import FRAME_LIST, UserError, cli, db_option, one_line_errors, schema_option
-from connector.db import create_warehouse_engine
+from connector.cli import FRAME_LIST, UserError, cli, command_engine, db_option, one_line_errors, schema_option
 
 
 @cli.command()
@@ -40,11 +39,8 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format)
     with one_line_errors(db_url):
         try:
             query = library.LabelsQuery(title, start, end, frame_list, branch)
-            engine = create_warehouse_engine(db_url, schema, must_exist=True)
-            try:
+            with command_engine(db_url, schema, must_exist=True) as engine:
                 click.echo(_render(engine, query, output_format), nl=False)
-            finally:
-                engine.dispose()
         except library.LabelsError as error:
             raise UserError(str(error)) from None
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cli, db_option, one_line_errors, schema_option
-from connector.db import create_warehouse_engine, default_db_url
-from connector.lock import warehouse_lock
+from connector.cli import cli, command_engine, db_option, one_line_errors, schema_option
 from connector.optimize import optimize as optimize_warehouse
 
 
@@ -30,12 +28,7 @@ def optimize(db_url, schema, wait_for_lock) -> None:
     Example:
         encord-warehouse optimize --db duckdb:///encord.duckdb
     """
-    with one_line_errors(db_url):
-        engine = create_warehouse_engine(db_url, schema, must_exist=True)  # a mistyped path is no new warehouse
-        try:
-            with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
-                tables = optimize_warehouse(engine)
-        finally:
-            engine.dispose()
+    with one_line_errors(db_url), command_engine(db_url, schema, must_exist=True, lock_wait=wait_for_lock) as engine:
+        tables = optimize_warehouse(engine)
     for table in tables:
         click.echo(f"{table.table}: {table.rows:,} rows {table.done} ({table.seconds:.1f}s)")

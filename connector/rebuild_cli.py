@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import click
 
-from connector.cli import cli, db_option, one_line_errors, schema_option
-from connector.db import create_warehouse_engine, default_db_url
-from connector.lock import warehouse_lock
+from connector.cli import cli, command_engine, db_option, one_line_errors, schema_option
 from connector.rebuild import RebuildConfig, rebuild as rebuild_warehouse
 
 
@@ -29,13 +27,8 @@ def rebuild(db_url, schema, project_hash, batch_size, wait_for_lock) -> None:
         encord-warehouse rebuild --db duckdb:///encord.duckdb
         encord-warehouse rebuild --db postgresql://me@localhost/analytics --schema encord --project-hash 1f2e…
     """
-    with one_line_errors(db_url):
-        engine = create_warehouse_engine(db_url, schema, must_exist=True)  # a mistyped path is no new warehouse
-        try:
-            with warehouse_lock(db_url or default_db_url(), schema, wait_for_lock):
-                result = rebuild_warehouse(engine, RebuildConfig(project_hash, batch_size))
-        finally:
-            engine.dispose()
+    with one_line_errors(db_url), command_engine(db_url, schema, must_exist=True, lock_wait=wait_for_lock) as engine:
+        result = rebuild_warehouse(engine, RebuildConfig(project_hash, batch_size))
     click.echo(f"run {result.run_id}: {result.stats.updated} label rows rebuilt, {result.stats.failed} failed")
     for failure in result.failures[:20]:
         click.echo(f"error: {failure}", err=True)
