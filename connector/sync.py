@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import msgspec
 from sqlalchemy import Connection, Engine, select
@@ -26,7 +26,7 @@ from connector.failures import RowFailure
 from connector.normalize import content_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
-from connector.sources import SourceRow, parse_json
+from connector.sources import LABEL_HASH_DECODER, SourceRow, parse_json
 from connector.sources.export import read_export, read_ontology
 from connector.stage import add_archive, combine
 from connector.state import RunStats, record_failures, recorded_run, utc_now
@@ -161,9 +161,6 @@ def _quick_lock_handover() -> Iterator[None]:
         sys.setswitchinterval(previous)
 
 
-_LABEL_HASH = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
-
-
 def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[ChunkRow]:
     """Each source row with its label hash, and its fingerprint over the JSON the raw archive will keep
     (the source's text, or the dict as orjson writes it)."""
@@ -171,7 +168,7 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
         label_hash = None
         if item.text is not None:
             try:  # reads only the label hash, the rest is parsed where the row is normalized
-                label_hash = _LABEL_HASH.decode(item.text).label_hash
+                label_hash = LABEL_HASH_DECODER.decode(item.text).label_hash
             except msgspec.DecodeError:  # not an object, NaN tokens, or not JSON: parsed here
                 try:
                     item = replace(item, row=parse_json(item.text), text=None)

@@ -10,7 +10,7 @@ import re
 import orjson
 import pytest
 
-from connector.sources import export, lossless_json, parse_json
+from connector.sources import SourceRow, export, lossless_json, parse_json
 from connector.sources.export import ExportError, read_export, read_ontology
 
 ROWS = [{"label_hash": f"lh-{i}", "n": i} for i in range(5)]
@@ -146,7 +146,41 @@ def test_directory_reads_every_export_file_in_name_order(tmp_path):
     (tmp_path / "notes.txt").write_text("ignored")
     (tmp_path / "c.json.gz").write_bytes(gzip.compress(json.dumps(ROWS[:1]).encode()))
     (tmp_path / "d.txt.gz").write_bytes(gzip.compress(b"ignored"))
-    assert labels(tmp_path) == [row["label_hash"] for row in ROWS + ROWS[:1]]
+    # lh-0 is in a.jsonl and again in c.json.gz: it comes once, where the last file has it
+    assert labels(tmp_path) == [row["label_hash"] for row in ROWS[1:] + ROWS[:1]]
+
+
+def test_a_row_in_several_files_of_a_directory_comes_once_from_the_last(tmp_path, caplog):
+    """Full exports collected in one folder day after day: each label row is read from the newest file
+    that has it, and the earlier copies are skipped (a sync would otherwise write every copy)."""
+    day = [dict(row, day=1) for row in ROWS[:3]]
+    (tmp_path / "2026-11-01.json").write_text(json.dumps(day))
+    (tmp_path / "2026-11-02.json").write_text(json.dumps([dict(row, day=2) for row in ROWS[1:4]]))
+    (tmp_path / "2026-11-03.jsonl").write_text(json.dumps(dict(ROWS[2], day=3)) + "\n" + "{not json}")
+    caplog.set_level("INFO", logger="encord_warehouse.export")
+    items = list(read_export(tmp_path))
+    assert [item.location for item in items] == [
+        "2026-11-01.json[0]", "2026-11-02.json[0]", "2026-11-02.json[2]", "2026-11-03.jsonl:1", "2026-11-03.jsonl:2"]
+    assert [(row["label_hash"], row["day"]) for row in map(SourceRow.parsed, items[:4])] == [
+        ("lh-0", 1), ("lh-1", 2), ("lh-3", 2), ("lh-2", 3)]
+    assert items[4].text == b"{not json}"  # no label hash: never skipped, the sync records it
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "rows_superseded"]
+    assert record.rows == 3 and record.getMessage().startswith("3 label rows of ")
+
+
+def test_a_row_superseded_by_a_broken_file_fails_there_as_before(tmp_path):
+    """A later file that breaks before its copy of a row: the earlier copy is skipped only where the
+    later file still has it, and the read stops at the break with the same one-line error."""
+    (tmp_path / "a.json").write_text(json.dumps(ROWS[:2]))
+    (tmp_path / "b.jsonl").write_text(json.dumps(ROWS[1]) + "\n")
+    (tmp_path / "c.json").write_text("hello")
+    with pytest.raises(ExportError, match="c.json: not JSON"):
+        list(read_export(tmp_path))
+    rows = []
+    with pytest.raises(ExportError):
+        for item in read_export(tmp_path):
+            rows.append(item.parsed()["label_hash"])
+    assert rows == ["lh-0", "lh-1"]  # lh-1 from b.jsonl, once
 
 
 @pytest.mark.parametrize("content, message", [

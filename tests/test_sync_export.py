@@ -342,6 +342,26 @@ def test_a_label_row_that_comes_twice_ends_as_its_last_version(warehouse, tmp_pa
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=old["label_hash"]) == expected
 
 
+def test_full_exports_collected_in_a_directory_write_each_row_once(warehouse, tmp_path):
+    """A folder that gets a full export every day: each sync writes a label row once, from the newest
+    file, and a sync of the same folder again writes nothing."""
+    rows = json.loads(SAMPLE.read_text())
+    edited = json.loads(json.dumps(rows[0]))
+    next(labels for labels in next(iter(edited["data_units"].values()))["labels"].values() if labels["objects"])[
+        "objects"].pop()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "2026-11-01.json").write_text(json.dumps(rows))
+    (folder / "2026-11-02.json").write_text(json.dumps([edited, *rows[1:]]))
+    first = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
+    assert (first.stats.fetched, first.stats.inserted, first.stats.updated) == (len(rows), len(rows), 0)
+    again = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
+    assert (again.stats.unchanged, again.stats.inserted, again.stats.updated) == (len(rows), 0, 0)
+    expected = sdk_counts(edited, json.loads(ONTOLOGY.read_text())).object_annotations
+    assert expected == sdk_counts(rows[0], json.loads(ONTOLOGY.read_text())).object_annotations - 1
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=edited["label_hash"]) == expected
+
+
 def test_a_bad_json_line_is_recorded_and_the_rest_load(warehouse, tmp_path):
     rows = json.loads(SAMPLE.read_text())[:3]
     path = tmp_path / "rows.jsonl"

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import msgspec
 import orjson
 
 
@@ -40,6 +41,23 @@ class SourceRow:
     def parsed(self) -> Any:
         """The label-row dict, parsing `text` if the source did not."""
         return self.row if self.text is None else parse_json(self.text)
+
+
+LABEL_HASH_DECODER = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
+"""Reads only a label row's `label_hash` from its JSON text (the rest is validated, not built)."""
+
+
+def label_hash_of(item: SourceRow) -> str | None:
+    """The label hash of a source row, without parsing its text; None when it has none or its text is not
+    a JSON object msgspec reads (NaN tokens, invalid JSON: the sync finds those out later)."""
+    if item.text is not None:
+        try:
+            label_hash = LABEL_HASH_DECODER.decode(item.text).label_hash
+        except msgspec.DecodeError:
+            return None
+    else:
+        label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
+    return label_hash if isinstance(label_hash, str) else None
 
 
 def lossless_json(row: Any) -> bytes | None:

@@ -8,6 +8,7 @@ gzip-compressed (read as a stream, never decompressed to disk).
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import zlib
 from pathlib import Path
@@ -18,7 +19,7 @@ import msgspec
 import orjson
 
 from connector.ontology import OntologyError, check_ontology
-from connector.sources import SourceRow, parse_json
+from connector.sources import SourceRow, label_hash_of, parse_json
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _EXPORT_NAMES = EXPORT_SUFFIXES + tuple(suffix + ".gz" for suffix in EXPORT_SUFFIXES)
@@ -31,20 +32,49 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BETWEEN_ROWS = re.compile(rb"\}\s*,\s*(\{)\s*$")  # what comes before the first key of a row that is not the first
 
 
+log = logging.getLogger("encord_warehouse.export")
+
+
 class ExportError(Exception):
     """An export file that cannot be read at all."""
 
 
 def read_export(path: str | Path) -> Iterator[SourceRow]:
+    """The label rows of an export file, or of every export file in a directory, in name order. A label
+    row in more than one file of a directory (full exports collected day after day) comes once, from the
+    last file that has it: else every sync would write each earlier copy and then the last one again."""
     path = Path(path)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.name.lower().endswith(_EXPORT_NAMES) and p.is_file())
-        if not files:
-            raise ExportError(f"{path}: no .json or .jsonl files (or .gz of them) in this directory")
-        for file in files:
-            yield from read_export_file(file)
+    if not path.is_dir():
+        yield from read_export_file(path)
         return
-    yield from read_export_file(path)
+    files = sorted(p for p in path.iterdir() if p.name.lower().endswith(_EXPORT_NAMES) and p.is_file())
+    if not files:
+        raise ExportError(f"{path}: no .json or .jsonl files (or .gz of them) in this directory")
+    last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
+    superseded = 0
+    for index, file in enumerate(files):
+        for item in read_export_file(file):
+            if last_file.get(label_hash_of(item), index) > index:
+                superseded += 1
+                continue
+            yield item
+    if superseded:
+        log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, path,
+                 extra={"event": "rows_superseded", "rows": superseded})
+
+
+def _last_file_of_each_row(files: list[Path]) -> dict[str, int]:
+    """label hash -> index of the last of `files` that has it. A file that cannot be read counts up to
+    where it breaks: reading it again fails there, as it would have without this pass."""
+    last_file: dict[str, int] = {}
+    for index, file in enumerate(files):
+        try:
+            for item in read_export_file(file):
+                last_file[label_hash_of(item)] = index
+        except ExportError:
+            pass
+    last_file.pop(None, None)
+    return last_file
 
 
 def read_export_file(path: Path) -> Iterator[SourceRow]:
