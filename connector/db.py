@@ -25,10 +25,13 @@ def default_db_url() -> str:
 
 
 def normalize_url(url: str) -> str:
-    """Plain `postgresql://` URLs get the psycopg 3 driver, the only one we install."""
+    """Plain `postgresql://` URLs get the psycopg 3 driver, the only one we install; a DuckDB path that
+    starts with `~` (in $ENCORD_WAREHOUSE_DB, where no shell expands it) is under the home directory."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.get_backend_name() == "duckdb" and parsed.database and parsed.database.startswith("~"):
+        parsed = parsed.set(database=os.path.expanduser(parsed.database))
     return parsed.render_as_string(hide_password=False)
 
 

@@ -574,6 +574,25 @@ def test_schema_option_is_refused_for_duckdb(tmp_path):
     assert result.output.strip() == "encord-warehouse: --schema applies to Postgres only; a DuckDB warehouse is one file"
 
 
+def test_a_duckdb_path_under_home_written_with_a_tilde(tmp_path, monkeypatch):
+    """DuckDB-only (a file path). `~` in $ENCORD_WAREHOUSE_DB reaches us unexpanded: the lock file and
+    the no-file check must look where the database goes, not in a directory named `~`."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ENCORD_WAREHOUSE_DB", "duckdb:///~/labels.duckdb")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home").mkdir()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["status"]).output.strip() == (
+        f"encord-warehouse: no DuckDB warehouse at {tmp_path}/home/labels.duckdb: run `encord-warehouse sync` "
+        "(or `migrate`) first")
+    synced = runner.invoke(cli, ["sync", "--from-export", str(SAMPLE)])
+    assert synced.exit_code == 0, synced.output
+    assert sorted(p.name for p in (tmp_path / "home").iterdir()) == ["labels.duckdb", "labels.duckdb.lock"]
+    assert not (tmp_path / "~").exists()
+    status = json.loads(runner.invoke(cli, ["status", "--format", "json"]).output)
+    assert status["runs"][0]["status"] == "succeeded" and status["runs"][0]["inserted"] == 10
+
+
 def test_duckdb_memory_limit_defaults_and_the_url_overrides_it(tmp_path):
     """DuckDB-only: Postgres keeps its memory in the server."""
     def limit(url):
