@@ -168,19 +168,23 @@ def test_a_row_in_several_files_of_a_directory_comes_once_from_the_last(tmp_path
     assert record.rows == 3 and record.getMessage().startswith("3 label rows of ")
 
 
-def test_a_row_superseded_by_a_broken_file_fails_there_as_before(tmp_path):
-    """A later file that breaks before its copy of a row: the earlier copy is skipped only where the
-    later file still has it, and the read stops at the break with the same one-line error."""
+def test_a_broken_file_of_a_directory_is_an_item_with_its_error_and_the_rest_is_read(tmp_path):
+    """A file that cannot be read, or is cut off, does not stop the directory: its rows before the break
+    come, then one item with the error (the sync records it), then the next file. A row a later file
+    has is skipped only where that file still has it, before its break."""
     (tmp_path / "a.json").write_text(json.dumps(ROWS[:2]))
     (tmp_path / "b.jsonl").write_text(json.dumps(ROWS[1]) + "\n")
     (tmp_path / "c.json").write_text("hello")
-    with pytest.raises(ExportError, match="c.json: not JSON"):
-        list(read_export(tmp_path))
-    rows = []
-    with pytest.raises(ExportError):
-        for item in read_export(tmp_path):
-            rows.append(item.parsed()["label_hash"])
-    assert rows == ["lh-0", "lh-1"]  # lh-1 from b.jsonl, once
+    cut_off = json.dumps(ROWS[2:4])
+    (tmp_path / "d.json").write_text(cut_off[:cut_off.index('"lh-3"') + 3])
+    (tmp_path / "e.json.gz").write_bytes(gzip.compress(json.dumps(ROWS[4:]).encode())[:-12])
+    items = list(read_export(tmp_path))
+    assert [(item.location, item.parsed()["label_hash"] if item.error is None else item.error) for item in items] == [
+        ("a.json[0]", "lh-0"), ("b.jsonl:1", "lh-1"),
+        ("c.json", "not JSON: expected '[' or '{' at the start, found b'h'"),
+        ("d.json[0]", "lh-2"), ("d.json", items[4].error), ("e.json.gz", items[5].error)]
+    assert items[4].error.startswith("invalid JSON in item 1: ") and "\n" not in items[4].error
+    assert items[5].error.startswith("the gzip data is damaged: ")
 
 
 @pytest.mark.parametrize("content, message", [

@@ -426,6 +426,31 @@ def test_batches_read_before_a_broken_tail_are_committed(warehouse, tmp_path):
     assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
 
 
+def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(warehouse, tmp_path):
+    """One bad download in a folder of exports: its readable rows and every other file load, the file is
+    one sync_errors row naming it, the command says so and exits 1; once the file is whole, it loads."""
+    rows = json.loads(SAMPLE.read_text())
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(rows[:3]))
+    whole = json.dumps(rows[3:6])
+    (folder / "b.json").write_text(whole[:whole.index(json.dumps(rows[4])) + 40])  # cut inside its second row
+    (folder / "c.jsonl").write_text("\n".join(json.dumps(row) for row in rows[6:]))
+    result = run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "proj")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith("error: b.json: <json>: invalid JSON in item 1: ")
+    loaded = {h for (h,) in warehouse.rows("SELECT label_hash FROM branches")}
+    assert loaded == {row["label_hash"] for row in rows[:4] + rows[6:]}
+    [(label_hash, field, reason, source)] = warehouse.rows("SELECT label_hash, field, reason, source FROM sync_errors")
+    assert (label_hash, field, source) == (None, "<json>", "b.json") and reason.startswith("invalid JSON in item 1: ")
+    assert warehouse.scalar("SELECT status FROM sync_runs") == "partial"
+
+    (folder / "b.json").write_text(whole)
+    again = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
+    assert (again.stats.inserted, again.stats.unchanged, again.stats.failed) == (2, len(rows) - 2, 0)
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
+
+
 def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
     path = tmp_path / "garbage.json"
     path.write_text("<html>")

@@ -36,28 +36,37 @@ log = logging.getLogger("encord_warehouse.export")
 
 
 class ExportError(Exception):
-    """An export file that cannot be read at all."""
+    """An export file that cannot be read (at all, or past some point)."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
 def read_export(path: str | Path) -> Iterator[SourceRow]:
     """The label rows of an export file, or of every export file in a directory, in name order. A label
     row in more than one file of a directory (full exports collected day after day) comes once, from the
-    last file that has it: else every sync would write each earlier copy and then the last one again."""
+    last file that has it: else every sync would write each earlier copy and then the last one again.
+    A file of a directory that cannot be read (past some point) comes as an item with its error, after
+    its rows before that point; a single file that cannot be read raises ExportError."""
     path = Path(path)
     if not path.is_dir():
         yield from read_export_file(path)
         return
     files = sorted(p for p in path.iterdir() if p.name.lower().endswith(_EXPORT_NAMES) and p.is_file())
     if not files:
-        raise ExportError(f"{path}: no .json or .jsonl files (or .gz of them) in this directory")
+        raise ExportError(path, "no .json or .jsonl files (or .gz of them) in this directory")
     last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
     superseded = 0
     for index, file in enumerate(files):
-        for item in read_export_file(file):
-            if last_file.get(label_hash_of(item), index) > index:
-                superseded += 1
-                continue
-            yield item
+        try:
+            for item in read_export_file(file):
+                if last_file.get(label_hash_of(item), index) > index:
+                    superseded += 1
+                    continue
+                yield item
+        except ExportError as error:  # its rows before the break are read, and the other files
+            yield SourceRow(None, file.name, error=error.reason)
     if superseded:
         log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, path,
                  extra={"event": "rows_superseded", "rows": superseded})
@@ -81,7 +90,7 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
     try:
         handle = path.open("rb")
     except OSError as error:
-        raise ExportError(f"{path}: cannot open: {error.strerror or error}") from None
+        raise ExportError(path, f"cannot open: {error.strerror or error}") from None
     with handle:
         if handle.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC:
             handle.seek(0)
@@ -89,7 +98,7 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
                 with gzip.GzipFile(fileobj=handle) as stream:
                     yield from _read_stream(stream, path)
             except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-                raise ExportError(f"{path}: the gzip data is damaged: {error}") from None
+                raise ExportError(path, f"the gzip data is damaged: {error}") from None
         else:
             handle.seek(0)
             yield from _read_stream(handle, path)
@@ -104,7 +113,7 @@ def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
     elif first == b"{":
         yield from _read_objects(handle, path)
     else:
-        raise ExportError(f"{path}: not JSON: expected '[' or '{{' at the start, found {first!r}")
+        raise ExportError(path, f"not JSON: expected '[' or '{{' at the start, found {first!r}")
 
 
 def read_ontology(path: str | Path) -> dict:
@@ -114,11 +123,11 @@ def read_ontology(path: str | Path) -> dict:
             ontology = parse_json(handle.read())
         check_ontology(ontology)
     except OSError as error:
-        raise ExportError(f"{path}: cannot open ontology: {error.strerror or error}") from None
+        raise ExportError(path, f"cannot open ontology: {error.strerror or error}") from None
     except orjson.JSONDecodeError as error:
-        raise ExportError(f"{path}: ontology is not valid JSON: {error}") from None
+        raise ExportError(path, f"ontology is not valid JSON: {error}") from None
     except OntologyError as error:
-        raise ExportError(f"{path}: not an ontology: {error}") from None
+        raise ExportError(path, f"not an ontology: {error}") from None
     return ontology
 
 
@@ -133,7 +142,7 @@ def _first_significant_byte(handle, path: Path) -> bytes:
     while True:
         byte = handle.read(1)
         if not byte:
-            raise ExportError(f"{path}: the file is empty")
+            raise ExportError(path, "the file is empty")
         if not byte.isspace():
             return byte
 
@@ -212,7 +221,7 @@ def _stream_array(stream, path: Path, index: int) -> Iterator[SourceRow]:
             index += 1
     except ijson.JSONError as error:
         reason = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ExportError(f"{path}: invalid JSON in item {index}: {reason}") from None
+        raise ExportError(path, f"invalid JSON in item {index}: {reason}") from None
 
 
 class _Prefixed:
@@ -242,7 +251,7 @@ def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
         try:
             yield SourceRow(parse_json(handle.read()), path.name)
         except orjson.JSONDecodeError as error:
-            raise ExportError(f"{path}: invalid JSON: {error}") from None
+            raise ExportError(path, f"invalid JSON: {error}") from None
         return
     handle.seek(start)
     for number, line in enumerate(handle, start=1):  # each line is parsed where it is normalized, a bad one recorded there
