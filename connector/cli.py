@@ -243,11 +243,24 @@ def sync(**options) -> None:
     if bool(options["export_path"]) == bool(options["project"]):
         raise UserError("give either --from-export PATH or --project HASH")
     _refuse_options_of_the_other_source(click.get_current_context(), bool(options["export_path"]))
+    period_s = _period(options["every"], options["max_runs"])
     run_once = _export_sync_run(options) if options["export_path"] else _encord_sync_run(options)
-    if not options["every"]:
+    if period_s is None:
         run_once()
         return
-    _repeat(run_once, parse_duration(options["every"]), options["max_runs"])
+    _repeat(run_once, period_s, options["max_runs"])
+
+
+def _period(every: str | None, max_runs: int | None) -> float | None:
+    """--every in seconds; None for a single run."""
+    if every is None:
+        if max_runs is not None:
+            raise UserError("--max-runs applies only with --every DURATION")
+        return None
+    period_s = parse_duration(every)
+    if period_s <= 0:  # 0s would start run after run with no pause, a failing one included
+        raise UserError(f"--every must be longer than 0s, got {every!r}")
+    return period_s
 
 
 ENCORD_ONLY_OPTIONS = ("ssh_key_file", "domain", "all_branches", "branch_name", "title", "label_statuses",

@@ -541,8 +541,11 @@ def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_pa
     (["--from-export", str(SAMPLE), "--keep-deleted"], "--keep-deleted applies to --project syncs only"),
     (["--project", "p1", "--ontology", str(ONTOLOGY)], "--ontology applies to --from-export syncs only"),
     (["--project", "p1", "--project-hash", "p1"], "--project-hash applies to --from-export syncs only"),
+    (["--from-export", str(SAMPLE), "--max-runs", "3"], "--max-runs applies only with --every DURATION"),
+    (["--from-export", str(SAMPLE), "--every", "0s"], "--every must be longer than 0s, got '0s'"),  # else a busy loop
+    (["--project", "p1", "--every", "0h0m"], "--every must be longer than 0s, got '0h0m'"),
 ])
-def test_an_option_the_chosen_source_would_ignore_is_refused(warehouse, args, message, monkeypatch):
+def test_an_option_that_would_be_ignored_or_spin_is_refused(warehouse, args, message, monkeypatch):
     monkeypatch.setenv("ENCORD_DOMAIN", "https://api.encord.com")  # from the environment: not a mistake
     result = run_cli(warehouse, "sync", *args)
     assert result.exit_code == 2
