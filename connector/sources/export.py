@@ -29,6 +29,7 @@ _ROW_KEY = b'"label_hash"'
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _UTF8_BOM = b"\xef\xbb\xbf"  # written by some Windows tools before the JSON; RFC 8259 lets a reader skip it
 _GZIP_MAGIC = b"\x1f\x8b"
+_ROW_START = re.compile(rb'\s*\{\s*"label_hash"')
 _BETWEEN_ROWS = re.compile(rb"\}\s*,\s*(\{)\s*$")  # what comes before the first key of a row that is not the first
 
 
@@ -155,8 +156,8 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
     (`[` + text + `]` is valid JSON only if the text is whole elements, so a cut inside a string
     or a nested object is never taken). A chunk with NaN or Infinity tokens (Python's json.dump
     writes them), which msgspec refuses, is parsed here with the standard library. What cannot be
-    cut that way (other key orders, invalid JSON, no cut within _MAX_BUFFER) is streamed with
-    ijson from there on.
+    cut that way (other key orders, invalid JSON, no cut within _MAX_BUFFER unless the text so far is
+    one row) is streamed with ijson from there on.
     """
     text = handle.read(_CHUNK)
     text = text[text.index(b"[") + 1:]
@@ -167,7 +168,7 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
         end = None if chunk else _array_end(text)
         cut = end or _row_boundary(text)
         if cut is None:
-            if chunk and len(text) <= _MAX_BUFFER:
+            if chunk and (len(text) <= _MAX_BUFFER or _one_row_so_far(text)):
                 continue
             break  # no cut in sight (do not hold the file), or a broken tail: ijson names the error
         rows = _elements(text[:cut[0]])
@@ -182,6 +183,14 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
             return
         text = text[cut[1]:]
     yield from _stream_array(_Prefixed(b"[" + text, handle), path, index)
+
+
+def _one_row_so_far(text: bytes) -> bool:
+    """`text` is one label row still being read, past _MAX_BUFFER (a long video): it opens as the SDK
+    writes a row and no other row has started. Held as text it takes a fraction of what ijson's dict of
+    it would."""
+    first = _ROW_START.match(text)
+    return first is not None and text.find(_ROW_KEY, first.end()) < 0
 
 
 def _row_boundary(text: bytes) -> tuple[int, int] | None:
@@ -225,19 +234,20 @@ def _stream_array(stream, path: Path, index: int) -> Iterator[SourceRow]:
 
 
 class _Prefixed:
-    """A binary stream: `prefix`, then the rest of `handle`."""
+    """A binary stream: `prefix`, then the rest of `handle`. The prefix is read from an offset: cutting
+    off what was read copied the rest of it on every read, quadratic in its size (up to _MAX_BUFFER)."""
 
     def __init__(self, prefix: bytes, handle):
-        self.prefix, self.handle = prefix, handle
+        self.prefix, self.offset, self.handle = prefix, 0, handle
 
     def read(self, size: int = -1) -> bytes:
-        if not self.prefix:
+        if self.offset >= len(self.prefix):
+            self.prefix = b""  # freed once read
             return self.handle.read(size)
-        if size < 0:
-            data, self.prefix = self.prefix + self.handle.read(), b""
-            return data
-        data, self.prefix = self.prefix[:size], self.prefix[size:]
-        return data
+        end = len(self.prefix) if size < 0 else self.offset + size
+        data = self.prefix[self.offset:end]
+        self.offset += len(data)
+        return data + self.handle.read() if size < 0 else data
 
 
 def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
