@@ -3,11 +3,16 @@ and the result equals what the syncs wrote, column for column (synced_at, finger
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from connector.db import create_warehouse_engine
+
 from connector.cli import cli
 from sync_helpers import SYNC_TABLES, run_sync, snapshot
+from warehouses import Warehouse
 from test_bad_input import KEPT, image_objects, write
 from conftest import sample_rows
 from tests.encord_emulator import clone_row
@@ -54,3 +59,35 @@ def test_rebuild_equals_the_original(warehouse, encord_emulator, key_path, proje
     rebuild(warehouse, "--project-hash", "export-project")
     assert warehouse.scalar("SELECT count(DISTINCT label_hash) FROM object_frames") == len(flagged)
     assert warehouse.rows("SELECT status, source FROM sync_runs ORDER BY started_at DESC LIMIT 1") == [("succeeded", "rebuild")]
+
+
+def test_a_label_row_larger_than_duckdbs_memory_limit_rebuilds(tmp_path):
+    """DuckDB-only (a memory limit of the embedded database). A long video's label row can come near
+    the warehouse's DuckDB memory limit (128MB by default; a 113 MB row failed with "Out of Memory
+    Error" when its archived parts were sorted by the database): here 24 MB of JSON under a 48MB limit,
+    where that sort fails the same way."""
+    video = next(row for row in sample_rows() if row["data_type"] == "video")
+    unit = next(iter(video["data_units"].values()))
+    frame = max(unit["labels"].values(), key=lambda labels: len(labels["objects"]))
+    frames = 24_000_000 // len(json.dumps(frame))
+    unit["labels"] = {str(number): frame for number in range(frames)}
+    unit["data_duration"], unit["data_fps"] = frames, 1
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps([video]))
+    url = f"duckdb:///{tmp_path}/w.duckdb"
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(path), "--db", url], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    warehouse = Warehouse("duckdb", url, None, create_warehouse_engine(url))
+    everything = [*SYNC_TABLES, "raw_label_rows"]
+    original = snapshot(warehouse, everything, skip=set())
+    assert len(original["object_frames"]) == frames * len(frame["objects"])
+    assert warehouse.scalar("SELECT count(*) FROM raw_label_rows") > 700  # parts of at most 32,000 bytes
+    with warehouse.engine.begin() as connection:
+        connection.execute(text("DELETE FROM object_frames"))
+    warehouse.engine.dispose()
+
+    result = CliRunner().invoke(cli, ["rebuild", "--db", f"{url}?memory_limit=48MB"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "1 label rows rebuilt, 0 failed" in result.output
+    assert snapshot(warehouse, everything, skip=set()) == original
+    warehouse.engine.dispose()
