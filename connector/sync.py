@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-import msgspec
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
@@ -26,7 +25,7 @@ from connector.failures import RowFailure
 from connector.normalize import content_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
-from connector.sources import LABEL_HASH_DECODER, SourceRow, parse_json
+from connector.sources import SourceRow, label_hash_of, parse_json
 from connector.sources.export import read_export, read_ontology
 from connector.stage import add_archive, combine
 from connector.state import RunStats, record_failures, recorded_run, utc_now
@@ -165,19 +164,15 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
     """Each source row with its label hash, and its fingerprint over the JSON the raw archive will keep
     (the source's text, or the dict as orjson writes it)."""
     for item in rows:
-        label_hash = None
-        if item.text is not None:
-            try:  # reads only the label hash, the rest is parsed where the row is normalized
-                label_hash = LABEL_HASH_DECODER.decode(item.text).label_hash
-            except msgspec.DecodeError:  # not an object, NaN tokens, or not JSON: parsed here
-                try:
-                    item = replace(item, row=parse_json(item.text), text=None)
-                except ValueError as error:
-                    item = replace(item, error=f"invalid JSON: {error}", text=None)
-        if item.text is None:
-            label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
-        if not isinstance(label_hash, str) or item.error is not None:
-            yield ChunkRow(item, label_hash if isinstance(label_hash, str) else None, None, None)
+        label_hash = label_hash_of(item)  # only the label hash: the rest is parsed where the row is normalized
+        if label_hash is None and item.text is not None:  # not an object, NaN tokens, not JSON: parsed here
+            try:
+                item = replace(item, row=parse_json(item.text), text=None)
+            except ValueError as error:
+                item = replace(item, error=f"invalid JSON: {error}", text=None)
+            label_hash = label_hash_of(item)
+        if label_hash is None or item.error is not None:
+            yield ChunkRow(item, label_hash, None, None)
             continue
         text = item.json
         fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)

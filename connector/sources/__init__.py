@@ -43,7 +43,7 @@ class SourceRow:
         return self.row if self.text is None else parse_json(self.text)
 
 
-LABEL_HASH_DECODER = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
+_LABEL_HASH = msgspec.json.Decoder(type=msgspec.defstruct("LabelHash", [("label_hash", Any, None)]))
 """Reads only a label row's `label_hash` from its JSON text (the rest is validated, not built)."""
 
 
@@ -52,7 +52,7 @@ def label_hash_of(item: SourceRow) -> str | None:
     a JSON object msgspec reads (NaN tokens, invalid JSON: the sync finds those out later)."""
     if item.text is not None:
         try:
-            label_hash = LABEL_HASH_DECODER.decode(item.text).label_hash
+            label_hash = _LABEL_HASH.decode(item.text).label_hash
         except msgspec.DecodeError:
             return None
     else:
