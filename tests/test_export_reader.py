@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import re
+import threading
 
 import orjson
 import pytest
@@ -146,6 +148,40 @@ def test_gzip_files_are_read_as_streams(tmp_path, monkeypatch, name, content):
     plain = tmp_path / "plain"
     plain.write_text(content.removeprefix("\ufeff"))
     assert [item.text for item in items] == [item.text for item in read_export(plain)]  # archived as written
+
+
+PIPED = {
+    "array.json": json.dumps(TRICKY).encode(),
+    "marked.json": b"\xef\xbb\xbf \n\t" + json.dumps(TRICKY, indent=2).encode(),
+    "rows.jsonl": "\n".join(json.dumps(row) for row in TRICKY).encode(),
+    "one.json": json.dumps(TRICKY[1], indent=2).encode(),
+    "array.json.gz": gzip.compress(json.dumps(TRICKY).encode()),
+    "rows.jsonl.gz": gzip.compress(b"\xef\xbb\xbf" + "\n".join(json.dumps(row) for row in TRICKY).encode()),
+}
+
+
+@pytest.mark.parametrize("name", PIPED)
+def test_a_pipe_reads_as_the_file(tmp_path, monkeypatch, name):
+    """A named pipe (or `-`, standard input) cannot seek: what is read to tell gzip, a byte order mark or
+    the format is read again from memory. Written a few bytes at a time, so reads come back short."""
+    monkeypatch.setattr(export, "_CHUNK", 41)
+    regular, pipe = tmp_path / "file" / name, tmp_path / "pipe" / name
+    regular.parent.mkdir()
+    pipe.parent.mkdir()
+    regular.write_bytes(PIPED[name])
+    os.mkfifo(pipe)
+
+    def write() -> None:
+        with open(pipe, "wb", buffering=0) as sink:
+            for start in range(0, len(PIPED[name]), 5):
+                sink.write(PIPED[name][start:start + 5])
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    got = [(item.parsed(), item.text, item.location) for item in read_export(pipe)]
+    writer.join()
+    assert got == [(item.parsed(), item.text, item.location) for item in read_export(regular)]
+    assert [row for row, _, _ in got] == (TRICKY if not name.startswith("one") else [TRICKY[1]])
 
 
 @pytest.mark.parametrize("damage, reason", [

@@ -535,6 +535,23 @@ def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_pa
     assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output  # the same rows
 
 
+def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_warehouse):
+    """`--from-export -`: `aws s3 cp s3://…/export.json.gz - | encord-warehouse sync --from-export -`."""
+    command = [str(Path(sys.executable).with_name("encord-warehouse")), "sync", "--from-export", "-",
+               "--ontology", str(ONTOLOGY), *warehouse.cli_args]
+    warehouse.engine.dispose()  # DuckDB: one process may have the file open
+    piped = subprocess.run(command, input=gzip.compress(SAMPLE.read_bytes()), capture_output=True, timeout=300)
+    assert piped.returncode == 0, piped.stderr.decode()[-2000:]
+    assert run_cli(other_warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY)).exit_code == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse) and snapshot(warehouse)["object_frames"]
+    again = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output
+
+    warehouse.engine.dispose()
+    empty = subprocess.run(command, input=b"", capture_output=True, timeout=300)
+    assert (empty.returncode, empty.stderr.decode()) == (2, "encord-warehouse: <stdin>: the file is empty\n")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--from-export", str(SAMPLE), "--all-branches"], "--all-branches applies to --project syncs only"),
     (["--from-export", str(SAMPLE), "--title", "video_0000.mp4"], "--title applies to --project syncs only"),

@@ -2,7 +2,8 @@
 
 Accepts a JSON array of label-row dicts (streamed, so memory does not grow with the
 file), a single label-row object, JSON Lines, or a directory of such files; any of them
-gzip-compressed (read as a stream, never decompressed to disk).
+gzip-compressed (read as a stream, never decompressed to disk). A file is read once from start
+to end, never seeked, so a pipe serves as well (`-` is standard input).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
+import sys
 import zlib
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +28,7 @@ _EXPORT_NAMES = EXPORT_SUFFIXES + tuple(suffix + ".gz" for suffix in EXPORT_SUFF
 _CHUNK = 4 << 20
 _MAX_BUFFER = 16 * _CHUNK
 _ROW_KEY = b'"label_hash"'
+STDIN = "-"
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _UTF8_BOM = b"\xef\xbb\xbf"  # written by some Windows tools before the JSON; RFC 8259 lets a reader skip it
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -50,6 +53,9 @@ def read_export(path: str | Path) -> Iterator[SourceRow]:
     last file that has it: else every sync would write each earlier copy and then the last one again.
     A file of a directory that cannot be read (past some point) comes as an item with its error, after
     its rows before that point; a single file that cannot be read raises ExportError."""
+    if str(path) == STDIN:
+        yield from _read_handle(sys.stdin.buffer, Path("<stdin>"))
+        return
     path = Path(path)
     if not path.is_dir():
         yield from read_export_file(path)
@@ -93,35 +99,42 @@ def read_export_file(path: Path) -> Iterator[SourceRow]:
     except OSError as error:
         raise ExportError(path, f"cannot open: {error.strerror or error}") from None
     with handle:
-        if handle.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC:
-            handle.seek(0)
-            try:
-                with gzip.GzipFile(fileobj=handle) as stream:
-                    yield from _read_stream(stream, path)
-            except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-                raise ExportError(path, f"the gzip data is damaged: {error}") from None
-        else:
-            handle.seek(0)
-            yield from _read_stream(handle, path)
+        yield from _read_handle(handle, path)
+
+
+def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
+    """The label rows of a binary stream, plain or gzip; what is read to tell which is read again from
+    memory (_Prefixed), not by seeking back."""
+    magic = _read_exactly(handle, len(_GZIP_MAGIC))
+    stream = _Prefixed(magic, handle)
+    if magic != _GZIP_MAGIC:
+        yield from _read_stream(stream, path)
+        return
+    try:
+        with gzip.GzipFile(fileobj=stream) as unzipped:
+            yield from _read_stream(unzipped, path)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise ExportError(path, f"the gzip data is damaged: {error}") from None
 
 
 def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
-    start = _skip_bom(handle)
-    first = _first_significant_byte(handle, path)
-    handle.seek(start)
+    head = _read_exactly(handle, len(_UTF8_BOM))
+    if head == _UTF8_BOM:
+        head = b""
+    head = _through_first_significant_byte(head, handle, path)
+    first = head.lstrip()[:1]
     if first == b"[":
-        yield from _read_array(handle, path)
+        yield from _read_array(_Prefixed(head.lstrip(), handle), path)
     elif first == b"{":
-        yield from _read_objects(handle, path)
+        yield from _read_objects(_Prefixed(head, handle), path)  # leading blank lines count as lines
     else:
         raise ExportError(path, f"not JSON: expected '[' or '{{' at the start, found {first!r}")
 
 
 def read_ontology(path: str | Path) -> dict:
     try:
-        with Path(path).open("rb") as handle:
-            _skip_bom(handle)
-            ontology = parse_json(handle.read())
+        text = Path(path).read_bytes()
+        ontology = parse_json(text[len(_UTF8_BOM):] if text.startswith(_UTF8_BOM) else text)
         check_ontology(ontology)
     except OSError as error:
         raise ExportError(path, f"cannot open ontology: {error.strerror or error}") from None
@@ -132,20 +145,22 @@ def read_ontology(path: str | Path) -> dict:
     return ontology
 
 
-def _skip_bom(handle) -> int:
-    """Moves `handle` past a UTF-8 byte order mark at its start; returns where the JSON starts."""
-    start = len(_UTF8_BOM) if handle.read(len(_UTF8_BOM)) == _UTF8_BOM else 0
-    handle.seek(start)
-    return start
+def _read_exactly(handle, size: int) -> bytes:
+    """`size` bytes, fewer only at the end of `handle` (whose reads may return less)."""
+    data = b""
+    while len(data) < size and (more := handle.read(size - len(data))):
+        data += more
+    return data
 
 
-def _first_significant_byte(handle, path: Path) -> bytes:
-    while True:
+def _through_first_significant_byte(head: bytes, handle, path: Path) -> bytes:
+    """`head` and what follows it in `handle`, read at least up to the first byte that is not white space."""
+    while head.isspace() or not head:
         byte = handle.read(1)
         if not byte:
             raise ExportError(path, "the file is empty")
-        if not byte.isspace():
-            return byte
+        head += byte
+    return head
 
 
 def _read_array(handle, path: Path) -> Iterator[SourceRow]:
@@ -251,20 +266,44 @@ class _Prefixed:
 
 
 def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
-    """JSON Lines, or one (possibly pretty-printed) label-row object, from where `handle` is."""
-    start = handle.tell()
-    first_line = handle.readline()
+    """JSON Lines, or one (possibly pretty-printed) label-row object."""
+    first_line, after = _first_line(handle)
     try:
         parse_json(first_line)
     except orjson.JSONDecodeError:
-        handle.seek(start)
         try:
-            yield SourceRow(parse_json(handle.read()), path.name)
+            yield SourceRow(parse_json(first_line + after + handle.read()), path.name)
         except orjson.JSONDecodeError as error:
             raise ExportError(path, f"invalid JSON: {error}") from None
         return
-    handle.seek(start)
-    for number, line in enumerate(handle, start=1):  # each line is parsed where it is normalized, a bad one recorded there
+    # each line is parsed where it is normalized, a bad one recorded there
+    for number, line in enumerate(_lines(_Prefixed(first_line + after, handle)), start=1):
         line = line.rstrip()
         if line:
             yield SourceRow(None, f"{path.name}:{number}", text=line)
+
+
+def _first_line(handle) -> tuple[bytes, bytes]:
+    """The first line of `handle` with its newline, and what was read after it."""
+    parts = []
+    while chunk := handle.read(_CHUNK):
+        newline = chunk.find(b"\n")
+        if newline >= 0:
+            parts.append(chunk[:newline + 1])
+            return b"".join(parts), chunk[newline + 1:]
+        parts.append(chunk)
+    return b"".join(parts), b""
+
+
+def _lines(handle) -> Iterator[bytes]:
+    """The lines of `handle`, without their newlines; a line longer than a read is joined once, not grown."""
+    pending: list[bytes] = []
+    while chunk := handle.read(_CHUNK):
+        *ended, rest = chunk.split(b"\n")
+        if ended:
+            yield b"".join([*pending, ended[0]])
+            yield from ended[1:]
+            pending = []
+        pending.append(rest)
+    if any(pending):
+        yield b"".join(pending)
