@@ -30,7 +30,7 @@ from connector.logs import setup_logging
 from connector.ontology import OntologyError
 from connector.redact import redact
 from connector.sources.encord import BUNDLE_BYTES, MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
-from connector.sources.export import ExportError
+from connector.sources.export import STDIN, ExportError
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
 from connector.sync_encord import EncordSyncConfig, sync_encord
 from connector.workers import WorkerError
@@ -244,6 +244,8 @@ def sync(**options) -> None:
         raise UserError("give either --from-export PATH or --project HASH")
     _refuse_options_of_the_other_source(click.get_current_context(), bool(options["export_path"]))
     period_s = _period(options["every"], options["max_runs"])
+    if period_s is not None and options["export_path"] == STDIN:  # the first run reads it to its end
+        raise UserError("--every cannot read standard input again: give --from-export a file or directory")
     run_once = _export_sync_run(options) if options["export_path"] else _encord_sync_run(options)
     if period_s is None:
         run_once()

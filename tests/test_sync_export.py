@@ -561,6 +561,8 @@ def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_wa
     (["--from-export", str(SAMPLE), "--max-runs", "3"], "--max-runs applies only with --every DURATION"),
     (["--from-export", str(SAMPLE), "--every", "0s"], "--every must be longer than 0s, got '0s'"),  # else a busy loop
     (["--project", "p1", "--every", "0h0m"], "--every must be longer than 0s, got '0h0m'"),
+    (["--from-export", "-", "--every", "1h"],  # the first run would read it all, every later one nothing
+     "--every cannot read standard input again: give --from-export a file or directory"),
 ])
 def test_an_option_that_would_be_ignored_or_spin_is_refused(warehouse, args, message, monkeypatch):
     monkeypatch.setenv("ENCORD_DOMAIN", "https://api.encord.com")  # from the environment: not a mistake
