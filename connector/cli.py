@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector import migrate as migrations
 from connector import status as warehouse_status
 from connector.db import WarehouseError, create_warehouse_engine, default_db_url, safe_url
+from connector.failures import error_line
 from connector.lock import LockBusy, warehouse_lock
 from connector.logs import setup_logging
 from connector.ontology import OntologyError
@@ -91,8 +92,7 @@ def one_line_errors(db_url: str | None):
     except (ExportError, OntologyError, WarehouseError, EncordSourceError, LockBusy, WorkerError) as error:
         raise UserError(redact(str(error))) from None
     except SQLAlchemyError as error:
-        reason = redact(str(getattr(error, "orig", None) or error).splitlines()[0])
-        raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {reason}") from None
+        raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {error_line(error)}") from None
 
 
 @contextmanager

@@ -27,3 +27,10 @@ class RowFailure:
         title = f" ({self.data_title})" if self.data_title else ""
         where = f"label row {self.label_hash}{title}" if self.label_hash else f"{self.source or '?'}{title}"
         return f"{where}: {self.field}: {self.reason}"
+
+
+def error_line(error: BaseException) -> str:
+    """An exception as commands print it and sync_runs keeps it: one line, secrets redacted; for a database
+    error the driver's own words, without SQLAlchemy's statement, parameters and link."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return redact(text.splitlines()[0]) if text else type(error).__name__

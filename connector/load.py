@@ -8,11 +8,12 @@ uses COPY. Never row-by-row INSERT.
 from __future__ import annotations
 
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Iterable, Iterator
 
 import pyarrow as pa
 from sqlalchemy import JSON, Connection, Engine, Table, delete, exists, select, tuple_, update
+from sqlalchemy.exc import DBAPIError
 
 from connector import schema
 from connector.schema import column_specs
@@ -102,25 +103,43 @@ def insert_rows(connection: Connection, table: Table, rows: list[tuple] | pa.Tab
 def _insert_duckdb(connection: Connection, table: Table, arrow_table: pa.Table) -> None:
     duck = connection.connection.dbapi_connection
     view = f"_ew_batch_{table.name}"
-    duck.register(view, arrow_table)
-    try:
-        names = ", ".join(f'"{column.name}"' for column in table.columns)
-        duck.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {view}')
-    finally:
-        duck.unregister(view)
+    names = ", ".join(f'"{column.name}"' for column in table.columns)
+    statement = f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {view}'
+    with _as_sqlalchemy_errors(connection, statement):
+        duck.register(view, arrow_table)
+        try:
+            duck.execute(statement)
+        finally:
+            # after a failed statement the transaction is aborted and unregistering fails as well, which
+            # must not hide the statement's own error (the next insert registers the name again)
+            with suppress(connection.dialect.loaded_dbapi.Error):
+                duck.unregister(view)
 
 
 def _copy_postgres(connection: Connection, table: Table, rows: list[tuple]) -> None:
     json_positions = [i for i, column in enumerate(table.columns) if isinstance(column.type, JSON)]
     names = ", ".join(f'"{column.name}"' for column in table.columns)
-    cursor = connection.connection.dbapi_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            if json_positions:
-                row = list(row)
-                for i in json_positions:
-                    row[i] = _json_text(row[i])
-            copy.write_row(row)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    with _as_sqlalchemy_errors(connection, statement):
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                if json_positions:
+                    row = list(row)
+                    for i in json_positions:
+                        row[i] = _json_text(row[i])
+                copy.write_row(row)
+
+
+@contextmanager
+def _as_sqlalchemy_errors(connection: Connection, statement: str) -> Iterator[None]:
+    """The driver's errors on its own connection (Arrow inserts, COPY) raised as SQLAlchemy raises those of
+    its statements, so that callers handle a database error one way (a constraint, a full disk)."""
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except driver_error as error:
+        raise DBAPIError.instance(statement, None, error, driver_error, dialect=connection.dialect) from error
 
 
 def _json_text(value) -> str | None:

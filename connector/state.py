@@ -15,7 +15,7 @@ from typing import Iterator
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from connector import schema
-from connector.failures import RowFailure
+from connector.failures import RowFailure, error_line
 from connector.incremental import StoredRow
 from connector.redact import redact
 
@@ -82,7 +82,7 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None) -> Itera
     try:
         yield run
     except BaseException as error:
-        finish_run(engine, run.run_id, run.stats, "failed", error=(str(error) or type(error).__name__)[:2000],
+        finish_run(engine, run.run_id, run.stats, "failed", error=error_line(error)[:2000],
                    cursor_before=run.cursor_before, cursor_after=run.cursor_after)
         raise
     finish_run(engine, run.run_id, run.stats, "partial" if run.failures else "succeeded",

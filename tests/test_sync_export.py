@@ -7,6 +7,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -449,6 +450,22 @@ def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(wareh
     again = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
     assert (again.stats.inserted, again.stats.unchanged, again.stats.failed) == (2, len(rows) - 2, 0)
     assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
+
+
+def test_a_database_error_is_one_line_printed_and_recorded_alike(warehouse):
+    """A disk full, a constraint the warehouse's owner added: the database's own words, one line, in the
+    command's output and in sync_runs alike (not SQLAlchemy's statement, its parameters and a link)."""
+    assert run_cli(warehouse, "migrate").exit_code == 0
+    with warehouse.engine.begin() as connection:  # the sample's data units all have project_hash 'export'
+        connection.execute(text("CREATE UNIQUE INDEX one_unit_per_project ON data_units (project_hash)"))
+    result = run_cli(warehouse, "sync", "--from-export", str(SAMPLE))
+    assert result.exit_code == 2
+    (status, stored), = warehouse.rows("SELECT status, error FROM sync_runs")
+    assert status == "failed" and "\n" not in stored
+    assert re.search(r"(?i)duplicate key", stored), stored  # the constraint's error, not one it led to
+    assert "sqlalche.me" not in stored and "[SQL" not in stored and "[parameters" not in stored
+    assert result.stderr.startswith("encord-warehouse: warehouse ") and result.stderr.endswith(f": {stored}\n")
+    assert result.stderr.count("\n") == 1
 
 
 def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
