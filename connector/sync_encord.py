@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from connector import load, migrate
 from connector.crashpoint import crash_point
-from connector.redact import redact
+from connector.failures import error_line
 from connector.incremental import full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
@@ -61,7 +61,7 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
             _sync(engine, config, source, state, run, on_progress)
         except BaseException as error:
             log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id,
-                                            "error": redact(str(error))[:500]})
+                                            "error": error_line(error)[:500]})
             raise
     log.info("sync finished", extra={"event": "sync_finished", "run_id": run.run_id,
                                      "status": "partial" if run.failures else "succeeded", **vars(run.stats)})

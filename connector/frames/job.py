@@ -24,7 +24,7 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from connector import migrate
-from connector.failures import RowFailure
+from connector.failures import RowFailure, error_line
 from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
 
 from . import warehouse
@@ -172,7 +172,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
             with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
                 _pooled(engine, config, work, result, pool, progress)
     except BaseException as error:
-        finish_run(engine, run_id, _stats(result), "failed", error=str(error)[:2000])
+        finish_run(engine, run_id, _stats(result), "failed", error=error_line(error)[:2000])
         raise
     finish_run(engine, run_id, _stats(result), "partial" if result.failures else "succeeded")
     return result
