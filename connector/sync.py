@@ -311,9 +311,11 @@ class _Normalizers:
         return future
 
 
-def default_workers() -> int:
-    """One normalizing process per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+def default_workers(busy_cores: int = 0) -> int:
+    """One normalizing process per core this process may use, less the `busy_cores` that the sync's own
+    process keeps busy; at least one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - busy_cores)
 
 
 def _stored_fingerprints(engine: Engine, label_hashes: list[str], project_hash: str) -> dict[str, str | None]:

@@ -22,7 +22,7 @@ from connector.incremental import full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
 from connector.state import Run, SyncState, read_state, recorded_run, stored_rows, utc_now, write_state
-from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, load_rows
+from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, default_workers, load_rows
 
 log = logging.getLogger("encord_warehouse.sync")
 
@@ -43,7 +43,10 @@ class EncordSyncConfig:
     batch_size: int = DEFAULT_BATCH_SIZE
     """Label rows per load transaction."""
     workers: int | None = None
-    """Processes that normalize label rows once the sync is large (connector.sync.load_rows); default one per core."""
+    """Processes that normalize label rows once the sync is large (connector.sync.load_rows). Default: one per
+    core but one. The SDK keeps the sync's own process busy the whole time (it builds every fetched row into
+    its objects and writes it back as a dict), and on two cores a second worker only competed with it:
+    10,000 rows 48.8 -> 43.8 s and 559 -> 514 MB with one; 630 long videos 40-44 -> 38-42 s, 622 -> 501-566 MB."""
 
 
 def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource | None = None,
@@ -102,7 +105,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
 
     run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
-                             on_progress=on_progress, workers=config.workers)
+                             on_progress=on_progress, workers=_workers(config))
     # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
     # including rows the plan left alone, which the batches never saw.
     run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
@@ -118,6 +121,10 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
                     **({"full_listing_at": utc_now()} if full_listing else {}))
         crash_point("deletes")
     crash_point("finish")
+
+
+def _workers(config: EncordSyncConfig) -> int:
+    return default_workers(busy_cores=1) if config.workers is None else config.workers
 
 
 def _selection(source: EncordSourceConfig) -> dict[str, str]:

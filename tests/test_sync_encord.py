@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import threading
 import time
 from types import SimpleNamespace
@@ -11,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
+from connector import sync
 from connector.cli import cli
 from connector.lock import warehouse_lock
 from examples import sdk_sample
@@ -352,3 +354,15 @@ def test_bundles_hold_about_bundle_mb_of_json_many_short_rows_or_one_long(wareho
     run_sync(warehouse, encord_emulator, key_path, project_hash, "--full-refresh")  # the default 8 MB: two bundles
     assert [len(request.label_hashes) for request in encord_emulator.log.requests_of("labelrow", "GET")] == [10, 13]
     assert snapshot(warehouse) == fetched
+
+
+def test_by_default_the_workers_leave_the_sdk_a_core(warehouse, encord_emulator, key_path, project, monkeypatch):
+    """The SDK builds every fetched row into its objects and back in the sync's own process, which it keeps
+    busy: one worker per core but that one (at least one), unless --workers says otherwise."""
+    monkeypatch.setattr(sync, "CHUNK_BYTES", 20_000)  # the fixture's four rows start the workers
+    first = run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert f"normalizing in {max(1, len(os.sched_getaffinity(0)) - 1)} worker processes" in first.output
+    loaded = snapshot(warehouse)
+    chosen = run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-refresh", "--workers", "3")
+    assert "normalizing in 3 worker processes" in chosen.output
+    assert snapshot(warehouse) == loaded and last_run(warehouse)[:4] == ("succeeded", 4, 4, 0)
