@@ -112,7 +112,7 @@ def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str
     query = select(raw.c.label_hash, raw.c.part, raw.c.json_text).where(raw.c.label_hash.in_(label_hashes))
     for label_hash, number, text in connection.execute(query):
         parts.setdefault(label_hash, []).append((number, text))
-    return {label_hash: "".join(text for _, text in sorted(numbered, key=lambda part: part[0]))
+    return {label_hash: "".join(text for _, text in sorted(numbered))  # part numbers are unique per row
             for label_hash, numbered in parts.items()}
 
 

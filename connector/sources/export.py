@@ -118,9 +118,7 @@ def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
 
 
 def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
-    head = _read_exactly(handle, len(_UTF8_BOM))
-    if head == _UTF8_BOM:
-        head = b""
+    head = _read_exactly(handle, len(_UTF8_BOM)).removeprefix(_UTF8_BOM)
     head = _through_first_significant_byte(head, handle, path)
     first = head.lstrip()[:1]
     if first == b"[":
@@ -133,8 +131,7 @@ def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
 
 def read_ontology(path: str | Path) -> dict:
     try:
-        text = Path(path).read_bytes()
-        ontology = parse_json(text[len(_UTF8_BOM):] if text.startswith(_UTF8_BOM) else text)
+        ontology = parse_json(Path(path).read_bytes().removeprefix(_UTF8_BOM))
         check_ontology(ontology)
     except OSError as error:
         raise ExportError(path, f"cannot open ontology: {error.strerror or error}") from None
