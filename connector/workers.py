@@ -19,6 +19,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 
+WORKER_NICENESS = 10
+"""Workers run this much nicer than the process that started them. That process reads the input
+and writes the warehouse, the one part of a sync no worker can take on, so it is what the sync
+waits for: when all are busy on too few cores, it should be the one that runs (a 430k-annotation
+export load on two cores: 6.22 -> 5.88 s)."""
+
+
 class WorkerError(RuntimeError):
     """A worker process died (killed, out of memory) or could not start."""
 
@@ -115,6 +122,7 @@ def serve(calls, answers) -> None:
 
 
 if __name__ == "__main__":
+    os.nice(WORKER_NICENESS)
     gc.disable()  # as in the sync: parsing and normalizing allocate millions of objects that form no cycles
     calls, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the answers

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.workers import WorkerError, WorkerPool
+from connector.workers import WORKER_NICENESS, WorkerError, WorkerPool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +35,18 @@ def test_calls_run_in_other_processes_and_come_back_in_order():
     assert [square for _, square in answers] == [n * n for n in range(20)]
     pids = {pid for pid, _ in answers}
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+def niceness() -> int:
+    return os.nice(0)
+
+
+def test_workers_run_nicer_than_the_process_that_starts_them():
+    """The starting process (reading, writing the warehouse) is what a sync waits for."""
+    with WorkerPool(2) as pool:
+        answers = [pool.submit(niceness).result(timeout=60) for _ in range(4)]
+    assert answers == [min(os.nice(0) + WORKER_NICENESS, 19)] * 4
+    assert WORKER_NICENESS > 0
 
 
 def test_an_exception_comes_back_as_itself():
