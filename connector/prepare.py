@@ -65,11 +65,11 @@ def prepare_chunk(rows: list[ChunkRow], settings: ChunkSettings) -> PreparedChun
     for index, entry in enumerate(rows):
         rows[index] = None  # each row is freed once normalized, not when the chunk is done
         try:
-            row, tables = _normalize(entry, settings)
+            data_title, tables = _normalize(entry, settings)
         except LabelRowError as error:
             failures.append(RowFailure(error.label_hash, error.field, error.reason, error.data_title, entry.item.location))
             continue
-        normalized[entry.label_hash] = _Normalized(tables, row.get("data_title"), entry.item.location)
+        normalized[entry.label_hash] = _Normalized(tables, data_title, entry.item.location)
     batch = _checked(normalized, settings.columns, failures)
     flagged_rows = [failure for label_hash, done in normalized.items()
                     for failure in flagged(label_hash, done.tables, done.data_title, done.location)]
@@ -102,7 +102,8 @@ def _checked(normalized: dict[str, _Normalized], columns: TableColumns, failures
     return merge_label_rows({label_hash: done.tables for label_hash, done in normalized.items()})
 
 
-def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[dict, dict[str, list[tuple]]]:
+def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[str | None, dict[str, list[tuple]]]:
+    """The row's data title and tables; the parsed row is not returned, so that it is freed here."""
     try:
         row = entry.item.parsed()
     except ValueError as error:
@@ -115,4 +116,4 @@ def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[dict, dict[str
         raise
     except Exception as error:  # a shape normalize did not foresee quarantines the row, not the sync
         raise LabelRowError(entry.label_hash, "<row>", f"cannot read: {type(error).__name__}: {error}"[:300]) from error
-    return row, tables
+    return row.get("data_title"), tables
