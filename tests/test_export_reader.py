@@ -62,8 +62,8 @@ def test_rows_in_another_key_order_are_streamed(tmp_path, monkeypatch):
 @pytest.mark.parametrize("indent", [None, 2])
 def test_a_row_larger_than_the_buffer_comes_as_its_text(tmp_path, monkeypatch, indent):
     """A long video's label row can pass _MAX_BUFFER on its own: it is held as text until it ends,
-    not streamed by ijson into a dict many times its size (a 113 MB row: 28.2 s and 2.6 GB before,
-    7.6 s and 1.6 GB now), and the raw archive keeps the text the file has."""
+    not streamed by ijson into a dict many times its size (a 113 MB row: 28.2 s and 2.6 GB that way,
+    5.9 s and 1.5 GB now), and the raw archive keeps the text the file has."""
     monkeypatch.setattr(export, "_CHUNK", 64)
     monkeypatch.setattr(export, "_MAX_BUFFER", 256)
     monkeypatch.setattr(export, "_stream_array", None)  # fails if any row takes the ijson path
@@ -77,6 +77,25 @@ def test_a_row_larger_than_the_buffer_comes_as_its_text(tmp_path, monkeypatch, i
     items = list(read_export(path))
     assert [item.parsed() for item in items] == rows
     assert all(item.row is None for item in items) and len(items[1].text) > 256 and len(items[3].text) > 256
+
+
+@pytest.mark.parametrize("shift", range(64))
+def test_after_a_row_past_the_buffer_rows_that_cannot_be_cut_apart_are_streamed(tmp_path, monkeypatch, shift):
+    """Past _MAX_BUFFER the text is held only while it is one row. A long row is (its text comes as
+    read); the two rows after it cannot be cut apart (over 256 bytes of white space before the comma
+    between them), so they are streamed by ijson and come parsed, not as text. The reader looks only
+    at what it read since its last look, so this holds wherever the reads fall (`shift` moves every
+    byte after the long row across all 64 positions of a read) and after an earlier row passed the
+    buffer."""
+    monkeypatch.setattr(export, "_CHUNK", 64)
+    monkeypatch.setattr(export, "_MAX_BUFFER", 256)
+    rows = [{"label_hash": "long", "pad": "x" * (400 + shift)}, {"label_hash": "c"}, {"label_hash": "d"}]
+    path = tmp_path / "export.json"
+    path.write_text(f"[{json.dumps(rows[0])}, {json.dumps(rows[1])}{' ' * 260}, {json.dumps(rows[2])}]")
+    items = list(read_export(path))
+    assert [item.parsed() for item in items] == rows
+    assert [item.text is not None for item in items] == [True, False, False]
+    assert [item.location for item in items] == ["export.json[0]", "export.json[1]", "export.json[2]"]
 
 
 def test_nan_in_an_array_is_read_as_a_number(tmp_path):

@@ -30,6 +30,7 @@ _MAX_BUFFER = 16 * _CHUNK
 _ROW_KEY = b'"label_hash"'
 STDIN = "-"
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+_WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.strip() strips
 _UTF8_BOM = b"\xef\xbb\xbf"  # written by some Windows tools before the JSON; RFC 8259 lets a reader skip it
 _GZIP_MAGIC = b"\x1f\x8b"
 _ROW_START = re.compile(rb'\s*\{\s*"label_hash"')
@@ -170,20 +171,30 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
     writes them), which msgspec refuses, is parsed here with the standard library. What cannot be
     cut that way (other key orders, invalid JSON, no cut within _MAX_BUFFER unless the text so far is
     one row) is streamed with ijson from there on.
+
+    What is read waits in one buffer that grows in place, and each look for a cut covers only the
+    text read since the last look: a label row of hundreds of MB takes time in proportion to its size.
     """
-    text = handle.read(_CHUNK)
-    text = text[text.index(b"[") + 1:]
+    text = bytearray(handle.read(_CHUNK))
+    del text[:text.index(b"[") + 1]
     index = 0
+    looked = 0  # text[:looked] holds no row start that a cut could take
+    one_row = 0  # text[:one_row] is one row (_one_row_so_far)
     while True:
         chunk = handle.read(_CHUNK)
         text += chunk
         end = None if chunk else _array_end(text)
-        cut = end or _row_boundary(text)
+        cut = end or _row_boundary(text, looked)
         if cut is None:
-            if chunk and (len(text) <= _MAX_BUFFER or _one_row_so_far(text)):
+            looked = len(text)
+            if chunk and len(text) <= _MAX_BUFFER:
+                continue
+            if chunk and _one_row_so_far(text, one_row):
+                one_row = len(text)
                 continue
             break  # no cut in sight (do not hold the file), or a broken tail: ijson names the error
-        rows = _elements(text[:cut[0]])
+        with memoryview(text)[:cut[0]] as whole_rows:
+            rows = _elements(whole_rows)
         if rows is None:
             break
         rows.reverse()
@@ -193,38 +204,43 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
             index += 1
         if end is not None:
             return
-        text = text[cut[1]:]
+        del text[:cut[1]]
+        looked, one_row = len(text), 0  # what is left starts at the last cut, and a row start there is none
     yield from _stream_array(_Prefixed(b"[" + text, handle), path, index)
 
 
-def _one_row_so_far(text: bytes) -> bool:
+def _one_row_so_far(text: bytearray, one_row: int) -> bool:
     """`text` is one label row still being read, past _MAX_BUFFER (a long video): it opens as the SDK
-    writes a row and no other row has started. Held as text it takes a fraction of what ijson's dict of
-    it would."""
+    writes a row and no other row has started (text[:one_row] is known to be one row). Held as text it
+    takes a fraction of what ijson's dict of it would."""
     first = _ROW_START.match(text)
-    return first is not None and text.find(_ROW_KEY, first.end()) < 0
+    return first is not None and text.find(_ROW_KEY, max(first.end(), one_row - len(_ROW_KEY) + 1)) < 0
 
 
-def _row_boundary(text: bytes) -> tuple[int, int] | None:
-    """(end of one element, start of the next) for the last label row that starts in `text`."""
-    at = text.rfind(_ROW_KEY)
+def _row_boundary(text: bytearray, looked: int) -> tuple[int, int] | None:
+    """(end of one element, start of the next) for the last label row that starts in `text`, past
+    text[:looked]."""
+    low = max(0, looked - len(_ROW_KEY) + 1)
+    at = text.rfind(_ROW_KEY, low)
     while at > 0:
         between = _BETWEEN_ROWS.search(text, max(0, at - 256), at)
         if between is not None:
             return between.start() + 1, between.start(1)
-        at = text.rfind(_ROW_KEY, 0, at)
+        at = text.rfind(_ROW_KEY, low, at)
     return None
 
 
-def _array_end(text: bytes) -> tuple[int, int] | None:
-    end = text.rstrip()
-    return (len(end) - 1, len(text)) if end.endswith(b"]") else None
+def _array_end(text: bytearray) -> tuple[int, int] | None:
+    end = len(text)
+    while end and text[end - 1] in _WHITESPACE:
+        end -= 1
+    return (end - 1, len(text)) if text[end - 1:end] == b"]" else None
 
 
-def _elements(text: bytes) -> list[tuple[Any, bytes | None]] | None:
+def _elements(text) -> list[tuple[Any, bytes | None]] | None:
     """(None, its text) for each element of `[text]`, or None when that is not valid JSON; (the element,
     None) when only the standard library reads it (NaN or Infinity tokens)."""
-    array = b"[" + text + b"]"
+    array = b"".join((b"[", text, b"]"))
     try:
         return [(None, bytes(raw)) for raw in _RAW_ELEMENTS.decode(array)]
     except msgspec.DecodeError:
