@@ -63,7 +63,7 @@ def test_rows_in_another_key_order_are_streamed(tmp_path, monkeypatch):
 def test_a_row_larger_than_the_buffer_comes_as_its_text(tmp_path, monkeypatch, indent):
     """A long video's label row can pass _MAX_BUFFER on its own: it is held as text until it ends,
     not streamed by ijson into a dict many times its size (a 113 MB row: 28.2 s and 2.6 GB that way,
-    5.9 s and 1.5 GB now), and the raw archive keeps the text the file has."""
+    5.5 s and 1.2 GB now), and the raw archive keeps the text the file has."""
     monkeypatch.setattr(export, "_CHUNK", 64)
     monkeypatch.setattr(export, "_MAX_BUFFER", 256)
     monkeypatch.setattr(export, "_stream_array", None)  # fails if any row takes the ijson path
