@@ -205,7 +205,7 @@ def _read_array(handle, path: Path) -> Iterator[SourceRow]:
         if end is not None:
             return
         del text[:cut[1]]
-        looked, one_row = len(text), 0  # what is left starts at the last cut, and a row start there is none
+        looked, one_row = len(text), 0  # what is left opens with the row cut at: it holds no other cut
     yield from _stream_array(_Prefixed(b"[" + text, handle), path, index)
 
 
@@ -237,7 +237,7 @@ def _array_end(text: bytearray) -> tuple[int, int] | None:
     return (end - 1, len(text)) if text[end - 1:end] == b"]" else None
 
 
-def _elements(text) -> list[tuple[Any, bytes | None]] | None:
+def _elements(text: memoryview) -> list[tuple[Any, bytes | None]] | None:
     """(None, its text) for each element of `[text]`, or None when that is not valid JSON; (the element,
     None) when only the standard library reads it (NaN or Infinity tokens)."""
     array = b"".join((b"[", text, b"]"))
