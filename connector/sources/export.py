@@ -214,13 +214,13 @@ def _one_row_so_far(text: bytearray, one_row: int) -> bool:
     writes a row and no other row has started (text[:one_row] is known to be one row). Held as text it
     takes a fraction of what ijson's dict of it would."""
     first = _ROW_START.match(text)
-    return first is not None and text.find(_ROW_KEY, max(first.end(), one_row - len(_ROW_KEY) + 1)) < 0
+    return first is not None and text.find(_ROW_KEY, max(first.end(), _new_keys_from(one_row))) < 0
 
 
 def _row_boundary(text: bytearray, looked: int) -> tuple[int, int] | None:
     """(end of one element, start of the next) for the last label row that starts in `text`, past
     text[:looked]."""
-    low = max(0, looked - len(_ROW_KEY) + 1)
+    low = _new_keys_from(looked)
     at = text.rfind(_ROW_KEY, low)
     while at > 0:
         between = _BETWEEN_ROWS.search(text, max(0, at - 256), at)
@@ -228,6 +228,11 @@ def _row_boundary(text: bytearray, looked: int) -> tuple[int, int] | None:
             return between.start() + 1, between.start(1)
         at = text.rfind(_ROW_KEY, low, at)
     return None
+
+
+def _new_keys_from(seen: int) -> int:
+    """Where a row key that text[:seen] does not wholly hold can start: one may straddle `seen`."""
+    return max(0, seen - len(_ROW_KEY) + 1)
 
 
 def _array_end(text: bytearray) -> tuple[int, int] | None:
