@@ -44,7 +44,7 @@ db_option = click.option(
     help="SQLAlchemy URL of the warehouse. Default: $ENCORD_WAREHOUSE_DB, else duckdb:///encord.duckdb.",
 )
 schema_option = click.option(
-    "--schema", default=None, envvar="ENCORD_WAREHOUSE_SCHEMA", metavar="NAME",
+    "--schema", default=None, metavar="NAME",
     help="Postgres schema to hold the tables (commands that write create it if missing). Default: $ENCORD_WAREHOUSE_SCHEMA, else the search_path.",
 )
 
@@ -105,7 +105,7 @@ def command_engine(db_url: str | None, schema: str | None, *, must_exist: bool =
         if lock_wait is None:
             yield engine
         else:
-            with warehouse_lock(db_url or default_db_url(), schema, lock_wait):
+            with warehouse_lock(engine, lock_wait):
                 yield engine
     finally:
         engine.dispose()

@@ -24,6 +24,10 @@ def default_db_url() -> str:
     return os.environ.get("ENCORD_WAREHOUSE_DB") or DEFAULT_DB_URL
 
 
+def default_schema() -> str | None:
+    return os.environ.get("ENCORD_WAREHOUSE_SCHEMA") or None
+
+
 def normalize_url(url: str) -> str:
     """Plain `postgresql://` URLs get the psycopg 3 driver, the only one we install; a DuckDB path that
     starts with `~` (in $ENCORD_WAREHOUSE_DB, where no shell expands it) is under the home directory."""
@@ -37,9 +41,12 @@ def normalize_url(url: str) -> str:
 
 def create_warehouse_engine(url: str | None = None, schema: str | None = None, must_exist: bool = False) -> Engine:
     """An engine for `url`; on Postgres every connection works inside `schema` (see warehouse_schema).
+    Both default as the command line's --db and --schema do: $ENCORD_WAREHOUSE_DB, else
+    ./encord.duckdb, and $ENCORD_WAREHOUSE_SCHEMA, else the server's search_path.
     `must_exist` (status, labels: commands that only read): a DuckDB file that is not there is an
     error, not a new empty file left behind a mistyped path."""
     url = normalize_url(url or default_db_url())
+    schema = schema or default_schema()
     dialect = make_url(url).get_backend_name()
     if dialect not in ("duckdb", "postgresql"):
         raise WarehouseError(f"unsupported warehouse URL scheme {dialect!r}: use duckdb:/// or postgresql://")

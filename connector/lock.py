@@ -13,10 +13,9 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, text
 
-from connector.db import WarehouseError, normalize_url
+from connector.db import WarehouseError, warehouse_schema
 
 POLL_SECONDS = 0.2
 
@@ -26,14 +25,13 @@ class LockBusy(Exception):
 
 
 @contextmanager
-def warehouse_lock(url: str, schema: str | None = None, wait_seconds: float = 0) -> Iterator[None]:
-    url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        with _advisory_lock(url, schema, wait_seconds):
+def warehouse_lock(engine: Engine, wait_seconds: float = 0) -> Iterator[None]:
+    """Held by every command that writes; a program that syncs through the library holds it the same way."""
+    if engine.dialect.name == "postgresql":
+        with _advisory_lock(engine.url.render_as_string(hide_password=False), warehouse_schema(engine), wait_seconds):
             yield
-    elif parsed.database and parsed.database != ":memory:":
-        with _file_lock(parsed.database + ".lock", wait_seconds):
+    elif engine.url.database and engine.url.database != ":memory:":
+        with _file_lock(engine.url.database + ".lock", wait_seconds):
             yield
     else:
         yield

@@ -121,7 +121,7 @@ def test_a_crash_mid_optimize_leaves_every_table_whole(warehouse):
 
 def test_optimize_refuses_while_a_sync_holds_the_lock(warehouse):
     synced(warehouse)
-    with warehouse_lock(warehouse.url, warehouse.schema):
+    with warehouse_lock(warehouse.engine):
         result = invoke(warehouse, "optimize", expect=2)
     assert "another sync is writing to" in result.output and len(result.output.splitlines()) == 1
     assert out_of_order(warehouse) == [table.name for table in TABLES]

@@ -16,6 +16,7 @@ from connector import sync
 from connector.cli import cli
 from connector.lock import warehouse_lock
 from examples import sdk_sample
+from readme_examples import blocks, run_python_example
 from sdk_counts import sdk_counts
 from sync_helpers import last_run, run_sync, snapshot
 from tests.encord_emulator.fixtures import encord_emulator, encord_key  # noqa: F401 (fixtures)
@@ -186,14 +187,14 @@ def test_faults_beyond_the_limit_fail_cleanly_with_the_cursor_unmoved(warehouse,
 
 
 def test_a_second_sync_waits_for_the_lock_or_exits(warehouse, encord_emulator, key_path, project):
-    with warehouse_lock(warehouse.url, warehouse.schema):
+    with warehouse_lock(warehouse.engine):
         result = run_sync(warehouse, encord_emulator, key_path, project.hash, expect=2)
     assert "another sync is writing to" in result.stderr and "--wait-for-lock" in result.stderr
     assert encord_emulator.log.listings() == []
     held, release = threading.Event(), threading.Event()
 
     def hold_then_release():
-        with warehouse_lock(warehouse.url, warehouse.schema):
+        with warehouse_lock(warehouse.engine):
             held.set()
             release.wait(10)
 
@@ -366,3 +367,18 @@ def test_by_default_the_workers_leave_the_sdk_a_core(warehouse, encord_emulator,
     chosen = run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-refresh", "--workers", "3")
     assert "normalizing in 3 worker processes" in chosen.output
     assert snapshot(warehouse) == loaded and last_run(warehouse)[:4] == ("succeeded", 4, 4, 0)
+
+
+def test_the_readme_python_encord_example_writes_what_the_command_writes(warehouse, other_warehouse, encord_emulator,
+                                                                        key_path, project, tmp_path):
+    example = next(code for code in blocks("python") if "sync_encord" in code)
+    placeholder = "00000000-aaaa-bbbb-cccc-000000000000"
+    assert placeholder in example
+    folder = tmp_path / "user"
+    folder.mkdir()
+    env = {**warehouse.env, "ENCORD_SSH_KEY_FILE": str(key_path), "ENCORD_DOMAIN": encord_emulator.url}
+    printed = run_python_example(example.replace(placeholder, project.hash), folder, env)
+    run_id = warehouse.scalar("SELECT run_id FROM sync_runs WHERE status = 'succeeded'")
+    assert printed == [f"run {run_id}: {len(project.rows)} fetched, 0 deleted"]
+    run_sync(other_warehouse, encord_emulator, key_path, project.hash)
+    assert snapshot(warehouse) == snapshot(other_warehouse)
