@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import URL, Engine, create_engine, text
 
 from connector.db import WarehouseError, warehouse_schema
 
@@ -28,7 +28,7 @@ class LockBusy(Exception):
 def warehouse_lock(engine: Engine, wait_seconds: float = 0) -> Iterator[None]:
     """Held by every command that writes; a program that syncs through the library holds it the same way."""
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine.url.render_as_string(hide_password=False), warehouse_schema(engine), wait_seconds):
+        with _advisory_lock(engine.url, warehouse_schema(engine), wait_seconds):
             yield
     elif engine.url.database and engine.url.database != ":memory:":
         with _file_lock(engine.url.database + ".lock", wait_seconds):
@@ -64,7 +64,7 @@ def _try_flock(handle) -> bool:
 
 
 @contextmanager
-def _advisory_lock(url: str, schema: str | None, wait_seconds: float) -> Iterator[None]:
+def _advisory_lock(url: URL, schema: str | None, wait_seconds: float) -> Iterator[None]:
     # The lock key names the database and schema, so warehouses in other schemas do not block.
     key = int.from_bytes(hashlib.sha256(f"encord-warehouse:{schema or ''}".encode()).digest()[:8], "big", signed=True)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")

@@ -17,8 +17,10 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.+?)\n```", README, flags=re.S)
 
 
-def run_python_example(code: str, folder: Path, env: dict[str, str]) -> list[str]:
+def run_python_example(code: str, tmp_path: Path, env: dict[str, str]) -> list[str]:
     """The example's printed lines; it fails the test with the example's stderr if the example fails."""
+    folder = tmp_path / "user"
+    folder.mkdir()
     (folder / "examples").symlink_to(ROOT / "examples")
     done = subprocess.run([sys.executable, "-c", code], cwd=folder, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=120)

@@ -35,9 +35,7 @@ def test_every_command_is_documented_with_an_example():
 
 def test_the_readme_python_export_example_writes_what_the_command_writes(warehouse, other_warehouse, tmp_path):
     example = next(code for code in blocks("python") if "sync_export" in code)
-    folder = tmp_path / "user"
-    folder.mkdir()
-    printed = run_python_example(example, folder, warehouse.env)
+    printed = run_python_example(example, tmp_path, warehouse.env)
     label_rows = len(json.loads((ROOT / "examples/sample_export.json").read_text()))
     run_id = warehouse.scalar("SELECT run_id FROM sync_runs WHERE status = 'succeeded'")
     object_frames = warehouse.scalar("SELECT count(*) FROM object_frames")

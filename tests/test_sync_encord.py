@@ -374,10 +374,8 @@ def test_the_readme_python_encord_example_writes_what_the_command_writes(warehou
     example = next(code for code in blocks("python") if "sync_encord" in code)
     placeholder = "00000000-aaaa-bbbb-cccc-000000000000"
     assert placeholder in example
-    folder = tmp_path / "user"
-    folder.mkdir()
     env = {**warehouse.env, "ENCORD_SSH_KEY_FILE": str(key_path), "ENCORD_DOMAIN": encord_emulator.url}
-    printed = run_python_example(example.replace(placeholder, project.hash), folder, env)
+    printed = run_python_example(example.replace(placeholder, project.hash), tmp_path, env)
     run_id = warehouse.scalar("SELECT run_id FROM sync_runs WHERE status = 'succeeded'")
     assert printed == [f"run {run_id}: {len(project.rows)} fetched, 0 deleted"]
     run_sync(other_warehouse, encord_emulator, key_path, project.hash)
