@@ -89,7 +89,9 @@ class UserError(click.ClickException):
 def one_line_errors(db_url: str | None):
     try:
         yield
-    except (ExportError, OntologyError, WarehouseError, EncordSourceError, LockBusy, WorkerError) as error:
+    except LockBusy as error:
+        raise UserError(f"{error} or pass --wait-for-lock SECONDS") from None
+    except (ExportError, OntologyError, WarehouseError, EncordSourceError, WorkerError) as error:
         raise UserError(redact(str(error))) from None
     except SQLAlchemyError as error:
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {error_line(error)}") from None

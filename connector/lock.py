@@ -21,7 +21,8 @@ POLL_SECONDS = 0.2
 
 
 class LockBusy(Exception):
-    """Another process holds the warehouse lock."""
+    """Another process holds the warehouse lock. The message names no command-line flag: a library caller
+    has none (the CLI adds its --wait-for-lock)."""
 
 
 @contextmanager
@@ -86,5 +87,5 @@ def _poll(try_acquire, wait_seconds: float, what: str) -> None:
     while not try_acquire():
         if time.monotonic() >= deadline:
             waited = f" after waiting {wait_seconds:g}s" if wait_seconds else ""
-            raise LockBusy(f"another sync is writing to {what}{waited}; try again later or pass --wait-for-lock SECONDS")
+            raise LockBusy(f"another sync is writing to {what}{waited}; try again later")
         time.sleep(POLL_SECONDS)
