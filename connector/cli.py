@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connector import migrate as migrations
 from connector import status as warehouse_status
-from connector.db import WarehouseError, create_warehouse_engine, default_db_url, safe_url
+from connector.db import WarehouseError, create_warehouse_engine, default_db_url, memory_cap, safe_url
 from connector.failures import error_line
 from connector.lock import LockBusy, warehouse_lock
 from connector.logs import setup_logging
@@ -101,13 +101,14 @@ def one_line_errors(db_url: str | None):
 def command_engine(db_url: str | None, schema: str | None, *, must_exist: bool = False,
                    lock_wait: float | None = None) -> Iterator[Engine]:
     """A command's engine, disposed at the end: with `must_exist`, a DuckDB path with no file is refused
-    before anything is created (the lock file included); with `lock_wait`, held under the writer's lock."""
+    before anything is created (the lock file included); with `lock_wait` (a command that writes), held under
+    the writer's lock and DuckDB's memory cap (db.capped_memory)."""
     engine = create_warehouse_engine(db_url, schema, must_exist=must_exist)
     try:
         if lock_wait is None:
             yield engine
         else:
-            with warehouse_lock(engine, lock_wait):
+            with warehouse_lock(engine, lock_wait), memory_cap(engine):  # the report after a sync too
                 yield engine
     finally:
         engine.dispose()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -12,7 +15,8 @@ DEFAULT_DB_URL = "duckdb:///encord.duckdb"
 # warehouse; with this cap a 4x larger load peaks 13% higher, not 66%. Bulk loads need little
 # (load.bulk_load keeps un-checkpointed data well below it), and a sync's worker processes need
 # their share (a 430k-annotation load, all processes: 613 MB at 256MB, 556 MB at 128MB, in about
-# the same time); a query that needs more spills to disk. `?memory_limit=2GB` on the URL overrides it.
+# the same time); a query that needs more spills to disk. Only the jobs that write run under it
+# (capped_memory): a value must fit whole, and joining a 15 MB label row in label_row_json did not.
 DUCKDB_MEMORY_LIMIT = "128MB"
 
 
@@ -54,12 +58,49 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
     if dialect == "duckdb" and must_exist:
         _check_exists(make_url(url).database)
-    connect_args = {"config": {"memory_limit": DUCKDB_MEMORY_LIMIT}} if dialect == "duckdb" else {}
-    engine = create_engine(url, connect_args=connect_args)
+    engine = create_engine(url)
     if schema:
         _use_schema(engine, schema)
         engine = engine.execution_options(warehouse_schema=schema)
     return engine
+
+
+Job = TypeVar("Job", bound=Callable)
+
+
+def capped_memory(job: Job) -> Job:
+    """A library function that writes (sync, rebuild, optimize, extract-frames), `job(engine, ...)`, runs
+    with DuckDB's memory_limit at DUCKDB_MEMORY_LIMIT, so that a scheduled job's memory does not grow
+    with the warehouse; the setting is restored when it returns. Other queries through the engine have
+    DuckDB's default, as in any DuckDB client. `?memory_limit=` on the URL sets it for both."""
+    @functools.wraps(job)
+    def run(engine: Engine, *args, **kwargs):
+        with memory_cap(engine):
+            return job(engine, *args, **kwargs)
+    return run  # type: ignore[return-value]
+
+
+@contextmanager
+def memory_cap(engine: Engine, limit: str = DUCKDB_MEMORY_LIMIT) -> Iterator[None]:
+    """DuckDB's memory_limit at `limit` within, then as it was (see capped_memory)."""
+    if engine.dialect.name != "duckdb" or "memory_limit" in engine.url.query:
+        yield
+        return
+    with engine.connect() as connection:  # a global setting: every connection of this DuckDB file
+        previous = _memory_limit(connection)
+        connection.exec_driver_sql(f"SET GLOBAL memory_limit = '{limit}'")  # ours, not user input
+    try:
+        yield
+    finally:
+        with engine.connect() as connection:
+            # RESET gives back the default exactly (the shown value is rounded); a caller's own SET is put back
+            connection.exec_driver_sql("RESET GLOBAL memory_limit")
+            if _memory_limit(connection) != previous:
+                connection.exec_driver_sql(f"SET GLOBAL memory_limit = '{previous}'")
+
+
+def _memory_limit(connection) -> str:
+    return connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
 
 
 def _check_exists(database: str | None) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, Table, func, insert, literal_column, 
 
 from connector import migrate, schema
 from connector.crashpoint import crash_point
-from connector.db import WarehouseError, dialect_of
+from connector.db import WarehouseError, capped_memory, dialect_of
 
 TABLES = (schema.frames, schema.objects, schema.object_frames, schema.classifications, schema.classification_frames,
           schema.attributes)
@@ -47,6 +47,7 @@ class TableOptimized:
     seconds: float
 
 
+@capped_memory
 def optimize(engine: Engine, range_rows: int = RANGE_ROWS) -> list[TableOptimized]:
     """Every label table optimized, one at a time (on DuckDB, one transaction each)."""
     migrate.upgrade(engine)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
+from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import AttributeInfo, OntologyIndex
@@ -39,6 +40,7 @@ class RebuildConfig:
     """Label rows per transaction."""
 
 
+@capped_memory
 def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
     migrate.upgrade(engine)
     with recorded_run(engine, "rebuild", config.project_hash) as run:

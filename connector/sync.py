@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, select
 
 from connector import load, migrate, schema
 from connector.crashpoint import crash_point
+from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.normalize import content_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
@@ -76,6 +77,7 @@ class ExportSyncConfig:
     Default: one per core."""
 
 
+@capped_memory
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path) if config.ontology_path else None

@@ -23,11 +23,15 @@ from sqlalchemy import create_engine, text
 
 from connector import migrate, schema, sync
 from connector.cli import cli
+from connector.frames.job import extract_frames
+from connector.optimize import optimize
+from connector.rebuild import rebuild
 from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
 from connector.status import COUNTED_TABLES
 from connector.stage import ARCHIVE_PART_BYTES
 from connector.sync import ExportSyncConfig, sync_export
+from connector.sync_encord import sync_encord
 from connector.workers import WorkerError
 from examples import sdk_sample
 from sdk_counts import sdk_counts
@@ -657,17 +661,37 @@ def test_a_duckdb_path_under_home_written_with_a_tilde(tmp_path, monkeypatch):
     assert status["runs"][0]["status"] == "succeeded" and status["runs"][0]["inserted"] == 10
 
 
-def test_duckdb_memory_limit_defaults_and_the_url_overrides_it(tmp_path):
-    """DuckDB-only: Postgres keeps its memory in the server."""
-    def limit(url):
-        engine = create_warehouse_engine(url)
+def test_duckdb_memory_limit_caps_the_jobs_that_write_and_queries_have_duckdbs_default(tmp_path):
+    """DuckDB-only: Postgres keeps its memory in the server. A sync runs at DUCKDB_MEMORY_LIMIT (seen from
+    its progress hook, called while it loads) and gives DuckDB's default back; `?memory_limit=` holds throughout."""
+    def limit(engine):
         with engine.connect() as connection:
-            value = connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
-        engine.dispose()
-        return value
+            return connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
 
-    assert DUCKDB_MEMORY_LIMIT == "128MB" and limit(f"duckdb:///{tmp_path}/a.duckdb") == "122.0 MiB"  # 128e6 bytes
-    assert limit(f"duckdb:///{tmp_path}/b.duckdb?memory_limit=1GB") == "953.6 MiB"
+    assert DUCKDB_MEMORY_LIMIT == "128MB"
+    for name, capped in (("a.duckdb", "122.0 MiB"), ("b.duckdb?memory_limit=1GB", "953.6 MiB")):  # 128e6, 1e9 bytes
+        engine = create_warehouse_engine(f"duckdb:///{tmp_path}/{name}")
+        before, during = limit(engine), []
+        sync_export(engine, ExportSyncConfig(str(SAMPLE), "proj"), on_progress=lambda _: during.append(limit(engine)))
+        assert during and set(during) == {capped}
+        assert limit(engine) == before
+        assert (before == capped) == ("?" in name)  # else DuckDB's own default, a share of the machine's memory
+        engine.dispose()
+    assert all(job.__wrapped__ for job in (sync_export, sync_encord, rebuild, optimize, extract_frames))
+
+
+def test_a_label_row_of_20_mb_reads_back_whole_through_label_row_json(warehouse, tmp_path):
+    """Joining a row's parts takes several times its size at once: at the jobs' 128MB cap DuckDB failed
+    with Out of Memory for a 15 MB row. Through the library's engine a query has DuckDB's default."""
+    row = json.loads(SAMPLE.read_text())[0]
+    row["note"] = "0123456789abcdef" * (20 << 16)
+    row_text = json.dumps(row)
+    path = tmp_path / "large.json"
+    path.write_text(f"[{row_text}]")
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    assert (result.stats.inserted, result.stats.failed) == (1, 0) and len(row_text) > 20 << 20
+    assert warehouse.scalar("SELECT CAST(raw AS VARCHAR) FROM label_row_json WHERE label_hash = :h",
+                            h=row["label_hash"]) == row_text
 
 
 def test_a_load_leaves_the_collector_switch_interval_and_duckdb_settings_as_it_found_them(warehouse):

@@ -66,7 +66,7 @@ def load_seed(engine: Engine, workdir: Path) -> None:
 
 def build_engine(url: str, schema: str | None) -> Engine:
     """An engine for cloning: on DuckDB with a memory limit for sorting millions of rows, not the 128MB
-    the connector opens warehouses with for loads. Queries are timed with the connector's own engine."""
+    the connector's jobs that write run under. Queries are timed with the connector's own engine."""
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "duckdb" and "memory_limit" not in parsed.query:
         parsed = parsed.update_query_dict({"memory_limit": "2GB"})

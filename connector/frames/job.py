@@ -24,6 +24,7 @@ from typing import Callable
 from sqlalchemy import Engine
 
 from connector import migrate
+from connector.db import capped_memory
 from connector.failures import RowFailure, error_line
 from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
 
@@ -148,6 +149,7 @@ class _Outcome:
     """(field, reason) per problem with this video."""
 
 
+@capped_memory
 def extract_frames(engine: Engine, config: ExtractFramesConfig,
                    on_progress: Callable[[int, int], None] | None = None) -> ExtractFramesResult:
     """Extract the configured frames; returns counts and the per-video failures.
