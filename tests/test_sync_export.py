@@ -345,6 +345,10 @@ def test_a_label_row_that_comes_twice_ends_as_its_last_version(warehouse, tmp_pa
     assert (result.stats.updated, result.stats.unchanged) == (2, 0)
     expected = sdk_counts(old, json.loads(ONTOLOGY.read_text())).object_annotations
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=old["label_hash"]) == expected
+    path.write_text(json.dumps([new, new]))  # the same copy again is not written again
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
+    assert (result.stats.updated, result.stats.unchanged) == (1, 1)
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=old["label_hash"]) == expected - 1
 
 
 def test_full_exports_collected_in_a_directory_write_each_row_once(warehouse, tmp_path):
