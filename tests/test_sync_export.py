@@ -23,10 +23,10 @@ from sqlalchemy import create_engine, text
 
 from connector import migrate, schema, sync
 from connector.cli import cli
+from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.frames.job import extract_frames
 from connector.optimize import optimize
 from connector.rebuild import rebuild
-from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.sources.export import ExportError
 from connector.status import COUNTED_TABLES
 from connector.stage import ARCHIVE_PART_BYTES
