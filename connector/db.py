@@ -83,24 +83,37 @@ def capped_memory(job: Job) -> Job:
 @contextmanager
 def memory_cap(engine: Engine, limit: str = DUCKDB_MEMORY_LIMIT) -> Iterator[None]:
     """DuckDB's memory_limit at `limit` within, then as it was (see capped_memory)."""
-    if engine.dialect.name != "duckdb" or "memory_limit" in engine.url.query:
+    if "memory_limit" in engine.url.query:
         yield
         return
-    with engine.connect() as connection:  # a global setting: every connection of this DuckDB file
-        previous = _memory_limit(connection)
-        connection.exec_driver_sql(f"SET GLOBAL memory_limit = '{limit}'")  # ours, not user input
+    with duckdb_settings(engine, {"memory_limit": limit}):
+        yield
+
+
+@contextmanager
+def duckdb_settings(engine: Engine, settings: dict[str, str]) -> Iterator[None]:
+    """DuckDB's global `settings` (names and values are ours, not user input) within, then as they were;
+    on Postgres nothing. They hold for every connection to the DuckDB file in this process."""
+    if engine.dialect.name != "duckdb":
+        yield
+        return
+    with engine.connect() as connection:
+        previous = {name: _setting(connection, name) for name in settings}
+        for name, value in settings.items():
+            connection.exec_driver_sql(f"SET GLOBAL {name} = '{value}'")
     try:
         yield
     finally:
         with engine.connect() as connection:
-            # RESET gives back the default exactly (the shown value is rounded); a caller's own SET is put back
-            connection.exec_driver_sql("RESET GLOBAL memory_limit")
-            if _memory_limit(connection) != previous:
-                connection.exec_driver_sql(f"SET GLOBAL memory_limit = '{previous}'")
+            for name, value in previous.items():
+                # RESET gives back the default exactly (the shown value is rounded); a caller's own SET is put back
+                connection.exec_driver_sql(f"RESET GLOBAL {name}")
+                if _setting(connection, name) != value:
+                    connection.exec_driver_sql(f"SET GLOBAL {name} = '{value}'")
 
 
-def _memory_limit(connection) -> str:
-    return connection.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+def _setting(connection, name: str) -> str:
+    return connection.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
 
 
 def _check_exists(database: str | None) -> None:
