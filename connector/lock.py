@@ -1,7 +1,8 @@
 """One writer per warehouse: a Postgres advisory lock, or a lock file beside the DuckDB file.
 
 A second sync started while one runs waits up to `wait_seconds`, then gives up with a
-clear message; it never interleaves with the first.
+clear message; it never interleaves with the first. On DuckDB the wait also covers DuckDB's
+own lock on the file, which any process that has the file open holds (a DuckDB shell, a notebook).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import URL, Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from connector.db import WarehouseError, warehouse_schema
 
@@ -27,13 +30,19 @@ class LockBusy(Exception):
 
 @contextmanager
 def warehouse_lock(engine: Engine, wait_seconds: float = 0) -> Iterator[None]:
-    """Held by every command that writes; a program that syncs through the library holds it the same way."""
+    """Held by every command that writes; a program that syncs through the library holds it the same way.
+    On DuckDB the engine is disposed when the lock is released, so the next writer can open the file."""
     if engine.dialect.name == "postgresql":
         with _advisory_lock(engine.url, warehouse_schema(engine), wait_seconds):
             yield
     elif engine.url.database and engine.url.database != ":memory:":
+        deadline = time.monotonic() + wait_seconds
         with _file_lock(engine.url.database + ".lock", wait_seconds):
-            yield
+            try:
+                _open_duckdb_file(engine, max(0.0, deadline - time.monotonic()), wait_seconds)
+                yield
+            finally:
+                engine.dispose()  # DuckDB's lock on the file goes before ours: a writer waiting on ours can open it
     else:
         yield
 
@@ -45,7 +54,7 @@ def _file_lock(path: str, wait_seconds: float) -> Iterator[None]:
     except OSError as error:  # no such directory, or one this user cannot write to
         raise WarehouseError(f"the DuckDB file {path[:-5]}: cannot create its lock file: {error.strerror or error}") from None
     try:
-        _poll(lambda: _try_flock(handle), wait_seconds, f"the DuckDB file {path[:-5]}")
+        _poll(lambda: _try_flock(handle), wait_seconds, lambda: f"another sync is writing to the DuckDB file {path[:-5]}")
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -54,6 +63,26 @@ def _file_lock(path: str, wait_seconds: float) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def _open_duckdb_file(engine: Engine, wait_seconds: float, waited_seconds: float) -> None:
+    """Waits while another process has the file open; the pooled connection then keeps it open for us."""
+    holder = ""
+
+    def connect() -> bool:
+        nonlocal holder
+        try:
+            engine.connect().close()
+        except OperationalError as error:
+            if "Could not set lock on file" not in str(error.orig):
+                raise
+            pid = re.search(r"\(PID \d+\)", str(error.orig))
+            holder = f" {pid.group()}" if pid else ""
+            return False
+        return True
+
+    _poll(connect, wait_seconds, lambda: f"the DuckDB file {engine.url.database} is open in another process{holder}",
+          waited_seconds=waited_seconds, advice="try again once it has closed the file")
 
 
 def _try_flock(handle) -> bool:
@@ -75,17 +104,21 @@ def _advisory_lock(url: URL, schema: str | None, wait_seconds: float) -> Iterato
         return connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
 
     try:
-        _poll(acquire, wait_seconds, "this Postgres warehouse")
+        _poll(acquire, wait_seconds, lambda: "another sync is writing to this Postgres warehouse")
         yield
     finally:
         connection.close()  # ends the session, which releases the lock
         engine.dispose()
 
 
-def _poll(try_acquire, wait_seconds: float, what: str) -> None:
+def _poll(try_acquire, wait_seconds: float, busy: Callable[[], str], *, waited_seconds: float | None = None,
+          advice: str = "try again later") -> None:
+    """Tries until `try_acquire()` or `wait_seconds` have passed, then raises LockBusy with `busy()` as of
+    the last try; `waited_seconds` is the whole wait when this is its second part."""
     deadline = time.monotonic() + wait_seconds
+    waited_seconds = wait_seconds if waited_seconds is None else waited_seconds
     while not try_acquire():
         if time.monotonic() >= deadline:
-            waited = f" after waiting {wait_seconds:g}s" if wait_seconds else ""
-            raise LockBusy(f"another sync is writing to {what}{waited}; try again later")
+            waited = f" after waiting {waited_seconds:g}s" if waited_seconds else ""
+            raise LockBusy(f"{busy()}{waited}; {advice}")
         time.sleep(POLL_SECONDS)

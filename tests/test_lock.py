@@ -3,10 +3,13 @@ test_sync_encord.py and faults/test_concurrency.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
 
+from connector.db import create_warehouse_engine
 from connector.lock import LockBusy, warehouse_lock
 
 
@@ -24,3 +27,50 @@ def test_a_second_holder_waits_then_gets_a_message_without_command_line_flags(wa
     assert "--" not in message
     with warehouse_lock(warehouse.engine):  # released by the first holder: free again
         pass
+
+
+HOLD_FILE_OPEN = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True); time.sleep(float(sys.argv[2]))"
+
+
+def hold_duckdb_file_open(path, seconds):
+    """Another process with the file open as a DuckDB shell or a notebook has it: DuckDB's own lock, not ours."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FILE_OPEN, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "open\n"
+    return holder
+
+
+def test_a_duckdb_file_open_in_another_process_is_waited_for_then_named_with_its_pid(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    holder = hold_duckdb_file_open(path, 30)
+    try:
+        with pytest.raises(LockBusy) as busy:
+            with warehouse_lock(create_warehouse_engine(f"duckdb:///{path}"), wait_seconds=0.5):
+                pytest.fail("the file was opened while another process had it")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert str(busy.value) == (f"the DuckDB file {path} is open in another process (PID {holder.pid}) after waiting 0.5s; "
+                               "try again once it has closed the file")
+
+
+def test_a_writer_waits_for_a_process_that_has_the_duckdb_file_open_then_writes(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    holder = hold_duckdb_file_open(path, 1)
+    engine = create_warehouse_engine(f"duckdb:///{path}")
+    with warehouse_lock(engine, wait_seconds=30):
+        assert holder.poll() is not None  # it had closed the file before the lock was ours
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE written AS SELECT 42 AS answer")
+    assert holder.wait() == 0
+
+
+def test_the_duckdb_file_is_closed_when_the_lock_is_released(tmp_path):
+    """So that a writer waiting on the lock file can open the DuckDB file the moment it gets the lock."""
+    path = tmp_path / "warehouse.duckdb"
+    engine = create_warehouse_engine(f"duckdb:///{path}")
+    with warehouse_lock(engine):
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE written AS SELECT 42 AS answer")
+    opened = subprocess.run([sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1]).sql("
+                             "'SELECT answer FROM written').fetchall()[0][0])", str(path)], capture_output=True, text=True)
+    assert (opened.returncode, opened.stdout) == (0, "42\n"), opened.stderr[-500:]
