@@ -7,8 +7,9 @@ import os
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DB_URL = "duckdb:///encord.duckdb"
 # DuckDB caches up to 80% of the machine's RAM by default, so a sync's memory grew with the
@@ -35,12 +36,24 @@ def default_schema() -> str | None:
 def normalize_url(url: str) -> str:
     """Plain `postgresql://` URLs get the psycopg 3 driver, the only one we install; a DuckDB path that
     starts with `~` (in $ENCORD_WAREHOUSE_DB, where no shell expands it) is under the home directory."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     elif parsed.get_backend_name() == "duckdb" and parsed.database and parsed.database.startswith("~"):
         parsed = parsed.set(database=os.path.expanduser(parsed.database))
     return parsed.render_as_string(hide_password=False)
+
+
+def parse_url(url: str) -> URL:
+    """`url` parsed, or a one-line error; one that cannot be parsed is not shown unless it is a plain path,
+    since it may hold a password."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        if "://" in url or "@" in url:
+            raise WarehouseError("the warehouse URL cannot be parsed (not shown: it may hold a password); "
+                                 "use duckdb:///PATH or postgresql://USER@HOST/DATABASE") from None
+        raise WarehouseError(f"{url!r} is not a warehouse URL: a DuckDB file is duckdb:///{url}") from None
 
 
 def create_warehouse_engine(url: str | None = None, schema: str | None = None, must_exist: bool = False) -> Engine:
@@ -51,13 +64,17 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
     error, not a new empty file left behind a mistyped path."""
     url = normalize_url(url or default_db_url())
     schema = schema or default_schema()
-    dialect = make_url(url).get_backend_name()
+    parsed = make_url(url)
+    dialect = parsed.get_backend_name()
     if dialect not in ("duckdb", "postgresql"):
         raise WarehouseError(f"unsupported warehouse URL scheme {dialect!r}: use duckdb:/// or postgresql://")
+    if dialect == "duckdb" and parsed.host:  # duckdb://name.duckdb: two slashes
+        path = "/".join(filter(None, [parsed.host, parsed.database]))
+        raise WarehouseError(f"{parsed.render_as_string(hide_password=True)} names a host, not a file: a DuckDB file is duckdb:///{path} (three slashes)")
     if schema and dialect != "postgresql":
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
     if dialect == "duckdb" and must_exist:
-        _check_exists(make_url(url).database)
+        _check_exists(parsed.database)
     engine = create_engine(url)
     if schema:
         _use_schema(engine, schema)

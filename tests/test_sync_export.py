@@ -646,6 +646,23 @@ def test_schema_option_is_refused_for_duckdb(tmp_path):
     assert result.output.strip() == "encord-warehouse: --schema applies to Postgres only; a DuckDB warehouse is one file"
 
 
+@pytest.mark.parametrize("command", [["status"], ["migrate"], ["sync", "--from-export", str(SAMPLE)]])
+@pytest.mark.parametrize("db, message", [
+    ("labels.duckdb", "'labels.duckdb' is not a warehouse URL: a DuckDB file is duckdb:///labels.duckdb"),
+    ("/data/labels.duckdb", "'/data/labels.duckdb' is not a warehouse URL: a DuckDB file is duckdb:////data/labels.duckdb"),
+    ("duckdb://data/labels.duckdb",
+     "duckdb://data/labels.duckdb names a host, not a file: a DuckDB file is duckdb:///data/labels.duckdb (three slashes)"),
+    ("postgresql://me:s3cret@db.internal:port/analytics", "the warehouse URL cannot be parsed (not shown: it may hold a "
+     "password); use duckdb:///PATH or postgresql://USER@HOST/DATABASE"),
+])
+def test_a_warehouse_url_that_is_not_one_gets_a_line_that_shows_the_fix(tmp_path, monkeypatch, command, db, message):
+    """Not a database test: the URL is refused before anything connects, and nothing is created."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, [*command, "--db", db])
+    assert (result.exit_code, result.output) == (2, f"encord-warehouse: {message}\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_duckdb_path_under_home_written_with_a_tilde(tmp_path, monkeypatch):
     """DuckDB-only (a file path). `~` in $ENCORD_WAREHOUSE_DB reaches us unexpanded: the lock file and
     the no-file check must look where the database goes, not in a directory named `~`."""
