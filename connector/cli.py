@@ -140,6 +140,7 @@ class Commands(click.Group):
     """The command group; usage errors print one line (what is wrong), not a usage screen."""
 
     def main(self, *args, **kwargs):
+        setup_logging(level=logging.WARNING)  # `sync` logs its events: it sets this again with its --log-format
         if not kwargs.get("standalone_mode", True):
             return super().main(*args, **kwargs)
         try:

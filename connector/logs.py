@@ -1,4 +1,4 @@
-"""Log lines for people (text) or schedulers (one JSON object per line)."""
+"""Log lines for people (text) or schedulers (one JSON object per line), secrets redacted."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+
+from connector.failures import error_line
+from connector.redact import redact
 
 # Attributes every LogRecord has; anything else came in through `extra=` and is a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
@@ -15,12 +18,19 @@ def event_fields(record: logging.LogRecord) -> dict:
     return {key: value for key, value in vars(record).items() if key not in _STANDARD}
 
 
+def _message(record: logging.LogRecord) -> str:
+    """The message, redacted; a record that carries an exception (SQLAlchemy logs some) gets its first
+    line rather than its traceback."""
+    message = redact(record.getMessage())
+    return f"{message}: {error_line(record.exc_info[1])}" if record.exc_info and record.exc_info[1] else message
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "message": record.getMessage(),
+            "message": _message(record),
             **event_fields(record),
         }
         return json.dumps(line, default=str)
@@ -30,13 +40,27 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = " ".join(f"{key}={value}" for key, value in event_fields(record).items() if key != "event")
         stamp = datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-        return f"{stamp} {record.levelname.lower():<7} {record.getMessage()}" + (f"  {fields}" if fields else "")
+        return f"{stamp} {record.levelname.lower():<7} {_message(record)}" + (f"  {fields}" if fields else "")
 
 
 def setup_logging(log_format: str = "text", level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """Our events at `level`, and other libraries' warnings and errors (SQLAlchemy, the encord SDK) in the
+    same format, one line each: without this, Python's last resort prints them with their tracebacks."""
+    ours = logging.getLogger("encord_warehouse")
+    ours.handlers[:] = [_stderr_handler(logging.StreamHandler, log_format, level)]
+    ours.setLevel(level)
+    ours.propagate = False
+    root = logging.getLogger()
+    others = _stderr_handler(_OthersHandler, log_format, logging.WARNING)
+    root.handlers[:] = [handler for handler in root.handlers if not isinstance(handler, _OthersHandler)] + [others]
+
+
+class _OthersHandler(logging.StreamHandler):
+    """The root logger's handler for other libraries' records, told apart from a host's own (pytest's)."""
+
+
+def _stderr_handler(kind: type[logging.StreamHandler], log_format: str, level: int) -> logging.Handler:
+    handler = kind(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    root = logging.getLogger("encord_warehouse")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    handler.setLevel(level)
+    return handler

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import threading
 import time
 from types import SimpleNamespace
@@ -269,6 +270,27 @@ def test_every_runs_on_a_period_and_logs_json(warehouse, encord_emulator, encord
     assert [e["event"] for e in events if e["event"] == "sync_finished"] == ["sync_finished"] * 3
     assert all({"ts", "level", "message", "event"} <= set(e) for e in events)
     assert encord_key.private_key_text.split("\n")[1][:20] not in result.output + result.stderr
+
+
+def test_the_sdks_own_warnings_come_out_in_the_log_format_one_line_each(warehouse, encord_emulator, key_path, project):
+    """The SDK warns through Python's logging (here about data unit metadata on a video, which a newer
+    server sends and this SDK does not know); with --log-format json that is a JSON line like ours."""
+    video = copy.deepcopy(project.rows["video"])
+    next(iter(video["data_units"].values()))["metadata"] = {"fps": 25.0}
+    encord_emulator.put_row(project.hash, video)
+    for log_format in ("json", "text"):
+        result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-refresh", "--log-format", log_format)
+        lines = result.stderr.splitlines()
+        sdk = [line for line in lines if "Unexpected metadata for the data type" in line]
+        assert len(sdk) == 1, result.stderr
+        if log_format == "json":
+            events = [json.loads(line) for line in lines]
+            assert [e["level"] for e in events if "Unexpected metadata" in e["message"]] == ["warning"]
+            assert [e["event"] for e in events if "event" in e][-1] == "sync_finished"
+        else:
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d warning +Unexpected metadata for the data type: "
+                                r"VIDEO\. .*", sdk[0])
+    assert last_run(warehouse)[0] == "succeeded"
 
 
 def test_workflow_stage_and_label_status_filters(warehouse, encord_emulator, key_path, project):

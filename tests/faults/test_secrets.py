@@ -4,9 +4,12 @@ command output, sync_runs, sync_errors or exception messages, whatever goes wron
 from __future__ import annotations
 
 import base64
+import json
+import logging
 import os
 import struct
 import subprocess
+import sys
 
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
@@ -136,3 +139,17 @@ def test_an_unusable_key_is_named_in_one_line_without_quoting_it(warehouse, enco
         for line in key_text.splitlines()[1:-1]:
             assert line not in process.stdout + process.stderr + stored
     assert encord_emulator.log.requests_of("project", "GET") == []
+
+
+def test_another_librarys_log_record_is_one_redacted_line_with_its_exceptions_first_line():
+    """SQLAlchemy logs a failed connection reset with its exception; a library may log a signed link."""
+    from connector.logs import JsonFormatter, TextFormatter
+    try:
+        raise RuntimeError(f"Could not fetch {SIGNED}: No space left on device\nsecond line of the driver's message")
+    except RuntimeError:
+        record = logging.LogRecord("sqlalchemy.pool.impl.QueuePool", logging.ERROR, __file__, 1,
+                                   "Exception during reset of %s", ("a connection",), sys.exc_info())
+    expected = ("Exception during reset of a connection: Could not fetch https://media.example.com/street.mp4?<redacted> "
+                "No space left on device")
+    assert TextFormatter().format(record).split(" ", 2)[2] == f"error   {expected}"
+    assert json.loads(JsonFormatter().format(record))["message"] == expected
