@@ -12,6 +12,8 @@ from typing import Any, Iterable
 
 from sqlalchemy import Engine, bindparam, inspect, text
 
+from connector.migrate import EMPTY_WAREHOUSE
+
 CSV_COLUMNS = (
     "data_title", "branch_name", "label_hash", "frame", "label_kind", "object_hash", "object_name",
     "feature_hash", "uid", "object_color", "ontology_shape", "x_px", "y_px", "w_px", "h_px", "theta",
@@ -173,7 +175,7 @@ def _attach_vertices(frames: dict[tuple, dict[str, Any]], vertices: list[dict[st
 
 def _check_title(connection, title: str) -> None:
     if not inspect(connection).has_table("data_units"):
-        raise LabelsError("the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first")
+        raise LabelsError(EMPTY_WAREHOUSE)
     found = connection.execute(text("SELECT 1 FROM data_units WHERE data_title = :title LIMIT 1"), {"title": title})
     if found.first() is None:
         raise LabelsError(f"no data unit titled {title!r} in the warehouse")

@@ -19,8 +19,16 @@ SCHEMA_REVISION = "0005"
 """The newest migration's revision (migrations/versions/); a test checks it is Alembic's head."""
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+EMPTY_WAREHOUSE = "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
+
+
+def upgrade(engine: Engine, revision: str = "head", *, synced_only: bool = False) -> None:
+    """Migrate to `revision`. `synced_only` (jobs that work on what a sync loaded: optimize, rebuild,
+    extract-frames): a warehouse never migrated is an error, not new tables in a mistyped database or
+    schema (a missing DuckDB file is refused before this, see create_warehouse_engine)."""
     current = current_revision(engine)
+    if current is None and synced_only:
+        raise WarehouseError(EMPTY_WAREHOUSE)
     if revision == "head" and current == SCHEMA_REVISION:
         return
     from alembic import command

@@ -50,7 +50,7 @@ class TableOptimized:
 @capped_memory
 def optimize(engine: Engine, range_rows: int = RANGE_ROWS) -> list[TableOptimized]:
     """Every label table optimized, one at a time (on DuckDB, one transaction each)."""
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, synced_only=True)
     duckdb = dialect_of(engine) == "duckdb"
     done = []
     for table in TABLES:

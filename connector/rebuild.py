@@ -42,7 +42,7 @@ class RebuildConfig:
 
 @capped_memory
 def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, synced_only=True)
     with recorded_run(engine, "rebuild", config.project_hash) as run:
         with engine.connect() as connection:
             work = _label_rows(connection, config.project_hash)

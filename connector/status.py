@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine, func, inspect, select
 
 from connector import schema
+from connector.migrate import EMPTY_WAREHOUSE
 
 COUNTED_TABLES = [
     "projects", "data_units", "branches", "frames", "objects", "object_frames", "classifications",
@@ -41,7 +42,7 @@ def format_counts(counts: dict[str, int]) -> str:
 
 def format_status(runs: list[dict], counts: dict[str, int]) -> str:
     if not counts:
-        return "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
+        return EMPTY_WAREHOUSE
     lines = ["recent runs (UTC):" if runs else "no sync runs yet"]
     for run in runs:
         started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S")

@@ -19,7 +19,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from connector import migrate, schema, sync
 from connector.cli import cli
@@ -644,6 +644,21 @@ def test_schema_option_is_refused_for_duckdb(tmp_path):
     result = CliRunner().invoke(cli, ["migrate", "--db", f"duckdb:///{tmp_path}/w.duckdb", "--schema", "x"])
     assert result.exit_code == 2
     assert result.output.strip() == "encord-warehouse: --schema applies to Postgres only; a DuckDB warehouse is one file"
+
+
+@pytest.mark.parametrize("command", [["optimize"], ["rebuild"],
+                                     ["extract-frames", "--media-root", ".", "--dest", "frames"]])
+def test_jobs_on_what_a_sync_loaded_refuse_a_warehouse_never_synced_and_create_no_tables(warehouse, tmp_path,
+                                                                                          monkeypatch, command):
+    """A mistyped --schema or database (or an empty DuckDB file) must not become a new warehouse."""
+    monkeypatch.chdir(tmp_path)
+    warehouse.scalar("SELECT 1")  # the DuckDB file exists, with no tables
+    result = CliRunner().invoke(cli, [*command, *warehouse.cli_args])
+    assert (result.exit_code, result.output) == (
+        2, "encord-warehouse: the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first\n")
+    assert migrate.current_revision(warehouse.engine) is None
+    with warehouse.engine.connect() as connection:
+        assert inspect(connection).get_table_names() == []
 
 
 @pytest.mark.parametrize("command", [["status"], ["migrate"], ["sync", "--from-export", str(SAMPLE)]])

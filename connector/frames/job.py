@@ -187,7 +187,7 @@ def _ensure_migrated(engine: Engine) -> None:
     """Upgrade when behind; Alembic's module-level context is not thread-safe, so threads of
     one process (several workers in one program) take turns."""
     with _MIGRATING:
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, synced_only=True)
 
 
 class _Progress:
