@@ -27,7 +27,7 @@ from connector import status as warehouse_status
 from connector.db import WarehouseError, create_warehouse_engine, default_db_url, memory_cap, safe_url
 from connector.failures import error_line
 from connector.lock import LockBusy, warehouse_lock
-from connector.logs import setup_logging
+from connector.logs import logging_as_json, setup_logging
 from connector.ontology import OntologyError
 from connector.redact import redact
 from connector.sources.encord import BUNDLE_BYTES, MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
@@ -82,7 +82,16 @@ class UserError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"encord-warehouse: {self.message}", err=True)
+        show_error(self.message)
+
+
+def show_error(message: str, event: str = "command_failed") -> None:
+    """A one-line reason on stderr, `encord-warehouse: …`; under sync's --log-format json an error event
+    instead, so that every line a scheduler reads is JSON."""
+    if logging_as_json():
+        log.error(message, extra={"event": event})
+    else:
+        click.echo(f"encord-warehouse: {message}", err=True)
 
 
 @contextmanager
@@ -147,16 +156,16 @@ class Commands(click.Group):
             with _sigterm_unwinds():
                 outcome = super().main(*args, **{**kwargs, "standalone_mode": False})
         except Terminated as stopped:
-            click.echo(f"encord-warehouse: {stopped}", err=True)
+            show_error(str(stopped))
             sys.exit(128 + signal.SIGTERM)
         except click.UsageError as error:
-            click.echo(f"encord-warehouse: {error.format_message()} (see --help)", err=True)
+            show_error(f"{error.format_message()} (see --help)")
             sys.exit(error.exit_code)
         except click.ClickException as error:
-            error.show()
+            show_error(error.format_message())
             sys.exit(error.exit_code)
         except click.Abort:
-            click.echo("encord-warehouse: aborted", err=True)
+            show_error("aborted")
             sys.exit(130)
         # Without standalone mode click returns an Exit's code instead of exiting.
         sys.exit(outcome if isinstance(outcome, int) else 0)
@@ -331,9 +340,10 @@ def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
         started = time.monotonic()
         try:
             run_once()
-        except (click.ClickException, click.exceptions.Exit) as outcome:
-            if isinstance(outcome, click.ClickException):
-                outcome.show()
+        except click.ClickException as failed:
+            show_error(failed.format_message(), "run_failed")
+        except click.exceptions.Exit:
+            pass
         runs += 1
         if max_runs is not None and runs >= max_runs:
             return
@@ -407,19 +417,21 @@ def _report_sync(engine, result) -> None:
     click.echo(warehouse_status.format_counts(warehouse_status.row_counts(engine)))
     if result.failures:
         for failure in result.failures[:MAX_FAILURES_SHOWN]:
-            click.echo(f"error: {failure}", err=True)
-        click.echo(
-            f"encord-warehouse: {stats.failed} of {stats.listed} label rows failed and are recorded in "
-            f"sync_errors (run {result.run_id}); the rest loaded",
-            err=True,
-        )
+            if logging_as_json():
+                log.error(str(failure), extra={"event": "row_failed", "run_id": result.run_id,
+                                               "label_hash": failure.label_hash, "source": failure.source,
+                                               "field": failure.field})
+            else:
+                click.echo(f"error: {failure}", err=True)
+        show_error(f"{stats.failed} of {stats.listed} label rows failed and are recorded in sync_errors "
+                   f"(run {result.run_id}); the rest loaded", "sync_partial")
         raise click.exceptions.Exit(1)
 
 
 @contextmanager
 def progress_bar(desc: str, unit: str):
-    """A tqdm bar on a terminal, else None (schedulers get log lines instead)."""
-    if not sys.stderr.isatty():
+    """A tqdm bar on a terminal, else None (schedulers get log lines instead; JSON logs, only JSON)."""
+    if not sys.stderr.isatty() or logging_as_json():
         yield None
         return
     from tqdm import tqdm

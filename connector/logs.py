@@ -55,6 +55,11 @@ def setup_logging(log_format: str = "text", level: int = logging.INFO) -> None:
     root.handlers[:] = [handler for handler in root.handlers if not isinstance(handler, _OthersHandler)] + [others]
 
 
+def logging_as_json() -> bool:
+    """True under --log-format json (as the latest setup_logging set it)."""
+    return any(isinstance(handler.formatter, JsonFormatter) for handler in logging.getLogger("encord_warehouse").handlers)
+
+
 class _OthersHandler(logging.StreamHandler):
     """The root logger's handler for other libraries' records, told apart from a host's own (pytest's)."""
 

@@ -272,6 +272,20 @@ def test_every_runs_on_a_period_and_logs_json(warehouse, encord_emulator, encord
     assert encord_key.private_key_text.split("\n")[1][:20] not in result.output + result.stderr
 
 
+def test_every_logs_a_failed_run_and_runs_again(warehouse, encord_emulator, key_path, project):
+    """A run that fails (the API's 500 with no retries left) is one JSON event; the next run still happens."""
+    encord_emulator.inject("status", status=500, query_type="labelrowmetadata", times=1)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--every", "0.2s", "--max-runs", "2",
+                      "--max-retries", "0", "--log-format", "json")
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    failed = [e for e in events if e.get("event") == "run_failed"]
+    assert [e["level"] for e in failed] == ["error"] and "500" in failed[0]["message"]
+    assert [e["event"] for e in events if e["event"] in ("sync_failed", "run_failed", "next_run", "sync_finished")] == [
+        "sync_failed", "run_failed", "next_run", "sync_finished"]
+    assert warehouse.rows("SELECT status FROM sync_runs ORDER BY started_at") == [("failed",), ("succeeded",)]
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(project.rows)
+
+
 def test_the_sdks_own_warnings_come_out_in_the_log_format_one_line_each(warehouse, encord_emulator, key_path, project):
     """The SDK warns through Python's logging (here about data unit metadata on a video, which a newer
     server sends and this SDK does not know); with --log-format json that is a JSON line like ours."""

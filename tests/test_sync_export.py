@@ -25,6 +25,7 @@ from connector import migrate, schema, sync
 from connector.cli import cli
 from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
 from connector.frames.job import extract_frames
+from connector.lock import warehouse_lock
 from connector.optimize import optimize
 from connector.rebuild import rebuild
 from connector.sources.export import ExportError
@@ -433,6 +434,29 @@ def test_batches_read_before_a_broken_tail_are_committed(warehouse, tmp_path):
     assert warehouse.scalar("SELECT count(*) FROM object_frames") == sum(
         sdk_counts(row, json.loads(ONTOLOGY.read_text())).object_annotations for row in rows[:4])
     assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
+
+
+def test_with_log_format_json_every_line_on_stderr_is_json_failures_included(warehouse, tmp_path):
+    """A scheduler that reads JSON lines gets the row failures and the one-line reasons as error events."""
+    rows = json.loads(SAMPLE.read_text())
+    export = tmp_path / "export.jsonl"
+    export.write_text("\n".join([json.dumps(rows[0]), "{not json", json.dumps(rows[1])]))
+    partial = run_cli(warehouse, "sync", "--from-export", str(export), "--project-hash", "proj", "--log-format", "json")
+    events = [json.loads(line) for line in partial.stderr.splitlines()]
+    assert partial.exit_code == 1 and [(e["level"], e["event"]) for e in events if e["level"] == "error"] == [
+        ("error", "row_failed"), ("error", "sync_partial")]
+    [run_id] = warehouse.rows("SELECT run_id FROM sync_runs")[0]
+    failed = next(e for e in events if e["event"] == "row_failed")
+    assert (failed["run_id"], failed["source"], failed["field"], failed["label_hash"]) == (run_id, "export.jsonl:2", "<json>", None)
+    assert failed["message"].startswith("export.jsonl:2: <json>: invalid JSON")
+    assert events[-1]["message"] == f"1 of 3 label rows failed and are recorded in sync_errors (run {run_id}); the rest loaded"
+
+    with warehouse_lock(warehouse.engine):
+        busy = run_cli(warehouse, "sync", "--from-export", str(export), "--log-format", "json")
+    [event] = [json.loads(line) for line in busy.stderr.splitlines()]
+    assert busy.exit_code == 2 and (event["level"], event["event"]) == ("error", "command_failed")
+    assert event["message"].startswith("another sync is writing to ") and event["message"].endswith(
+        "; try again later or pass --wait-for-lock SECONDS")
 
 
 def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(warehouse, tmp_path):
