@@ -70,7 +70,8 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         raise WarehouseError(f"unsupported warehouse URL scheme {dialect!r}: use duckdb:/// or postgresql://")
     if dialect == "duckdb" and parsed.host:  # duckdb://name.duckdb: two slashes
         path = "/".join(filter(None, [parsed.host, parsed.database]))
-        raise WarehouseError(f"{parsed.render_as_string(hide_password=True)} names a host, not a file: a DuckDB file is duckdb:///{path} (three slashes)")
+        raise WarehouseError(f"{parsed.render_as_string(hide_password=True)} names a host, not a file: "
+                             f"a DuckDB file is duckdb:///{path} (three slashes)")
     if schema and dialect != "postgresql":
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
     if dialect == "duckdb" and must_exist:
