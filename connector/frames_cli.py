@@ -96,12 +96,17 @@ def _advance(bar):
 
 def _report(result) -> None:
     click.echo(
-        f"run {result.run_id}: {result.videos} videos, {result.written} frames written, "
+        f"run {result.run_id}: {_count(result.videos, 'video')}, {_count(result.written, 'frame')} written, "
         f"{result.skipped} already extracted, {result.busy} claimed by other workers, {len(result.failures)} failed"
     )
     if result.failures:
         for failure in result.failures[:MAX_FAILURES_SHOWN]:
             click.echo(f"error: {failure}", err=True)
-        click.echo(f"encord-warehouse: {len(result.failures)} videos failed and are recorded in sync_errors "
-                   f"(run {result.run_id}); the others were extracted", err=True)
+        failed = len(result.failures)
+        click.echo(f"encord-warehouse: {_count(failed, 'video')} failed and {'is' if failed == 1 else 'are'} recorded "
+                   f"in sync_errors (run {result.run_id}); the others were extracted", err=True)
         raise click.exceptions.Exit(1)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -60,7 +60,7 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
     assert result.stderr.strip().splitlines()[0] == (
         "error: extract-frames (gone.mp4): video: no video for gone.mp4 under the media root")
     assert result.stderr.strip().splitlines()[-1].startswith(
-        "encord-warehouse: 1 videos failed and are recorded in sync_errors")
+        "encord-warehouse: 1 video failed and is recorded in sync_errors")
     written = sorted(p.name for p in (dest / PROJECT / "dh-street").glob("*.png"))
     assert written == ["000005.png", "000017.png", "000060.png"]
     assert [read_index(decode_gray(dest / PROJECT / "dh-street" / name)[0]) for name in written] == [5, 17, 60]
@@ -68,7 +68,7 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
     again = invoke(warehouse, "extract-frames", "--media-root", str(videos), "--dest", str(dest), "--format", "png",
                    "--title", "street.mp4")
     assert again.exit_code == 0, again.output
-    assert "1 videos, 0 frames written, 3 already extracted" in again.stdout
+    assert "1 video, 0 frames written, 3 already extracted" in again.stdout
 
 
 def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
