@@ -20,13 +20,13 @@ from typing import Iterator
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from connector import migrate as migrations
 from connector import status as warehouse_status
-from connector.db import WarehouseError, create_warehouse_engine, default_db_url, memory_cap, safe_url
+from connector.db import WarehouseError, create_warehouse_engine, default_db_url, memory_cap, parse_url, safe_url
 from connector.failures import error_line
-from connector.lock import LockBusy, warehouse_lock
+from connector.lock import LockBusy, duckdb_file_holder, warehouse_lock
 from connector.logs import logging_as_json, setup_logging
 from connector.ontology import OntologyError
 from connector.redact import redact
@@ -102,17 +102,25 @@ def one_line_errors(db_url: str | None):
         raise UserError(f"{error} or pass --wait-for-lock SECONDS") from None
     except (ExportError, OntologyError, WarehouseError, EncordSourceError, WorkerError) as error:
         raise UserError(redact(str(error))) from None
+    except OperationalError as error:
+        holder = duckdb_file_holder(error)
+        if holder is None:
+            raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {error_line(error)}") from None
+        # only a command that reads gets here: one that writes waits for the file in warehouse_lock
+        raise UserError(f"the DuckDB file {parse_url(db_url or default_db_url()).database} is open for writing in "
+                        f"another process{holder}; try again once it has closed the file") from None
     except SQLAlchemyError as error:
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {error_line(error)}") from None
 
 
 @contextmanager
-def command_engine(db_url: str | None, schema: str | None, *, must_exist: bool = False,
+def command_engine(db_url: str | None, schema: str | None, *, must_exist: bool = False, read_only: bool = False,
                    lock_wait: float | None = None) -> Iterator[Engine]:
     """A command's engine, disposed at the end: with `must_exist`, a DuckDB path with no file is refused
-    before anything is created (the lock file included); with `lock_wait` (a command that writes), held under
-    the writer's lock and DuckDB's memory cap (db.capped_memory)."""
-    engine = create_warehouse_engine(db_url, schema, must_exist=must_exist)
+    before anything is created (the lock file included); `read_only` (a command that only reads) as in
+    create_warehouse_engine; with `lock_wait` (a command that writes), held under the writer's lock and
+    DuckDB's memory cap (db.capped_memory)."""
+    engine = create_warehouse_engine(db_url, schema, must_exist=must_exist, read_only=read_only)
     try:
         if lock_wait is None:
             yield engine
@@ -400,7 +408,7 @@ def status(db_url: str | None, schema: str | None, runs: int, output_format: str
         encord-warehouse status --db duckdb:///encord.duckdb
         encord-warehouse status --format json --runs 1 | jq -r '.runs[0].status'
     """
-    with one_line_errors(db_url), command_engine(db_url, schema, must_exist=True) as engine:
+    with one_line_errors(db_url), command_engine(db_url, schema, read_only=True) as engine:
         recent, counts = warehouse_status.recent_runs(engine, runs), warehouse_status.row_counts(engine)
     if output_format == "json":
         click.echo(json.dumps(warehouse_status.status_document(recent, counts), indent=1))

@@ -56,12 +56,14 @@ def parse_url(url: str) -> URL:
         raise WarehouseError(f"{url!r} is not a warehouse URL: a DuckDB file is duckdb:///{url}") from None
 
 
-def create_warehouse_engine(url: str | None = None, schema: str | None = None, must_exist: bool = False) -> Engine:
+def create_warehouse_engine(url: str | None = None, schema: str | None = None, must_exist: bool = False,
+                            read_only: bool = False) -> Engine:
     """An engine for `url`; on Postgres every connection works inside `schema` (see warehouse_schema).
     Both default as the command line's --db and --schema do: $ENCORD_WAREHOUSE_DB, else
     ./encord.duckdb, and $ENCORD_WAREHOUSE_SCHEMA, else the server's search_path.
-    `must_exist` (status, labels: commands that only read): a DuckDB file that is not there is an
-    error, not a new empty file left behind a mistyped path."""
+    `must_exist` (the commands but sync and migrate): a DuckDB file that is not there is an error, not
+    a new empty file left behind a mistyped path. `read_only` (status, labels; implies `must_exist`):
+    a DuckDB file is opened read-only, which DuckDB lets several processes do at once."""
     url = normalize_url(url or default_db_url())
     schema = schema or default_schema()
     parsed = make_url(url)
@@ -74,9 +76,9 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
                              f"a DuckDB file is duckdb:///{path} (three slashes)")
     if schema and dialect != "postgresql":
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
-    if dialect == "duckdb" and must_exist:
+    if dialect == "duckdb" and (must_exist or read_only):
         _check_exists(parsed.database)
-    engine = create_engine(url)
+    engine = create_engine(url, connect_args={"read_only": True} if read_only and dialect == "duckdb" else {})
     if schema:
         _use_schema(engine, schema)
         engine = engine.execution_options(warehouse_schema=schema)

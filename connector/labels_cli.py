@@ -39,7 +39,7 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format)
     with one_line_errors(db_url):
         try:
             query = library.LabelsQuery(title, start, end, frame_list, branch)
-            with command_engine(db_url, schema, must_exist=True) as engine:
+            with command_engine(db_url, schema, read_only=True) as engine:
                 click.echo(_render(engine, query, output_format), nl=False)
         except library.LabelsError as error:
             raise UserError(str(error)) from None

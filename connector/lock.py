@@ -74,15 +74,24 @@ def _open_duckdb_file(engine: Engine, wait_seconds: float, waited_seconds: float
         try:
             engine.connect().close()
         except OperationalError as error:
-            if "Could not set lock on file" not in str(error.orig):
+            holder = duckdb_file_holder(error)
+            if holder is None:
                 raise
-            pid = re.search(r"\(PID \d+\)", str(error.orig))
-            holder = f" {pid.group()}" if pid else ""
             return False
         return True
 
     _poll(connect, wait_seconds, lambda: f"the DuckDB file {engine.url.database} is open in another process{holder}",
           waited_seconds=waited_seconds, advice="try again once it has closed the file")
+
+
+def duckdb_file_holder(error: OperationalError) -> str | None:
+    """When `error` is DuckDB's refusal to open a file another process has open: " (PID n)" naming that
+    process ("" if DuckDB does not say); else None."""
+    message = str(error.orig)
+    if "Could not set lock on file" not in message:
+        return None
+    pid = re.search(r"\(PID \d+\)", message)
+    return f" {pid.group()}" if pid else ""
 
 
 def _try_flock(handle) -> bool:

@@ -24,6 +24,9 @@ def loaded(warehouse, tmp_path):
 
 
 def _run(warehouse, *args):
+    # `labels` opens a DuckDB file read-only, which DuckDB refuses in a process that has it open to
+    # write, as this one does after loading it; the command runs in its own process
+    warehouse.engine.dispose()
     return CliRunner().invoke(cli, ["labels", *warehouse.cli_args, *args], catch_exceptions=False)
 
 

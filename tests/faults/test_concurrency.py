@@ -129,3 +129,85 @@ def test_a_migration_waits_for_an_old_version_sync(warehouse, other_warehouse, e
     run_sync(warehouse, encord_emulator, key_path, project.hash)
     assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
     assert SYNC_TABLES
+
+
+HOLD_WAREHOUSE = """
+import sys, time
+from sqlalchemy import text
+from connector.db import create_warehouse_engine
+url, schema, mode = sys.argv[1:]
+engine = create_warehouse_engine(url, schema or None, read_only=mode == "read")
+with engine.connect() as connection:
+    if mode == "write":
+        connection.execute(text("DELETE FROM object_frames"))  # not committed
+    else:
+        connection.execute(text("SELECT count(*) FROM object_frames"))
+    print("open", flush=True)
+    time.sleep(60)
+"""
+
+READERS = (["status", "--format", "json"], ["labels", "--title", "video_0001.mp4", "--start", "0", "--end", "20"])
+
+
+def hold_warehouse(warehouse, mode):
+    """Another process with the warehouse open: `write` in an open transaction, `read` as a read-only reader."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WAREHOUSE, warehouse.url, warehouse.schema or "", mode],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "open\n"
+    return holder
+
+
+def read(warehouse, together=True) -> list[tuple[int, str, str]]:
+    """Each of READERS as its own process, all started together or one after the other: (exit code,
+    stdout, stderr) of each."""
+    def start(command):
+        return subprocess.Popen([*CLI, *command, *warehouse.cli_args], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    if not together:
+        return [finish(start(command)) for command in READERS]
+    return [finish(reader) for reader in [start(command) for command in READERS]]
+
+
+@pytest.fixture
+def loaded_sample(warehouse):
+    """The sample synced, and what each reader prints with no other process on the warehouse."""
+    from click.testing import CliRunner
+    from connector.cli import cli
+    sync = CliRunner().invoke(cli, ["sync", "--from-export", str(ROOT / "examples/sample_export.json"),
+                                    "--ontology", str(ROOT / "examples/ontology.json"), *warehouse.cli_args])
+    assert sync.exit_code == 0, sync.output
+    warehouse.engine.dispose()  # from here on, no connection of this process has the file open
+    alone = read(warehouse, together=False)
+    assert [code for code, _, _ in alone] == [0, 0], alone
+    assert json.loads(alone[0][1])["tables"]["object_frames"] > 0 and json.loads(alone[1][1])
+    return [stdout for _, stdout, _ in alone]
+
+
+def test_status_and_labels_while_another_process_reads(warehouse, loaded_sample):
+    """Two readers and a read-only client (a BI tool, a notebook) at once: DuckDB lets them share the file."""
+    holder = hold_warehouse(warehouse, "read")
+    try:
+        beside_a_reader = read(warehouse)  # status and labels at once, beside the holder
+    finally:
+        holder.kill()
+        holder.wait()
+    assert beside_a_reader == [(0, stdout, "") for stdout in loaded_sample]
+
+
+def test_status_and_labels_while_another_process_writes(warehouse, loaded_sample):
+    """DuckDB lets no other process open a file one has open to write: one line naming it. Postgres readers
+    go on, and see nothing of the writer's open transaction."""
+    holder = hold_warehouse(warehouse, "write")
+    try:
+        beside_a_writer = read(warehouse)
+    finally:
+        holder.kill()
+        holder.wait()
+    if warehouse.dialect == "duckdb":
+        path = warehouse.url.removeprefix("duckdb:///")
+        assert beside_a_writer == [(2, "", f"encord-warehouse: the DuckDB file {path} is open for writing in another "
+                                           f"process (PID {holder.pid}); try again once it has closed the file\n")] * 2
+    else:
+        assert beside_a_writer == [(0, stdout, "") for stdout in loaded_sample]
+    assert [stdout for _, stdout, _ in read(warehouse)] == loaded_sample  # the writer's delete never landed
