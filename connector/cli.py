@@ -397,7 +397,8 @@ def parse_duration(text: str) -> float:
 @cli.command()
 @db_option
 @schema_option
-@click.option("--runs", default=10, show_default=True, help="How many recent runs to show.")
+@click.option("--runs", type=click.IntRange(0), default=10, show_default=True,
+              help="How many recent runs to show (0: the row counts only).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one document for monitoring (runs with every sync_runs column, row counts).")
 def status(db_url: str | None, schema: str | None, runs: int, output_format: str) -> None:
@@ -409,7 +410,8 @@ def status(db_url: str | None, schema: str | None, runs: int, output_format: str
         encord-warehouse status --format json --runs 1 | jq -r '.runs[0].status'
     """
     with one_line_errors(db_url), command_engine(db_url, schema, read_only=True) as engine:
-        recent, counts = warehouse_status.recent_runs(engine, runs), warehouse_status.row_counts(engine)
+        recent = warehouse_status.recent_runs(engine, runs) if runs else None
+        counts = warehouse_status.row_counts(engine)
     if output_format == "json":
         click.echo(json.dumps(warehouse_status.status_document(recent, counts), indent=1))
     else:

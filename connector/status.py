@@ -40,9 +40,12 @@ def format_counts(counts: dict[str, int]) -> str:
     return "\n".join(f"{name:<{width}}  {count:>10,}" for name, count in counts.items())
 
 
-def format_status(runs: list[dict], counts: dict[str, int]) -> str:
+def format_status(runs: list[dict] | None, counts: dict[str, int]) -> str:
+    """`runs` None: none were asked for, only the counts are shown."""
     if not counts:
         return EMPTY_WAREHOUSE
+    if runs is None:
+        return "\n".join(["rows per table:", format_counts(counts)])
     lines = ["recent runs (UTC):" if runs else "no sync runs yet"]
     for run in runs:
         started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S")
@@ -56,10 +59,10 @@ def format_status(runs: list[dict], counts: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def status_document(runs: list[dict], counts: dict[str, int]) -> dict:
+def status_document(runs: list[dict] | None, counts: dict[str, int]) -> dict:
     """The same as format_status, for monitoring: {"runs": [...newest first], "tables": {name: rows}};
     timestamps in ISO 8601, UTC. An empty warehouse has no runs and no tables."""
-    return {"runs": [{name: _iso(value) for name, value in run.items()} for run in runs], "tables": counts}
+    return {"runs": [{name: _iso(value) for name, value in run.items()} for run in runs or []], "tables": counts}
 
 
 def _iso(value):
