@@ -397,7 +397,7 @@ def parse_duration(text: str) -> float:
 @cli.command()
 @db_option
 @schema_option
-@click.option("--runs", type=click.IntRange(0), default=10, show_default=True,
+@click.option("--runs", type=click.IntRange(0, 2**63 - 1), default=10, show_default=True,
               help="How many recent runs to show (0: the row counts only).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one document for monitoring (runs with every sync_runs column, row counts).")

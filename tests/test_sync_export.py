@@ -647,12 +647,14 @@ def test_status_with_no_runs_asked_for_shows_the_counts_only(warehouse):
     assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY)).exit_code == 0
     text_output = run_cli(warehouse, "status", "--runs", "0")
     document = json.loads(run_cli(warehouse, "status", "--runs", "0", "--format", "json").output)
-    negative = run_cli(warehouse, "status", "--runs", "-1")
+    refused = [run_cli(warehouse, "status", "--runs", runs) for runs in ("-1", str(2**63))]  # LIMIT is a bigint
     counts = {name: warehouse.scalar(f"SELECT count(*) FROM {name}") for name in COUNTED_TABLES}
     assert text_output.exit_code == 0 and text_output.output.splitlines() == [
         "rows per table:", *(f"{name:<{max(map(len, counts))}}  {count:>10,}" for name, count in counts.items())]
     assert document == {"runs": [], "tables": counts} and counts["object_frames"] > 0
-    assert negative.exit_code == 2 and "Invalid value for '--runs': -1 is not in the range x>=0." in negative.output
+    assert [(result.exit_code, result.output.splitlines()[-1]) for result in refused] == [
+        (2, f"encord-warehouse: Invalid value for '--runs': {runs} is not in the range 0<=x<={2**63 - 1}. (see --help)")
+        for runs in (-1, 2**63)]
 
 
 def test_status_of_a_duckdb_file_that_is_not_there_says_so_and_creates_none(tmp_path):
