@@ -433,9 +433,15 @@ def _report_sync(engine, result) -> None:
                                                "field": failure.field})
             else:
                 click.echo(f"error: {failure}", err=True)
-        show_error(f"{stats.failed} of {stats.listed} label rows failed and are recorded in sync_errors "
-                   f"(run {result.run_id}); the rest loaded", "sync_partial")
+        show_error(_partial_summary(stats.failed, stats.listed, result.run_id), "sync_partial")
         raise click.exceptions.Exit(1)
+
+
+def _partial_summary(failed: int, listed: int, run_id: str) -> str:
+    recorded = f"recorded in sync_errors (run {run_id})"
+    if failed < listed:
+        return f"{failed} of {listed} label rows failed and are {recorded}; the rest loaded"
+    return f"the one label row failed and is {recorded}" if failed == 1 else f"all {failed} label rows failed and are {recorded}"
 
 
 @contextmanager

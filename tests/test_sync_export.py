@@ -239,6 +239,20 @@ def test_bad_rows_are_quarantined_and_the_rest_load(warehouse, tmp_path):
     assert warehouse.scalar("SELECT status FROM sync_runs") == "partial"
 
 
+@pytest.mark.parametrize("rows", [1, 2])
+def test_a_sync_whose_every_row_fails_says_so(warehouse, tmp_path, rows):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(json.dumps({"data_title": f"x{n}.mp4", "data_type": "video"}) + "\n" for n in range(rows)))
+    result = run_cli(warehouse, "sync", "--from-export", str(path))
+    run_id = warehouse.scalar("SELECT run_id FROM sync_runs")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == ("encord-warehouse: " + (
+        "the one label row failed and is" if rows == 1 else f"all {rows} label rows failed and are") +
+        f" recorded in sync_errors (run {run_id})")
+    assert warehouse.rows("SELECT field FROM sync_errors") == [("label_hash",)] * rows
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 0
+
+
 def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
     good = json.loads(SAMPLE.read_text())[0]
     path = tmp_path / "one.json"
