@@ -156,6 +156,8 @@ class _RowNormalizer:
         return LabelRowError(self.label_hash, field_path, reason, self.row.get("data_title"))
 
     def run(self) -> dict[str, list[tuple]]:
+        if "label_hash" not in self.row and {"objects", "classifications"} <= self.row.keys():
+            raise self.fail("label_hash", "missing: this is an ontology (OntologyStructure.to_dict()), not a label row")
         for key in ("label_hash", "data_hash", "data_type", "data_units"):
             if not self.row.get(key):
                 raise self.fail(key, "missing")

@@ -253,6 +253,13 @@ def test_a_sync_whose_every_row_fails_says_so(warehouse, tmp_path, rows):
     assert warehouse.scalar("SELECT count(*) FROM branches") == 0
 
 
+def test_an_ontology_given_as_the_export_is_named_as_such(warehouse):
+    result = run_cli(warehouse, "sync", "--from-export", str(ONTOLOGY))
+    reason = "missing: this is an ontology (OntologyStructure.to_dict()), not a label row"
+    assert result.exit_code == 1 and f"error: {ONTOLOGY.name}: label_hash: {reason}\n" in result.stderr
+    assert warehouse.rows("SELECT field, reason, source FROM sync_errors") == [("label_hash", reason, ONTOLOGY.name)]
+
+
 def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
     good = json.loads(SAMPLE.read_text())[0]
     path = tmp_path / "one.json"
