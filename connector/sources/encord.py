@@ -304,8 +304,17 @@ class EncordSource:
                                                "wait_s": wait, "error": type(last).__name__})
                 self.sleep(wait)
         raise EncordSourceError(
-            f"cannot {what} after {self.config.max_retries + 1} attempts: {_reason(last)}"
+            f"cannot {what} after {self.config.max_retries + 1} attempts: {self._network_problem(last) or _reason(last)}"
         ) from last
+
+    def _network_problem(self, error: Exception) -> str | None:
+        """What the network said, when the API was not reached or did not answer: the SDK's own message names
+        only its request ("Request session.send failed ...")."""
+        cause = _socket_error(error)
+        domain = self.config.domain or "the Encord API"
+        if isinstance(cause, TimeoutError):
+            return f"{domain} did not answer within {self.config.timeout_seconds:g}s"
+        return f"cannot reach {domain}: {cause.strerror or cause}" if cause else None
 
     def _retry_wait(self, error: Exception, what: str, attempt: int) -> float:
         """Seconds to wait before retrying `error`; raises for errors that retrying cannot fix."""
@@ -375,6 +384,18 @@ def _key_problem(error: Exception) -> str:
     if "Ed25519" in str(error):
         return "it is not an Ed25519 key (Encord's API keys are Ed25519)"
     return "it is not an OpenSSH private key"
+
+
+def _socket_error(error: BaseException) -> OSError | None:
+    """The operating system's error under an SDK error (refused, no such host, timed out, TLS), if any: the
+    end of its chain of causes, through urllib3's `reason`."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and (error.errno is not None or isinstance(error, TimeoutError)):
+            return error
+        error = error.__cause__ or error.__context__ or getattr(error, "reason", None)
+    return None
 
 
 def _reason(error: Exception, limit: int = 400) -> str:

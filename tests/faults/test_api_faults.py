@@ -4,6 +4,7 @@ full sync of the same source state (after one normal re-run where the fault made
 from __future__ import annotations
 
 import copy
+import socket
 
 import pytest
 
@@ -156,6 +157,28 @@ def test_an_unreachable_api_fails_with_one_line_and_changes_nothing(warehouse, e
     with pytest.raises(EncordSourceError):
         library_sync(warehouse, encord_emulator, key_path, project.hash, max_retries=1)
 
+
+
+def test_an_api_that_cannot_be_reached_is_named_with_what_the_network_said(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    before = snapshot(warehouse)
+    with socket.socket() as closed:  # a port that was free a moment ago: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--domain", nowhere, "--max-retries", "1",
+                      "--retry-backoff", "0", expect=2)
+    reason = f"cannot open project {project.hash} after 2 attempts: cannot reach {nowhere}: Connection refused"
+    assert result.stderr.splitlines()[-1] == f"encord-warehouse: {reason}"
+    assert warehouse.rows("SELECT status, error FROM sync_runs ORDER BY started_at DESC LIMIT 1") == [("failed", reason)]
+    assert snapshot(warehouse) == before
+
+
+def test_an_api_that_never_answers_in_time_is_named_with_the_timeout(warehouse, encord_emulator, key_path, project):
+    encord_emulator.inject("delay", seconds=3, query_type="labelrow", times=None)
+    with pytest.raises(EncordSourceError) as failed:
+        library_sync(warehouse, encord_emulator, key_path, project.hash, timeout_seconds=1, max_retries=1)
+    assert str(failed.value) == f"cannot fetch label rows after 2 attempts: {encord_emulator.url} did not answer within 1s"
+    assert warehouse.scalar("SELECT count(*) FROM object_frames") == 0
 
 def with_a_nan_token(row):
     """`row` with a box coordinate the emulator writes as a NaN token: JSON has none, the SDK's orjson refuses it."""
