@@ -20,13 +20,13 @@ from typing import Iterator
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector import migrate as migrations
 from connector import status as warehouse_status
-from connector.db import WarehouseError, create_warehouse_engine, default_db_url, memory_cap, parse_url, safe_url
+from connector.db import WarehouseError, create_warehouse_engine, default_db_url, memory_cap, safe_url
 from connector.failures import error_line
-from connector.lock import LockBusy, duckdb_file_holder, warehouse_lock
+from connector.lock import LockBusy, wait_for_duckdb_file, warehouse_lock
 from connector.logs import logging_as_json, setup_logging
 from connector.ontology import OntologyError
 from connector.redact import redact
@@ -46,6 +46,12 @@ db_option = click.option(
 schema_option = click.option(
     "--schema", default=None, metavar="NAME",
     help="Postgres schema to hold the tables (commands that write create it if missing). Default: $ENCORD_WAREHOUSE_SCHEMA, else the search_path.",
+)
+
+reader_wait_option = click.option(
+    "--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
+    help="If a process has this DuckDB warehouse open to write (a sync), wait this long for it to close the file: "
+         "DuckDB lets no other process read it meanwhile. Postgres readers never wait.",
 )
 
 
@@ -102,27 +108,24 @@ def one_line_errors(db_url: str | None):
         raise UserError(f"{error} or pass --wait-for-lock SECONDS") from None
     except (ExportError, OntologyError, WarehouseError, EncordSourceError, WorkerError) as error:
         raise UserError(redact(str(error))) from None
-    except OperationalError as error:
-        holder = duckdb_file_holder(error)
-        if holder is None:
-            raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {error_line(error)}") from None
-        # only a command that reads gets here: one that writes waits for the file in warehouse_lock
-        raise UserError(f"the DuckDB file {parse_url(db_url or default_db_url()).database} is open for writing in "
-                        f"another process{holder}; try again once it has closed the file") from None
     except SQLAlchemyError as error:
         raise UserError(f"warehouse {safe_url(db_url or default_db_url())}: {error_line(error)}") from None
 
 
 @contextmanager
-def command_engine(db_url: str | None, schema: str | None, *, must_exist: bool = False, read_only: bool = False,
-                   lock_wait: float | None = None) -> Iterator[Engine]:
+def command_engine(db_url: str | None, schema: str | None, *, lock_wait: float | None, must_exist: bool = False,
+                   read_only: bool = False) -> Iterator[Engine]:
     """A command's engine, disposed at the end: with `must_exist`, a DuckDB path with no file is refused
-    before anything is created (the lock file included); `read_only` (a command that only reads) as in
-    create_warehouse_engine; with `lock_wait` (a command that writes), held under the writer's lock and
-    DuckDB's memory cap (db.capped_memory)."""
+    before anything is created (the lock file included). A command that writes holds the writer's lock and
+    DuckDB's memory cap (db.capped_memory), waiting up to `lock_wait` seconds for the lock (None: it takes
+    neither, see frames_cli); one that only reads (`read_only`, as in create_warehouse_engine) opens a DuckDB
+    file read-only once no process has it open to write, waiting up to `lock_wait` seconds for that."""
     engine = create_warehouse_engine(db_url, schema, must_exist=must_exist, read_only=read_only)
     try:
-        if lock_wait is None:
+        if read_only:
+            wait_for_duckdb_file(engine, lock_wait or 0, reading=True)
+            yield engine
+        elif lock_wait is None:
             yield engine
         else:
             with warehouse_lock(engine, lock_wait), memory_cap(engine):  # the report after a sync too
@@ -401,7 +404,8 @@ def parse_duration(text: str) -> float:
               help="How many recent runs to show (0: the row counts only).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one document for monitoring (runs with every sync_runs column, row counts).")
-def status(db_url: str | None, schema: str | None, runs: int, output_format: str) -> None:
+@reader_wait_option
+def status(db_url: str | None, schema: str | None, runs: int, output_format: str, wait_for_lock: float) -> None:
     """Show the last sync runs and the row count of every table.
 
     \b
@@ -409,7 +413,7 @@ def status(db_url: str | None, schema: str | None, runs: int, output_format: str
         encord-warehouse status --db duckdb:///encord.duckdb
         encord-warehouse status --format json --runs 1 | jq -r '.runs[0].status'
     """
-    with one_line_errors(db_url), command_engine(db_url, schema, read_only=True) as engine:
+    with one_line_errors(db_url), command_engine(db_url, schema, read_only=True, lock_wait=wait_for_lock) as engine:
         recent = warehouse_status.recent_runs(engine, runs) if runs else None
         counts = warehouse_status.row_counts(engine)
     if output_format == "json":
@@ -441,7 +445,9 @@ def _partial_summary(failed: int, listed: int, run_id: str) -> str:
     recorded = f"recorded in sync_errors (run {run_id})"
     if failed < listed:
         return f"{failed} of {listed} label rows failed and are {recorded}; the rest loaded"
-    return f"the one label row failed and is {recorded}" if failed == 1 else f"all {failed} label rows failed and are {recorded}"
+    if failed == 1:
+        return f"the one label row failed and is {recorded}"
+    return f"all {failed} label rows failed and are {recorded}"
 
 
 @contextmanager

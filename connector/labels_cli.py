@@ -12,7 +12,8 @@ import json
 import click
 
 from connector import labels as library
-from connector.cli import FRAME_LIST, UserError, cli, command_engine, db_option, one_line_errors, schema_option
+from connector.cli import (FRAME_LIST, UserError, cli, command_engine, db_option, one_line_errors, reader_wait_option,
+                           schema_option)
 
 
 @cli.command()
@@ -25,7 +26,8 @@ from connector.cli import FRAME_LIST, UserError, cli, command_engine, db_option,
               help="A list of frames (and ranges) instead of --start/--end.")
 @click.option("--branch", default=None, help="Only this branch ('main' or an annotator branch). Default: every branch.")
 @click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
-def labels(db_url, schema, title, start, end, frame_list, branch, output_format) -> None:
+@reader_wait_option
+def labels(db_url, schema, title, start, end, frame_list, branch, output_format, wait_for_lock) -> None:
     """Print the objects, classifications and attributes of frames of one data unit.
 
     JSON: one entry per label row and frame, objects with pixel geometry and attributes, then
@@ -39,7 +41,7 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format)
     with one_line_errors(db_url):
         try:
             query = library.LabelsQuery(title, start, end, frame_list, branch)
-            with command_engine(db_url, schema, read_only=True) as engine:
+            with command_engine(db_url, schema, read_only=True, lock_wait=wait_for_lock) as engine:
                 click.echo(_render(engine, query, output_format), nl=False)
         except library.LabelsError as error:
             raise UserError(str(error)) from None

@@ -39,7 +39,7 @@ def warehouse_lock(engine: Engine, wait_seconds: float = 0) -> Iterator[None]:
         deadline = time.monotonic() + wait_seconds
         with _file_lock(engine.url.database + ".lock", wait_seconds):
             try:
-                _open_duckdb_file(engine, max(0.0, deadline - time.monotonic()), wait_seconds)
+                wait_for_duckdb_file(engine, max(0.0, deadline - time.monotonic()), waited_seconds=wait_seconds)
                 yield
             finally:
                 engine.dispose()  # DuckDB's lock on the file goes before ours: a writer waiting on ours can open it
@@ -65,8 +65,13 @@ def _file_lock(path: str, wait_seconds: float) -> Iterator[None]:
         handle.close()
 
 
-def _open_duckdb_file(engine: Engine, wait_seconds: float, waited_seconds: float) -> None:
-    """Waits while another process has the file open; the pooled connection then keeps it open for us."""
+def wait_for_duckdb_file(engine: Engine, wait_seconds: float, *, waited_seconds: float | None = None,
+                         reading: bool = False) -> None:
+    """Waits while another process has the engine's DuckDB file open; the pooled connection then keeps it
+    open for us. `reading`: the engine opens the file read-only, which only a process that has it open to
+    write keeps out. Nothing to wait for on Postgres or in memory."""
+    if engine.dialect.name != "duckdb" or engine.url.database in (None, "", ":memory:"):
+        return
     holder = ""
 
     def connect() -> bool:
@@ -74,24 +79,16 @@ def _open_duckdb_file(engine: Engine, wait_seconds: float, waited_seconds: float
         try:
             engine.connect().close()
         except OperationalError as error:
-            holder = duckdb_file_holder(error)
-            if holder is None:
+            if "Could not set lock on file" not in str(error.orig):
                 raise
+            pid = re.search(r"\(PID \d+\)", str(error.orig))
+            holder = f" {pid.group()}" if pid else ""
             return False
         return True
 
-    _poll(connect, wait_seconds, lambda: f"the DuckDB file {engine.url.database} is open in another process{holder}",
+    opened = "open for writing" if reading else "open"
+    _poll(connect, wait_seconds, lambda: f"the DuckDB file {engine.url.database} is {opened} in another process{holder}",
           waited_seconds=waited_seconds, advice="try again once it has closed the file")
-
-
-def duckdb_file_holder(error: OperationalError) -> str | None:
-    """When `error` is DuckDB's refusal to open a file another process has open: " (PID n)" naming that
-    process ("" if DuckDB does not say); else None."""
-    message = str(error.orig)
-    if "Could not set lock on file" not in message:
-        return None
-    pid = re.search(r"\(PID \d+\)", message)
-    return f" {pid.group()}" if pid else ""
 
 
 def _try_flock(handle) -> bool:

@@ -303,9 +303,8 @@ class EncordSource:
                 log.warning("retrying", extra={"event": "retry", "action": what, "attempt": attempt + 1,
                                                "wait_s": wait, "error": type(last).__name__})
                 self.sleep(wait)
-        raise EncordSourceError(
-            f"cannot {what} after {self.config.max_retries + 1} attempts: {self._network_problem(last) or _reason(last)}"
-        ) from last
+        reason = self._network_problem(last) or _reason(last)
+        raise EncordSourceError(f"cannot {what} after {self.config.max_retries + 1} attempts: {reason}") from last
 
     def _network_problem(self, error: Exception) -> str | None:
         """What the network said, when the API was not reached or did not answer: the SDK's own message names

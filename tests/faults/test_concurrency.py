@@ -135,7 +135,7 @@ HOLD_WAREHOUSE = """
 import sys, time
 from sqlalchemy import text
 from connector.db import create_warehouse_engine
-url, schema, mode = sys.argv[1:]
+url, schema, mode, seconds = sys.argv[1:]
 engine = create_warehouse_engine(url, schema or None, read_only=mode == "read")
 with engine.connect() as connection:
     if mode == "write":
@@ -143,25 +143,27 @@ with engine.connect() as connection:
     else:
         connection.execute(text("SELECT count(*) FROM object_frames"))
     print("open", flush=True)
-    time.sleep(60)
+    time.sleep(float(seconds))  # then ends, its transaction not committed
 """
 
 READERS = (["status", "--format", "json"], ["labels", "--title", "video_0001.mp4", "--start", "0", "--end", "20"])
 
 
-def hold_warehouse(warehouse, mode):
-    """Another process with the warehouse open: `write` in an open transaction, `read` as a read-only reader."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WAREHOUSE, warehouse.url, warehouse.schema or "", mode],
+def hold_warehouse(warehouse, mode, seconds=60):
+    """Another process with the warehouse open for `seconds`: `write` in an open transaction, `read` as a
+    read-only reader."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WAREHOUSE, warehouse.url, warehouse.schema or "", mode,
+                               str(seconds)],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline() == "open\n"
     return holder
 
 
-def read(warehouse, together=True) -> list[tuple[int, str, str]]:
+def read(warehouse, together=True, *options) -> list[tuple[int, str, str]]:
     """Each of READERS as its own process, all started together or one after the other: (exit code,
     stdout, stderr) of each."""
     def start(command):
-        return subprocess.Popen([*CLI, *command, *warehouse.cli_args], cwd=ROOT, stdout=subprocess.PIPE,
+        return subprocess.Popen([*CLI, *command, *options, *warehouse.cli_args], cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
     if not together:
@@ -207,7 +209,18 @@ def test_status_and_labels_while_another_process_writes(warehouse, loaded_sample
     if warehouse.dialect == "duckdb":
         path = warehouse.url.removeprefix("duckdb:///")
         assert beside_a_writer == [(2, "", f"encord-warehouse: the DuckDB file {path} is open for writing in another "
-                                           f"process (PID {holder.pid}); try again once it has closed the file\n")] * 2
+                                           f"process (PID {holder.pid}); try again once it has closed the file or "
+                                           "pass --wait-for-lock SECONDS\n")] * 2
     else:
         assert beside_a_writer == [(0, stdout, "") for stdout in loaded_sample]
     assert [stdout for _, stdout, _ in read(warehouse)] == loaded_sample  # the writer's delete never landed
+
+
+def test_status_and_labels_wait_for_a_writer_to_close_the_file(warehouse, loaded_sample):
+    """With --wait-for-lock, a DuckDB reader waits for the writer to close the file; a Postgres one never waits."""
+    holder = hold_warehouse(warehouse, "write", seconds=3)
+    readers = read(warehouse, True, "--wait-for-lock", "60")
+    writer_ended_first = holder.poll() is not None
+    assert holder.wait() == 0
+    assert readers == [(0, stdout, "") for stdout in loaded_sample]  # the writer's delete never committed
+    assert writer_ended_first == (warehouse.dialect == "duckdb")
