@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from connector.cli import (
     FRAME_LIST, MAX_FAILURES_SHOWN, UserError, cli, command_engine, db_option, one_line_errors, progress_bar,
-    schema_option,
+    schema_option, show_error,
 )
 from connector.db import default_db_url, normalize_url
 from connector.frames import ExtractFramesConfig, extract_frames, parse_storage_options
@@ -103,8 +103,8 @@ def _report(result) -> None:
         for failure in result.failures[:MAX_FAILURES_SHOWN]:
             click.echo(f"error: {failure}", err=True)
         failed = len(result.failures)
-        click.echo(f"encord-warehouse: {_count(failed, 'video')} failed and {'is' if failed == 1 else 'are'} recorded "
-                   f"in sync_errors (run {result.run_id}); the others were extracted", err=True)
+        show_error(f"{_count(failed, 'video')} failed and {'is' if failed == 1 else 'are'} recorded in sync_errors "
+                   f"(run {result.run_id}); the others were extracted")
         raise click.exceptions.Exit(1)
 
 

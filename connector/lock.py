@@ -2,7 +2,8 @@
 
 A second sync started while one runs waits up to `wait_seconds`, then gives up with a
 clear message; it never interleaves with the first. On DuckDB the wait also covers DuckDB's
-own lock on the file, which any process that has the file open holds (a DuckDB shell, a notebook).
+own lock on the file, which any process that has the file open holds (a DuckDB shell, a notebook);
+commands that only read wait on that lock alone (wait_for_duckdb_file).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def warehouse_lock(engine: Engine, wait_seconds: float = 0) -> Iterator[None]:
     if engine.dialect.name == "postgresql":
         with _advisory_lock(engine.url, warehouse_schema(engine), wait_seconds):
             yield
-    elif engine.url.database and engine.url.database != ":memory:":
+    elif path := _duckdb_file(engine):
         deadline = time.monotonic() + wait_seconds
-        with _file_lock(engine.url.database + ".lock", wait_seconds):
+        with _file_lock(path + ".lock", wait_seconds):
             try:
                 wait_for_duckdb_file(engine, max(0.0, deadline - time.monotonic()), waited_seconds=wait_seconds)
                 yield
@@ -70,7 +71,8 @@ def wait_for_duckdb_file(engine: Engine, wait_seconds: float, *, waited_seconds:
     """Waits while another process has the engine's DuckDB file open; the pooled connection then keeps it
     open for us. `reading`: the engine opens the file read-only, which only a process that has it open to
     write keeps out. Nothing to wait for on Postgres or in memory."""
-    if engine.dialect.name != "duckdb" or engine.url.database in (None, "", ":memory:"):
+    path = _duckdb_file(engine)
+    if path is None:
         return
     holder = ""
 
@@ -87,8 +89,14 @@ def wait_for_duckdb_file(engine: Engine, wait_seconds: float, *, waited_seconds:
         return True
 
     opened = "open for writing" if reading else "open"
-    _poll(connect, wait_seconds, lambda: f"the DuckDB file {engine.url.database} is {opened} in another process{holder}",
+    _poll(connect, wait_seconds, lambda: f"the DuckDB file {path} is {opened} in another process{holder}",
           waited_seconds=waited_seconds, advice="try again once it has closed the file")
+
+
+def _duckdb_file(engine: Engine) -> str | None:
+    """The path of the engine's DuckDB file; None on Postgres or in memory."""
+    database = engine.url.database
+    return database if engine.dialect.name == "duckdb" and database and database != ":memory:" else None
 
 
 def _try_flock(handle) -> bool:
