@@ -247,7 +247,7 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
               help="Label rows per transaction.")
 @click.option("--full-refresh", is_flag=True, help="Fetch and rewrite every label row, even unchanged ones.")
 @click.option("--workers", type=click.IntRange(0), metavar="N",
-              help="Processes that normalize label rows in a large sync (0: none). Default: one per core "
+              help="Processes that normalize label rows in a large sync, at most (0: none). Default: one per core "
                    "(--project: one per core but one, which the Encord SDK keeps busy).")
 @click.option("--every", metavar="DURATION", help="Keep running: sync, then again every DURATION (15m, 1h, 30s).")
 @click.option("--max-runs", type=click.IntRange(1), help="With --every: stop after this many runs.")

@@ -15,6 +15,7 @@ import pickle
 import queue
 import subprocess
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -31,24 +32,42 @@ class WorkerError(RuntimeError):
 
 
 class WorkerPool:
-    """`count` worker processes; `submit` runs a module-level function with picklable arguments in one of them."""
+    """Up to `count` worker processes; `submit` runs a module-level function with picklable arguments in
+    one of them. A process starts when a call finds none idle, so a `count` larger than the calls
+    ever in flight at once (a sync has a few batches' chunks) starts no more processes than those."""
 
     def __init__(self, count: int):
-        self._workers = [_Worker() for _ in range(count)]
+        self._count = count
+        self._workers: list[_Worker] = []
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        for worker in self._workers:
-            self._idle.put(worker)
+        self._starting = threading.Lock()
         self._callers = ThreadPoolExecutor(count, thread_name_prefix="worker-call")
+
+    @property
+    def started(self) -> int:
+        """Processes started so far."""
+        return len(self._workers)
 
     def submit(self, function: Callable, *args: Any) -> Future:
         return self._callers.submit(self._call, function, args)
 
     def _call(self, function: Callable, args: tuple) -> Any:
-        worker = self._idle.get()
+        worker = self._take()
         try:
             return worker.call(function, args)
         finally:
             self._idle.put(worker)
+
+    def _take(self) -> _Worker:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._starting:
+            if len(self._workers) < self._count:
+                self._workers.append(_Worker())
+                return self._workers[-1]
+        return self._idle.get()  # all `count` are busy; the caller threads are `count` too, so one comes back
 
     def close(self) -> None:
         """Cancel what has not started, wait for what has, end the processes."""

@@ -37,6 +37,7 @@ from connector.workers import WorkerError
 from examples import sdk_sample
 from sdk_counts import sdk_counts
 from tests.encord_emulator import clone_row
+from tests.test_workers import children
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample_export.json"
@@ -272,6 +273,23 @@ def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
     result = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj"))
     assert result.stats.failed == 1
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=good["label_hash"]) == before > 0
+
+
+def test_many_workers_start_no_more_processes_than_the_chunks_in_flight(warehouse, tmp_path, monkeypatch):
+    """--workers 64 on a small machine must not start 64 processes: chunks of at most two batches
+    are in flight at once (the one writing and the one read next), and a process starts only for a
+    chunk that finds none idle."""
+    monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
+    monkeypatch.setattr(sync, "BATCH_BYTES", 250_000)
+    before = children()
+    started: list[int] = []
+    result = sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj", str(ONTOLOGY), workers=64),
+                         on_progress=lambda rows: started.append(len(children() - before)))
+    rows = json.loads(SAMPLE.read_text())
+    assert (result.stats.inserted, result.stats.failed) == (len(rows), 0)
+    assert len(started) >= 4  # batches
+    assert 0 < max(started) <= 2 * (250_000 // 40_000 + 1)
+    assert children() == before
 
 
 def test_worker_processes_load_what_the_sync_process_loads(warehouse, other_warehouse, tmp_path, monkeypatch, caplog):

@@ -6,6 +6,7 @@ import gc
 import os
 import subprocess
 import sys
+import time
 import weakref
 from pathlib import Path
 
@@ -35,6 +36,32 @@ def test_calls_run_in_other_processes_and_come_back_in_order():
     assert [square for _, square in answers] == [n * n for n in range(20)]
     pids = {pid for pid, _ in answers}
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+def children() -> set[int]:
+    """This process's child processes, as Linux lists them."""
+    return {int(pid) for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()}
+
+
+def test_processes_start_only_when_a_call_finds_none_idle():
+    """A pool may hold many more processes than a caller keeps busy (--workers 64 on a small sync):
+    only as many start as there are calls in flight at once."""
+    before = children()
+    with WorkerPool(50) as pool:
+        assert pool.started == 0 and children() == before
+        one_by_one = {pool.submit(where_and_square, n).result(timeout=60)[0] for n in range(5)}
+        assert pool.started == 1 and len(one_by_one) == 1
+        at_once = [pool.submit(sleep_then_where, 1.0) for _ in range(3)]
+        pids = {future.result(timeout=60) for future in at_once}
+        assert pool.started == 3 and len(pids) == 3 and one_by_one < pids
+        assert children() - before == pids
+    assert children() == before
+
+
+def sleep_then_where(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
 
 
 def niceness() -> int:
