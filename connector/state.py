@@ -6,6 +6,7 @@ rows it describes.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,8 @@ from connector import schema
 from connector.failures import RowFailure, error_line
 from connector.incremental import StoredRow
 from connector.redact import redact
+
+log = logging.getLogger("encord_warehouse.sync")
 
 
 def utc_now() -> datetime:
@@ -82,8 +85,12 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None) -> Itera
     try:
         yield run
     except BaseException as error:
-        finish_run(engine, run.run_id, run.stats, "failed", error=error_line(error)[:2000],
-                   cursor_before=run.cursor_before, cursor_after=run.cursor_after)
+        try:
+            finish_run(engine, run.run_id, run.stats, "failed", error=error_line(error)[:2000],
+                       cursor_before=run.cursor_before, cursor_after=run.cursor_after)
+        except Exception as unrecorded:  # the warehouse went too: say so, but the run's own error is the news
+            log.warning("the failed run could not be recorded in sync_runs: %s", error_line(unrecorded),
+                        extra={"event": "run_not_recorded", "run_id": run.run_id})
         raise
     finish_run(engine, run.run_id, run.stats, "partial" if run.failures else "succeeded",
                cursor_before=run.cursor_before, cursor_after=run.cursor_after)

@@ -275,6 +275,38 @@ def test_a_row_that_turns_bad_keeps_its_last_good_version(warehouse, tmp_path):
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=good["label_hash"]) == before > 0
 
 
+def test_a_failed_run_the_warehouse_cannot_record_fails_with_its_own_error(warehouse, tmp_path, caplog):
+    """If recording the failed run fails too (here sync_runs is renamed away while the sync reads a
+    pipe), the sync raises its own error, not the warehouse's, and a warning says it went unrecorded."""
+    row = json.loads(SAMPLE.read_text())[0]
+    pipe = tmp_path / "export.json"
+    os.mkfifo(pipe)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sync_export(warehouse.engine, ExportSyncConfig(str(pipe), "proj", workers=0))
+        except Exception as error:
+            raised.append(error)
+
+    syncing = threading.Thread(target=run)
+    with caplog.at_level(logging.WARNING, logger="encord_warehouse.sync"):
+        syncing.start()
+        with open(pipe, "wb", buffering=0) as sink:  # opens once the sync reads: its run is recorded
+            sink.write(b"[" + json.dumps(row).encode() + b",")
+            assert warehouse.scalar("SELECT status FROM sync_runs") == "running"
+            with warehouse.engine.begin() as connection:
+                connection.execute(text("ALTER TABLE sync_runs RENAME TO sync_runs_away"))
+            sink.write(b"{ not json ]")
+        syncing.join(timeout=120)
+
+    assert len(raised) == 1 and isinstance(raised[0], ExportError), raised
+    assert "sync_runs" not in str(raised[0])
+    unrecorded = [record for record in caplog.records if getattr(record, "event", None) == "run_not_recorded"]
+    assert len(unrecorded) == 1 and "sync_runs" in unrecorded[0].getMessage()
+    assert warehouse.scalar("SELECT status FROM sync_runs_away") == "running"  # the next run closes it
+
+
 def test_many_workers_start_no_more_processes_than_the_chunks_in_flight(warehouse, tmp_path, monkeypatch):
     """--workers 64 on a small machine must not start 64 processes: chunks of at most two batches
     are in flight at once (the one writing and the one read next), and a process starts only for a
