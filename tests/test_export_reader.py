@@ -153,6 +153,45 @@ def test_a_utf8_byte_order_mark_before_the_json_is_skipped(tmp_path, name, body)
     assert all(text is None or (not text.startswith(b"\xef") and not text.endswith(b"\r")) for _, text in got)
 
 
+# "\U0001f697" and "\U0001f600" are surrogate pairs in UTF-16
+WIDE = [*TRICKY, {"label_hash": "lh-9", "data_title": "\U0001f697 \u00e9\u2603 \U0001f600", "n": 9}]
+
+
+@pytest.mark.parametrize("encode", [
+    lambda text: text.encode("utf-16-le").join([b"\xff\xfe", b""]),
+    lambda text: text.encode("utf-16-be").join([b"\xfe\xff", b""]),
+    lambda text: gzip.compress(text.encode("utf-16")),
+], ids=["little-endian", "big-endian", "gzip"])
+@pytest.mark.parametrize("name, text", [
+    ("array.json", json.dumps(WIDE, ensure_ascii=False, indent=2)),
+    ("rows.jsonl", "\n".join(json.dumps(row, ensure_ascii=False) for row in WIDE)),
+    ("one.json", json.dumps(WIDE[-1], ensure_ascii=False)),
+], ids=["array", "json-lines", "one-object"])
+def test_utf16_with_its_byte_order_mark_reads_as_the_utf8_file(tmp_path, monkeypatch, encode, name, text):
+    """Windows PowerShell 5's `>` writes UTF-16 with a byte order mark. Reads of 37 bytes split
+    characters and surrogate pairs; the rows' texts (archived, fingerprinted) are the UTF-8 file's."""
+    monkeypatch.setattr(export, "_CHUNK", 37)
+    utf8, utf16 = tmp_path / "utf8" / name, tmp_path / "utf16" / name
+    for path, data in ((utf8, text.encode()), (utf16, encode(text))):
+        path.parent.mkdir()
+        path.write_bytes(data)
+    expected = [(item.parsed(), item.text, item.location) for item in read_export(utf8)]
+    assert [(item.parsed(), item.text, item.location) for item in read_export(utf16)] == expected
+    assert [row for row, _, _ in expected] == (WIDE if name != "one.json" else WIDE[-1:])
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\xff\xfe" + '[{"label_hash": "'.encode("utf-16-le") + b"\x00\xd8" + 'x"}]'.encode("utf-16-le"),
+     "not valid UTF-16 near byte 37: illegal UTF-16 surrogate"),
+    ("[]".encode("utf-16") + b"\x00", "not valid UTF-16 near byte 7: truncated data"),
+], ids=["lone-surrogate", "odd-length"])
+def test_broken_utf16_is_one_line_naming_the_file_and_where(tmp_path, data, reason):
+    path = tmp_path / "wide.json"
+    path.write_bytes(data)
+    with pytest.raises(ExportError, match=rf"^{re.escape(str(path))}: {reason}$"):
+        list(read_export(path))
+
+
 @pytest.mark.parametrize("name, content", [
     ("export.json.gz", json.dumps(TRICKY, indent=2)),
     ("export.jsonl.gz", "\ufeff" + "\n".join(json.dumps(row) for row in TRICKY)),
@@ -176,6 +215,7 @@ PIPED = {
     "one.json": json.dumps(TRICKY[1], indent=2).encode(),
     "array.json.gz": gzip.compress(json.dumps(TRICKY).encode()),
     "rows.jsonl.gz": gzip.compress(b"\xef\xbb\xbf" + "\n".join(json.dumps(row) for row in TRICKY).encode()),
+    "utf16.json": json.dumps(TRICKY, ensure_ascii=False).encode("utf-16"),
 }
 
 

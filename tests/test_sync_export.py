@@ -655,6 +655,17 @@ def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_pa
     assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output  # the same rows
 
 
+def test_a_utf16_export_loads_as_the_utf8_one(warehouse, other_warehouse, tmp_path):
+    """Windows PowerShell 5 writes `python export.py > export.json` as UTF-16 with a byte order mark."""
+    wide = tmp_path / "export.json"
+    wide.write_bytes(SAMPLE.read_text().encode("utf-16"))
+    assert run_cli(warehouse, "sync", "--from-export", str(wide), "--ontology", str(ONTOLOGY)).exit_code == 0
+    assert run_cli(other_warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY)).exit_code == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse) and snapshot(warehouse)["object_frames"]
+    again = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output  # archived alike
+
+
 def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_warehouse):
     """`--from-export -`: `aws s3 cp s3://…/export.json.gz - | encord-warehouse sync --from-export -`."""
     command = [str(Path(sys.executable).with_name("encord-warehouse")), "sync", "--from-export", "-",

@@ -2,12 +2,14 @@
 
 Accepts a JSON array of label-row dicts (streamed, so memory does not grow with the
 file), a single label-row object, JSON Lines, or a directory of such files; any of them
-gzip-compressed (read as a stream, never decompressed to disk). A file is read once from start
-to end, never seeked, so a pipe serves as well (`-` is standard input).
+gzip-compressed (read as a stream, never decompressed to disk), in UTF-8 or in UTF-16 with its byte
+order mark. A file is read once from start to end, never seeked, so a pipe serves as well (`-` is
+standard input).
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import logging
 import re
@@ -32,6 +34,7 @@ STDIN = "-"
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.strip() strips
 _UTF8_BOM = b"\xef\xbb\xbf"  # written by some Windows tools before the JSON; RFC 8259 lets a reader skip it
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little-, big-endian: Windows PowerShell 5's `>` writes the first
 _GZIP_MAGIC = b"\x1f\x8b"
 _ROW_START = re.compile(rb'\s*\{\s*"label_hash"')
 _BETWEEN_ROWS = re.compile(rb"\}\s*,\s*(\{)\s*$")  # what comes before the first key of a row that is not the first
@@ -119,8 +122,10 @@ def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
 
 
 def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
-    head = _read_exactly(handle, len(_UTF8_BOM)).removeprefix(_UTF8_BOM)
-    head = _through_first_significant_byte(head, handle, path)
+    head = _read_exactly(handle, len(_UTF8_BOM))
+    if head[:2] in _UTF16_BOMS:
+        handle, head = _Utf16AsUtf8(_Prefixed(head, handle), path), b""
+    head = _through_first_significant_byte(head.removeprefix(_UTF8_BOM), handle, path)
     first = head.lstrip()[:1]
     if first == b"[":
         yield from _read_array(_Prefixed(head.lstrip(), handle), path)
@@ -281,6 +286,30 @@ class _Prefixed:
         data = self.prefix[self.offset:end]
         self.offset += len(data)
         return data + self.handle.read() if size < 0 else data
+
+
+class _Utf16AsUtf8:
+    """A binary stream of UTF-16 text that starts with its byte order mark, read as UTF-8 (without the mark)."""
+
+    def __init__(self, handle, path: Path):
+        self.handle, self.path = handle, path
+        self.decoder = codecs.getincrementaldecoder("utf-16")()
+        self.pending, self.offset = b"", 0
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.pending or size < 0:
+            raw = self.handle.read(_CHUNK)
+            try:
+                self.pending += self.decoder.decode(raw, final=not raw).encode()
+            except UnicodeDecodeError as error:
+                where = f"near byte {self.offset + error.start}"
+                raise ExportError(self.path, f"not valid UTF-16 {where}: {error.reason}") from None
+            self.offset += len(raw)
+            if not raw:
+                break
+        data = self.pending if size < 0 else self.pending[:size]
+        self.pending = self.pending[len(data):]
+        return data
 
 
 def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
