@@ -182,10 +182,12 @@ def test_utf16_with_its_byte_order_mark_reads_as_the_utf8_file(tmp_path, monkeyp
 
 @pytest.mark.parametrize("data, reason", [
     (b"\xff\xfe" + '[{"label_hash": "'.encode("utf-16-le") + b"\x00\xd8" + 'x"}]'.encode("utf-16-le"),
-     "not valid UTF-16 near byte 37: illegal UTF-16 surrogate"),
-    ("[]".encode("utf-16") + b"\x00", "not valid UTF-16 near byte 7: truncated data"),
+     "not valid UTF-16 at byte 36: illegal UTF-16 surrogate"),
+    ("[]".encode("utf-16") + b"\x00", "not valid UTF-16 at byte 6: truncated data"),
 ], ids=["lone-surrogate", "odd-length"])
-def test_broken_utf16_is_one_line_naming_the_file_and_where(tmp_path, data, reason):
+@pytest.mark.parametrize("chunk", [5, 4 << 20], ids=["characters-split-across-reads", "one-read"])
+def test_broken_utf16_is_one_line_naming_the_file_and_where(tmp_path, monkeypatch, data, reason, chunk):
+    monkeypatch.setattr(export, "_CHUNK", chunk)
     path = tmp_path / "wide.json"
     path.write_bytes(data)
     with pytest.raises(ExportError, match=rf"^{re.escape(str(path))}: {reason}$"):
@@ -343,6 +345,9 @@ def test_an_ontology_file_is_read_with_a_byte_order_mark_and_checked_for_its_sha
     marked = tmp_path / "ontology.json"
     marked.write_bytes(b"\xef\xbb\xbf" + json.dumps(ontology).encode())
     assert read_ontology(marked) == ontology
+    wide = tmp_path / "wide.json"
+    wide.write_bytes(json.dumps(ontology).encode("utf-16"))  # PowerShell 5's `>`
+    assert read_ontology(wide) == ontology
     latin = '{"objects": [], "note": "caf\u00e9"}'.encode("latin-1")
     at = latin.index(b"\xe9")
     for name, content, message in [
@@ -352,6 +357,7 @@ def test_an_ontology_file_is_read_with_a_byte_order_mark_and_checked_for_its_sha
         ("bad.json", json.dumps({"objects": {}}).encode(), "not an ontology: expected an object"),
         ("latin.json", latin, rf"ontology is not valid JSON: not UTF-8 \(byte 0xe9\): line 1 column {at + 1} \(char {at}\)"),
         ("missing.json", None, "cannot open ontology: No such file or directory"),
+        ("odd.json", "{}".encode("utf-16") + b"\x00", "ontology is not valid UTF-16 at byte 6: truncated data"),
     ]:
         path = tmp_path / name
         if content is not None:

@@ -137,15 +137,22 @@ def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
 
 def read_ontology(path: str | Path) -> dict:
     try:
-        ontology = parse_json(Path(path).read_bytes().removeprefix(_UTF8_BOM))
+        ontology = parse_json(_utf8(Path(path).read_bytes()))
         check_ontology(ontology)
     except OSError as error:
         raise ExportError(path, f"cannot open ontology: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ExportError(path, f"ontology is not valid UTF-16 at byte {error.start}: {error.reason}") from None
     except orjson.JSONDecodeError as error:
         raise ExportError(path, f"ontology is not valid JSON: {error}") from None
     except OntologyError as error:
         raise ExportError(path, f"not an ontology: {error}") from None
     return ontology
+
+
+def _utf8(data: bytes) -> bytes:
+    """A whole file's JSON as UTF-8, without a byte order mark (from UTF-16 if it has one of UTF-16)."""
+    return data.decode("utf-16").encode() if data[:2] in _UTF16_BOMS else data.removeprefix(_UTF8_BOM)
 
 
 def _read_exactly(handle, size: int) -> bytes:
@@ -299,10 +306,11 @@ class _Utf16AsUtf8:
     def read(self, size: int = -1) -> bytes:
         while not self.pending or size < 0:
             raw = self.handle.read(_CHUNK)
+            held = len(self.decoder.getstate()[0])  # the end of the last read: half a character
             try:
                 self.pending += self.decoder.decode(raw, final=not raw).encode()
             except UnicodeDecodeError as error:
-                where = f"near byte {self.offset + error.start}"
+                where = f"at byte {self.offset - held + error.start}"
                 raise ExportError(self.path, f"not valid UTF-16 {where}: {error.reason}") from None
             self.offset += len(raw)
             if not raw:
