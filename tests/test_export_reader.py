@@ -267,6 +267,31 @@ def test_directory_reads_every_export_file_in_name_order(tmp_path):
     assert labels(tmp_path) == [row["label_hash"] for row in ROWS[1:] + ROWS[:1]]
 
 
+def test_subdirectories_are_read_and_rows_are_located_by_their_path_in_the_directory(tmp_path):
+    """Exports kept a folder a day (or synced from an S3 prefix) are read whole, in name order, the
+    newest copy of a row winning across folders; hidden files and folders (a notebook's checkpoints,
+    macOS's ._ files) are not export files."""
+    for folder, rows in (("2026-11-01", ROWS[:3]), ("2026-11-02/morning", ROWS[1:2]), ("2026-11-02", ROWS[2:4])):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder / "export.json").write_text(json.dumps([dict(row, folder=folder) for row in rows]))
+    (tmp_path / "2026-11-02" / "broken.jsonl").write_text(json.dumps(ROWS[4]) + "\n{not json}")
+    (tmp_path / "top.jsonl").write_text(json.dumps(dict(ROWS[0], folder=".")))
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "export-checkpoint.json").write_text(json.dumps(ROWS))
+    (tmp_path / "2026-11-01" / "._export.json").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    items = list(read_export(tmp_path))
+    assert [(item.location, item.text if item.text == b"{not json}" else item.parsed()["label_hash"])
+            for item in items] == [
+        ("2026-11-02/broken.jsonl:1", "lh-4"), ("2026-11-02/broken.jsonl:2", b"{not json}"),
+        ("2026-11-02/export.json[0]", "lh-2"), ("2026-11-02/export.json[1]", "lh-3"),
+        ("2026-11-02/morning/export.json[0]", "lh-1"), ("top.jsonl:1", "lh-0"),
+    ]
+    assert [item.parsed()["folder"] for item in items[2:]] == ["2026-11-02", "2026-11-02", "2026-11-02/morning", "."]
+
+    (tmp_path / "2026-11-02" / "cut.json").write_text("[" + json.dumps(ROWS[4]))
+    assert next(item for item in read_export(tmp_path) if item.error).location == "2026-11-02/cut.json"
+
+
 def test_a_row_in_several_files_of_a_directory_comes_once_from_the_last(tmp_path, caplog):
     """Full exports collected in one folder day after day: each label row is read from the newest file
     that has it, and the earlier copies are skipped (a sync would otherwise write every copy)."""

@@ -530,26 +530,30 @@ def test_with_log_format_json_every_line_on_stderr_is_json_failures_included(war
         "; try again later or pass --wait-for-lock SECONDS")
 
 
-def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(warehouse, tmp_path):
+@pytest.mark.parametrize("folder_of_b", ["", "2026-11-02/"], ids=["flat", "in-a-subdirectory"])
+def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(warehouse, tmp_path, folder_of_b):
     """One bad download in a folder of exports: its readable rows and every other file load, the file is
-    one sync_errors row naming it, the command says so and exits 1; once the file is whole, it loads."""
+    one sync_errors row naming it (by its path in the folder), the command says so and exits 1; once the
+    file is whole, it loads."""
     rows = json.loads(SAMPLE.read_text())
     folder = tmp_path / "exports"
     folder.mkdir()
     (folder / "a.json").write_text(json.dumps(rows[:3]))
     whole = json.dumps(rows[3:6])
-    (folder / "b.json").write_text(whole[:whole.index(json.dumps(rows[4])) + 40])  # cut inside its second row
+    broken = folder / f"{folder_of_b}b.json"
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_text(whole[:whole.index(json.dumps(rows[4])) + 40])  # cut inside its second row
     (folder / "c.jsonl").write_text("\n".join(json.dumps(row) for row in rows[6:]))
     result = run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "proj")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0].startswith("error: b.json: <json>: invalid JSON in item 1: ")
+    assert result.stderr.splitlines()[0].startswith(f"error: {folder_of_b}b.json: <json>: invalid JSON in item 1: ")
     loaded = {h for (h,) in warehouse.rows("SELECT label_hash FROM branches")}
     assert loaded == {row["label_hash"] for row in rows[:4] + rows[6:]}
     [(label_hash, field, reason, source)] = warehouse.rows("SELECT label_hash, field, reason, source FROM sync_errors")
-    assert (label_hash, field, source) == (None, "<json>", "b.json") and reason.startswith("invalid JSON in item 1: ")
+    assert (label_hash, field, source) == (None, "<json>", f"{folder_of_b}b.json") and reason.startswith("invalid JSON in item 1: ")
     assert warehouse.scalar("SELECT status FROM sync_runs") == "partial"
 
-    (folder / "b.json").write_text(whole)
+    broken.write_text(whole)
     again = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
     assert (again.stats.inserted, again.stats.unchanged, again.stats.failed) == (2, len(rows) - 2, 0)
     assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import codecs
 import gzip
 import logging
+import os
 import re
 import sys
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -52,11 +54,12 @@ class ExportError(Exception):
 
 
 def read_export(path: str | Path) -> Iterator[SourceRow]:
-    """The label rows of an export file, or of every export file in a directory, in name order. A label
-    row in more than one file of a directory (full exports collected day after day) comes once, from the
-    last file that has it: else every sync would write each earlier copy and then the last one again.
-    A file of a directory that cannot be read (past some point) comes as an item with its error, after
-    its rows before that point; a single file that cannot be read raises ExportError."""
+    """The label rows of an export file, or of every export file in a directory and its subdirectories,
+    in name order. A label row in more than one file of a directory (full exports collected day after
+    day) comes once, from the last file that has it: else every sync would write each earlier copy
+    and then the last one again. A file of a directory that cannot be read (past some point) comes as
+    an item with its error, after its rows before that point; a single file that cannot be read raises
+    ExportError. Rows' locations name a directory's files by their path in it (2026-11-27/export.json[3])."""
     if str(path) == STDIN:
         yield from _read_handle(sys.stdin.buffer, Path("<stdin>"))
         return
@@ -64,23 +67,35 @@ def read_export(path: str | Path) -> Iterator[SourceRow]:
     if not path.is_dir():
         yield from read_export_file(path)
         return
-    files = sorted(p for p in path.iterdir() if p.name.lower().endswith(_EXPORT_NAMES) and p.is_file())
+    files = _export_files(path)
     if not files:
-        raise ExportError(path, "no .json or .jsonl files (or .gz of them) in this directory")
+        raise ExportError(path, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
     last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
     superseded = 0
     for index, file in enumerate(files):
+        name = file.relative_to(path).as_posix()
         try:
             for item in read_export_file(file):
                 if last_file.get(label_hash_of(item), index) > index:
                     superseded += 1
                     continue
-                yield item
+                yield replace(item, location=name + item.location.removeprefix(file.name))
         except ExportError as error:  # its rows before the break are read, and the other files
-            yield SourceRow(None, file.name, error=error.reason)
+            yield SourceRow(None, name, error=error.reason)
     if superseded:
         log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, path,
                  extra={"event": "rows_superseded", "rows": superseded})
+
+
+def _export_files(directory: Path) -> list[Path]:
+    """The export files in `directory` and its subdirectories, in name order (a folder's files where
+    its name sorts). Hidden ones are left out: .ipynb_checkpoints, .git, macOS's ._export.json."""
+    found = []
+    for folder, subfolders, names in os.walk(directory):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [Path(folder, name) for name in names if name.lower().endswith(_EXPORT_NAMES)
+                  and not name.startswith(".") and Path(folder, name).is_file()]
+    return sorted(found, key=lambda file: file.relative_to(directory).parts)
 
 
 def _last_file_of_each_row(files: list[Path]) -> dict[str, int]:
