@@ -215,8 +215,8 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
 @db_option
 @schema_option
 @click.option("--from-export", "export_path", metavar="PATH",
-              help="A JSON array of label rows (Encord's 'Export labels as JSON'), JSON Lines, or a directory (with subdirectories) of them; "
-                   "gzip-compressed too; - reads standard input.")
+              help="A JSON array of label rows (Encord's 'Export labels as JSON'), JSON Lines, or a directory "
+                   "(with subdirectories) of them; gzip-compressed too; - reads standard input.")
 @click.option("--project-hash", default="export", show_default=True, help="With --from-export: the project the rows belong to.")
 @click.option("--ontology", "ontology_path", default=None, metavar="PATH", help="With --from-export: OntologyStructure.to_dict() JSON.")
 @click.option("--project", "project", metavar="HASH", help="Sync this Encord project through the API.")
