@@ -300,7 +300,7 @@ class _Normalizers:
     def submit(self, chunk: list[ChunkRow], volume: int, settings: ChunkSettings) -> Future:
         self.volume += volume
         if self.pool is None and self.workers > 0 and self.volume > CHUNK_BYTES:
-            log.info("normalizing in up to %d worker processes", self.workers,
+            log.info("normalizing in worker processes (up to %d)", self.workers,
                      extra={"event": "workers_started", "workers": self.workers})
             self.pool = WorkerPool(self.workers)
         if self.pool is not None:

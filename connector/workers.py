@@ -43,11 +43,6 @@ class WorkerPool:
         self._starting = threading.Lock()
         self._callers = ThreadPoolExecutor(count, thread_name_prefix="worker-call")
 
-    @property
-    def started(self) -> int:
-        """Processes started so far."""
-        return len(self._workers)
-
     def submit(self, function: Callable, *args: Any) -> Future:
         return self._callers.submit(self._call, function, args)
 

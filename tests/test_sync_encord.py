@@ -398,10 +398,10 @@ def test_by_default_the_workers_leave_the_sdk_a_core(warehouse, encord_emulator,
     busy: one worker per core but that one (at least one), unless --workers says otherwise."""
     monkeypatch.setattr(sync, "CHUNK_BYTES", 20_000)  # the fixture's four rows start the workers
     first = run_sync(warehouse, encord_emulator, key_path, project.hash)
-    assert f"normalizing in up to {max(1, len(os.sched_getaffinity(0)) - 1)} worker processes" in first.output
+    assert f"normalizing in worker processes (up to {max(1, len(os.sched_getaffinity(0)) - 1)})" in first.output
     loaded = snapshot(warehouse)
     chosen = run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-refresh", "--workers", "3")
-    assert "normalizing in up to 3 worker processes" in chosen.output
+    assert "normalizing in worker processes (up to 3)" in chosen.output
     assert snapshot(warehouse) == loaded and last_run(warehouse)[:4] == ("succeeded", 4, 4, 0)
 
 
