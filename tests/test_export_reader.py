@@ -6,8 +6,13 @@ import gzip
 import json
 import math
 import os
+import pickle
+import pwd
 import re
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import orjson
 import pytest
@@ -290,6 +295,54 @@ def test_subdirectories_are_read_and_rows_are_located_by_their_path_in_the_direc
 
     (tmp_path / "2026-11-02" / "cut.json").write_text("[" + json.dumps(ROWS[4]))
     assert next(item for item in read_export(tmp_path) if item.error).location == "2026-11-02/cut.json"
+
+
+def read_as_another_user(path) -> list[tuple[str, str | None]]:
+    """(location, error) of each item of read_export(path), or the ExportError's message, read by a
+    forked child that first becomes `nobody` when the tests run as root, whom permissions do not stop."""
+    readable, writable = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child)
+        try:
+            os.close(readable)
+            if os.geteuid() == 0:
+                nobody = pwd.getpwnam("nobody")
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+            with os.fdopen(writable, "wb") as answer:
+                try:
+                    pickle.dump([(item.location, item.error) for item in read_export(path)], answer)
+                except ExportError as error:
+                    pickle.dump(str(error), answer)
+        finally:
+            os._exit(0)
+    os.close(writable)
+    with os.fdopen(readable, "rb") as answer:
+        items = pickle.load(answer)
+    os.waitpid(child, 0)
+    return items
+
+
+def test_a_subdirectory_that_cannot_be_listed_is_an_item_with_its_error_and_the_rest_is_read():
+    """Silently skipping it would lose its rows: it is recorded like a file that cannot be opened. The
+    directory given itself is one line, as a single file that cannot be opened."""
+    top = Path(tempfile.mkdtemp(prefix="ew-export-"))  # not under pytest's tmp_path, which only root may enter
+    try:
+        (top / "locked").mkdir()
+        (top / "locked" / "a.json").write_text(json.dumps(ROWS[:2]))
+        (top / "open").mkdir()
+        (top / "open" / "b.json").write_text(json.dumps(ROWS[2:]))
+        for path in (top, top / "open"):
+            path.chmod(0o755)
+        (top / "open" / "b.json").chmod(0o644)
+        (top / "locked").chmod(0o000)
+        assert read_as_another_user(top) == [
+            ("locked/", "cannot read the directory: Permission denied"),
+            *[(f"open/b.json[{i}]", None) for i in range(len(ROWS) - 2)]]
+        assert read_as_another_user(top / "locked") == f"{top / 'locked'}: cannot read the directory: Permission denied"
+    finally:
+        (top / "locked").chmod(0o755)
+        shutil.rmtree(top)
 
 
 def test_a_row_in_several_files_of_a_directory_comes_once_from_the_last(tmp_path, caplog):

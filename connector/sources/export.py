@@ -67,8 +67,12 @@ def read_export(path: str | Path) -> Iterator[SourceRow]:
     if not path.is_dir():
         yield from read_export_file(path)
         return
-    files = _export_files(path)
-    if not files:
+    files, unreadable = _export_files(path)
+    for folder, reason in unreadable:  # as a file that cannot be opened: recorded, and the rest is read
+        if folder == path:
+            raise ExportError(path, f"cannot read the directory: {reason}")
+        yield SourceRow(None, folder.relative_to(path).as_posix() + "/", error=f"cannot read the directory: {reason}")
+    if not files and not unreadable:
         raise ExportError(path, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
     last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
     superseded = 0
@@ -87,15 +91,18 @@ def read_export(path: str | Path) -> Iterator[SourceRow]:
                  extra={"event": "rows_superseded", "rows": superseded})
 
 
-def _export_files(directory: Path) -> list[Path]:
+def _export_files(directory: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The export files in `directory` and its subdirectories, in name order (a folder's files where
-    its name sorts). Hidden ones are left out: .ipynb_checkpoints, .git, macOS's ._export.json."""
-    found = []
-    for folder, subfolders, names in os.walk(directory):
+    its name sorts), and the subdirectories that could not be listed, with why. Hidden ones are
+    left out: .ipynb_checkpoints, .git, macOS's ._export.json."""
+    found: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
+    for folder, subfolders, names in os.walk(directory, onerror=lambda error: unreadable.append(
+            (Path(error.filename), error.strerror or str(error)))):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         found += [Path(folder, name) for name in names if name.lower().endswith(_EXPORT_NAMES)
                   and not name.startswith(".") and Path(folder, name).is_file()]
-    return sorted(found, key=lambda file: file.relative_to(directory).parts)
+    return sorted(found, key=lambda file: file.relative_to(directory).parts), unreadable
 
 
 def _last_file_of_each_row(files: list[Path]) -> dict[str, int]:
