@@ -10,6 +10,7 @@ import pickle
 import pwd
 import re
 import shutil
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -304,6 +305,7 @@ def read_as_another_user(path) -> list[tuple[str, str | None]]:
     child = os.fork()
     if child == 0:  # pragma: no cover (the child)
         try:
+            signal.alarm(60)  # a lock some other thread held at the fork would hang it: end it, fail the test
             os.close(readable)
             if os.geteuid() == 0:
                 nobody = pwd.getpwnam("nobody")

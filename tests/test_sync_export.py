@@ -321,7 +321,7 @@ def test_many_workers_start_no_more_processes_than_the_chunks_in_flight(warehous
     assert (result.stats.inserted, result.stats.failed) == (len(rows), 0)
     assert len(started) >= 4  # batches
     assert 0 < max(started) <= 2 * (250_000 // 40_000 + 1)
-    assert children() == before
+    assert not children() - before  # (an earlier test's unreaped child may have been reaped meanwhile)
 
 
 def test_worker_processes_load_what_the_sync_process_loads(warehouse, other_warehouse, tmp_path, monkeypatch, caplog):

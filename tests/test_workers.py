@@ -49,13 +49,13 @@ def test_processes_start_only_when_a_call_finds_none_idle():
     only as many start as there are calls in flight at once."""
     before = children()
     with WorkerPool(50) as pool:
-        assert children() == before
+        assert not children() - before
         one_by_one = {pool.submit(where_and_square, n).result(timeout=60)[0] for n in range(5)}
         assert children() - before == one_by_one and len(one_by_one) == 1
         at_once = [pool.submit(sleep_then_where, 1.0) for _ in range(3)]
         pids = {future.result(timeout=60) for future in at_once}
         assert children() - before == pids and len(pids) == 3 and one_by_one < pids
-    assert children() == before
+    assert not children() - before  # (an earlier test's unreaped child may have been reaped meanwhile)
 
 
 def sleep_then_where(seconds: float) -> int:
