@@ -219,6 +219,9 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
                    "(with subdirectories) of them; gzip-compressed too; - reads standard input.")
 @click.option("--project-hash", default="export", show_default=True, help="With --from-export: the project the rows belong to.")
 @click.option("--ontology", "ontology_path", default=None, metavar="PATH", help="With --from-export: OntologyStructure.to_dict() JSON.")
+@click.option("--delete-missing", is_flag=True,
+              help="With --from-export: the export holds every label row of the project; remove stored ones it lacks "
+                   "(not when part of it cannot be read).")
 @click.option("--project", "project", metavar="HASH", help="Sync this Encord project through the API.")
 @click.option("--ssh-key-file", envvar="ENCORD_SSH_KEY_FILE", metavar="PATH",
               help="Private key for the Encord API. Default: $ENCORD_SSH_KEY_FILE, else the key text in $ENCORD_SSH_KEY.")
@@ -293,7 +296,7 @@ def _period(every: str | None, max_runs: int | None) -> float | None:
 ENCORD_ONLY_OPTIONS = ("ssh_key_file", "domain", "all_branches", "branch_name", "title", "label_statuses",
                        "workflow_stage", "bundle_size", "bundle_mb", "overlap", "full_listing_every", "keep_deleted",
                        "signed_urls", "max_retries", "retry_backoff")
-EXPORT_ONLY_OPTIONS = ("project_hash", "ontology_path")
+EXPORT_ONLY_OPTIONS = ("project_hash", "ontology_path", "delete_missing")
 
 
 def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -> None:
@@ -308,7 +311,8 @@ def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -
 
 def _export_sync_run(options):
     config = ExportSyncConfig(options["export_path"], options["project_hash"], options["ontology_path"],
-                              options["batch_size"], options["full_refresh"], options["workers"])
+                              options["batch_size"], options["full_refresh"], options["workers"],
+                              options["delete_missing"])
     return lambda: _run_locked(options, lambda engine, progress: sync_export(engine, config, on_progress=progress))
 
 

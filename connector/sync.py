@@ -29,7 +29,7 @@ from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_ch
 from connector.sources import SourceRow, label_hash_of, parse_json
 from connector.sources.export import read_export, read_ontology
 from connector.stage import add_archive, combine
-from connector.state import RunStats, record_failures, recorded_run, utc_now
+from connector.state import RunStats, record_failures, recorded_run, stored_rows, utc_now
 from connector.workers import WorkerPool
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -75,6 +75,8 @@ class ExportSyncConfig:
     workers: int | None = None
     """Processes that normalize label rows once the sync is large; 0: none, all in the sync's own process.
     Default: one per core."""
+    delete_missing: bool = False
+    """The export holds every label row of the project: remove the stored ones it lacks (see _delete_missing)."""
 
 
 @capped_memory
@@ -86,13 +88,36 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
             if ontology is not None:
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
+        seen: set[str] | None = set() if config.delete_missing else None
         run.failures = load_rows(
             engine, read_export(config.path), run.run_id, config.project_hash, build_index(ontology), run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
-            workers=config.workers,
+            workers=config.workers, seen_label_hashes=seen,
         )
         run.stats.listed = run.stats.fetched
+        if seen is not None:
+            run.stats.deleted = _delete_missing(engine, config.project_hash, seen, run.failures)
     return SyncResult(run.run_id, run.stats, run.failures)
+
+
+def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure]) -> int:
+    """Remove the project's stored label rows (with what they own) whose hash the export did not hold, and
+    data units no label row refers to any more. Nothing when part of the export could not be read (a
+    file, a row without a readable label hash) or it held no label row: that proves nothing is gone."""
+    if any(failure.label_hash is None for failure in failures):
+        return _nothing_deleted("part of the export could not be read (see sync_errors)")
+    if not seen:
+        return _nothing_deleted("the export holds no label row")
+    with engine.begin() as connection:
+        gone = [row for row in stored_rows(connection, project_hash) if row.label_hash not in seen]
+        load.delete_label_rows(connection, [row.label_hash for row in gone], keep=False, now=utc_now())
+        load.delete_unreferenced_data_units(connection, project_hash, sorted({row.data_hash for row in gone}))
+    return len(gone)
+
+
+def _nothing_deleted(why: str) -> int:
+    log.warning("--delete-missing: nothing deleted: %s", why, extra={"event": "deletes_skipped"})
+    return 0
 
 
 def load_rows(
@@ -107,6 +132,7 @@ def load_rows(
     on_batch: BatchHook | None = None,
     on_progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    seen_label_hashes: set[str] | None = None,
 ) -> list[RowFailure]:
     """Load every row in batches; returns the rows that failed (also recorded in sync_errors).
 
@@ -115,7 +141,8 @@ def load_rows(
     that are normalized by `workers` processes (see _Normalizers) while a writer thread writes
     the batch before (the database does that work without holding Python's lock) and this
     thread reads the next: at most three batches are in memory. A batch that was handed to the
-    writer is committed before an error in reading the next one stops the load.
+    writer is committed before an error in reading the next one stops the load. `seen_label_hashes`,
+    if given, collects the label hash of every row read, loaded or not.
     """
     failures: list[RowFailure] = []
     settings = ChunkSettings(project_hash, utc_now(), ontology, engine.dialect.name, schema.column_specs())
@@ -124,6 +151,8 @@ def load_rows(
         writing: Future | None = None
         previous: dict[str, str] = {}
         for batch in _batches(_identified(rows, ontology), batch_size):
+            if seen_label_hashes is not None:
+                seen_label_hashes.update(row.label_hash for row in batch if row.label_hash is not None)
             submitted = _submit_batch(engine, batch, settings, normalizers, stats, full_refresh, previous)
             if writing is not None:
                 failures.extend(writing.result())

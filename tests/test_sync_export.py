@@ -670,6 +670,56 @@ def test_a_utf16_export_loads_as_the_utf8_one(warehouse, other_warehouse, tmp_pa
     assert f"0 inserted, 0 updated, {len(json.loads(SAMPLE.read_text()))} unchanged" in again.output  # archived alike
 
 
+def test_delete_missing_removes_the_label_rows_a_complete_export_lacks(warehouse, other_warehouse, tmp_path):
+    """A full export synced day after day: label rows deleted in Encord since (the three consensus
+    branches here, and so their data unit) go with everything they own; the rows it still has are
+    unchanged; another project's rows are untouched. The result equals a fresh sync of that export."""
+    rows = json.loads(SAMPLE.read_text())
+    full, smaller, elsewhere = tmp_path / "full.json", tmp_path / "smaller.json", tmp_path / "elsewhere.json"
+    full.write_text(json.dumps(rows))
+    smaller.write_text(json.dumps(rows[:7]))
+    elsewhere.write_text(json.dumps([clone_row(rows[8])]))
+    for path, project in ((full, "p"), (elsewhere, "q")):
+        assert run_cli(warehouse, "sync", "--from-export", str(path), "--project-hash", project).exit_code == 0
+    result = run_cli(warehouse, "sync", "--from-export", str(smaller), "--project-hash", "p", "--delete-missing")
+    assert result.exit_code == 0 and "7 listed, 7 fetched, 0 inserted, 0 updated, 7 unchanged, 3 deleted, 0 failed" in result.output
+    for path, project in ((smaller, "p"), (elsewhere, "q")):
+        assert run_cli(other_warehouse, "sync", "--from-export", str(path), "--project-hash", project).exit_code == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse)
+    assert warehouse.scalar("SELECT count(*) FROM data_units WHERE data_title = 'consensus_0000.mp4'") == 1  # q's clone
+    assert warehouse.scalar("SELECT count(DISTINCT label_hash) FROM raw_label_rows") == 8
+    assert warehouse.rows("SELECT status, deleted FROM sync_runs ORDER BY started_at DESC LIMIT 1") == [("succeeded", 3)]
+
+
+def test_delete_missing_deletes_nothing_that_the_export_does_not_prove_gone(warehouse, tmp_path):
+    """Part of the export unreadable (a broken file of a directory), or an export with no label row:
+    nothing is deleted, and a warning says why. A row the export has but that fails is not gone:
+    its stored version stays."""
+    rows = json.loads(SAMPLE.read_text())
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--project-hash", "p").exit_code == 0
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(rows[:5]))
+    (folder / "b.json").write_text("hello")
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    for path, exit_code, why in ((folder, 1, "part of the export could not be read (see sync_errors)"),
+                                 (empty, 0, "the export holds no label row")):
+        result = run_cli(warehouse, "sync", "--from-export", str(path), "--project-hash", "p", "--delete-missing")
+        assert result.exit_code == exit_code and ", 0 deleted, " in result.output
+        assert f"warning --delete-missing: nothing deleted: {why}" in result.stderr
+        assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
+
+    broken = json.loads(json.dumps(rows[8]))
+    broken["data_units"] = "not a dict"
+    (folder / "b.json").write_text(json.dumps([broken]))
+    result = run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p", "--delete-missing")
+    assert result.exit_code == 1 and ", 4 deleted, 1 failed" in result.output  # rows[5:8] and rows[9]
+    assert {h for (h,) in warehouse.rows("SELECT label_hash FROM branches")} == {
+        row["label_hash"] for row in rows[:5] + rows[8:9]}
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=rows[8]["label_hash"]) > 0
+
+
 def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_warehouse):
     """`--from-export -`: `aws s3 cp s3://…/export.json.gz - | encord-warehouse sync --from-export -`."""
     command = [str(Path(sys.executable).with_name("encord-warehouse")), "sync", "--from-export", "-",
@@ -693,6 +743,7 @@ def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_wa
     (["--from-export", str(SAMPLE), "--keep-deleted"], "--keep-deleted applies to --project syncs only"),
     (["--project", "p1", "--ontology", str(ONTOLOGY)], "--ontology applies to --from-export syncs only"),
     (["--project", "p1", "--project-hash", "p1"], "--project-hash applies to --from-export syncs only"),
+    (["--project", "p1", "--delete-missing"], "--delete-missing applies to --from-export syncs only"),  # full listings do it
     (["--from-export", str(SAMPLE), "--max-runs", "3"], "--max-runs applies only with --every DURATION"),
     (["--from-export", str(SAMPLE), "--every", "0s"], "--every must be longer than 0s, got '0s'"),  # else a busy loop
     (["--project", "p1", "--every", "0h0m"], "--every must be longer than 0s, got '0h0m'"),
