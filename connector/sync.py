@@ -350,12 +350,14 @@ def default_workers(busy_cores: int = 0) -> int:
 
 
 def _stored_fingerprints(engine: Engine, label_hashes: list[str], project_hash: str) -> dict[str, str | None]:
-    """Of the label rows stored under `project_hash`: one stored under another project (an export first
-    synced with the default --project-hash) is rewritten, which moves it."""
+    """Of the label rows stored under `project_hash` and not marked deleted: one stored under another project
+    (an export first synced with the default --project-hash) is rewritten, which moves it, and one marked
+    deleted (--keep-deleted) that comes back as it was is rewritten, which unmarks it."""
     if not label_hashes:
         return {}
     branches = schema.branches
     query = select(branches.c.label_hash, branches.c.content_sha256).where(
-        branches.c.label_hash.in_(label_hashes), branches.c.project_hash == project_hash)
+        branches.c.label_hash.in_(label_hashes), branches.c.project_hash == project_hash,
+        branches.c.deleted_at.is_(None))
     with engine.connect() as connection:
         return dict(connection.execute(query).all())

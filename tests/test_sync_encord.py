@@ -120,6 +120,20 @@ def test_keep_deleted_marks_rows_instead(warehouse, encord_emulator, key_path, p
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=image["label_hash"]) > 0
 
 
+def test_a_row_marked_deleted_that_comes_back_unchanged_is_unmarked(warehouse, encord_emulator, key_path, project):
+    """Its content (and edit time) as stored: the fingerprint matches, but it must not stay marked deleted."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    image = project.rows["image"]
+    stored = encord_emulator.row(image["label_hash"])
+    encord_emulator.delete_row(image["label_hash"])
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    assert warehouse.scalar("SELECT deleted_at IS NOT NULL FROM branches WHERE label_hash = :h", h=image["label_hash"])
+    encord_emulator.put_row(project.hash, stored, keep_timestamps=True)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    assert warehouse.rows("SELECT deleted_at FROM branches WHERE label_hash = :h", h=image["label_hash"]) == [(None,)]
+    assert last_run(warehouse)[:2] == ("succeeded", len(project.rows))
+
+
 def test_consensus_branches(warehouse, encord_emulator, key_path, project):
     video = project.rows["video"]
     annotator = copy.deepcopy(video)
