@@ -161,8 +161,10 @@ def replace_ontology(connection: Connection, project_hash: str, tables: dict[str
         insert_rows(connection, table, rows)
 
 
-def delete_label_rows(connection: Connection, label_hashes: list[str], keep: bool, now) -> None:
-    """Remove label rows gone from Encord with everything they own, or only mark them (`keep`)."""
+def delete_label_rows(connection: Connection, project_hash: str, label_hashes: list[str], data_hashes: list[str],
+                      keep: bool, now) -> None:
+    """Remove label rows gone from the source with everything they own, then those of their data units
+    (`data_hashes`) that no label row refers to any more; or only mark the label rows (`keep`)."""
     for chunk in _chunks(label_hashes, _DELETE_CHUNK):
         if keep:
             branches = schema.branches
@@ -170,6 +172,8 @@ def delete_label_rows(connection: Connection, label_hashes: list[str], keep: boo
             continue
         for table in schema.LABEL_ROW_TABLES:
             connection.execute(delete(table).where(table.c.label_hash.in_(chunk)))
+    if not keep:
+        delete_unreferenced_data_units(connection, project_hash, data_hashes)
 
 
 def delete_unreferenced_data_units(connection: Connection, project_hash: str, data_hashes: list[str]) -> None:

@@ -110,8 +110,8 @@ def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures:
         return _nothing_deleted("the export holds no label row")
     with engine.begin() as connection:
         gone = [row for row in stored_rows(connection, project_hash) if row.label_hash not in seen]
-        load.delete_label_rows(connection, [row.label_hash for row in gone], keep=False, now=utc_now())
-        load.delete_unreferenced_data_units(connection, project_hash, sorted({row.data_hash for row in gone}))
+        load.delete_label_rows(connection, project_hash, [row.label_hash for row in gone],
+                               sorted({row.data_hash for row in gone}), keep=False, now=utc_now())
     return len(gone)
 
 

@@ -113,9 +113,8 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
     with engine.begin() as connection:
         if plan.deleted_label_hashes:
-            load.delete_label_rows(connection, plan.deleted_label_hashes, config.keep_deleted, utc_now())
-            if not config.keep_deleted:
-                load.delete_unreferenced_data_units(connection, project_hash, plan.affected_data_hashes)
+            load.delete_label_rows(connection, project_hash, plan.deleted_label_hashes, plan.affected_data_hashes,
+                                   config.keep_deleted, utc_now())
             run.stats.deleted = len(plan.deleted_label_hashes)
         runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
         write_state(connection, project_hash, scope.key, cursor=run.cursor_after,

@@ -78,12 +78,13 @@ def read_export(path: str | Path) -> Iterator[SourceRow]:
     superseded = 0
     for index, file in enumerate(files):
         name = file.relative_to(path).as_posix()
+        in_subdirectory = name != file.name  # its rows' locations say so (copying every row costs)
         try:
             for item in read_export_file(file):
                 if last_file.get(label_hash_of(item), index) > index:
                     superseded += 1
                     continue
-                yield replace(item, location=name + item.location.removeprefix(file.name))
+                yield replace(item, location=name + item.location.removeprefix(file.name)) if in_subdirectory else item
         except ExportError as error:  # its rows before the break are read, and the other files
             yield SourceRow(None, name, error=error.reason)
     if superseded:
