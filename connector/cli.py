@@ -241,7 +241,8 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
               help="Incremental listings look back this far before the cursor.")
 @click.option("--full-listing-every", default=1, show_default=True, type=click.IntRange(1),
               help="Every Nth run lists all rows (no labels) to find deletions.")
-@click.option("--keep-deleted", is_flag=True, help="Mark rows deleted in Encord with deleted_at instead of removing them.")
+@click.option("--keep-deleted", is_flag=True, help="Mark rows deleted in Encord (or missing from a --delete-missing "
+              "export) with deleted_at instead of removing them.")
 @click.option("--signed-urls", is_flag=True, help="Store signed data links (for extract-frames --use-data-link).")
 @click.option("--max-retries", default=5, show_default=True, type=click.IntRange(0), help="Retries of a failing API call.")
 @click.option("--retry-backoff", default=1.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
@@ -294,7 +295,7 @@ def _period(every: str | None, max_runs: int | None) -> float | None:
 
 
 ENCORD_ONLY_OPTIONS = ("ssh_key_file", "domain", "all_branches", "branch_name", "title", "label_statuses",
-                       "workflow_stage", "bundle_size", "bundle_mb", "overlap", "full_listing_every", "keep_deleted",
+                       "workflow_stage", "bundle_size", "bundle_mb", "overlap", "full_listing_every",
                        "signed_urls", "max_retries", "retry_backoff")
 EXPORT_ONLY_OPTIONS = ("project_hash", "ontology_path", "delete_missing")
 
@@ -310,9 +311,11 @@ def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -
 
 
 def _export_sync_run(options):
+    if options["keep_deleted"] and not options["delete_missing"]:  # an export sync deletes nothing without it
+        raise UserError("--keep-deleted applies to --from-export syncs with --delete-missing only")
     config = ExportSyncConfig(options["export_path"], options["project_hash"], options["ontology_path"],
                               options["batch_size"], options["full_refresh"], options["workers"],
-                              options["delete_missing"])
+                              options["delete_missing"], options["keep_deleted"])
     return lambda: _run_locked(options, lambda engine, progress: sync_export(engine, config, on_progress=progress))
 
 

@@ -77,6 +77,8 @@ class ExportSyncConfig:
     Default: one per core."""
     delete_missing: bool = False
     """The export holds every label row of the project: remove the stored ones it lacks (see _delete_missing)."""
+    keep_deleted: bool = False
+    """With delete_missing: mark the label rows the export lacks with deleted_at instead of removing them."""
 
 
 @capped_memory
@@ -96,13 +98,13 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
         )
         run.stats.listed = run.stats.fetched
         if seen is not None:
-            run.stats.deleted = _delete_missing(engine, config.project_hash, seen, run.failures)
+            run.stats.deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted)
     return SyncResult(run.run_id, run.stats, run.failures)
 
 
-def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure]) -> int:
+def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure], keep: bool) -> int:
     """Remove the project's stored label rows (with what they own) whose hash the export did not hold, and
-    data units no label row refers to any more. Nothing when part of the export could not be read (a
+    data units no label row refers to any more; or only mark those label rows (`keep`). Nothing when part of the export could not be read (a
     file, a row without a readable label hash) or it held no label row: that proves nothing is gone."""
     if any(failure.label_hash is None for failure in failures):
         return _nothing_deleted("part of the export could not be read (see sync_errors)")
@@ -111,7 +113,7 @@ def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures:
     with engine.begin() as connection:
         gone = [row for row in stored_rows(connection, project_hash) if row.label_hash not in seen]
         load.delete_label_rows(connection, project_hash, [row.label_hash for row in gone],
-                               sorted({row.data_hash for row in gone}), keep=False, now=utc_now())
+                               sorted({row.data_hash for row in gone}), keep=keep, now=utc_now())
     return len(gone)
 
 

@@ -691,6 +691,40 @@ def test_delete_missing_removes_the_label_rows_a_complete_export_lacks(warehouse
     assert warehouse.rows("SELECT status, deleted FROM sync_runs ORDER BY started_at DESC LIMIT 1") == [("succeeded", 3)]
 
 
+def test_delete_missing_with_keep_deleted_marks_the_rows_instead(warehouse, tmp_path):
+    """--keep-deleted: the label rows the export lacks stay, with everything they own, marked with
+    deleted_at (the views leave them out); a later run keeps the first mark; a row that comes back
+    in a later export, unchanged, is unmarked."""
+    rows = json.loads(SAMPLE.read_text())
+    full, smaller = tmp_path / "full.json", tmp_path / "smaller.json"
+    full.write_text(json.dumps(rows))
+    smaller.write_text(json.dumps(rows[:7]))
+    missing = sorted(row["label_hash"] for row in rows[7:])
+    assert run_cli(warehouse, "sync", "--from-export", str(full), "--project-hash", "p").exit_code == 0
+    before = snapshot(warehouse)
+    keep = ("--project-hash", "p", "--delete-missing", "--keep-deleted")
+    result = run_cli(warehouse, "sync", "--from-export", str(smaller), *keep)
+    assert result.exit_code == 0 and "7 unchanged, 3 deleted, 0 failed" in result.output
+    marked = warehouse.rows("SELECT label_hash, deleted_at FROM branches WHERE deleted_at IS NOT NULL ORDER BY label_hash")
+    assert [label_hash for label_hash, _ in marked] == missing
+    assert snapshot(warehouse, skip_columns=("synced_at", "deleted_at")) == snapshot_without_deleted_at(before)
+    assert warehouse.scalar("SELECT count(*) FROM label_rows") == 7
+    again = run_cli(warehouse, "sync", "--from-export", str(smaller), *keep)
+    assert again.exit_code == 0 and "7 unchanged, 0 deleted, 0 failed" in again.output
+    assert warehouse.rows("SELECT label_hash, deleted_at FROM branches WHERE deleted_at IS NOT NULL ORDER BY label_hash") == marked
+    back = run_cli(warehouse, "sync", "--from-export", str(full), *keep)
+    assert back.exit_code == 0 and "0 inserted, 3 updated, 7 unchanged, 0 deleted, 0 failed" in back.output
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE deleted_at IS NOT NULL") == 0
+    assert snapshot(warehouse) == before
+
+
+def snapshot_without_deleted_at(tables):
+    position = [c.name for c in schema.branches.columns if c.name != "synced_at"].index("deleted_at")
+    stripped = dict(tables)
+    stripped["branches"] = sorted((row[:position] + row[position + 1:] for row in tables["branches"]), key=repr)
+    return stripped
+
+
 def test_delete_missing_deletes_nothing_that_the_export_does_not_prove_gone(warehouse, tmp_path):
     """Part of the export unreadable (a broken file of a directory), or an export with no label row:
     nothing is deleted, and a warning says why. A row the export has but that fails is not gone:
@@ -740,7 +774,7 @@ def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_wa
 @pytest.mark.parametrize("args, message", [
     (["--from-export", str(SAMPLE), "--all-branches"], "--all-branches applies to --project syncs only"),
     (["--from-export", str(SAMPLE), "--title", "video_0000.mp4"], "--title applies to --project syncs only"),
-    (["--from-export", str(SAMPLE), "--keep-deleted"], "--keep-deleted applies to --project syncs only"),
+    (["--from-export", str(SAMPLE), "--keep-deleted"], "--keep-deleted applies to --from-export syncs with --delete-missing only"),
     (["--project", "p1", "--ontology", str(ONTOLOGY)], "--ontology applies to --from-export syncs only"),
     (["--project", "p1", "--project-hash", "p1"], "--project-hash applies to --from-export syncs only"),
     (["--project", "p1", "--delete-missing"], "--delete-missing applies to --from-export syncs only"),  # full listings do it
