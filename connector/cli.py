@@ -32,6 +32,7 @@ from connector.ontology import OntologyError
 from connector.redact import redact
 from connector.sources.encord import BUNDLE_BYTES, MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
 from connector.sources.export import STDIN, ExportError
+from connector.storage_options import parse_storage_options
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
 from connector.sync_encord import EncordSyncConfig, sync_encord
 from connector.workers import WorkerError
@@ -216,9 +217,13 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
 @schema_option
 @click.option("--from-export", "export_path", metavar="PATH",
               help="A JSON array of label rows (Encord's 'Export labels as JSON'), JSON Lines, or a directory "
-                   "(with subdirectories) of them; gzip-compressed too; - reads standard input.")
+                   "(with subdirectories) of them; gzip-compressed too; - reads standard input; a URL "
+                   "(s3://bucket/exports/) reads through fsspec.")
 @click.option("--project-hash", default="export", show_default=True, help="With --from-export: the project the rows belong to.")
 @click.option("--ontology", "ontology_path", default=None, metavar="PATH", help="With --from-export: OntologyStructure.to_dict() JSON.")
+@click.option("--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
+              help="With --from-export or --ontology URL: fsspec option, e.g. endpoint_url=http://127.0.0.1:9000 "
+                   "(repeatable).")
 @click.option("--delete-missing", is_flag=True,
               help="With --from-export: the export holds every label row of the project; remove stored ones it lacks "
                    "(not when part of it cannot be read).")
@@ -297,7 +302,7 @@ def _period(every: str | None, max_runs: int | None) -> float | None:
 ENCORD_ONLY_OPTIONS = ("ssh_key_file", "domain", "all_branches", "branch_name", "title", "label_statuses",
                        "workflow_stage", "bundle_size", "bundle_mb", "overlap", "full_listing_every",
                        "signed_urls", "max_retries", "retry_backoff")
-EXPORT_ONLY_OPTIONS = ("project_hash", "ontology_path", "delete_missing")
+EXPORT_ONLY_OPTIONS = ("project_hash", "ontology_path", "delete_missing", "storage_options")
 
 
 def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -> None:
@@ -315,8 +320,16 @@ def _export_sync_run(options):
         raise UserError("--keep-deleted applies to --from-export syncs with --delete-missing only")
     config = ExportSyncConfig(options["export_path"], options["project_hash"], options["ontology_path"],
                               options["batch_size"], options["full_refresh"], options["workers"],
-                              options["delete_missing"], options["keep_deleted"])
+                              options["delete_missing"], options["keep_deleted"],
+                              _storage_options(options["storage_options"]))
     return lambda: _run_locked(options, lambda engine, progress: sync_export(engine, config, on_progress=progress))
+
+
+def _storage_options(pairs) -> dict:
+    try:
+        return parse_storage_options(pairs)
+    except ValueError as error:
+        raise UserError(str(error)) from None
 
 
 def _encord_sync_run(options):

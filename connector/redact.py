@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-_QUERY = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?'\"]+)\?[^\s'\"]+")
+# The query ends where the URL does: at white space, a quote or the end, less a colon, comma, full stop,
+# semicolon or parenthesis just before it (the message's own: "…?<redacted>: cannot open").
+_QUERY = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s?'\"]+)\?[^\s'\"]+?(?=[:,.;)]*(?:[\s'\"]|$))")
 _PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@'\"]+):[^\s@/'\"]+@")
 
 

@@ -79,12 +79,14 @@ class ExportSyncConfig:
     """The export holds every label row of the project: remove the stored ones it lacks (see _delete_missing)."""
     keep_deleted: bool = False
     """With delete_missing: mark the label rows the export lacks with deleted_at instead of removing them."""
+    storage_options: dict = field(default_factory=dict)
+    """fsspec options for a `path` or `ontology_path` that is a URL (s3://…): endpoint_url, key, secret, anon."""
 
 
 @capped_memory
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
-    ontology = read_ontology(config.ontology_path) if config.ontology_path else None
+    ontology = read_ontology(config.ontology_path, config.storage_options) if config.ontology_path else None
     with recorded_run(engine, "export", config.project_hash) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
@@ -92,7 +94,7 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
         seen: set[str] | None = set() if config.delete_missing else None
         run.failures = load_rows(
-            engine, read_export(config.path), run.run_id, config.project_hash, build_index(ontology), run.stats,
+            engine, read_export(config.path, config.storage_options), run.run_id, config.project_hash, build_index(ontology), run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
             workers=config.workers, seen_label_hashes=seen,
         )

@@ -14,10 +14,10 @@ from connector.frames.storage import (
     Destination,
     UnsafePath,
     frame_key,
-    parse_storage_options,
     safe_parts,
 )
 from connector.frames.video import extract_video
+from connector.storage_options import parse_storage_options
 from tests.media import decode_gray, make_video, read_index
 
 
@@ -47,8 +47,11 @@ def test_parse_storage_options():
                                   'client_kwargs={"region_name": "eu-west-1"}']) == {
         "endpoint_url": "http://127.0.0.1:9", "anon": True,
         "client_kwargs": {"region_name": "eu-west-1"}}
-    with pytest.raises(ValueError):
-        parse_storage_options(["novalue"])
+    for pairs, message in ((["anon=true", "s3cr3t"], "storage option 2 is not KEY=VALUE (no =)"),
+                           (["=s3cr3t"], "storage option 1 is not KEY=VALUE (no key)")):
+        with pytest.raises(ValueError) as raised:
+            parse_storage_options(pairs)
+        assert str(raised.value) == message  # the value, perhaps a secret, is not repeated
 
 
 @pytest.mark.parametrize("scheme", ["plain", "file"])

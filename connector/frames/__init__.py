@@ -5,7 +5,8 @@ ffmpeg process per video) -> storage.py (fsspec destination); video.py ties them
 video; job.py runs them over the warehouse (`encord-warehouse extract-frames`).
 """
 
+from connector.storage_options import parse_storage_options
+
 from .job import ExtractFramesConfig, ExtractFramesResult, extract_frames
-from .storage import parse_storage_options
 
 __all__ = ["ExtractFramesConfig", "ExtractFramesResult", "extract_frames", "parse_storage_options"]

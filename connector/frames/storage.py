@@ -11,7 +11,6 @@ crash never leaves a half-written image under its final name; S3 PUTs are atomic
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import posixpath
 import re
@@ -36,21 +35,6 @@ def safe_parts(name: str) -> list[str]:
     if any(p in ("", ".", "..") for p in parts) or "://" in name:
         raise UnsafePath(f"unsafe name: {name!r}")
     return parts
-
-
-def parse_storage_options(pairs) -> dict:
-    """`key=value` strings (CLI --storage-option) to fsspec options; JSON values are decoded
-    (`anon=true`, `client_kwargs={"region_name": "x"}`), anything else stays a string."""
-    options = {}
-    for pair in pairs or ():
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"storage option must be key=value: {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
-    return options
 
 
 @dataclass(frozen=True)

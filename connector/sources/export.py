@@ -16,9 +16,10 @@ import os
 import re
 import sys
 import zlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import ijson
 import msgspec
@@ -26,11 +27,13 @@ import orjson
 
 from connector.ontology import OntologyError, check_ontology
 from connector.sources import SourceRow, label_hash_of, parse_json
+from connector.storage_options import is_url
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _EXPORT_NAMES = EXPORT_SUFFIXES + tuple(suffix + ".gz" for suffix in EXPORT_SUFFIXES)
 _CHUNK = 4 << 20
 _MAX_BUFFER = 16 * _CHUNK
+_REMOTE_BLOCK = 2 * _CHUNK  # bytes per ranged GET of a remote file; fsspec keeps one block
 _ROW_KEY = b'"label_hash"'
 STDIN = "-"
 _RAW_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
@@ -53,66 +56,137 @@ class ExportError(Exception):
         self.reason = reason
 
 
-def read_export(path: str | Path) -> Iterator[SourceRow]:
+def read_export(path: str | Path, storage_options: dict | None = None) -> Iterator[SourceRow]:
     """The label rows of an export file, or of every export file in a directory and its subdirectories,
-    in name order. A label row in more than one file of a directory (full exports collected day after
-    day) comes once, from the last file that has it: else every sync would write each earlier copy
-    and then the last one again. A file of a directory that cannot be read (past some point) comes as
-    an item with its error, after its rows before that point; a single file that cannot be read raises
-    ExportError. Rows' locations name a directory's files by their path in it (2026-11-27/export.json[3])."""
+    in name order; a local path, or an fsspec URL (s3://bucket/exports/, with `storage_options`). A
+    label row in more than one file of a directory (full exports collected day after day) comes once,
+    from the last file that has it: else every sync would write each earlier copy and then the last
+    one again. A file of a directory that cannot be read (past some point) comes as an item with its
+    error, after its rows before that point; a single file that cannot be read raises ExportError.
+    Rows' locations name a directory's files by their path in it (2026-11-27/export.json[3])."""
     if str(path) == STDIN:
         yield from _read_handle(sys.stdin.buffer, Path("<stdin>"))
-        return
-    path = Path(path)
-    if not path.is_dir():
-        yield from read_export_file(path)
-        return
-    files, unreadable = _export_files(path)
+    elif is_url(str(path)):
+        yield from _read_remote_export(_Url(path), storage_options or {})
+    elif not Path(path).is_dir():
+        yield from _read_file(Path(path), Path(path).open)
+    else:
+        yield from _read_directory(Path(path), _local_export_files(Path(path)))
+
+
+class _Url(str):
+    """The URL of an export file or directory; `.name` is the file's, as a Path's (a query left out)."""
+
+    @property
+    def name(self) -> str:
+        return self.split("?", 1)[0].rstrip("/").rpartition("/")[2]
+
+
+@dataclass(frozen=True)
+class _ExportFile:
+    name: str
+    """Its path in the export directory, '/'-joined: what its rows' locations and its error name."""
+    where: Path | _Url
+    open: Callable[[str], Any]
+    """Opens it for reading (called with "rb")."""
+
+
+def _read_directory(directory: Path | _Url, listed: tuple[list[_ExportFile], list[tuple[str, str]]]) -> Iterator[SourceRow]:
+    files, unreadable = listed
     for folder, reason in unreadable:  # as a file that cannot be opened: recorded, and the rest is read
-        if folder == path:
-            raise ExportError(path, f"cannot read the directory: {reason}")
-        yield SourceRow(None, folder.relative_to(path).as_posix() + "/", error=f"cannot read the directory: {reason}")
+        yield SourceRow(None, folder + "/", error=f"cannot read the directory: {reason}")
     if not files and not unreadable:
-        raise ExportError(path, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
+        raise ExportError(directory, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
     last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
     superseded = 0
     for index, file in enumerate(files):
-        name = file.relative_to(path).as_posix()
-        in_subdirectory = name != file.name  # its rows' locations say so (copying every row costs)
+        in_subdirectory = "/" in file.name  # its rows' locations say so (copying every row costs)
         try:
-            for item in read_export_file(file):
+            for item in _read_file(file.where, file.open):
                 if last_file.get(label_hash_of(item), index) > index:
                     superseded += 1
                     continue
-                yield replace(item, location=name + item.location.removeprefix(file.name)) if in_subdirectory else item
+                yield replace(item, location=file.name + item.location.removeprefix(file.where.name)) if in_subdirectory else item
         except ExportError as error:  # its rows before the break are read, and the other files
-            yield SourceRow(None, name, error=error.reason)
+            yield SourceRow(None, file.name, error=error.reason)
     if superseded:
-        log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, path,
+        log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, directory,
                  extra={"event": "rows_superseded", "rows": superseded})
 
 
-def _export_files(directory: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+def _is_export_file(name: str) -> bool:
+    """Export files by their name; hidden ones are left out: .ipynb_checkpoints, .git, macOS's ._export.json."""
+    return name.lower().endswith(_EXPORT_NAMES) and not any(part.startswith(".") for part in name.split("/"))
+
+
+def _local_export_files(directory: Path) -> tuple[list[_ExportFile], list[tuple[str, str]]]:
     """The export files in `directory` and its subdirectories, in name order (a folder's files where
-    its name sorts), and the subdirectories that could not be listed, with why. Hidden ones are
-    left out: .ipynb_checkpoints, .git, macOS's ._export.json."""
+    its name sorts), and the subdirectories that could not be listed, with why."""
     found: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
     for folder, subfolders, names in os.walk(directory, onerror=lambda error: unreadable.append(
             (Path(error.filename), error.strerror or str(error)))):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        found += [Path(folder, name) for name in names if name.lower().endswith(_EXPORT_NAMES)
-                  and not name.startswith(".") and Path(folder, name).is_file()]
-    return sorted(found, key=lambda file: file.relative_to(directory).parts), unreadable
+        found += [Path(folder, name) for name in names if _is_export_file(name) and Path(folder, name).is_file()]
+    for folder, reason in unreadable:
+        if folder == directory:
+            raise ExportError(directory, f"cannot read the directory: {reason}")
+    files = [_ExportFile(file.relative_to(directory).as_posix(), file, file.open) for file in found]
+    return _in_name_order(files), [(folder.relative_to(directory).as_posix(), reason) for folder, reason in unreadable]
 
 
-def _last_file_of_each_row(files: list[Path]) -> dict[str, int]:
+def _in_name_order(files: list[_ExportFile]) -> list[_ExportFile]:
+    return sorted(files, key=lambda file: file.name.split("/"))
+
+
+def _read_remote_export(url: _Url, storage_options: dict) -> Iterator[SourceRow]:
+    """An export file or directory through fsspec (s3://, gs://, https://, file://); read as a stream,
+    as a local one. The listing is fresh every time: a scheduled sync sees the files added since."""
+    import fsspec  # only for URLs: 0.1 s of every sync's start otherwise
+
+    try:
+        fs, root = fsspec.core.url_to_fs(url, **storage_options)
+        fs.invalidate_cache()
+        directory = not _is_http(fs) and fs.isdir(root)
+    except Exception as error:  # each filesystem has its own: an unknown scheme, s3fs missing, no credentials
+        raise ExportError(url, f"cannot open: {_reason(error, url)}") from None
+    if not directory:
+        yield from _read_file(url, partial(fs.open, root, block_size=_REMOTE_BLOCK))
+        return
+    try:
+        listed = fs.find(root, detail=True)
+    except Exception as error:
+        raise ExportError(url, f"cannot read the directory: {_reason(error, url)}") from None
+    base = root.rstrip("/") + "/"
+    files = [_ExportFile(path.removeprefix(base), _Url(fs.unstrip_protocol(path)),
+                         partial(fs.open, path, block_size=_REMOTE_BLOCK))
+             for path, info in listed.items()
+             if info.get("type") == "file" and path.startswith(base) and _is_export_file(path.removeprefix(base))]
+    yield from _read_directory(url, (_in_name_order(files), []))
+
+
+def _is_http(fs) -> bool:
+    """HTTP has no folders: fsspec would download a file whole to look for links in it."""
+    protocols = {fs.protocol} if isinstance(fs.protocol, str) else set(fs.protocol)
+    return bool(protocols & {"http", "https"})
+
+
+def _reason(error: Exception, where: Path | str) -> str:
+    """What went wrong; the message names `where` before it."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    if isinstance(error, FileNotFoundError) and str(error) in str(where):  # s3fs's and fsspec HTTP's: the path only
+        return "no such file"
+    return str(error) or type(error).__name__
+
+
+def _last_file_of_each_row(files: list[_ExportFile]) -> dict[str, int]:
     """label hash -> index of the last of `files` that has it. A file that cannot be read counts up to
     where it breaks: reading it again fails there, as it would have without this pass."""
     last_file: dict[str, int] = {}
     for index, file in enumerate(files):
         try:
-            for item in read_export_file(file):
+            for item in _read_file(file.where, file.open):
                 last_file[label_hash_of(item)] = index
         except ExportError:
             pass
@@ -120,13 +194,16 @@ def _last_file_of_each_row(files: list[Path]) -> dict[str, int]:
     return last_file
 
 
-def read_export_file(path: Path) -> Iterator[SourceRow]:
+def _read_file(where: Path | _Url, open_file: Callable[[str], Any]) -> Iterator[SourceRow]:
     try:
-        handle = path.open("rb")
+        handle = open_file("rb")
     except OSError as error:
-        raise ExportError(path, f"cannot open: {error.strerror or error}") from None
+        raise ExportError(where, f"cannot open: {_reason(error, where)}") from None
     with handle:
-        yield from _read_handle(handle, path)
+        try:
+            yield from _read_handle(handle, where)
+        except OSError as error:  # a read that fails part way: a disk error, a lost connection
+            raise ExportError(where, f"cannot read: {_reason(error, where)}") from None
 
 
 def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
@@ -158,12 +235,12 @@ def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
         raise ExportError(path, f"not JSON: expected '[' or '{{' at the start, found {first!r}")
 
 
-def read_ontology(path: str | Path) -> dict:
+def read_ontology(path: str | Path, storage_options: dict | None = None) -> dict:
+    """An `OntologyStructure.to_dict()` JSON file: a local path or an fsspec URL."""
+    data = _ontology_bytes(str(path), storage_options or {})
     try:
-        ontology = parse_json(_utf8(Path(path).read_bytes()))
+        ontology = parse_json(_utf8(data))
         check_ontology(ontology)
-    except OSError as error:
-        raise ExportError(path, f"cannot open ontology: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise ExportError(path, f"ontology is not valid UTF-16 at byte {error.start}: {error.reason}") from None
     except orjson.JSONDecodeError as error:
@@ -171,6 +248,21 @@ def read_ontology(path: str | Path) -> dict:
     except OntologyError as error:
         raise ExportError(path, f"not an ontology: {error}") from None
     return ontology
+
+
+def _ontology_bytes(path: str, storage_options: dict) -> bytes:
+    if not is_url(path):
+        try:
+            return Path(path).read_bytes()
+        except OSError as error:
+            raise ExportError(path, f"cannot open ontology: {_reason(error, path)}") from None
+    import fsspec
+
+    try:
+        with fsspec.open(path, "rb", **storage_options) as handle:
+            return handle.read()
+    except Exception as error:  # each filesystem has its own: an unknown scheme, s3fs missing, no credentials
+        raise ExportError(path, f"cannot open ontology: {_reason(error, path)}") from None
 
 
 def _utf8(data: bytes) -> bytes:

@@ -11,12 +11,14 @@ import struct
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from conftest import CLI, ROOT, sample_rows
 from connector.cli import cli
 from connector.db import create_warehouse_engine
+from connector.redact import redact
 from sync_helpers import sync_args
 from test_bad_input import set_path, set_top, write
 
@@ -141,6 +143,17 @@ def test_an_unusable_key_is_named_in_one_line_without_quoting_it(warehouse, enco
     assert encord_emulator.log.requests_of("project", "GET") == []
 
 
+@pytest.mark.parametrize("message, expected", [
+    ("s3://b/x.json?X-Amz-Signature=abc%3D&Expires=9: cannot open", "s3://b/x.json?<redacted>: cannot open"),
+    ("fetch https://h/v.mp4?sig=a:b:c.", "fetch https://h/v.mp4?<redacted>."),
+    ("('https://h/v.mp4?sig=abc', 'https://h/w.mp4?t=1')", "('https://h/v.mp4?<redacted>', 'https://h/w.mp4?<redacted>')"),
+    ("postgresql://user:pw@host/db?sslmode=require", "postgresql://user:***@host/db?<redacted>"),
+    ("no URL here? no.", "no URL here? no."),
+])
+def test_redact_leaves_out_queries_and_passwords_and_keeps_the_punctuation_after_them(message, expected):
+    assert redact(message) == expected
+
+
 def test_another_librarys_log_record_is_one_redacted_line_with_its_exceptions_first_line():
     """SQLAlchemy logs a failed connection reset with its exception; a library may log a signed link."""
     from connector.logs import JsonFormatter, TextFormatter
@@ -149,7 +162,7 @@ def test_another_librarys_log_record_is_one_redacted_line_with_its_exceptions_fi
     except RuntimeError:
         record = logging.LogRecord("sqlalchemy.pool.impl.QueuePool", logging.ERROR, __file__, 1,
                                    "Exception during reset of %s", ("a connection",), sys.exc_info())
-    expected = ("Exception during reset of a connection: Could not fetch https://media.example.com/street.mp4?<redacted> "
+    expected = ("Exception during reset of a connection: Could not fetch https://media.example.com/street.mp4?<redacted>: "
                 "No space left on device")
     assert TextFormatter().format(record).split(" ", 2)[2] == f"error   {expected}"
     assert json.loads(JsonFormatter().format(record))["message"] == expected
