@@ -78,3 +78,15 @@ def next_cursor(cursor: datetime | None, committed: Iterable[datetime | None]) -
 def full_listing_due(runs_since_full_listing: int | None, every: int) -> bool:
     """Whether this run lists everything (to find deletions) rather than what changed."""
     return runs_since_full_listing is None or runs_since_full_listing + 1 >= every
+
+
+def first_file_to_read(versions: list[tuple[str, str | None]], read_before: dict[str, str]) -> int:
+    """Of an export's files (name, version) in name order, the index of the first one a sync must read,
+    given the versions an earlier run read (`read_before`): from the first new or unversioned one on,
+    when every file read before is still there as it was. A file changed or gone since means the
+    whole export is read again: a later file no longer shadows an earlier one's copy of a label row."""
+    listed = dict(versions)
+    if any(listed.get(name) != version for name, version in read_before.items()):
+        return 0
+    return next((index for index, (name, version) in enumerate(versions)
+                 if version is None or read_before.get(name) != version), len(versions))

@@ -313,6 +313,19 @@ sync_errors = Table(
     Index("ix_sync_errors_label", "label_hash"),
 )
 
+export_files = Table(
+    "export_files",
+    metadata,
+    Column("project_hash", Text, nullable=False),
+    Column("export", Text, nullable=False),  # the --from-export path or URL (redacted) the file was read under
+    Column("name", Text, nullable=False),  # its path in that directory; a single file's name
+    Column("version", Text, nullable=False),  # size and modification time or ETag, as listed
+    Column("ontology_fingerprint", Text, nullable=False),  # the ontology its rows were normalized with
+    Column("run_id", Text),
+    Column("read_at", DateTime),
+    PrimaryKeyConstraint("project_hash", "export", "name"),
+)
+
 extracted_frames = Table(
     "extracted_frames",
     metadata,

@@ -161,3 +161,25 @@ def stored_rows(connection: Connection, project_hash: str) -> list:
     query = select(branches.c.label_hash, branches.c.data_hash, branches.c.branch_name, branches.c.last_edited_at).where(
         branches.c.project_hash == project_hash, branches.c.deleted_at.is_(None))
     return [StoredRow(*row) for row in connection.execute(query)]
+
+
+def read_export_files(connection: Connection, project_hash: str, export: str, ontology_fingerprint: str) -> dict[str, str]:
+    """name -> version of the files of `export` an earlier run read whole and without a failure, with this
+    ontology."""
+    files = schema.export_files
+    return dict(connection.execute(select(files.c.name, files.c.version).where(
+        files.c.project_hash == project_hash, files.c.export == export,
+        files.c.ontology_fingerprint == ontology_fingerprint)).all())
+
+
+def write_export_files(connection: Connection, project_hash: str, export: str, ontology_fingerprint: str,
+                       versions: dict[str, str], run_id: str) -> None:
+    """The files of `export` read (now or before) whole and without a failure: they replace those stored."""
+    files = schema.export_files
+    connection.execute(delete(files).where(files.c.project_hash == project_hash, files.c.export == export))
+    if versions:
+        now = utc_now()
+        connection.execute(insert(files), [
+            {"project_hash": project_hash, "export": export, "name": name, "version": version,
+             "ontology_fingerprint": ontology_fingerprint, "run_id": run_id, "read_at": now}
+            for name, version in versions.items()])

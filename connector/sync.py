@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, select
@@ -23,13 +24,25 @@ from connector import load, migrate, schema
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.failures import RowFailure
+from connector.incremental import first_file_to_read
 from connector.normalize import content_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
+from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
-from connector.sources.export import read_export, read_ontology
+from connector.sources.export import Export, list_export, read_ontology
 from connector.stage import add_archive, combine
-from connector.state import RunStats, record_failures, recorded_run, stored_rows, utc_now
+from connector.state import (
+    Run,
+    RunStats,
+    read_export_files,
+    record_failures,
+    recorded_run,
+    stored_rows,
+    utc_now,
+    write_export_files,
+)
+from connector.storage_options import is_url
 from connector.workers import WorkerPool
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -92,16 +105,50 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
             if ontology is not None:
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
+        export, index = list_export(config.path, config.storage_options), build_index(ontology)
+        start = _first_file_to_read(engine, config, export, index)
         seen: set[str] | None = set() if config.delete_missing else None
         run.failures = load_rows(
-            engine, read_export(config.path, config.storage_options), run.run_id, config.project_hash, build_index(ontology), run.stats,
+            engine, export.rows(start), run.run_id, config.project_hash, index, run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
             workers=config.workers, seen_label_hashes=seen,
         )
         run.stats.listed = run.stats.fetched
+        _remember_files_read(engine, config, export, start, index, run)
         if seen is not None:
             run.stats.deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted)
     return SyncResult(run.run_id, run.stats, run.failures)
+
+
+def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export: Export, ontology: OntologyIndex) -> int:
+    """The files an earlier run read whole, as they are now, with this ontology, are not read again (but
+    with --full-refresh or --delete-missing, which need every label row)."""
+    if config.full_refresh or config.delete_missing:
+        return 0
+    with engine.connect() as connection:
+        read_before = read_export_files(connection, config.project_hash, _export_key(config.path), ontology.fingerprint or "")
+    start = first_file_to_read([(file.name, file.version) for file in export.files], read_before)
+    if start:
+        log.info("%d of %d export files are as an earlier run read them: not read again", start, len(export.files),
+                 extra={"event": "export_files_skipped", "files": start})
+    return start
+
+
+def _remember_files_read(engine: Engine, config: ExportSyncConfig, export: Export, start: int, ontology: OntologyIndex,
+                         run: Run) -> None:
+    """The files skipped, and those read whole without a failure: a row that failed is read again next time."""
+    failed = [failure.source or "" for failure in run.failures]
+    versions = {file.name: file.version for index, file in enumerate(export.files) if file.version is not None and (
+        index < start or not any(source == file.name or source.startswith((file.name + "[", file.name + ":"))
+                                 for source in failed))}
+    with engine.begin() as connection:
+        write_export_files(connection, config.project_hash, _export_key(config.path), ontology.fingerprint or "",
+                           versions, run.run_id)
+
+
+def _export_key(path: str) -> str:
+    """The export as export_files names it: a local path made absolute, a URL without its query (a signature)."""
+    return redact(path).rstrip("/") if is_url(path) else str(Path(path).resolve())
 
 
 def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure], keep: bool) -> int:

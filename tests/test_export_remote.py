@@ -86,11 +86,15 @@ def test_a_sync_from_s3_equals_the_local_sync_and_sees_files_added_since(warehou
     assert second.exit_code == 0, second.output
     assert f"1 inserted, 0 updated, {len(rows)} unchanged, 0 deleted, 0 failed" in second.output
 
-    fs.pipe(f"{bucket}/exports/later/2026-11-04.json", b"hello")
+    fs.pipe(f"{bucket}/exports/later/2026-11-04.json", b"hello")  # only the new file is read (by their ETags)
     third = run_cli(warehouse, "sync", *remote)
-    assert third.exit_code == 1 and ", 0 inserted, 0 updated, 11 unchanged, 0 deleted, 1 failed" in third.output
+    assert third.exit_code == 1 and "3 of 4 export files are as an earlier run read them: not read again" in third.output
+    assert ", 0 inserted, 0 updated, 0 unchanged, 0 deleted, 1 failed" in third.output
     assert warehouse.rows("SELECT source, field FROM sync_errors") == [("later/2026-11-04.json", "<json>")]
-    assert SECRET not in first.output + second.output + third.output
+    fs.pipe(f"{bucket}/exports/later/2026-11-04.json", json.dumps([clone_row(rows[1])]).encode())
+    fourth = run_cli(warehouse, "sync", *remote)
+    assert fourth.exit_code == 0 and "1 listed, 1 fetched, 1 inserted, 0 updated, 0 unchanged" in fourth.output
+    assert SECRET not in first.output + second.output + third.output + fourth.output
 
 
 def test_an_export_or_ontology_url_that_cannot_be_read_is_one_line(warehouse, s3, s3_endpoint):

@@ -425,7 +425,7 @@ def test_a_label_row_that_comes_twice_ends_as_its_last_version(warehouse, tmp_pa
 
 def test_full_exports_collected_in_a_directory_write_each_row_once(warehouse, tmp_path):
     """A folder that gets a full export every day: each sync writes a label row once, from the newest
-    file, and a sync of the same folder again writes nothing."""
+    file, and a sync of the same folder again reads nothing (export_files: the files are as read)."""
     rows = json.loads(SAMPLE.read_text())
     edited = json.loads(json.dumps(rows[0]))
     next(labels for labels in next(iter(edited["data_units"].values()))["labels"].values() if labels["objects"])[
@@ -437,7 +437,7 @@ def test_full_exports_collected_in_a_directory_write_each_row_once(warehouse, tm
     first = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
     assert (first.stats.fetched, first.stats.inserted, first.stats.updated) == (len(rows), len(rows), 0)
     again = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
-    assert (again.stats.unchanged, again.stats.inserted, again.stats.updated) == (len(rows), 0, 0)
+    assert (again.stats.fetched, again.stats.inserted, again.stats.updated) == (0, 0, 0)
     expected = sdk_counts(edited, json.loads(ONTOLOGY.read_text())).object_annotations
     assert expected == sdk_counts(rows[0], json.loads(ONTOLOGY.read_text())).object_annotations - 1
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=edited["label_hash"]) == expected
@@ -530,6 +530,74 @@ def test_with_log_format_json_every_line_on_stderr_is_json_failures_included(war
         "; try again later or pass --wait-for-lock SECONDS")
 
 
+def test_a_folder_of_daily_exports_is_read_from_its_first_new_file_on(warehouse, other_warehouse, tmp_path):
+    """export_files: a file read whole before, as it is now, with the same ontology, is not read again;
+    a new file is read (and what follows it); a file changed or gone since, another ontology,
+    --full-refresh or --delete-missing read them all. After each run the warehouse equals a sync of
+    the folder as it is into an empty warehouse."""
+    rows = json.loads(SAMPLE.read_text())
+    edited = json.loads(json.dumps(rows[0]))
+    edited["label_status"] = "REVIEWED"
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    day1, day2 = folder / "2026-11-01.json", folder / "2026-11-02.json"
+
+    def sync(*options, expect=0):
+        result = run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p", *options)
+        assert result.exit_code == expect, result.output
+        return re.search(r"(\d+) listed, \d+ fetched, (\d+) inserted, (\d+) updated, (\d+) unchanged", result.output).groups()
+
+    def equals_a_fresh_sync():
+        migrate.upgrade(other_warehouse.engine)
+        with other_warehouse.engine.begin() as connection:  # empty
+            for table in schema.metadata.sorted_tables:
+                connection.execute(table.delete())
+        assert run_cli(other_warehouse, "sync", "--from-export", str(folder), "--project-hash", "p").exit_code == 0
+        return snapshot(warehouse) == snapshot(other_warehouse)
+
+    day1.write_text(json.dumps(rows[:5]))
+    assert sync() == ("5", "5", "0", "0")
+    assert sync() == ("0", "0", "0", "0")  # nothing new: nothing read
+    assert warehouse.rows("SELECT name, ontology_fingerprint FROM export_files") == [("2026-11-01.json", "")]
+
+    day2.write_text(json.dumps([edited, *rows[5:]]))
+    assert sync() == (str(len(rows) - 4), str(len(rows) - 5), "1", "0")  # day 2 only
+    assert equals_a_fresh_sync()
+
+    day1.write_text(json.dumps(rows[1:5]))  # changed: all read (day 2's copy of rows[0] still wins)
+    assert sync() == (str(len(rows)), "0", "0", str(len(rows)))
+    assert equals_a_fresh_sync()
+    day2.write_text(json.dumps([rows[0], *rows[5:]]))
+    assert sync() == (str(len(rows)), "0", "1", str(len(rows) - 1))  # changed too: all read, rows[0] as it was
+    assert equals_a_fresh_sync()
+
+    assert sync("--ontology", str(ONTOLOGY))[0] == str(len(rows))  # rows normalized with another ontology
+    assert sync("--ontology", str(ONTOLOGY))[0] == "0"
+    assert sync("--ontology", str(ONTOLOGY), "--full-refresh") == (str(len(rows)), "0", str(len(rows)), "0")
+    assert sync("--ontology", str(ONTOLOGY), "--delete-missing") == (str(len(rows)), "0", "0", str(len(rows)))
+
+    broken = json.loads(json.dumps(rows[1]))
+    broken["data_units"] = "not a dict"
+    day3 = folder / "2026-11-03.json"
+    day3.write_text(json.dumps([broken]))
+    assert sync("--ontology", str(ONTOLOGY), expect=1)[0] == "1"
+    assert sync("--ontology", str(ONTOLOGY), expect=1)[0] == "1"  # a file with a failed row is read again
+    day3.unlink()  # never read whole: its going changes nothing
+    assert sync("--ontology", str(ONTOLOGY))[0] == "0"
+    day2.unlink()  # gone: the rest is read again
+    assert sync("--ontology", str(ONTOLOGY))[0] == "4"
+    assert warehouse.rows("SELECT name FROM export_files") == [(day1.name,)]
+
+    flagged = clone_row(rows[0])  # loads, with a box past the image's edge flagged: its file was read whole
+    box = next(obj for unit in flagged["data_units"].values() for labels in unit["labels"].values()
+               for obj in labels.get("objects", ()) if "boundingBox" in obj)["boundingBox"]
+    box["x"] = 1.5
+    (folder / "2026-11-04.json").write_text(json.dumps([flagged]))
+    assert sync("--ontology", str(ONTOLOGY)) == ("1", "1", "0", "0")
+    assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE kept") == 1
+    assert sync("--ontology", str(ONTOLOGY))[0] == "0"
+
+
 @pytest.mark.parametrize("folder_of_b", ["", "2026-11-02/"], ids=["flat", "in-a-subdirectory"])
 def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(warehouse, tmp_path, folder_of_b):
     """One bad download in a folder of exports: its readable rows and every other file load, the file is
@@ -555,7 +623,8 @@ def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(wareh
 
     broken.write_text(whole)
     again = sync_export(warehouse.engine, ExportSyncConfig(str(folder), "proj"))
-    assert (again.stats.inserted, again.stats.unchanged, again.stats.failed) == (2, len(rows) - 2, 0)
+    read_again = rows[3:] if folder_of_b == "" else rows  # from b on in name order: a.json was read whole before
+    assert (again.stats.inserted, again.stats.unchanged, again.stats.failed) == (2, len(read_again) - 2, 0)
     assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
 
 
@@ -632,7 +701,7 @@ def test_status_shows_runs_and_counts(warehouse):
     assert result.output.splitlines()[1].startswith(f"  {started:%Y-%m-%d %H:%M:%S}  succeeded export")
 
 
-def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other_warehouse):
+def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other_warehouse, tmp_path):
     """An export first synced with the default --project-hash, then with the real one: the rows move (they
     were 'unchanged' before, so the fix of the project hash did nothing), and no data unit is left behind."""
     sample = ("sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
@@ -645,7 +714,9 @@ def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other
     run_cli(other_warehouse, *sample, "--project-hash", "p-real")
     ours, reference = snapshot(warehouse), snapshot(other_warehouse)  # the 'export' project keeps its ontology rows
     assert [name for name in ours if ours[name] != reference[name]] == [name for name in ours if name.startswith("ontology_")]
-    again = run_cli(warehouse, *sample, "--project-hash", "p-real")
+    copy = tmp_path / "copy.json"  # the same rows in a file not read before: read, and every row unchanged
+    copy.write_bytes(SAMPLE.read_bytes())
+    again = run_cli(warehouse, "sync", "--from-export", str(copy), "--ontology", str(ONTOLOGY), "--project-hash", "p-real")
     assert f"0 inserted, 0 updated, {rows} unchanged" in again.output
 
 
@@ -800,9 +871,11 @@ def test_encord_settings_in_the_environment_do_not_stop_an_export_sync(warehouse
     assert warehouse.scalar("SELECT count(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
 
 
-def test_status_as_json_for_monitoring(warehouse):
+def test_status_as_json_for_monitoring(warehouse, tmp_path):
     first = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
-    run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    copy = tmp_path / "copy.json"  # another file with the same rows: read, and every row unchanged
+    copy.write_bytes(SAMPLE.read_bytes())
+    run_cli(warehouse, "sync", "--from-export", str(copy), "--ontology", str(ONTOLOGY))
     result = run_cli(warehouse, "status", "--format", "json", "--runs", "5")
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)

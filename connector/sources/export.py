@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -57,21 +58,8 @@ class ExportError(Exception):
 
 
 def read_export(path: str | Path, storage_options: dict | None = None) -> Iterator[SourceRow]:
-    """The label rows of an export file, or of every export file in a directory and its subdirectories,
-    in name order; a local path, or an fsspec URL (s3://bucket/exports/, with `storage_options`). A
-    label row in more than one file of a directory (full exports collected day after day) comes once,
-    from the last file that has it: else every sync would write each earlier copy and then the last
-    one again. A file of a directory that cannot be read (past some point) comes as an item with its
-    error, after its rows before that point; a single file that cannot be read raises ExportError.
-    Rows' locations name a directory's files by their path in it (2026-11-27/export.json[3])."""
-    if str(path) == STDIN:
-        yield from _read_handle(sys.stdin.buffer, Path("<stdin>"))
-    elif is_url(str(path)):
-        yield from _read_remote_export(_Url(path), storage_options or {})
-    elif not Path(path).is_dir():
-        yield from _read_file(Path(path), Path(path).open)
-    else:
-        yield from _read_directory(Path(path), _local_export_files(Path(path)))
+    """The label rows of an export (see list_export and Export.rows)."""
+    yield from list_export(path, storage_options).rows()
 
 
 class _Url(str):
@@ -83,35 +71,76 @@ class _Url(str):
 
 
 @dataclass(frozen=True)
-class _ExportFile:
+class ExportFile:
     name: str
-    """Its path in the export directory, '/'-joined: what its rows' locations and its error name."""
+    """Its path in the export directory, '/'-joined (a single file's name): what its rows' locations
+    and its error name."""
+    version: str | None
+    """Its size and modification time or ETag, as listed; None where there is none (standard input)."""
     where: Path | _Url
     open: Callable[[str], Any]
     """Opens it for reading (called with "rb")."""
 
 
-def _read_directory(directory: Path | _Url, listed: tuple[list[_ExportFile], list[tuple[str, str]]]) -> Iterator[SourceRow]:
-    files, unreadable = listed
-    for folder, reason in unreadable:  # as a file that cannot be opened: recorded, and the rest is read
-        yield SourceRow(None, folder + "/", error=f"cannot read the directory: {reason}")
-    if not files and not unreadable:
-        raise ExportError(directory, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
-    last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
-    superseded = 0
-    for index, file in enumerate(files):
-        in_subdirectory = "/" in file.name  # its rows' locations say so (copying every row costs)
-        try:
-            for item in _read_file(file.where, file.open):
-                if last_file.get(label_hash_of(item), index) > index:
-                    superseded += 1
-                    continue
-                yield replace(item, location=file.name + item.location.removeprefix(file.where.name)) if in_subdirectory else item
-        except ExportError as error:  # its rows before the break are read, and the other files
-            yield SourceRow(None, file.name, error=error.reason)
-    if superseded:
-        log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, directory,
-                 extra={"event": "rows_superseded", "rows": superseded})
+@dataclass(frozen=True)
+class Export:
+    """An export file, or a directory's export files in name order, as listed; read by `rows`."""
+
+    where: Path | _Url
+    files: list[ExportFile]
+    unreadable: list[tuple[str, str]]
+    """A directory's subdirectories that could not be listed: (path in it, why)."""
+    directory: bool
+
+    def rows(self, start: int = 0) -> Iterator[SourceRow]:
+        """The label rows of `files` from `start` on. A label row in more than one file of a directory
+        (full exports collected day after day) comes once, from the last file that has it: else every
+        sync would write each earlier copy and then the last one again. A file of a directory that
+        cannot be read (past some point) comes as an item with its error, after its rows before that
+        point, as does a subdirectory that could not be listed; a single file that cannot be read
+        raises ExportError. Rows' locations name a directory's files by their path in it
+        (2026-11-27/export.json[3])."""
+        for folder, reason in self.unreadable:  # as a file that cannot be opened: recorded, and the rest is read
+            yield SourceRow(None, folder + "/", error=f"cannot read the directory: {reason}")
+        files = self.files[start:]
+        if not self.directory:
+            for file in files:
+                yield from _read_file(file)
+            return
+        last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
+        superseded = 0
+        for index, file in enumerate(files):
+            in_subdirectory = "/" in file.name  # its rows' locations say so (copying every row costs)
+            try:
+                for item in _read_file(file):
+                    if last_file.get(label_hash_of(item), index) > index:
+                        superseded += 1
+                        continue
+                    yield replace(item, location=file.name + item.location.removeprefix(file.where.name)) if in_subdirectory else item
+            except ExportError as error:  # its rows before the break are read, and the other files
+                yield SourceRow(None, file.name, error=error.reason)
+        if superseded:
+            log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, self.where,
+                     extra={"event": "rows_superseded", "rows": superseded})
+
+
+def list_export(path: str | Path, storage_options: dict | None = None) -> Export:
+    """An export file, or a directory of them with its subdirectories: a local path, an fsspec URL
+    (s3://bucket/exports/, with `storage_options`), or `-` for standard input. Raises ExportError
+    when the directory cannot be listed or holds no export file."""
+    if str(path) == STDIN:
+        stdin = Path("<stdin>")
+        return Export(stdin, [ExportFile(stdin.name, None, stdin, lambda mode: nullcontext(sys.stdin.buffer))], [], False)
+    if is_url(str(path)):
+        export = _remote_export(_Url(path), storage_options or {})
+    elif Path(path).is_dir():
+        export = _local_directory(Path(path))
+    else:
+        export = Export(Path(path), [ExportFile(Path(path).name, _local_version(Path(path)), Path(path), Path(path).open)],
+                        [], False)
+    if export.directory and not export.files and not export.unreadable:
+        raise ExportError(export.where, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
+    return export
 
 
 def _is_export_file(name: str) -> bool:
@@ -119,7 +148,7 @@ def _is_export_file(name: str) -> bool:
     return name.lower().endswith(_EXPORT_NAMES) and not any(part.startswith(".") for part in name.split("/"))
 
 
-def _local_export_files(directory: Path) -> tuple[list[_ExportFile], list[tuple[str, str]]]:
+def _local_directory(directory: Path) -> Export:
     """The export files in `directory` and its subdirectories, in name order (a folder's files where
     its name sorts), and the subdirectories that could not be listed, with why."""
     found: list[Path] = []
@@ -131,15 +160,24 @@ def _local_export_files(directory: Path) -> tuple[list[_ExportFile], list[tuple[
     for folder, reason in unreadable:
         if folder == directory:
             raise ExportError(directory, f"cannot read the directory: {reason}")
-    files = [_ExportFile(file.relative_to(directory).as_posix(), file, file.open) for file in found]
-    return _in_name_order(files), [(folder.relative_to(directory).as_posix(), reason) for folder, reason in unreadable]
+    files = [ExportFile(file.relative_to(directory).as_posix(), _local_version(file), file, file.open) for file in found]
+    return Export(directory, _in_name_order(files),
+                  [(folder.relative_to(directory).as_posix(), reason) for folder, reason in unreadable], True)
 
 
-def _in_name_order(files: list[_ExportFile]) -> list[_ExportFile]:
+def _local_version(path: Path) -> str | None:
+    try:
+        stat = path.stat()
+    except OSError:  # opening it says why
+        return None
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _in_name_order(files: list[ExportFile]) -> list[ExportFile]:
     return sorted(files, key=lambda file: file.name.split("/"))
 
 
-def _read_remote_export(url: _Url, storage_options: dict) -> Iterator[SourceRow]:
+def _remote_export(url: _Url, storage_options: dict) -> Export:
     """An export file or directory through fsspec (s3://, gs://, https://, file://); read as a stream,
     as a local one. The listing is fresh every time: a scheduled sync sees the files added since."""
     import fsspec  # only for URLs: 0.1 s of every sync's start otherwise
@@ -148,21 +186,25 @@ def _read_remote_export(url: _Url, storage_options: dict) -> Iterator[SourceRow]
         fs, root = fsspec.core.url_to_fs(url, **storage_options)
         fs.invalidate_cache()
         directory = not _is_http(fs) and fs.isdir(root)
+        listed = fs.find(root, detail=True) if directory else {root: fs.info(root)}
     except Exception as error:  # each filesystem has its own: an unknown scheme, s3fs missing, no credentials
         raise ExportError(url, f"cannot open: {_reason(error, url)}") from None
     if not directory:
-        yield from _read_file(url, partial(fs.open, root, block_size=_REMOTE_BLOCK))
-        return
-    try:
-        listed = fs.find(root, detail=True)
-    except Exception as error:
-        raise ExportError(url, f"cannot read the directory: {_reason(error, url)}") from None
+        return Export(url, [ExportFile(url.name, _remote_version(listed[root]), url,
+                                       partial(fs.open, root, block_size=_REMOTE_BLOCK))], [], False)
     base = root.rstrip("/") + "/"
-    files = [_ExportFile(path.removeprefix(base), _Url(fs.unstrip_protocol(path)),
-                         partial(fs.open, path, block_size=_REMOTE_BLOCK))
+    files = [ExportFile(path.removeprefix(base), _remote_version(info), _Url(fs.unstrip_protocol(path)),
+                        partial(fs.open, path, block_size=_REMOTE_BLOCK))
              for path, info in listed.items()
              if info.get("type") == "file" and path.startswith(base) and _is_export_file(path.removeprefix(base))]
-    yield from _read_directory(url, (_in_name_order(files), []))
+    return Export(url, _in_name_order(files), [], True)
+
+
+def _remote_version(info: dict) -> str | None:
+    """Size and ETag (S3, GCS, Azure, HTTP) or modification time, as fsspec lists them; None without either."""
+    changed = next((info[key] for key in ("ETag", "etag", "mtime", "LastModified", "last_modified", "updated")
+                    if info.get(key) is not None), None)
+    return None if changed is None else f"{info.get('size')}:{changed}"
 
 
 def _is_http(fs) -> bool:
@@ -180,13 +222,13 @@ def _reason(error: Exception, where: Path | str) -> str:
     return str(error) or type(error).__name__
 
 
-def _last_file_of_each_row(files: list[_ExportFile]) -> dict[str, int]:
+def _last_file_of_each_row(files: list[ExportFile]) -> dict[str, int]:
     """label hash -> index of the last of `files` that has it. A file that cannot be read counts up to
     where it breaks: reading it again fails there, as it would have without this pass."""
     last_file: dict[str, int] = {}
     for index, file in enumerate(files):
         try:
-            for item in _read_file(file.where, file.open):
+            for item in _read_file(file):
                 last_file[label_hash_of(item)] = index
         except ExportError:
             pass
@@ -194,16 +236,16 @@ def _last_file_of_each_row(files: list[_ExportFile]) -> dict[str, int]:
     return last_file
 
 
-def _read_file(where: Path | _Url, open_file: Callable[[str], Any]) -> Iterator[SourceRow]:
+def _read_file(file: ExportFile) -> Iterator[SourceRow]:
     try:
-        handle = open_file("rb")
+        opened = file.open("rb")
     except OSError as error:
-        raise ExportError(where, f"cannot open: {_reason(error, where)}") from None
-    with handle:
+        raise ExportError(file.where, f"cannot open: {_reason(error, file.where)}") from None
+    with opened as handle:
         try:
-            yield from _read_handle(handle, where)
+            yield from _read_handle(handle, file.where)
         except OSError as error:  # a read that fails part way: a disk error, a lost connection
-            raise ExportError(where, f"cannot read: {_reason(error, where)}") from None
+            raise ExportError(file.where, f"cannot read: {_reason(error, file.where)}") from None
 
 
 def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
