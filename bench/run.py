@@ -12,7 +12,8 @@ process and the worker processes it waits for, peak memory of all its processes 
             export, extrapolated per label row (start-up not scaled)
   dlt       bench/dlt_load.py: dlt with parquet load files into DuckDB, on the whole export
 Postgres is a throwaway cluster on 127.0.0.1 (tests/pg_cluster.py); every run gets a fresh
-DuckDB file or Postgres schema. Then the incremental curve (bench/incremental.py, emulator), a first
+DuckDB file or Postgres schema. Then the incremental curve (bench/incremental.py, emulator), a folder
+of daily export files read from its new file against every file (bench/export_folder.py), a first
 sync from the emulator of the export's large rows, bundles by bytes vs by rows (bench/fetch_memory.py), and the
 frame-range query through `frame_labels` on >= 5M object_frames rows (bench/views builder).
 The floor and ours on the 1x export run --repeat times each, in turn, and report their median run
@@ -143,7 +144,7 @@ def main() -> None:
                         help="runs of each floor and ours load on the 1x export, in turn; the median is reported")
     parser.add_argument("--incremental-rows", type=int, default=10_000)
     parser.add_argument("--query-target", type=int, default=5_000_000)
-    for name in ("postgres", "docs", "dlt", "incremental", "fetch", "query", "scale"):
+    for name in ("postgres", "docs", "dlt", "incremental", "folder", "fetch", "query", "scale"):
         parser.add_argument(f"--skip-{name}", action="store_true")
     parser.add_argument("--markdown", type=Path, help="also write the tables here")
     parser.add_argument("--json", type=Path, help="also write every figure here")
@@ -213,6 +214,12 @@ def main() -> None:
 
             print(f"incremental curve ({args.incremental_rows:,} label rows, emulator):", flush=True)
             incremental = curve(args.incremental_rows, *targets.duckdb()[1:])
+        folder = None
+        if not args.skip_folder:
+            from export_folder import folder_steps
+
+            print("a folder of daily export files (DuckDB):", flush=True)
+            folder = folder_steps(full)
         fetches = None
         if not args.skip_fetch:
             from fetch_memory import fetch_memory
@@ -227,13 +234,13 @@ def main() -> None:
     finally:
         if cluster:
             cluster.stop()
-    report = render(args, results, incremental, fetches, queries, facts(full), facts(large) if large else None)
+    report = render(args, results, incremental, folder, fetches, queries, facts(full), facts(large) if large else None)
     print("\n" + report)
     if args.markdown:
         args.markdown.write_text(report)
     if args.json:
         args.json.write_text(json.dumps({"results": {k: figures(r) for k, r in results.items()},
-                                         "incremental": incremental, "queries": queries,
+                                         "incremental": incremental, "folder": folder, "queries": queries,
                                          "fetches": [figures(r) for r in fetches or ()]}, indent=1, default=str))
 
 
@@ -249,7 +256,7 @@ def query_median(db_url: str, schema: str | None, target: int) -> dict:
     return build_and_time(db_url, schema, target)
 
 
-def render(args, results, incremental, fetches, queries, full_facts, large_facts) -> str:
+def render(args, results, incremental, folder, fetches, queries, full_facts, large_facts) -> str:
     lines = [f"Export: {full_facts['rows']:,} label rows, {full_facts['object_frames']:,} object-frame annotations, "
              f"{full_facts['bytes'] / 1e6:.0f} MB of JSON"]
     if large_facts:
@@ -290,6 +297,10 @@ def render(args, results, incremental, fetches, queries, full_facts, large_facts
         lines += [f"| {r['step']} | {r['changed']:,} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_mb']:.0f} |"
                   for r in incremental]
         lines += ["", cpu_split(incremental)]
+    if folder:
+        from export_folder import table as folder_table
+
+        lines += ["", *folder_table(folder)]
     if fetches:
         from fetch_memory import table
 
