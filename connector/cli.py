@@ -318,10 +318,10 @@ def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -
 def _export_sync_run(options):
     if options["keep_deleted"] and not options["delete_missing"]:  # an export sync deletes nothing without it
         raise UserError("--keep-deleted applies to --from-export syncs with --delete-missing only")
-    config = ExportSyncConfig(options["export_path"], options["project_hash"], options["ontology_path"],
-                              options["batch_size"], options["full_refresh"], options["workers"],
-                              options["delete_missing"], options["keep_deleted"],
-                              _storage_options(options["storage_options"]))
+    config = ExportSyncConfig(
+        options["export_path"], options["project_hash"], options["ontology_path"], batch_size=options["batch_size"],
+        full_refresh=options["full_refresh"], workers=options["workers"], delete_missing=options["delete_missing"],
+        keep_deleted=options["keep_deleted"], storage_options=_storage_options(options["storage_options"]))
     return lambda: _run_locked(options, lambda engine, progress: sync_export(engine, config, on_progress=progress))
 
 
