@@ -32,7 +32,7 @@ from connector.ontology import OntologyError
 from connector.redact import redact
 from connector.sources.encord import BUNDLE_BYTES, MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
 from connector.sources.export import STDIN, ExportError
-from connector.storage_options import parse_storage_options
+from connector.storage_options import is_url, parse_storage_options
 from connector.sync import DEFAULT_BATCH_SIZE, ExportSyncConfig, sync_export
 from connector.sync_encord import EncordSyncConfig, sync_encord
 from connector.workers import WorkerError
@@ -318,6 +318,8 @@ def _refuse_options_of_the_other_source(ctx: click.Context, from_export: bool) -
 def _export_sync_run(options):
     if options["keep_deleted"] and not options["delete_missing"]:  # an export sync deletes nothing without it
         raise UserError("--keep-deleted applies to --from-export syncs with --delete-missing only")
+    if options["storage_options"] and not any(is_url(path or "") for path in (options["export_path"], options["ontology_path"])):
+        raise UserError("--storage-option applies only when --from-export or --ontology is a URL (s3://…)")
     config = ExportSyncConfig(
         options["export_path"], options["project_hash"], options["ontology_path"], batch_size=options["batch_size"],
         full_refresh=options["full_refresh"], workers=options["workers"], delete_missing=options["delete_missing"],

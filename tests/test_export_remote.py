@@ -116,7 +116,7 @@ def test_an_export_or_ontology_url_that_cannot_be_read_is_one_line(warehouse, s3
 
 
 def test_a_storage_option_that_is_not_key_value_is_refused_without_repeating_it(warehouse):
-    result = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--storage-option", "anon=true",
+    result = run_cli(warehouse, "sync", "--from-export", "s3://exports/export.json", "--storage-option", "anon=true",
                      "--storage-option", SECRET)
     assert (result.exit_code, result.output) == (2, "encord-warehouse: storage option 2 is not KEY=VALUE (no =)\n")
     assert migrate.current_revision(warehouse.engine) is None

@@ -850,6 +850,8 @@ def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_wa
     (["--project", "p1", "--project-hash", "p1"], "--project-hash applies to --from-export syncs only"),
     (["--project", "p1", "--delete-missing"], "--delete-missing applies to --from-export syncs only"),  # full listings do it
     (["--project", "p1", "--storage-option", "anon=true"], "--storage-option applies to --from-export syncs only"),
+    (["--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY), "--storage-option", "anon=true"],
+     "--storage-option applies only when --from-export or --ontology is a URL (s3://…)"),
     (["--from-export", str(SAMPLE), "--max-runs", "3"], "--max-runs applies only with --every DURATION"),
     (["--from-export", str(SAMPLE), "--every", "0s"], "--every must be longer than 0s, got '0s'"),  # else a busy loop
     (["--project", "p1", "--every", "0h0m"], "--every must be longer than 0s, got '0h0m'"),
