@@ -34,11 +34,11 @@ def replace_label_rows(connection: Connection, batch: StagedBatch) -> int:
     """
     units = schema.data_units
     stored = _stored_owners(connection, batch.label_hashes)
-    for chunk in _chunks(list(stored), _DELETE_CHUNK):
+    for chunk in chunks(list(stored), _DELETE_CHUNK):
         for table in schema.LABEL_ROW_TABLES:
             connection.execute(delete(table).where(table.c.label_hash.in_(chunk)))
     unit_keys = _stored(connection, (units.c.project_hash, units.c.data_hash), batch.data_unit_keys)
-    for chunk in _chunks(unit_keys, _DELETE_CHUNK):
+    for chunk in chunks(unit_keys, _DELETE_CHUNK):
         connection.execute(delete(units).where(tuple_(units.c.project_hash, units.c.data_hash).in_(chunk)))
     for name, rows in batch.tables.items():
         insert_rows(connection, schema.metadata.tables[name], rows)
@@ -54,7 +54,7 @@ def _stored_owners(connection: Connection, label_hashes: list[str]) -> dict[str,
     """label hash -> (project_hash, data_hash) of the label rows the warehouse has."""
     branches = schema.branches
     owners = {}
-    for chunk in _chunks(label_hashes, _DELETE_CHUNK):
+    for chunk in chunks(label_hashes, _DELETE_CHUNK):
         query = select(branches.c.label_hash, branches.c.project_hash, branches.c.data_hash).where(
             branches.c.label_hash.in_(chunk))
         owners.update((label_hash, (project, data)) for label_hash, project, data in connection.execute(query))
@@ -134,13 +134,14 @@ def _stored(connection: Connection, columns: tuple, keys: list) -> list:
     """The keys (values of one column, or tuples of several) that the warehouse has."""
     match = columns[0] if len(columns) == 1 else tuple_(*columns)
     found = []
-    for chunk in _chunks(keys, _DELETE_CHUNK):
+    for chunk in chunks(keys, _DELETE_CHUNK):
         rows = connection.execute(select(*columns).where(match.in_(chunk)))
         found += [row[0] if len(columns) == 1 else tuple(row) for row in rows]
     return found
 
 
-def _chunks(items: list, size: int) -> Iterable[list]:
+def chunks(items: list, size: int = 1000) -> Iterable[list]:
+    """`items` in lists of at most `size`: bind parameters of an IN (...) stay bounded."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -165,7 +166,7 @@ def delete_label_rows(connection: Connection, project_hash: str, label_hashes: l
                       keep: bool, now) -> None:
     """Remove label rows gone from the source with everything they own, then those of their data units
     (`data_hashes`) that no label row refers to any more; or only mark the label rows (`keep`)."""
-    for chunk in _chunks(label_hashes, _DELETE_CHUNK):
+    for chunk in chunks(label_hashes, _DELETE_CHUNK):
         if keep:
             branches = schema.branches
             connection.execute(update(branches).where(branches.c.label_hash.in_(chunk)).values(deleted_at=now))
@@ -180,6 +181,6 @@ def delete_unreferenced_data_units(connection: Connection, project_hash: str, da
     """A data unit stays while any label row of the project refers to it."""
     units, branches = schema.data_units, schema.branches
     referenced = exists().where(branches.c.project_hash == units.c.project_hash, branches.c.data_hash == units.c.data_hash)
-    for chunk in _chunks(data_hashes, _DELETE_CHUNK):
+    for chunk in chunks(data_hashes, _DELETE_CHUNK):
         connection.execute(delete(units).where(
             units.c.project_hash == project_hash, units.c.data_hash.in_(chunk), ~referenced))

@@ -310,6 +310,7 @@ sync_errors = Table(
     Column("source", Text),
     Column("occurred_at", DateTime, nullable=False),
     Column("kept", Boolean),  # true: the row loaded with its problems flagged; else it was quarantined (0003)
+    Column("first_occurred_at", DateTime),  # seen again, a failure keeps one row: occurred_at is the last time (0007)
     Index("ix_sync_errors_label", "label_hash"),
 )
 

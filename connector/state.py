@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from connector import schema
 from connector.failures import RowFailure, error_line
 from connector.incremental import StoredRow
+from connector.load import chunks
 from connector.redact import redact
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -97,17 +98,54 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None) -> Itera
 
 
 def record_failures(connection: Connection, run_id: str, project_hash: str | None, failures: list[RowFailure]) -> None:
+    """The failures as sync_errors rows of this run. One already recorded for the project (same label row,
+    source, field and reason: it failed again) is replaced, keeping when it was first seen, so a row
+    that fails at every scheduled run stays one row."""
     if not failures:
         return
     now = utc_now()
-    connection.execute(insert(schema.sync_errors), [
+    entries = [
         {
             "error_id": str(uuid.uuid4()), "run_id": run_id, "project_hash": project_hash,
             "label_hash": _text(failure.label_hash), "data_title": _text(failure.data_title), "field": _text(failure.field),
             "reason": _text(failure.reason), "source": _text(failure.source), "occurred_at": now, "kept": failure.kept or None,
         }
         for failure in failures
-    ])
+    ]
+    earlier = _recorded_before(connection, project_hash, entries)
+    errors = schema.sync_errors
+    for chunk in chunks([error_id for error_ids, _ in earlier.values() for error_id in error_ids]):
+        connection.execute(delete(errors).where(errors.c.error_id.in_(chunk)))
+    for entry in entries:
+        entry["first_occurred_at"] = earlier[_failure_key(entry)][1] if _failure_key(entry) in earlier else now
+    connection.execute(insert(errors), entries)
+
+
+_ERROR_KEY = ("label_hash", "source", "field", "reason", "kept")
+
+
+def _failure_key(entry) -> tuple:
+    return tuple(entry[name] for name in _ERROR_KEY)
+
+
+def _recorded_before(connection: Connection, project_hash: str | None, entries: list[dict]) -> dict[tuple, tuple[list[str], datetime]]:
+    """failure key -> (error ids, first time seen) of the project's sync_errors rows that `entries` repeat."""
+    errors = schema.sync_errors
+    label_hashes = sorted({entry["label_hash"] for entry in entries if entry["label_hash"] is not None})
+    sources = sorted({entry["source"] for entry in entries if entry["label_hash"] is None and entry["source"] is not None})
+    wanted = {_failure_key(entry) for entry in entries}
+    columns = [errors.c.error_id, errors.c.first_occurred_at, errors.c.occurred_at, *(errors.c[name] for name in _ERROR_KEY)]
+    found: dict[tuple, tuple[list[str], datetime]] = {}
+    selections = [errors.c.label_hash.in_(chunk) for chunk in chunks(label_hashes)]
+    selections += [errors.c.label_hash.is_(None) & errors.c.source.in_(chunk) for chunk in chunks(sources)]
+    for selection in selections:
+        for error_id, first, occurred, *key in connection.execute(
+                select(*columns).where(errors.c.project_hash == project_hash, selection)):
+            key = tuple(key)
+            if key in wanted:
+                ids, seen = found.get(key, ([], first or occurred))
+                found[key] = ([*ids, error_id], min(seen, first or occurred))
+    return found
 
 
 def _text(value) -> str | None:

@@ -530,6 +530,37 @@ def test_with_log_format_json_every_line_on_stderr_is_json_failures_included(war
         "; try again later or pass --wait-for-lock SECONDS")
 
 
+def test_a_failure_seen_again_is_one_sync_errors_row_that_keeps_when_it_was_first_seen(warehouse, tmp_path):
+    """A bad row (and a broken file) fails at every run until it is fixed: sync_errors keeps one row per
+    problem, with the last run and time and the first time; another problem of the same row is a row
+    of its own, and another project's the same problem too."""
+    rows = json.loads(SAMPLE.read_text())
+    bad = json.loads(json.dumps(rows[0]))
+    bad["data_units"] = "not a dict"
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps([bad, *rows[1:3]]))
+    (folder / "b.json").write_text("hello")
+    errors = "SELECT label_hash, field, source, run_id, first_occurred_at, occurred_at FROM sync_errors"
+    runs = []
+    for _ in range(3):
+        assert run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p").exit_code == 1
+        runs.append(warehouse.rows("SELECT run_id, started_at FROM sync_runs ORDER BY started_at DESC LIMIT 1")[0])
+        recorded = sorted(warehouse.rows(errors), key=repr)
+        assert [row[:4] for row in recorded] == sorted([(bad["label_hash"], "data_units", "a.json[0]", runs[-1][0]),
+                                                        (None, "<json>", "b.json", runs[-1][0])], key=repr)
+    first_run, second_run, last_run = (started for _, started in runs)
+    assert all(first_run <= first < second_run < last_run <= last for *_, first, last in warehouse.rows(errors))
+
+    bad["data_units"] = {"d": "not a dict"}  # another problem of the same row
+    (folder / "a.json").write_text(json.dumps([bad, *rows[1:3]]))
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p").exit_code == 1
+    assert sorted(field for _, field, *_ in warehouse.rows(errors)) == ["<json>", "data_units", "data_units.d"]
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "q").exit_code == 1
+    assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE project_hash = 'q'") == 2
+    assert warehouse.scalar("SELECT count(*) FROM sync_errors") == 5
+
+
 def test_a_folder_of_daily_exports_is_read_from_its_first_new_file_on(warehouse, other_warehouse, tmp_path):
     """export_files: a file read whole before, as it is now, with the same ontology, is not read again;
     a new file is read (and what follows it); a file changed or gone since, another ontology,
