@@ -4,7 +4,8 @@ Accepts a JSON array of label-row dicts (streamed, so memory does not grow with 
 file), a single label-row object, JSON Lines, or a directory of such files; any of them
 gzip-compressed (read as a stream, never decompressed to disk), in UTF-8 or in UTF-16 with its byte
 order mark. A file is read once from start to end, never seeked, so a pipe serves as well (`-` is
-standard input).
+standard input), and so does a URL read through fsspec (s3://bucket/exports/). list_export lists
+the files (with the versions export_files compares); Export.rows reads them from any one on.
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ def _read_file(file: ExportFile) -> Iterator[SourceRow]:
             raise ExportError(file.where, f"cannot read: {_reason(error, file.where)}") from None
 
 
-def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
+def _read_handle(handle, path: Path | _Url) -> Iterator[SourceRow]:
     """The label rows of a binary stream, plain or gzip; what is read to tell which is read again from
     memory (_Prefixed), not by seeking back."""
     magic = _read_exactly(handle, len(_GZIP_MAGIC))
@@ -263,7 +264,7 @@ def _read_handle(handle, path: Path) -> Iterator[SourceRow]:
         raise ExportError(path, f"the gzip data is damaged: {error}") from None
 
 
-def _read_stream(handle, path: Path) -> Iterator[SourceRow]:
+def _read_stream(handle, path: Path | _Url) -> Iterator[SourceRow]:
     head = _read_exactly(handle, len(_UTF8_BOM))
     if head[:2] in _UTF16_BOMS:
         handle, head = _Utf16AsUtf8(_Prefixed(head, handle), path), b""
@@ -320,7 +321,7 @@ def _read_exactly(handle, size: int) -> bytes:
     return data
 
 
-def _through_first_significant_byte(head: bytes, handle, path: Path) -> bytes:
+def _through_first_significant_byte(head: bytes, handle, path: Path | _Url) -> bytes:
     """`head` and what follows it in `handle`, read at least up to the first byte that is not white space."""
     while head.isspace() or not head:
         byte = handle.read(1)
@@ -330,7 +331,7 @@ def _through_first_significant_byte(head: bytes, handle, path: Path) -> bytes:
     return head
 
 
-def _read_array(handle, path: Path) -> Iterator[SourceRow]:
+def _read_array(handle, path: Path | _Url) -> Iterator[SourceRow]:
     """A JSON array, cut into label rows a few at a time; each row is handed over as its JSON text.
 
     Each chunk ends just before a row that opens with `{"label_hash"`, as the SDK writes label
@@ -425,7 +426,7 @@ def _elements(text: memoryview) -> list[tuple[Any, bytes | None]] | None:
         return None
 
 
-def _stream_array(stream, path: Path, index: int) -> Iterator[SourceRow]:
+def _stream_array(stream, path: Path | _Url, index: int) -> Iterator[SourceRow]:
     try:
         for row in ijson.items(stream, "item", use_float=True):
             yield SourceRow(row, f"{path.name}[{index}]")
@@ -455,7 +456,7 @@ class _Prefixed:
 class _Utf16AsUtf8:
     """A binary stream of UTF-16 text that starts with its byte order mark, read as UTF-8 (without the mark)."""
 
-    def __init__(self, handle, path: Path):
+    def __init__(self, handle, path: Path | _Url):
         self.handle, self.path = handle, path
         self.decoder = codecs.getincrementaldecoder("utf-16")()
         self.pending, self.offset = b"", 0
@@ -477,7 +478,7 @@ class _Utf16AsUtf8:
         return data
 
 
-def _read_objects(handle, path: Path) -> Iterator[SourceRow]:
+def _read_objects(handle, path: Path | _Url) -> Iterator[SourceRow]:
     """JSON Lines, or one (possibly pretty-printed) label-row object."""
     first_line, after = _first_line(handle)
     try:
