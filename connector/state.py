@@ -117,7 +117,7 @@ def record_failures(connection: Connection, run_id: str, project_hash: str | Non
     for chunk in chunks([error_id for error_ids, _ in earlier.values() for error_id in error_ids]):
         connection.execute(delete(errors).where(errors.c.error_id.in_(chunk)))
     for entry in entries:
-        entry["first_occurred_at"] = earlier[_failure_key(entry)][1] if _failure_key(entry) in earlier else now
+        entry["first_occurred_at"] = earlier.get(_failure_key(entry), (None, now))[1]
     connection.execute(insert(errors), entries)
 
 

@@ -137,10 +137,10 @@ def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export: Export
 def _remember_files_read(engine: Engine, config: ExportSyncConfig, export: Export, start: int, ontology: OntologyIndex,
                          run: Run) -> None:
     """The files skipped, and those read whole without a failure: a row that failed is read again next time."""
-    failed = [failure.source or "" for failure in run.failures]
-    versions = {file.name: file.version for index, file in enumerate(export.files) if file.version is not None and (
-        index < start or not any(source == file.name or source.startswith((file.name + "[", file.name + ":"))
-                                 for source in failed))}
+    sources = [failure.source or "" for failure in run.failures]
+    failed = {file.name for file in export.files[start:]
+              if any(source == file.name or source.startswith((file.name + "[", file.name + ":")) for source in sources)}
+    versions = {file.name: file.version for file in export.files if file.version is not None and file.name not in failed}
     with engine.begin() as connection:
         write_export_files(connection, config.project_hash, _export_key(config.path), ontology.fingerprint or "",
                            versions, run.run_id)

@@ -15,6 +15,7 @@ import gzip
 import logging
 import os
 import re
+import stat
 import sys
 import zlib
 from contextlib import nullcontext
@@ -157,21 +158,25 @@ def _local_directory(directory: Path) -> Export:
     for folder, subfolders, names in os.walk(directory, onerror=lambda error: unreadable.append(
             (Path(error.filename), error.strerror or str(error)))):
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        found += [Path(folder, name) for name in names if _is_export_file(name) and Path(folder, name).is_file()]
+        found += [Path(folder, name) for name in names if _is_export_file(name)]
     for folder, reason in unreadable:
         if folder == directory:
             raise ExportError(directory, f"cannot read the directory: {reason}")
-    files = [ExportFile(file.relative_to(directory).as_posix(), _local_version(file), file, file.open) for file in found]
+    versions = [(file, _local_version(file)) for file in found]  # None: not a regular file, left out
+    files = [ExportFile(file.relative_to(directory).as_posix(), version, file, file.open)
+             for file, version in versions if version is not None]
     return Export(directory, _in_name_order(files),
                   [(folder.relative_to(directory).as_posix(), reason) for folder, reason in unreadable], True)
 
 
 def _local_version(path: Path) -> str | None:
+    """Size and modification time of a regular file; None for anything else (a pipe, a missing file:
+    opening it says why)."""
     try:
-        stat = path.stat()
-    except OSError:  # opening it says why
+        status = path.stat()
+    except OSError:
         return None
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{status.st_size}:{status.st_mtime_ns}" if stat.S_ISREG(status.st_mode) else None
 
 
 def _in_name_order(files: list[ExportFile]) -> list[ExportFile]:
