@@ -122,10 +122,14 @@ def record_failures(connection: Connection, run_id: str, project_hash: str | Non
 
 
 _ERROR_KEY = ("label_hash", "source", "field", "reason", "kept")
+_KEY_COLUMNS = (*_ERROR_KEY, "data_title")
 
 
 def _failure_key(entry) -> tuple:
-    return tuple(entry[name] for name in _ERROR_KEY)
+    """What makes two failures the same problem. Without a label row (a video the frames job could
+    not read, a broken export file) the title tells whose problem it is."""
+    of_a_label_row = entry["label_hash"] is not None
+    return (*(entry[name] for name in _ERROR_KEY), None if of_a_label_row else entry["data_title"])
 
 
 def _recorded_before(connection: Connection, project_hash: str | None, entries: list[dict]) -> dict[tuple, tuple[list[str], datetime]]:
@@ -134,14 +138,15 @@ def _recorded_before(connection: Connection, project_hash: str | None, entries: 
     label_hashes = sorted({entry["label_hash"] for entry in entries if entry["label_hash"] is not None})
     sources = sorted({entry["source"] for entry in entries if entry["label_hash"] is None and entry["source"] is not None})
     wanted = {_failure_key(entry) for entry in entries}
-    columns = [errors.c.error_id, errors.c.first_occurred_at, errors.c.occurred_at, *(errors.c[name] for name in _ERROR_KEY)]
+    columns = [errors.c.error_id, errors.c.first_occurred_at, errors.c.occurred_at,
+               *(errors.c[name] for name in _KEY_COLUMNS)]
     found: dict[tuple, tuple[list[str], datetime]] = {}
     selections = [errors.c.label_hash.in_(chunk) for chunk in chunks(label_hashes)]
     selections += [errors.c.label_hash.is_(None) & errors.c.source.in_(chunk) for chunk in chunks(sources)]
     for selection in selections:
-        for error_id, first, occurred, *key in connection.execute(
+        for error_id, first, occurred, *values in connection.execute(
                 select(*columns).where(errors.c.project_hash == project_hash, selection)):
-            key = tuple(key)
+            key = _failure_key(dict(zip(_KEY_COLUMNS, values)))
             if key in wanted:
                 ids, seen = found.get(key, ([], first or occurred))
                 found[key] = ([*ids, error_id], min(seen, first or occurred))

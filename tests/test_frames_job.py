@@ -351,3 +351,25 @@ def test_s3_media_root_and_destination(warehouse, tmp_path, clips, s3):
     again = extract_frames(warehouse.engine, cfg)
     assert (again.written, again.skipped) == (1, 1)
     assert fs.exists(f"{bucket}/frames/{PROJECT}/dh-a/000077.jpg")
+
+
+def test_the_same_problem_in_two_videos_is_two_rows_and_stays_two(warehouse, tmp_path, clips):
+    """sync_errors keeps one row per problem and video: the same reason in two videos (no label
+    row to tell them apart) is two rows, and a re-run replaces each rather than adding to them."""
+    media = tmp_path / "media"
+    media.mkdir()
+    for name in ("a1.mp4", "a2.mp4"):
+        (media / name).write_bytes((clips / "a.mp4").read_bytes())
+    sync(warehouse, tmp_path, [label_row("a1.mp4", "dh-a1", [3, 150]),
+                               label_row("a2.mp4", "dh-a2", [3, 150])])
+    runs = [extract_frames(warehouse.engine, ExtractFramesConfig(
+        dest=str(tmp_path / "dest"), media_root=str(media))) for _ in range(2)]
+    assert [run.written for run in runs] == [2, 0]
+    recorded = rows(warehouse, "SELECT data_title, field, reason, run_id, first_occurred_at "
+                               "FROM sync_errors ORDER BY data_title")
+    assert [(title, field) for title, field, *_ in recorded] == [("a1.mp4", "frame"), ("a2.mp4", "frame")]
+    assert recorded[0][2] == recorded[1][2] and "past the end" in recorded[0][2]
+    assert {run_id for *_, run_id, _ in recorded} == {runs[1].run_id}
+    second_run_started = rows(warehouse, "SELECT started_at FROM sync_runs WHERE run_id = :r",
+                              r=runs[1].run_id)[0][0]
+    assert all(first < second_run_started for *_, first in recorded)  # first seen in the first run
