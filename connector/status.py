@@ -1,4 +1,4 @@
-"""What is in the warehouse: recent sync runs and row counts."""
+"""What is in the warehouse: recent sync runs, the export files read, row counts."""
 
 from __future__ import annotations
 
@@ -35,12 +35,25 @@ def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
+def export_reads(engine: Engine) -> list[dict]:
+    """Per export synced (project, path or URL): how many of its files are recorded as read, which a
+    sync of that export skips until they change, and when the last was read; latest first."""
+    files = schema.export_files
+    last_read_at = func.max(files.c.read_at)
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("export_files"):
+            return []
+        query = (select(files.c.project_hash, files.c.export, func.count().label("files"), last_read_at.label("last_read_at"))
+                 .group_by(files.c.project_hash, files.c.export).order_by(last_read_at.desc(), files.c.export))
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
 def format_counts(counts: dict[str, int]) -> str:
     width = max((len(name) for name in counts), default=0)
     return "\n".join(f"{name:<{width}}  {count:>10,}" for name, count in counts.items())
 
 
-def format_status(runs: list[dict] | None, counts: dict[str, int]) -> str:
+def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = ()) -> str:
     """`runs` None: none were asked for, only the counts are shown."""
     if not counts:
         return EMPTY_WAREHOUSE
@@ -55,14 +68,21 @@ def format_status(runs: list[dict] | None, counts: dict[str, int]) -> str:
             f"listed {run['listed'] or 0}  fetched {run['fetched'] or 0}  inserted {run['inserted'] or 0}  "
             f"updated {run['updated'] or 0}  deleted {run['deleted'] or 0}  failed {run['failed'] or 0}{error}"
         )
+    if exports:
+        lines += ["", "export files read (a sync of the same export reads only the files new or changed since):"]
+        lines += [f"  {export['last_read_at']:%Y-%m-%d %H:%M:%S}  project {export['project_hash']}  "
+                  f"{export['files']:,} file{'s' if export['files'] != 1 else ''}  {export['export']}" for export in exports]
     lines += ["", "rows per table:", format_counts(counts)]
     return "\n".join(lines)
 
 
-def status_document(runs: list[dict] | None, counts: dict[str, int]) -> dict:
-    """The same as format_status, for monitoring: {"runs": [...newest first], "tables": {name: rows}};
-    timestamps in ISO 8601, UTC. An empty warehouse has no runs and no tables."""
-    return {"runs": [{name: _iso(value) for name, value in run.items()} for run in runs or []], "tables": counts}
+def status_document(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = ()) -> dict:
+    """The same as format_status, for monitoring: {"runs": [...newest first], "exports": [...latest
+    read first], "tables": {name: rows}}; timestamps in ISO 8601, UTC. An empty warehouse has no runs
+    and no tables."""
+    return {"runs": [{name: _iso(value) for name, value in run.items()} for run in runs or []],
+            "exports": [{name: _iso(value) for name, value in export.items()} for export in exports],
+            "tables": counts}
 
 
 def _iso(value):

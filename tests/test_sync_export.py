@@ -921,6 +921,35 @@ def test_status_as_json_for_monitoring(warehouse, tmp_path):
     assert set(document["tables"]) == set(COUNTED_TABLES)
 
 
+def test_status_lists_the_export_files_read(warehouse, tmp_path):
+    """Per export synced, how many of its files a sync will skip and when the last was read, in text
+    and JSON; a file added to the folder counts once the next sync has read it."""
+    rows = json.loads(SAMPLE.read_text())
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for day, part in enumerate((rows[:3], rows[3:6]), start=1):
+        (folder / f"day-{day}.json").write_text(json.dumps(part))
+    single = ("sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY), "--project-hash", "p-single")
+    from_folder = ("sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY), "--project-hash", "p-daily")
+    assert run_cli(warehouse, *single).exit_code == 0 and run_cli(warehouse, *from_folder).exit_code == 0
+    (folder / "day-3.json").write_text(json.dumps(rows[6:]))
+    assert run_cli(warehouse, *from_folder).exit_code == 0
+
+    text_lines = run_cli(warehouse, "status").output.splitlines()
+    document = json.loads(run_cli(warehouse, "status", "--format", "json").output)
+    stored = warehouse.rows("SELECT project_hash, export, count(*), max(read_at) FROM export_files "
+                            "GROUP BY project_hash, export ORDER BY max(read_at) DESC")
+    assert [(p, files) for p, _, files, _ in stored] == [("p-daily", 3), ("p-single", 1)]
+    assert [(e["project_hash"], e["export"], e["files"], datetime.fromisoformat(e["last_read_at"]))
+            for e in document["exports"]] == [(p, export, files, last.replace(tzinfo=timezone.utc))
+                                              for p, export, files, last in stored]
+    heading = text_lines.index("export files read (a sync of the same export reads only the files new or changed since):")
+    assert text_lines[heading + 1:heading + 4] == [
+        f"  {stored[0][3]:%Y-%m-%d %H:%M:%S}  project p-daily  3 files  {folder}",
+        f"  {stored[1][3]:%Y-%m-%d %H:%M:%S}  project p-single  1 file  {SAMPLE.resolve()}", ""]
+    assert "export files read" not in run_cli(warehouse, "status", "--runs", "0").output
+
+
 def test_status_with_no_runs_asked_for_shows_the_counts_only(warehouse):
     assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY)).exit_code == 0
     text_output = run_cli(warehouse, "status", "--runs", "0")
@@ -929,7 +958,7 @@ def test_status_with_no_runs_asked_for_shows_the_counts_only(warehouse):
     counts = {name: warehouse.scalar(f"SELECT count(*) FROM {name}") for name in COUNTED_TABLES}
     assert text_output.exit_code == 0 and text_output.output.splitlines() == [
         "rows per table:", *(f"{name:<{max(map(len, counts))}}  {count:>10,}" for name, count in counts.items())]
-    assert document == {"runs": [], "tables": counts} and counts["object_frames"] > 0
+    assert document == {"runs": [], "exports": [], "tables": counts} and counts["object_frames"] > 0
     assert [(result.exit_code, result.output.splitlines()[-1]) for result in refused] == [
         (2, f"encord-warehouse: Invalid value for '--runs': {runs} is not in the range 0<=x<={2**63 - 1}. (see --help)")
         for runs in (-1, 2**63)]
