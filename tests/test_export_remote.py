@@ -4,9 +4,16 @@ server mode) on 127.0.0.1, and presigned HTTP links to it; syncs on DuckDB and o
 from __future__ import annotations
 
 import gzip
+import http.client
+import http.server
 import json
 import logging
 import re
+import threading
+from urllib.parse import urlsplit
+
+import fsspec
+import pytest
 
 from connector import migrate
 from connector.sources.export import read_export
@@ -120,3 +127,74 @@ def test_a_storage_option_that_is_not_key_value_is_refused_without_repeating_it(
                      "--storage-option", SECRET)
     assert (result.exit_code, result.output) == (2, "encord-warehouse: storage option 2 is not KEY=VALUE (no =)\n")
     assert migrate.current_revision(warehouse.engine) is None
+
+
+@pytest.fixture
+def flaky_s3(s3_endpoint):
+    """A proxy on 127.0.0.1 in front of the S3 server that cuts short its answer to a GET of the paths
+    in `broken` (half the body, then the connection closed): a connection lost part way through a read."""
+    broken: set[str] = set()
+    host, port = urlsplit(s3_endpoint).hostname, urlsplit(s3_endpoint).port
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def forward(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            upstream = http.client.HTTPConnection(host, port, timeout=30)
+            upstream.request(self.command, self.path, body=self.rfile.read(length) if length else None,
+                             headers=dict(self.headers.items()))
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            cut = self.command == "GET" and urlsplit(self.path).path in broken
+            self.wfile.write(body[:len(body) // 2] if cut else body)
+            self.close_connection = cut
+
+        do_GET = do_HEAD = forward
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{proxy.server_address[1]}", broken
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_a_file_whose_read_breaks_off_is_one_failure_and_the_rest_loads(warehouse, s3, flaky_s3):
+    """A connection lost part way through reading one file of an S3 folder (aiohttp's own error, not an
+    OSError): that file is one line and one sync_errors row, the other files load, and the next sync
+    reads it. A single file (a presigned link) that breaks off is a one-line error naming it."""
+    fs, bucket = s3
+    rows = upload_export(fs, bucket)
+    proxy, broken = flaky_s3
+    remote = ("--from-export", f"s3://{bucket}/exports/", "--ontology", str(ONTOLOGY),
+              "--storage-option", f"endpoint_url={proxy}")
+    broken.add(f"/{bucket}/exports/2026-11-01.json")
+    cut_short = run_cli(warehouse, "sync", *remote)
+    assert cut_short.exit_code == 1 and "Traceback" not in cut_short.output
+    assert f"{len(rows) - 4} inserted, 0 updated, 0 unchanged, 0 deleted, 1 failed" in cut_short.output
+    assert "error: 2026-11-01.json: <json>: cannot read: ClientPayloadError: Response payload is not completed" in cut_short.output
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows) - 4
+    assert [(source, reason.split(":")[:2]) for source, reason in warehouse.rows("SELECT source, reason FROM sync_errors")] == [
+        ("2026-11-01.json", ["cannot read", " ClientPayloadError"])]
+
+    broken.clear()
+    healed = run_cli(warehouse, "sync", *remote)
+    assert healed.exit_code == 0 and f"4 inserted, 0 updated, {len(rows) - 4} unchanged" in healed.output
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
+
+    link = fsspec.filesystem("s3", endpoint_url=proxy, skip_instance_cache=True).url(
+        f"{bucket}/exports/2026-11-01.json", expires=600)
+    broken.add(f"/{bucket}/exports/2026-11-01.json")
+    single = run_cli(warehouse, "sync", "--from-export", link)
+    assert single.exit_code == 2 and single.output.startswith(
+        f"encord-warehouse: {link.split('?')[0]}?<redacted>: cannot read: ClientPayloadError: ")
+    assert len(single.output.splitlines()) == 1 and link.split("?")[1] not in single.output

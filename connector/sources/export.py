@@ -18,7 +18,7 @@ import re
 import stat
 import sys
 import zlib
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -196,14 +196,44 @@ def _remote_export(url: _Url, storage_options: dict) -> Export:
     except Exception as error:  # each filesystem has its own: an unknown scheme, s3fs missing, no credentials
         raise ExportError(url, f"cannot open: {_reason(error, url)}") from None
     if not directory:
-        return Export(url, [ExportFile(url.name, _remote_version(listed[root]), url,
-                                       partial(fs.open, root, block_size=_REMOTE_BLOCK))], [], False)
+        return Export(url, [ExportFile(url.name, _remote_version(listed[root]), url, partial(_RemoteFile, fs, root))],
+                      [], False)
     base = root.rstrip("/") + "/"
     files = [ExportFile(path.removeprefix(base), _remote_version(info), _Url(fs.unstrip_protocol(path)),
-                        partial(fs.open, path, block_size=_REMOTE_BLOCK))
+                        partial(_RemoteFile, fs, path))
              for path, info in listed.items()
              if info.get("type") == "file" and path.startswith(base) and _is_export_file(path.removeprefix(base))]
     return Export(url, _in_name_order(files), [], True)
+
+
+class _RemoteFile:
+    """A file of an fsspec filesystem opened to read as a stream, whose failures are OSErrors as a local
+    file's are: each filesystem raises its own (aiohttp's ClientPayloadError for a connection lost part
+    way through an HTTP read), and one file lost must not end the sync of the others."""
+
+    def __init__(self, fs, path: str, mode: str):
+        with _as_os_error():
+            self.file = fs.open(path, mode, block_size=_REMOTE_BLOCK)
+
+    def read(self, size: int = -1) -> bytes:
+        with _as_os_error():
+            return self.file.read(size)
+
+    def __enter__(self) -> _RemoteFile:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.file.close()
+
+
+@contextmanager
+def _as_os_error() -> Iterator[None]:
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as error:
+        raise OSError(f"{type(error).__name__}: {error}") from error
 
 
 def _remote_version(info: dict) -> str | None:
