@@ -37,21 +37,26 @@ from connector.redact import redact
 @click.option("--storage-option", "storage_options", multiple=True, metavar="KEY=VALUE",
               help="fsspec option for --dest and --media-root, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable).")
 @click.option("--overwrite", is_flag=True, help="Extract again frames already recorded for the same video.")
+@click.option("--prune", is_flag=True, help="Then remove from --dest the images of frames no longer labeled and of videos "
+                                          "gone from the warehouse, with their rows. Not with --title, --branch, --frames "
+                                          "or --start/--end.")
 @click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
               help="DuckDB: wait this long if a sync is writing to the warehouse.")
 def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt, quality, titles, project_hash,
-                           branch, frames, start, end, workers, storage_options, overwrite, wait_for_lock) -> None:
+                           branch, frames, start, end, workers, storage_options, overwrite, prune, wait_for_lock) -> None:
     """Write the labeled frames of videos to a folder or object storage, frame-exact, with ffmpeg.
 
     Default: every labeled frame of every video in the warehouse. A re-run writes only frames
-    not yet extracted, whose video changed or whose image is gone from the destination.
-    Layout: {dest}/{project_hash}/{data_hash}/{frame:06d}.{format} plus a manifest.jsonl per
-    video; the `extracted_frames` table records every image.
+    not yet extracted, whose video changed or whose image is gone from the destination; with
+    --prune it also removes the images of frames no longer labeled. Layout:
+    {dest}/{project_hash}/{data_hash}/{frame:06d}.{format} plus a manifest.jsonl per video; the
+    `extracted_frames` table records every image.
 
     \b
     Example:
         encord-warehouse extract-frames --media-root /data/videos --dest s3://bucket/frames --workers 2
         encord-warehouse extract-frames --media-root ./videos --dest ./frames --title street.mp4 --frames 10,20,30-40
+        encord-warehouse extract-frames --media-root ./videos --dest ./frames --prune
     """
     with one_line_errors(db_url):
         try:
@@ -59,6 +64,7 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
                 dest=dest, media_root=media_root, use_data_link=use_data_link, fmt=fmt, quality=quality,
                 titles=titles, project_hash=project_hash, branch=branch, frames=_numbers(frames), start=start, end=end,
                 workers=workers, storage_options=parse_storage_options(storage_options), overwrite=overwrite,
+                prune=prune,
             )
         except ValueError as error:  # a URL may carry credentials
             raise UserError(redact(str(error))) from None
@@ -98,6 +104,7 @@ def _report(result) -> None:
     click.echo(
         f"run {result.run_id}: {_count(result.videos, 'video')}, {_count(result.written, 'frame')} written, "
         f"{result.skipped} already extracted, {result.busy} claimed by other workers, {len(result.failures)} failed"
+        + (f", {result.pruned} pruned" if result.pruned else "")
     )
     if result.failures:
         for failure in result.failures[:MAX_FAILURES_SHOWN]:

@@ -71,6 +71,24 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
     assert "1 video, 0 frames written, 3 already extracted" in again.stdout
 
 
+def test_extract_frames_prune(warehouse, tmp_path, videos):
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("street.mp4", "dh-street", [5, 17])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    extract = ("extract-frames", "--media-root", str(videos), "--dest", str(tmp_path / "frames"))
+    assert invoke(warehouse, *extract).exit_code == 0
+    export.write_text(json.dumps([label_row("street.mp4", "dh-street", [5])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    refused = invoke(warehouse, *extract, "--prune", "--title", "street.mp4")
+    assert (refused.exit_code, refused.stderr) == (2, "encord-warehouse: prune keeps exactly the labeled frames of every "
+                                                      "video: it takes no titles, branch, frames or start..end\n")
+    pruned = invoke(warehouse, *extract, "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.startswith("run ") and pruned.stdout.rstrip().endswith(
+        "1 video, 0 frames written, 1 already extracted, 0 claimed by other workers, 0 failed, 1 pruned")
+    assert sorted(p.name for p in (tmp_path / "frames" / PROJECT / "dh-street").iterdir()) == ["000005.jpg", "manifest.jsonl"]
+
+
 def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
     with warehouse.engine.connect():  # DuckDB: the file exists (a warehouse that is not there is refused first)
         pass

@@ -316,6 +316,9 @@ def test_config_checks_and_frame_lists():
     with pytest.raises(ValueError):
         ExtractFramesConfig(dest="d")
     assert ExtractFramesConfig(dest="d/", media_root="m", start=2, end=4).explicit_frames() == (2, 3, 4)
+    for selection in ({"titles": ("a.mp4",)}, {"branch": "main"}, {"frames": (1,)}, {"start": 0, "end": 9}):
+        with pytest.raises(ValueError, match="prune keeps exactly the labeled frames of every video"):
+            ExtractFramesConfig(dest="d", media_root="m", prune=True, **selection)
 
 
 def test_progress_and_relative_dest(warehouse, tmp_path, clips, monkeypatch):
@@ -373,3 +376,91 @@ def test_the_same_problem_in_two_videos_is_two_rows_and_stays_two(warehouse, tmp
     second_run_started = rows(warehouse, "SELECT started_at FROM sync_runs WHERE run_id = :r",
                               r=runs[1].run_id)[0][0]
     assert all(first < second_run_started for *_, first in recorded)  # first seen in the first run
+
+
+def stored_images(dest: Path) -> list[str]:
+    return sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+
+
+def test_prune_removes_the_images_of_frames_no_longer_labeled_and_of_videos_gone(warehouse, tmp_path, clips):
+    """Labels removed from two frames of one video and the other video deleted (a complete export without
+    it): without --prune their images stay; with it they go from the folder with their rows, every format,
+    an unlabeled frame extracted on purpose too, the manifest is rewritten, the gone video's folder goes,
+    and the run counts them as deleted."""
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 41, 97]), label_row("b.mkv", "dh-b", [0, 55])])
+    dest = tmp_path / "dest"
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 6
+    assert extract_frames(warehouse.engine, config(tmp_path, clips, fmt="png", titles=("a.mp4",), frames=(20, 97))).written == 2
+    export = tmp_path / "complete.json"
+    export.write_text(json.dumps([label_row("a.mp4", "dh-a", [3, 40])]))
+    assert sync_export(warehouse.engine, ExportSyncConfig(path=str(export), project_hash=PROJECT, delete_missing=True)).ok
+    before = stored_images(dest)
+
+    kept = extract_frames(warehouse.engine, config(tmp_path, clips))
+    assert (kept.written, kept.skipped, kept.pruned) == (0, 2, 0) and stored_images(dest) == before
+
+    pruned = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    assert (pruned.written, pruned.skipped, pruned.pruned, pruned.failures) == (0, 2, 6, [])
+    assert stored_images(dest) == [f"{PROJECT}/dh-a/000003.jpg", f"{PROJECT}/dh-a/000040.jpg", f"{PROJECT}/dh-a/manifest.jsonl"]
+    assert not (dest / PROJECT / "dh-b").exists()
+    assert rows(warehouse, "SELECT data_hash, frame, format FROM extracted_frames ORDER BY frame") == [
+        ("dh-a", 3, "jpg"), ("dh-a", 40, "jpg")]
+    manifest = [json.loads(line) for line in (dest / PROJECT / "dh-a" / "manifest.jsonl").read_text().splitlines()]
+    assert [(line["frame"], line["data_title"], len(line["labels"])) for line in manifest] == [(3, "a.mp4", 1), (40, "a.mp4", 1)]
+    assert rows(warehouse, "SELECT inserted, unchanged, deleted, status FROM sync_runs WHERE run_id = :r",
+                r=pruned.run_id) == [(0, 2, 6, "succeeded")]
+
+    again = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    assert (again.written, again.skipped, again.pruned) == (0, 2, 0)
+
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
+    (dest / PROJECT / "dh-a" / "000040.jpg").unlink()  # already gone (a crash mid-prune, a lifecycle rule)
+    last = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    assert (last.pruned, last.failures) == (1, [])
+    assert rows(warehouse, "SELECT frame FROM extracted_frames") == [(3,)]
+    assert stored_images(dest) == [f"{PROJECT}/dh-a/000003.jpg", f"{PROJECT}/dh-a/manifest.jsonl"]
+
+
+def test_prune_of_one_project_on_s3(warehouse, tmp_path, clips, s3):
+    """On S3 the objects go (and the manifest of a video left with none); --project-hash keeps another
+    project's images, unlabeled or not."""
+    fs, bucket = s3
+    fs.put_file(str(clips / "a.mp4"), f"{bucket}/videos/a.mp4")
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [5, 77])])
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([label_row("a.mp4", "dh-o", [9])]))
+    assert sync_export(warehouse.engine, ExportSyncConfig(path=str(other), project_hash="proj-2")).ok
+    cfg = dict(dest=f"s3://{bucket}/frames", media_root=f"s3://{bucket}/videos")
+    assert extract_frames(warehouse.engine, ExtractFramesConfig(**cfg)).written == 3
+    export = tmp_path / "none-left.json"
+    export.write_text(json.dumps([label_row("a.mp4", "dh-a", [])]))  # the video stays, its labels go
+    assert sync_export(warehouse.engine, ExportSyncConfig(path=str(export), project_hash=PROJECT)).ok
+    export.write_text(json.dumps([]))
+    assert sync_export(warehouse.engine, ExportSyncConfig(path=str(export), project_hash="proj-2", delete_missing=True)).ok
+
+    result = extract_frames(warehouse.engine, ExtractFramesConfig(**cfg, project_hash=PROJECT, prune=True))
+    assert (result.written, result.pruned) == (0, 2)
+    assert sorted(fs.find(f"{bucket}/frames")) == [f"{bucket}/frames/proj-2/dh-o/000009.jpg",
+                                                   f"{bucket}/frames/proj-2/dh-o/manifest.jsonl"]
+    assert rows(warehouse, "SELECT project_hash, frame FROM extracted_frames") == [("proj-2", 9)]
+
+
+def test_prune_on_postgres_skips_a_video_another_worker_holds(postgres_warehouse, tmp_path, clips):
+    """A video claimed by another worker (its data_units row locked) is left for a later prune."""
+    warehouse = postgres_warehouse
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40]), label_row("b.mkv", "dh-b", [0, 55])])
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 4
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3]), label_row("b.mkv", "dh-b", [0])])
+    other = create_warehouse_engine(warehouse.url, warehouse.schema)
+    try:
+        with other.connect() as connection, connection.begin():
+            assert frames_wh.claim(connection, frames_wh.VideoWork(PROJECT, "dh-a", None, None, ()))
+            held = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    finally:
+        other.dispose()
+    assert (held.pruned, held.busy) == (1, 2)  # skipped by the extraction, then by the prune
+    assert rows(warehouse, "SELECT data_hash, frame FROM extracted_frames ORDER BY 1, 2") == [
+        ("dh-a", 3), ("dh-a", 40), ("dh-b", 0)]
+    released = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    assert (released.pruned, released.busy) == (1, 0)
+    assert not (tmp_path / "dest" / PROJECT / "dh-a" / "000040.jpg").exists()

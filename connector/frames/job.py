@@ -6,7 +6,8 @@ look up which wanted frames `extracted_frames` already holds for this video's cu
 (and are still at the destination: one listing of the video's folder),
 extract the rest with one ffmpeg process, write the images, write the video's manifest, and
 only then record the rows and commit. A crash at any point leaves objects that are not
-recorded (re-done next run), never a recorded frame whose object is missing.
+recorded (re-done next run), never a recorded frame whose object is missing. With `prune`, the
+images no longer labeled go afterwards (prune.py).
 
 Work runs in `workers` processes; the process that calls extract_frames does all database
 access (DuckDB allows one writing process), the pool only probes, decodes and uploads.
@@ -32,6 +33,7 @@ from . import warehouse
 from .manifest import write_manifest
 from .extract import FORMATS, ExtractError
 from .probe import ProbeError, hide_source, probe
+from .prune import prune
 from .sources import VideoNotFound, check_media_root, open_video
 from .storage import Destination, UnsafePath, check_protocol, frame_key
 from .video import FrameRecord, extract_video
@@ -74,6 +76,10 @@ class ExtractFramesConfig:
     """fsspec options for dest and media root (e.g. endpoint_url, key, secret)."""
     overwrite: bool = False
     """Extract again even frames already recorded for the same video content."""
+    prune: bool = False
+    """Also remove from dest, with their extracted_frames rows, the images of frames no longer
+    labeled and of videos gone from the warehouse (after extracting). Every video's labeled frames
+    are then what dest holds: not with titles, branch, frames or start..end."""
     seek_cost: int = 30
     """Planner: decoded frames one seek is worth (see plan.py)."""
     max_segments: int = 8
@@ -93,6 +99,9 @@ class ExtractFramesConfig:
         if self.start is not None and self.end - self.start + 1 > MAX_EXPLICIT_FRAMES:
             raise ValueError(f"--start/--end select {self.end - self.start + 1:,} frames per video; "
                              f"at most {MAX_EXPLICIT_FRAMES:,} per run")
+        if self.prune and (self.titles or self.branch or self.frames is not None or self.start is not None):
+            raise ValueError("prune keeps exactly the labeled frames of every video: it takes no titles, branch, "
+                             "frames or start..end")
         if self.workers < 1:
             raise ValueError("workers must be >= 1")
         if not self.use_data_link and not self.media_root:
@@ -121,11 +130,13 @@ class ExtractFramesResult:
     videos: int = 0
     """Videos looked at (claimed by this run)."""
     busy: int = 0
-    """Videos skipped because another worker held them."""
+    """Videos skipped because another worker held them (by the extraction, then by the prune)."""
     written: int = 0
     """Images written by this run."""
     skipped: int = 0
     """Wanted frames already extracted from the same video content."""
+    pruned: int = 0
+    """Images removed: their frames are no longer labeled (`prune`)."""
     failures: list[RowFailure] = field(default_factory=list)
 
     @property
@@ -173,6 +184,9 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
                 _pooled(engine, config, work, result, pool, progress)
+        if config.prune:
+            result.pruned, busy = prune(engine, Destination(config.dest, config.storage_options), config.project_hash)
+            result.busy += busy
     except BaseException as error:
         finish_run(engine, run_id, _stats(result), "failed", error=error_line(error)[:2000])
         raise
@@ -346,5 +360,5 @@ def _listing(frames: list[int], limit: int = 20) -> str:
 
 def _stats(result: ExtractFramesResult) -> RunStats:
     return RunStats(listed=result.videos + result.busy, fetched=result.videos,
-                    inserted=result.written, unchanged=result.skipped,
+                    inserted=result.written, unchanged=result.skipped, deleted=result.pruned,
                     failed=len(result.failures))

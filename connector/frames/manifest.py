@@ -6,7 +6,7 @@ start of the video, from the frame's own pts), width, height, uri, sha256, bytes
 video_fingerprint, labels (frame_labels rows: label_hash, branch_name, label_kind,
 instance_hash, feature_hash, name, color, shape, x_px, y_px, w_px, h_px, theta, confidence,
 answers). Rewritten whole after the images it lists and before their rows commit, so it never
-names an image that does not exist.
+names an image that does not exist; removed with the last of them (a prune).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ def manifest_lines(work: warehouse.VideoWork, rows: list[dict], labels: dict) ->
 
 def write_manifest(connection, dest: Destination, work: warehouse.VideoWork,
                    branch: str | None) -> bool:
-    """Write the video's manifest if it has recorded frames and its content changed."""
+    """Write the video's manifest if its content changed; remove it when no frame is recorded."""
     rows = warehouse.manifest_rows(connection, dest.url, work)  # dest.url keys the rows
+    key = f"{work.project_hash}/{work.data_hash}/manifest.jsonl"
     if not rows:
-        return False
+        return dest.remove(key)
     lines = manifest_lines(work, rows, warehouse.labels_by_frame(connection, work, branch))
     data = ("\n".join(lines) + "\n").encode()
-    key = f"{work.project_hash}/{work.data_hash}/manifest.jsonl"
     if dest.exists(key) and dest.read_bytes(key) == data:
         return False
     dest.write_bytes(key, data)

@@ -100,6 +100,20 @@ class Destination:
         with open(local_path, "rb") as fh:
             return self.write_bytes(key, fh.read())
 
+    def remove(self, key: str) -> bool:
+        """Delete the object; False when it was not there. A local folder left empty goes too."""
+        path = self.path(key)
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            return False
+        if self.local:
+            try:
+                os.rmdir(posixpath.dirname(path))
+            except OSError:  # not empty
+                pass
+        return True
+
     def read_bytes(self, key: str) -> bytes:
         return self.fs.cat_file(self.path(key))
 

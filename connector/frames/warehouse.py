@@ -3,7 +3,8 @@
 Reads: the videos and frames to extract (the `labeled_frames` view, or explicit frames of the
 live videos in `label_rows`), what `extracted_frames` already holds, and the labels on each
 frame (`frame_labels`) for the manifest. Writes: `extracted_frames` rows, one per object
-written, always after the object exists.
+written, always after the object exists; for a prune, deletes the rows of frames no longer
+labeled.
 """
 
 from __future__ import annotations
@@ -85,6 +86,47 @@ def claim(connection: Connection, work: VideoWork) -> bool:
         .with_for_update(skip_locked=True)
     ).first()
     return row is not None
+
+
+def claim_to_prune(connection: Connection, project_hash: str, data_hash: str) -> bool:
+    """As `claim`; a video gone from data_units (deleted in Encord, then synced) has no row to
+    claim and no worker extracting it."""
+    if claim(connection, VideoWork(project_hash, data_hash, None, None, ())):
+        return True
+    du = schema.data_units
+    return connection.execute(select(du.c.data_hash).where(
+        du.c.project_hash == project_hash, du.c.data_hash == data_hash)).first() is None
+
+
+def unlabeled_frames(connection: Connection, dest: str, project_hash: str | None) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    """(project_hash, data_hash) -> (frame, format) of the images recorded under `dest` (of one
+    project, or all) whose frame no live label row of that video labels any more."""
+    sql = ("SELECT ef.project_hash, ef.data_hash, ef.frame, ef.format FROM extracted_frames AS ef "
+           "WHERE ef.dest = :dest AND NOT EXISTS (SELECT 1 FROM labeled_frames AS lf "
+           "WHERE lf.project_hash = ef.project_hash AND lf.data_hash = ef.data_hash "
+           "AND lf.frame = ef.frame AND lf.data_type = 'video')")
+    params = {"dest": dest}
+    if project_hash:
+        sql += " AND ef.project_hash = :project_hash"
+        params["project_hash"] = project_hash
+    videos = defaultdict(list)
+    for p, d, frame, fmt in _query(connection, sql + " ORDER BY 1, 2, 3, 4", params):
+        videos[(p, d)].append((frame, fmt))
+    return dict(videos)
+
+
+def forget(connection: Connection, dest: str, project_hash: str, data_hash: str, frames: list[tuple[int, str]]) -> None:
+    """Delete these (frame, format) rows of one video under `dest`."""
+    for fmt in {fmt for _, fmt in frames}:
+        numbers = [frame for frame, frame_format in frames if frame_format == fmt]
+        connection.execute(delete(ef).where(
+            ef.c.dest == dest, ef.c.project_hash == project_hash, ef.c.data_hash == data_hash,
+            ef.c.format == fmt, ef.c.frame.in_(numbers)))
+
+
+def live_title(connection: Connection, project_hash: str, data_hash: str) -> str | None:
+    return connection.execute(text("SELECT min(data_title) FROM label_rows WHERE project_hash = :p AND data_hash = :d"),
+                              {"p": project_hash, "d": data_hash}).scalar()
 
 
 def extracted(connection: Connection, dest: str, fmt: str, work: VideoWork) -> dict[int, str]:
