@@ -423,12 +423,12 @@ def parse_duration(text: str) -> float:
 @db_option
 @schema_option
 @click.option("--runs", type=click.IntRange(0, 2**63 - 1), default=10, show_default=True,
-              help="How many recent runs to show (0: the row counts only, no runs or export files).")
+              help="How many recent runs to show (0: the row counts only, no runs, export files or open problems).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one document for monitoring (runs with every sync_runs column, export files read, row counts).")
+              help="json: one document for monitoring (runs with every sync_runs column, export files read, open problems, row counts).")
 @reader_wait_option
 def status(db_url: str | None, schema: str | None, runs: int, output_format: str, wait_for_lock: float) -> None:
-    """Show the last sync runs, the export files read, and the row count of every table.
+    """Show the last sync runs, the export files read, the open problems and the row count of every table.
 
     \b
     Example:
@@ -438,11 +438,12 @@ def status(db_url: str | None, schema: str | None, runs: int, output_format: str
     with one_line_errors(db_url), command_engine(db_url, schema, read_only=True, lock_wait=wait_for_lock) as engine:
         recent = warehouse_status.recent_runs(engine, runs) if runs else None
         exports = warehouse_status.export_reads(engine) if runs else []
+        problems = warehouse_status.open_problems(engine) if runs else None
         counts = warehouse_status.row_counts(engine)
     if output_format == "json":
-        click.echo(json.dumps(warehouse_status.status_document(recent, counts, exports), indent=1))
+        click.echo(json.dumps(warehouse_status.status_document(recent, counts, exports, problems), indent=1))
     else:
-        click.echo(warehouse_status.format_status(recent, counts, exports))
+        click.echo(warehouse_status.format_status(recent, counts, exports, problems))
 
 
 def _report_sync(engine, result) -> None:

@@ -23,7 +23,8 @@ from connector.ontology import AttributeInfo, OntologyIndex
 from connector.rowcheck import check_tables
 from connector.sources import parse_json
 from connector.stage import add_archive, stage
-from connector.state import RunStats, record_failures, recorded_run
+from connector.resolve import RunDid, resolve_problems
+from connector.state import RunStats, record_failures, recorded_run, utc_now
 from connector.sync import SyncResult
 
 _COLUMNS = schema.column_specs()
@@ -50,6 +51,8 @@ def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
             with engine.begin() as connection:
                 run.failures += _rebuild_batch(connection, work[start:start + config.batch_size], run.run_id, run.stats)
         run.stats.listed = len(work)
+        with engine.begin() as connection:  # a rebuild's problems are of no project (sync_errors.project_hash NULL)
+            resolve_problems(connection, run.run_id, None, RunDid(read=[label_hash for _, label_hash in work]), utc_now())
     return SyncResult(run.run_id, run.stats, run.failures)
 
 

@@ -311,6 +311,7 @@ sync_errors = Table(
     Column("occurred_at", DateTime, nullable=False),
     Column("kept", Boolean),  # true: the row loaded with its problems flagged; else it was quarantined (0003)
     Column("first_occurred_at", DateTime),  # seen again, a failure keeps one row: occurred_at is the last time (0007)
+    Column("resolved_at", DateTime),  # when a later run found the problem gone; NULL: failing still (0008)
     Index("ix_sync_errors_label", "label_hash"),
 )
 

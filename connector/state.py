@@ -99,8 +99,8 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None) -> Itera
 
 def record_failures(connection: Connection, run_id: str, project_hash: str | None, failures: list[RowFailure]) -> None:
     """The failures as sync_errors rows of this run. One already recorded for the project (same label row,
-    source, field and reason: it failed again) is replaced, keeping when it was first seen, so a row
-    that fails at every scheduled run stays one row."""
+    source, field and reason: it failed again) and not resolved is replaced, keeping when it was first
+    seen, so a row that fails at every scheduled run stays one row."""
     if not failures:
         return
     now = utc_now()
@@ -133,7 +133,7 @@ def _failure_key(entry) -> tuple:
 
 
 def _recorded_before(connection: Connection, project_hash: str | None, entries: list[dict]) -> dict[tuple, tuple[list[str], datetime]]:
-    """failure key -> (error ids, first time seen) of the project's sync_errors rows that `entries` repeat."""
+    """failure key -> (error ids, first time seen) of the project's open sync_errors rows that `entries` repeat."""
     errors = schema.sync_errors
     label_hashes = sorted({entry["label_hash"] for entry in entries if entry["label_hash"] is not None})
     sources = sorted({entry["source"] for entry in entries if entry["label_hash"] is None and entry["source"] is not None})
@@ -145,7 +145,7 @@ def _recorded_before(connection: Connection, project_hash: str | None, entries: 
     selections += [errors.c.label_hash.is_(None) & errors.c.source.in_(chunk) for chunk in chunks(sources)]
     for selection in selections:
         for error_id, first, occurred, *values in connection.execute(
-                select(*columns).where(errors.c.project_hash == project_hash, selection)):
+                select(*columns).where(errors.c.project_hash == project_hash, errors.c.resolved_at.is_(None), selection)):
             key = _failure_key(dict(zip(_KEY_COLUMNS, values)))
             if key in wanted:
                 ids, seen = found.get(key, ([], first or occurred))

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine, func, inspect, select
 
 from connector import schema
-from connector.migrate import EMPTY_WAREHOUSE
+from connector.migrate import EMPTY_WAREHOUSE, current_revision
 
 COUNTED_TABLES = [
     "projects", "data_units", "branches", "frames", "objects", "object_frames", "classifications",
@@ -24,6 +24,17 @@ def row_counts(engine: Engine) -> dict[str, int]:
             for name in COUNTED_TABLES
             if name in present
         }
+
+
+def open_problems(engine: Engine) -> int | None:
+    """How many recorded problems no later run found gone (sync_errors without resolved_at); None on a
+    warehouse whose schema predates resolved_at (0008)."""
+    revision = current_revision(engine)
+    if revision is None or revision < "0008":  # revisions are numbered 0001, 0002, ...
+        return None
+    errors = schema.sync_errors
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(errors).where(errors.c.resolved_at.is_(None)))
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
@@ -53,7 +64,8 @@ def format_counts(counts: dict[str, int]) -> str:
     return "\n".join(f"{name:<{width}}  {count:>10,}" for name, count in counts.items())
 
 
-def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = ()) -> str:
+def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = (),
+                  problems: int | None = None) -> str:
     """`runs` None: none were asked for, only the counts are shown."""
     if not counts:
         return EMPTY_WAREHOUSE
@@ -72,17 +84,20 @@ def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list
         lines += ["", "export files read (a sync of the same export reads only the files new or changed since):"]
         lines += [f"  {export['last_read_at']:%Y-%m-%d %H:%M:%S}  project {export['project_hash']}  "
                   f"{export['files']:,} file{'s' if export['files'] != 1 else ''}  {export['export']}" for export in exports]
+    if problems is not None:
+        lines += ["", f"open problems: {problems:,} (sync_errors WHERE resolved_at IS NULL)"]
     lines += ["", "rows per table:", format_counts(counts)]
     return "\n".join(lines)
 
 
-def status_document(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = ()) -> dict:
+def status_document(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = (),
+                    problems: int | None = None) -> dict:
     """The same as format_status, for monitoring: {"runs": [...newest first], "exports": [...latest
-    read first], "tables": {name: rows}}; timestamps in ISO 8601, UTC. An empty warehouse has no runs
-    and no tables."""
+    read first], "open_problems": n, "tables": {name: rows}}; timestamps in ISO 8601, UTC. An empty
+    warehouse has no runs and no tables."""
     return {"runs": [{name: _iso(value) for name, value in run.items()} for run in runs or []],
             "exports": [{name: _iso(value) for name, value in export.items()} for export in exports],
-            "tables": counts}
+            "open_problems": problems, "tables": counts}
 
 
 def _iso(value):

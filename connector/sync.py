@@ -30,7 +30,8 @@ from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
 from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
-from connector.sources.export import Export, list_export, read_ontology
+from connector.resolve import RunDid, open_problems, resolve_problems
+from connector.sources.export import Export, in_export_file, list_export, read_ontology
 from connector.stage import add_archive, combine
 from connector.state import (
     Run,
@@ -107,17 +108,27 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
         export, index = list_export(config.path, config.storage_options), build_index(ontology)
         start = _first_file_to_read(engine, config, export, index)
-        seen: set[str] | None = set() if config.delete_missing else None
+        seen: set[str] | None = set() if config.delete_missing or _has_open_problems(engine, config.project_hash) else None
         run.failures = load_rows(
             engine, export.rows(start), run.run_id, config.project_hash, index, run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
             workers=config.workers, seen_label_hashes=seen,
         )
         run.stats.listed = run.stats.fetched
-        _remember_files_read(engine, config, export, start, index, run)
-        if seen is not None:
-            run.stats.deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted)
+        files_read = _remember_files_read(engine, config, export, start, index, run)
+        deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted) \
+            if config.delete_missing else []
+        run.stats.deleted = len(deleted)
+        with engine.begin() as connection:
+            resolve_problems(connection, run.run_id, config.project_hash,
+                             RunDid(read=seen or (), deleted=deleted, files_read=files_read), utc_now())
     return SyncResult(run.run_id, run.stats, run.failures)
+
+
+def _has_open_problems(engine: Engine, project_hash: str) -> bool:
+    """Whether the project has a label row's problem open: the rows read are then collected, to find it gone."""
+    with engine.connect() as connection:
+        return any(problem.label_hash for problem in open_problems(connection, project_hash))
 
 
 def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export: Export, ontology: OntologyIndex) -> int:
@@ -135,15 +146,17 @@ def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export: Export
 
 
 def _remember_files_read(engine: Engine, config: ExportSyncConfig, export: Export, start: int, ontology: OntologyIndex,
-                         run: Run) -> None:
-    """The files skipped, and those read whole without a failure: a row that failed is read again next time."""
+                         run: Run) -> set[str]:
+    """The files skipped, and those read whole without a failure: a row that failed is read again next time.
+    Returns the names of the files read whole without a failure."""
     sources = [failure.source or "" for failure in run.failures]
     failed = {file.name for file in export.files[start:]
-              if any(source == file.name or source.startswith((file.name + "[", file.name + ":")) for source in sources)}
+              if any(in_export_file(source, file.name) for source in sources)}
     versions = {file.name: file.version for file in export.files if file.version is not None and file.name not in failed}
     with engine.begin() as connection:
         write_export_files(connection, config.project_hash, _export_key(config.path), ontology.fingerprint or "",
                            versions, run.run_id)
+    return {file.name for file in export.files[start:]} - failed
 
 
 def _export_key(path: str) -> str:
@@ -151,10 +164,11 @@ def _export_key(path: str) -> str:
     return redact(path).rstrip("/") if is_url(path) else str(Path(path).resolve())
 
 
-def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure], keep: bool) -> int:
+def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure], keep: bool) -> list[str]:
     """Remove the project's stored label rows (with what they own) whose hash the export did not hold, and
     data units no label row refers to any more; or only mark those label rows (`keep`). Nothing when part of the export could not be read (a
-    file, a row without a readable label hash) or it held no label row: that proves nothing is gone."""
+    file, a row without a readable label hash) or it held no label row: that proves nothing is gone.
+    Returns the label hashes removed or marked."""
     if any(failure.label_hash is None for failure in failures):
         return _nothing_deleted("part of the export could not be read (see sync_errors)")
     if not seen:
@@ -163,12 +177,12 @@ def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures:
         gone = [row for row in stored_rows(connection, project_hash) if row.label_hash not in seen]
         load.delete_label_rows(connection, project_hash, [row.label_hash for row in gone],
                                sorted({row.data_hash for row in gone}), keep=keep, now=utc_now())
-    return len(gone)
+    return [row.label_hash for row in gone]
 
 
-def _nothing_deleted(why: str) -> int:
+def _nothing_deleted(why: str) -> list[str]:
     log.warning("--delete-missing: nothing deleted: %s", why, extra={"event": "deletes_skipped"})
-    return 0
+    return []
 
 
 def load_rows(

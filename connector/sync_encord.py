@@ -21,6 +21,7 @@ from connector.db import capped_memory
 from connector.failures import error_line
 from connector.incremental import full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
+from connector.resolve import RunDid, resolve_problems
 from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
 from connector.state import Run, SyncState, read_state, recorded_run, stored_rows, utc_now, write_state
 from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, default_workers, load_rows
@@ -116,6 +117,9 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
             load.delete_label_rows(connection, project_hash, plan.deleted_label_hashes, plan.affected_data_hashes,
                                    config.keep_deleted, utc_now())
             run.stats.deleted = len(plan.deleted_label_hashes)
+        fetched = {row.label_hash for row in plan.to_fetch if row.label_hash}
+        resolve_problems(connection, run.run_id, project_hash, RunDid(read=fetched, deleted=plan.deleted_label_hashes),
+                         utc_now())
         runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
         write_state(connection, project_hash, scope.key, cursor=run.cursor_after,
                     ontology_fingerprint=index.fingerprint, runs_since_full_listing=runs_since,

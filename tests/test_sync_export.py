@@ -958,7 +958,7 @@ def test_status_with_no_runs_asked_for_shows_the_counts_only(warehouse):
     counts = {name: warehouse.scalar(f"SELECT count(*) FROM {name}") for name in COUNTED_TABLES}
     assert text_output.exit_code == 0 and text_output.output.splitlines() == [
         "rows per table:", *(f"{name:<{max(map(len, counts))}}  {count:>10,}" for name, count in counts.items())]
-    assert document == {"runs": [], "exports": [], "tables": counts} and counts["object_frames"] > 0
+    assert document == {"runs": [], "exports": [], "open_problems": None, "tables": counts} and counts["object_frames"] > 0
     assert [(result.exit_code, result.output.splitlines()[-1]) for result in refused] == [
         (2, f"encord-warehouse: Invalid value for '--runs': {runs} is not in the range 0<=x<={2**63 - 1}. (see --help)")
         for runs in (-1, 2**63)]

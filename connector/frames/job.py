@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from connector import migrate
 from connector.db import capped_memory
 from connector.failures import RowFailure, error_line
+from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
 from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
 
 from . import warehouse
@@ -38,7 +39,7 @@ from .sources import VideoNotFound, check_media_root, open_video
 from .storage import Destination, UnsafePath, check_protocol, frame_key
 from .video import FrameRecord, extract_video
 
-SOURCE = "extract-frames"
+SOURCE = FRAMES_SOURCE
 MAX_EXPLICIT_FRAMES = 1_000_000
 """Most frames `frames` or `start`..`end` may select per video (each is a number held in memory)."""
 
@@ -349,6 +350,9 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
     failures = [RowFailure(None, field_, reason, work.data_title, SOURCE)
                 for field_, reason in outcome.errors]
     record_failures(connection, result.run_id, work.project_hash, failures)
+    if not failures:
+        resolve_problems(connection, result.run_id, work.project_hash,
+                         RunDid(videos_done=[(work.project_hash, work.data_title)]), utc_now(), source=SOURCE)
     result.failures.extend(failures)
 
 

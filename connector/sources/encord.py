@@ -229,7 +229,7 @@ class EncordSource:
                 self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
                            passthrough=_passthrough())
             except _unreadable_errors() as error:
-                self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error)}"
+                self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error, context=False)}"
             except EncordSourceError as error:
                 if not _unparseable_answer(error):
                     raise
@@ -247,7 +247,7 @@ class EncordSource:
         except EncordSourceError:
             raise error
         self.unreadable[listing.label_hash] = (f"the SDK cannot parse the Encord API's answer for this label row: "
-                                               f"{_reason(error.__cause__)}")
+                                               f"{_reason(error.__cause__, context=False)}")
 
     def _probe_handle(self, suspect: str):
         """A fresh SDK handle (the sync's own are left as they are) of the listed row with the fewest frames,
@@ -397,10 +397,13 @@ def _socket_error(error: BaseException) -> OSError | None:
     return None
 
 
-def _reason(error: Exception, limit: int = 400) -> str:
+def _reason(error: Exception, limit: int = 400, context: bool = True) -> str:
     """An SDK error as one line without secrets, cut at `limit` characters: the SDK quotes whole
-    response bodies in some of its errors (a bundle of label rows is megabytes)."""
-    text = " ".join(redact(str(error)).split())
+    response bodies in some of its errors (a bundle of label rows is megabytes). Without `context`,
+    the SDK's context (its time stamp, a request's id) is left out: a label row's reason is then the
+    same at every run that meets it, and sync_errors keeps one row for it."""
+    message = getattr(error, "message", None)
+    text = " ".join(redact(message if not context and isinstance(message, str) else str(error)).split())
     return f"{type(error).__name__}: {text[:limit]}" + (" [...]" if len(text) > limit else "")
 
 

@@ -126,6 +126,12 @@ class Export:
                      extra={"event": "rows_superseded", "rows": superseded})
 
 
+def in_export_file(location: str, name: str) -> bool:
+    """Whether a row's location (a failure's source) is export file `name` or a place in it: `b.json`,
+    `b.json[3]`, `b.json:12`."""
+    return location == name or location.startswith((name + "[", name + ":"))
+
+
 def list_export(path: str | Path, storage_options: dict | None = None) -> Export:
     """An export file, or a directory of them with its subdirectories: a local path, an fsspec URL
     (s3://bucket/exports/, with `storage_options`), or `-` for standard input. Raises ExportError

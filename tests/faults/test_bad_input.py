@@ -207,6 +207,35 @@ def test_a_row_the_sdk_refuses_is_quarantined_and_the_rest_load(warehouse, other
     assert snapshot(warehouse) == reference_snapshot(other_warehouse, emulator, key_path, project.hash)
 
 
+def test_an_encord_row_fixed_since_resolves_its_problem(warehouse, encord_emulator, key_path, project):
+    """A row the SDK refuses stays an open problem until a run fetches it readable (edited in Encord), and
+    a row deleted in Encord takes its problem with it."""
+    emulator, open_problems = encord_emulator, "SELECT label_hash FROM sync_errors WHERE resolved_at IS NULL"
+    video = video_past_its_end()
+    original = emulator.row(video["label_hash"])
+    emulator.put_row(project.hash, video)
+    run_sync(warehouse, emulator, key_path, project.hash, expect=1)
+    run_sync(warehouse, emulator, key_path, project.hash, "--full-refresh", expect=1)  # fetched and refused again
+    assert warehouse.rows(open_problems) == [(video["label_hash"],)]
+    [(reason,)] = warehouse.rows("SELECT reason FROM sync_errors")  # one row: the SDK's time stamp left out
+    assert reason.endswith("is not within the acceptable bounds of `0` to `60`.")
+    emulator.put_row(project.hash, original)
+    run_sync(warehouse, emulator, key_path, project.hash)
+    assert warehouse.rows(open_problems) == []
+    assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE resolved_at IS NOT NULL") == 1
+
+    broken = video_past_its_end()
+    broken["label_hash"] = project.rows[1]["label_hash"]
+    broken["data_hash"] = project.rows[1]["data_hash"]
+    emulator.put_row(project.hash, {**project.rows[1], "data_units": broken["data_units"]})
+    run_sync(warehouse, emulator, key_path, project.hash, expect=1)
+    assert warehouse.rows(open_problems) == [(project.rows[1]["label_hash"],)]
+    emulator.delete_row(project.rows[1]["label_hash"])
+    run_sync(warehouse, emulator, key_path, project.hash, "--full-refresh")  # a full listing: the stored row goes
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=project.rows[1]["label_hash"]) == 0
+    assert warehouse.rows(open_problems) == []
+
+
 def test_a_label_row_with_100k_annotations(warehouse, tmp_path):
     video = sample_rows()[0]
     unit = next(iter(video["data_units"].values()))

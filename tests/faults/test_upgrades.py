@@ -22,7 +22,7 @@ from conftest import sample_rows
 from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[2]
-ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "sync_errors": {"kept", "first_occurred_at"}}
+ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "sync_errors": {"kept", "first_occurred_at", "resolved_at"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files"}
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
 

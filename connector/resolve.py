@@ -1,0 +1,103 @@
+"""Which recorded problems (`sync_errors`) a run found gone, marked with `resolved_at`, so that
+`WHERE resolved_at IS NULL` is what is failing now.
+
+A problem is gone when the run
+- deleted its label row;
+- read its label row again and did not record the problem again (a problem recorded by the run
+  itself is never gone); for a label row loaded with flagged annotations (`kept`), when it is
+  stored without any now;
+- read the export file it could not read whole, without a failed row;
+- did the video it could not before (the frames job), without a problem.
+
+`gone_problems` decides (pure); `resolve_problems` reads the open problems and marks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Collection, Iterable
+
+from sqlalchemy import Connection, select, update
+
+from connector import schema
+from connector.load import chunks
+from connector.sources.export import in_export_file
+
+FRAMES_SOURCE = "extract-frames"
+"""The source of the frames job's problems (a video), which have no label row."""
+
+
+@dataclass(frozen=True)
+class OpenProblem:
+    error_id: str
+    run_id: str | None
+    project_hash: str | None
+    label_hash: str | None
+    source: str | None
+    data_title: str | None
+    kept: bool
+
+
+@dataclass(frozen=True)
+class RunDid:
+    """What a run did that can show a problem gone."""
+
+    read: Collection[str] = ()
+    """Label hashes the run read (loaded, unchanged or failed)."""
+    deleted: Collection[str] = ()
+    """Label hashes the run removed."""
+    files_read: Collection[str] = ()
+    """Export files (their names in the export) read whole without a failed row."""
+    videos_done: Collection[tuple[str, str | None]] = ()
+    """(project hash, data title) of the videos the frames job did without a problem."""
+
+
+def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, flagged: Collection[str]) -> list[str]:
+    """The error ids of `problems` the run found gone; `flagged`: the label hashes of kept problems
+    the run read that are stored with a flagged annotation still."""
+    read, deleted, files, videos = set(did.read), set(did.deleted), set(did.files_read), set(did.videos_done)
+    return [problem.error_id for problem in problems
+            if problem.run_id != run_id and _gone(problem, read, deleted, files, videos, flagged)]
+
+
+def _gone(problem: OpenProblem, read: set, deleted: set, files: set, videos: set, flagged: Collection[str]) -> bool:
+    if problem.label_hash is not None:
+        return problem.label_hash in deleted or (problem.label_hash in read
+                                                 and not (problem.kept and problem.label_hash in flagged))
+    if problem.source == FRAMES_SOURCE:
+        return (problem.project_hash, problem.data_title) in videos
+    return problem.source is not None and any(in_export_file(problem.source, name) for name in files)
+
+
+def resolve_problems(connection: Connection, run_id: str, project_hash: str | None, did: RunDid, now,
+                     source: str | None = None) -> int:
+    """Mark resolved the project's open problems (None: a rebuild's; only those of `source`, if given)
+    that the run found gone; returns how many."""
+    problems = open_problems(connection, project_hash, source)
+    read = set(did.read)
+    kept_read = sorted({problem.label_hash for problem in problems if problem.kept and problem.label_hash in read})
+    gone = gone_problems(problems, run_id, did, _flagged(connection, kept_read))
+    errors = schema.sync_errors
+    for chunk in chunks(gone):
+        connection.execute(update(errors).where(errors.c.error_id.in_(chunk)).values(resolved_at=now))
+    return len(gone)
+
+
+def open_problems(connection: Connection, project_hash: str | None, source: str | None = None) -> list[OpenProblem]:
+    errors = schema.sync_errors
+    of_project = errors.c.project_hash.is_(None) if project_hash is None else errors.c.project_hash == project_hash
+    query = select(errors.c.error_id, errors.c.run_id, errors.c.project_hash, errors.c.label_hash, errors.c.source,
+                   errors.c.data_title, errors.c.kept).where(errors.c.resolved_at.is_(None), of_project)
+    if source is not None:
+        query = query.where(errors.c.source == source)
+    return [OpenProblem(*row[:-1], bool(row[-1])) for row in connection.execute(query)]
+
+
+def _flagged(connection: Connection, label_hashes: list[str]) -> set[str]:
+    """Those of `label_hashes` stored with an annotation whose problems are flagged."""
+    frames = schema.object_frames
+    flagged: set[str] = set()
+    for chunk in chunks(label_hashes):
+        flagged.update(connection.scalars(select(frames.c.label_hash).distinct().where(
+            frames.c.label_hash.in_(chunk), frames.c.problems.is_not(None))))
+    return flagged

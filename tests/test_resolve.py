@@ -1,0 +1,138 @@
+"""sync_errors.resolved_at: a run marks the recorded problems it found gone. The decision alone (pure),
+then export syncs, rebuild and the frames job on DuckDB and Postgres (the Encord sync: tests/faults/
+test_bad_input.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from connector.frames.job import ExtractFramesConfig, extract_frames
+from connector.resolve import OpenProblem, RunDid, gone_problems
+from tests.readme_examples import blocks
+from tests.test_frames_job import clips, label_row  # noqa: F401  (fixture: the test videos)
+from tests.test_sync_export import SAMPLE, run_cli
+
+
+def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p"):
+    return OpenProblem(error_id, run_id, project, label_hash, source, title, kept)
+
+
+@pytest.mark.parametrize("open_problem, did, flagged, gone", [
+    (problem("q", "L"), RunDid(read={"L"}), (), True),  # read again, not recorded again
+    (problem("q", "L"), RunDid(read={"M"}), (), False),
+    (problem("q", "L"), RunDid(deleted={"L"}), (), True),
+    (problem("q", "L", run_id="now"), RunDid(read={"L"}), (), False),  # recorded by this run: failing still
+    (problem("k", "L", kept=True), RunDid(read={"L"}), {"L"}, False),  # stored with its flags still
+    (problem("k", "L", kept=True), RunDid(read={"L"}), (), True),  # rewritten without them
+    (problem("k", "L", kept=True), RunDid(), (), False),  # not read: nothing known
+    (problem("k", "L", kept=True), RunDid(deleted={"L"}), {"L"}, True),  # marked deleted, flags and all
+    (problem("f", None, "day/b.json"), RunDid(files_read={"day/b.json"}), (), True),
+    (problem("f", None, "day/b.json[3]"), RunDid(files_read={"day/b.json"}), (), True),  # a row without a label hash
+    (problem("f", None, "day/b.json:12"), RunDid(files_read={"day/b.json"}), (), True),  # a JSON Lines line
+    (problem("f", None, "day/b.json"), RunDid(files_read={"day/b.jsonl", "b.json"}), (), False),
+    (problem("f", None, "day/"), RunDid(files_read={"day/b.json"}), (), False),  # a directory not listed
+    (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("p", "a.mp4")}), (), True),
+    (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("p", "b.mp4")}), (), False),
+    (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("q", "a.mp4")}), (), False),
+    (problem("v", None, "extract-frames", title="a.mp4"), RunDid(files_read={"extract-frames"}), (), False),
+])
+def test_which_problems_a_run_found_gone(open_problem, did, flagged, gone):
+    assert gone_problems([open_problem], "now", did, flagged) == ([open_problem.error_id] if gone else [])
+
+
+OPEN = "SELECT label_hash, field, source FROM sync_errors WHERE resolved_at IS NULL ORDER BY field"
+
+
+def test_an_export_sync_resolves_what_it_finds_fixed_and_a_problem_back_is_open_again(warehouse, tmp_path):
+    """A quarantined row, a row kept with flagged coordinates and a broken file stay open while they are
+    as they were (a re-run records them again); fixed, each is resolved by the run that reads it, and the
+    rows stay as history. The same problem back later is a new open row."""
+    rows = json.loads(SAMPLE.read_text())
+    image = next(row for row in rows if next(iter(row["data_units"].values()))["data_type"].startswith("image"))
+    bad, flagged = json.loads(json.dumps(rows[0])), json.loads(json.dumps(image))
+    bad["data_units"] = "not a dict"
+    box = next(o for o in next(iter(flagged["data_units"].values()))["labels"]["objects"] if "boundingBox" in o)
+    box["boundingBox"]["x"] = 1.5
+    others = [row for row in rows if row["label_hash"] not in (bad["label_hash"], flagged["label_hash"])]
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps([bad, flagged, *others[:2]]))
+    (folder / "b.json").write_text("hello")
+    sync = ("sync", "--from-export", str(folder), "--project-hash", "p")
+    for _ in range(2):
+        assert run_cli(warehouse, *sync).exit_code == 1
+        assert warehouse.rows(OPEN) == [(None, "<json>", "b.json"), (bad["label_hash"], "data_units", "a.json[0]"),
+                                        (flagged["label_hash"], "object_frames.problems", "a.json[1]")]
+    failing_now = next(sql for sql in blocks("sql") if "resolved_at IS NULL" in sql)  # the README's query
+    assert sorted(((label_hash, field) for _, label_hash, _, field, *_ in warehouse.rows(failing_now)), key=repr) == sorted(
+        [(bad["label_hash"], "data_units"), (flagged["label_hash"], "object_frames.problems"), (None, "<json>")], key=repr)
+    warehouse.engine.dispose()  # DuckDB: status opens the file read-only, which no open writer may hold
+    assert json.loads(run_cli(warehouse, "status", "--format", "json").output)["open_problems"] == 3
+
+    box["boundingBox"]["x"] = 0.5
+    (folder / "a.json").write_text(json.dumps([rows[0], flagged, *others[:2]]))
+    (folder / "b.json").write_text(json.dumps(others[2:]))
+    fixed = run_cli(warehouse, *sync)
+    assert fixed.exit_code == 0, fixed.output
+    fixing_run = warehouse.rows("SELECT run_id, finished_at FROM sync_runs ORDER BY started_at DESC LIMIT 1")[0]
+    assert warehouse.rows(OPEN) == []
+    warehouse.engine.dispose()
+    assert "open problems: 0 (sync_errors WHERE resolved_at IS NULL)" in run_cli(warehouse, "status").output.splitlines()
+    resolved = warehouse.rows("SELECT resolved_at FROM sync_errors")
+    assert len(resolved) == 3 and all(fixing_run[1] >= at is not None for (at,) in resolved)
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE problems IS NOT NULL") == 0
+
+    (folder / "b.json").write_text("hello again")
+    assert run_cli(warehouse, *sync).exit_code == 1
+    assert warehouse.rows(OPEN) == [(None, "<json>", "b.json")]
+    history = warehouse.rows("SELECT resolved_at IS NULL, first_occurred_at = occurred_at FROM sync_errors "
+                             "WHERE source = 'b.json' ORDER BY resolved_at NULLS LAST")
+    assert history == [(False, False), (True, True)]  # the earlier row kept; the new one first seen now
+
+
+def test_delete_missing_resolves_the_problems_of_the_rows_it_removes(warehouse, tmp_path):
+    rows = json.loads(SAMPLE.read_text())
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(rows))
+    assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 0
+    broken = json.loads(json.dumps(rows[0]))
+    broken["data_units"] = "not a dict"
+    export.write_text(json.dumps([broken, *rows[1:]]))
+    assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 1
+    assert warehouse.rows(OPEN) == [(rows[0]["label_hash"], "data_units", "export.json[0]")]
+    export.write_text(json.dumps(rows[1:]))  # deleted in Encord: the stored version goes, and its problem
+    assert run_cli(warehouse, "sync", "--from-export", str(export), "--delete-missing").exit_code == 0
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=rows[0]["label_hash"]) == 0
+    assert warehouse.rows(OPEN) == []
+
+
+def test_a_rebuild_resolves_its_own_problems_once_the_row_rebuilds(warehouse, tmp_path):
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE)).exit_code == 0
+    label_hash = json.loads(SAMPLE.read_text())[0]["label_hash"]
+    with warehouse.engine.begin() as connection:
+        connection.exec_driver_sql(f"DELETE FROM raw_label_rows WHERE label_hash = '{label_hash}'")
+    assert run_cli(warehouse, "rebuild").exit_code == 1
+    assert warehouse.rows(OPEN) == [(label_hash, "raw_label_rows", "rebuild")]
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--full-refresh").exit_code == 0  # archived again
+    assert warehouse.rows(OPEN) == [(label_hash, "raw_label_rows", "rebuild")]  # a rebuild's: not the sync's to say
+    assert run_cli(warehouse, "rebuild").exit_code == 0
+    assert warehouse.rows(OPEN) == []
+
+
+def test_a_video_found_again_resolves_its_problem_and_another_stays(warehouse, tmp_path, clips):  # noqa: F811
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("a.mp4", "dh-a", [3]), label_row("b.mkv", "dh-b", [4])]))
+    assert run_cli(warehouse, "sync", "--from-export", str(export), "--project-hash", "proj-1").exit_code == 0
+    media = tmp_path / "media"
+    media.mkdir()
+    config = ExtractFramesConfig(dest=str(tmp_path / "dest"), media_root=str(media))
+    missing = extract_frames(warehouse.engine, config)
+    assert [failure.data_title for failure in missing.failures] == ["a.mp4", "b.mkv"]
+    opened = "SELECT data_title FROM sync_errors WHERE resolved_at IS NULL ORDER BY data_title"
+    assert warehouse.rows(opened) == [("a.mp4",), ("b.mkv",)]
+    (media / "a.mp4").write_bytes((clips / "a.mp4").read_bytes())
+    found = extract_frames(warehouse.engine, config)
+    assert (found.written, [failure.data_title for failure in found.failures]) == (1, ["b.mkv"])
+    assert warehouse.rows(opened) == [("b.mkv",)]
