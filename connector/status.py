@@ -1,4 +1,4 @@
-"""What is in the warehouse: recent sync runs, the export files read, row counts."""
+"""What is in the warehouse: recent sync runs, the export files read, the open problems, row counts."""
 
 from __future__ import annotations
 
