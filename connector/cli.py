@@ -438,7 +438,7 @@ def status(db_url: str | None, schema: str | None, runs: int, output_format: str
     with one_line_errors(db_url), command_engine(db_url, schema, read_only=True, lock_wait=wait_for_lock) as engine:
         recent = warehouse_status.recent_runs(engine, runs) if runs else None
         exports = warehouse_status.export_reads(engine) if runs else []
-        problems = warehouse_status.open_problems(engine) if runs else None
+        problems = warehouse_status.open_problem_count(engine) if runs else None
         counts = warehouse_status.row_counts(engine)
     if output_format == "json":
         click.echo(json.dumps(warehouse_status.status_document(recent, counts, exports, problems), indent=1))

@@ -26,7 +26,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def open_problems(engine: Engine) -> int | None:
+def open_problem_count(engine: Engine) -> int | None:
     """How many recorded problems no later run found gone (sync_errors without resolved_at); None on a
     warehouse whose schema predates resolved_at (0008)."""
     revision = current_revision(engine)
