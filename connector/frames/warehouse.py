@@ -144,13 +144,7 @@ def record(connection: Connection, dest: str, work: VideoWork, records, fingerpr
     """Replace the rows of the frames just written (objects already exist)."""
     if not records:
         return
-    by_format = defaultdict(list)
-    for r in records:
-        by_format[r.format].append(r.frame)
-    for fmt, frames in by_format.items():
-        connection.execute(delete(ef).where(
-            ef.c.dest == dest, ef.c.project_hash == work.project_hash,
-            ef.c.data_hash == work.data_hash, ef.c.format == fmt, ef.c.frame.in_(frames)))
+    forget(connection, dest, work.project_hash, work.data_hash, [(r.frame, r.format) for r in records])
     connection.execute(insert(ef), [
         {"dest": dest, "project_hash": work.project_hash, "data_hash": work.data_hash,
          "frame": r.frame, "format": r.format, "uri": r.uri, "sha256": r.sha256,
