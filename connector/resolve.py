@@ -6,7 +6,9 @@ A problem is gone when the run
 - read its label row again and did not record the problem again (a problem recorded by the run
   itself is never gone); for a label row loaded with flagged annotations (`kept`), when it is
   stored without any now;
-- read the export file it could not read whole, without a failed row;
+- read the export file it could not read whole, without a failed row; or listed that file's export
+  without it (deleted from the folder);
+- read an export that holds every label row of the project (`--delete-missing`) without its label row;
 - did the video it could not before (the frames job), without a problem.
 
 `gone_problems` decides (pure); `resolve_problems` reads the open problems and marks them.
@@ -36,6 +38,26 @@ class OpenProblem:
     source: str | None
     data_title: str | None
     kept: bool
+    export: str | None = None
+    """The export the run that recorded it read (sync_runs.export), for a problem of an export sync."""
+
+
+@dataclass(frozen=True)
+class ExportListing:
+    """An export's files as a run listed them."""
+
+    export: str
+    """As sync_runs.export names it."""
+    files: Collection[str]
+    """Their names in the export."""
+    unlisted: Collection[str] = ()
+    """Its folders that could not be listed ('day'): what they hold is not known."""
+
+    def lacks(self, source: str) -> bool:
+        """Whether a location in this export (a file, a place in one, a folder: 'day/') is in none of its files."""
+        if any(source.startswith(folder + "/") for folder in self.unlisted):
+            return False
+        return not any(in_export_file(source, name) for name in self.files)
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,10 @@ class RunDid:
     """Export files (their names in the export) read whole without a failed row."""
     videos_done: Collection[tuple[str, str | None]] = ()
     """(project hash, data title) of the videos the frames job did without a problem."""
+    listing: ExportListing | None = None
+    """The export the run listed."""
+    every_row: bool = False
+    """`read` holds every label row of the project (an export read whole with --delete-missing)."""
 
 
 def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, flagged: Collection[str]) -> list[str]:
@@ -57,16 +83,22 @@ def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, fla
     the run read that are stored with a flagged annotation still."""
     read, deleted, files, videos = set(did.read), set(did.deleted), set(did.files_read), set(did.videos_done)
     return [problem.error_id for problem in problems
-            if problem.run_id != run_id and _gone(problem, read, deleted, files, videos, flagged)]
+            if problem.run_id != run_id and _gone(problem, did, read, deleted, files, videos, flagged)]
 
 
-def _gone(problem: OpenProblem, read: set, deleted: set, files: set, videos: set, flagged: Collection[str]) -> bool:
+def _gone(problem: OpenProblem, did: RunDid, read: set, deleted: set, files: set, videos: set,
+          flagged: Collection[str]) -> bool:
     if problem.label_hash is not None:
-        return problem.label_hash in deleted or (problem.label_hash in read
-                                                 and not (problem.kept and problem.label_hash in flagged))
+        if problem.label_hash in read:
+            return not (problem.kept and problem.label_hash in flagged)
+        return problem.label_hash in deleted or did.every_row
     if problem.source == FRAMES_SOURCE:
         return (problem.project_hash, problem.data_title) in videos
-    return problem.source is not None and any(in_export_file(problem.source, name) for name in files)
+    if problem.source is None:
+        return False
+    listing = did.listing
+    return (any(in_export_file(problem.source, name) for name in files)
+            or (listing is not None and problem.export == listing.export and listing.lacks(problem.source)))
 
 
 def resolve_problems(connection: Connection, run_id: str, project_hash: str | None, did: RunDid, now,
@@ -84,13 +116,14 @@ def resolve_problems(connection: Connection, run_id: str, project_hash: str | No
 
 
 def open_problems(connection: Connection, project_hash: str | None, source: str | None = None) -> list[OpenProblem]:
-    errors = schema.sync_errors
+    errors, runs = schema.sync_errors, schema.sync_runs
     of_project = errors.c.project_hash.is_(None) if project_hash is None else errors.c.project_hash == project_hash
     query = select(errors.c.error_id, errors.c.run_id, errors.c.project_hash, errors.c.label_hash, errors.c.source,
-                   errors.c.data_title, errors.c.kept).where(errors.c.resolved_at.is_(None), of_project)
+                   errors.c.data_title, errors.c.kept, runs.c.export).outerjoin(
+        runs, runs.c.run_id == errors.c.run_id).where(errors.c.resolved_at.is_(None), of_project)
     if source is not None:
         query = query.where(errors.c.source == source)
-    return [OpenProblem(*row[:-1], bool(row[-1])) for row in connection.execute(query)]
+    return [OpenProblem(*row[:6], bool(row.kept), row.export) for row in connection.execute(query)]
 
 
 def _flagged(connection: Connection, label_hashes: list[str]) -> set[str]:

@@ -282,6 +282,7 @@ sync_runs = Table(
     Column("cursor_before", DateTime),
     Column("cursor_after", DateTime),
     Column("error", Text),
+    Column("export", Text),  # an export sync's --from-export, as export_files.export names it (0009)
 )
 
 sync_state = Table(

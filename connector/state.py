@@ -39,10 +39,11 @@ class RunStats:
     failed: int = 0
 
 
-def start_run(engine: Engine, source: str, project_hash: str | None, close_interrupted: bool = False) -> str:
-    """Record a new run. `close_interrupted` (the caller holds the warehouse lock, so no other run of
-    this source and project is alive): earlier runs still marked running died unfinished (killed,
-    machine lost) and are marked interrupted."""
+def start_run(engine: Engine, source: str, project_hash: str | None, close_interrupted: bool = False,
+              export: str | None = None) -> str:
+    """Record a new run (`export`: the export an export sync reads). `close_interrupted` (the caller holds
+    the warehouse lock, so no other run of this source and project is alive): earlier runs still marked
+    running died unfinished (killed, machine lost) and are marked interrupted."""
     run_id = str(uuid.uuid4())
     with engine.begin() as connection:
         if close_interrupted:
@@ -52,6 +53,7 @@ def start_run(engine: Engine, source: str, project_hash: str | None, close_inter
             ).values(status="interrupted", error="the process ended before the run finished (killed or lost)"))
         connection.execute(insert(schema.sync_runs).values(
             run_id=run_id, project_hash=project_hash, source=source, started_at=utc_now(), status="running",
+            export=export,
         ))
     return run_id
 
@@ -77,12 +79,12 @@ class Run:
 
 
 @contextmanager
-def recorded_run(engine: Engine, source: str, project_hash: str | None) -> Iterator[Run]:
+def recorded_run(engine: Engine, source: str, project_hash: str | None, export: str | None = None) -> Iterator[Run]:
     """Record a run in sync_runs: running, then succeeded / partial (row failures) / failed (an exception).
 
     The caller holds the warehouse lock, so runs still marked running died unfinished and are closed.
     """
-    run = Run(start_run(engine, source, project_hash, close_interrupted=True))
+    run = Run(start_run(engine, source, project_hash, close_interrupted=True, export=export))
     try:
         yield run
     except BaseException as error:

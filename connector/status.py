@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, literal_column, select
 
 from connector import schema
 from connector.migrate import EMPTY_WAREHOUSE, current_revision
@@ -38,11 +38,14 @@ def open_problem_count(engine: Engine) -> int | None:
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
+    """The last `limit` runs, newest first, with the columns the warehouse has: status only reads, so a
+    warehouse an older version migrated keeps its older columns."""
     runs = schema.sync_runs
     with engine.connect() as connection:
         if not inspect(connection).has_table("sync_runs"):
             return []
-        query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
+        present = set(connection.execute(select(literal_column("*")).select_from(runs).limit(0)).keys())
+        query = select(*(c for c in runs.columns if c.name in present)).order_by(runs.c.started_at.desc()).limit(limit)
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
@@ -75,10 +78,11 @@ def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list
     for run in runs:
         started = run["started_at"].strftime("%Y-%m-%d %H:%M:%S")
         error = f"  error: {run['error']}" if run["error"] else ""
+        export = f"  from {run['export']}" if run.get("export") else ""
         lines.append(
             f"  {started}  {run['status']:<9} {run['source']:<7} project {run['project_hash']}  "
             f"listed {run['listed'] or 0}  fetched {run['fetched'] or 0}  inserted {run['inserted'] or 0}  "
-            f"updated {run['updated'] or 0}  deleted {run['deleted'] or 0}  failed {run['failed'] or 0}{error}"
+            f"updated {run['updated'] or 0}  deleted {run['deleted'] or 0}  failed {run['failed'] or 0}{export}{error}"
         )
     if exports:
         lines += ["", "export files read (a sync of the same export reads only the files new or changed since):"]

@@ -30,8 +30,8 @@ from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
 from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
-from connector.resolve import RunDid, open_problems, resolve_problems
-from connector.sources.export import Export, in_export_file, list_export, read_ontology
+from connector.resolve import ExportListing, RunDid, open_problems, resolve_problems
+from connector.sources.export import STDIN, Export, in_export_file, list_export, read_ontology
 from connector.stage import add_archive, combine
 from connector.state import (
     Run,
@@ -101,7 +101,7 @@ class ExportSyncConfig:
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path, config.storage_options) if config.ontology_path else None
-    with recorded_run(engine, "export", config.project_hash) as run:
+    with recorded_run(engine, "export", config.project_hash, export=_export_key(config.path)) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
             if ontology is not None:
@@ -117,11 +117,14 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
         run.stats.listed = run.stats.fetched
         files_read = _remember_files_read(engine, config, export, start, index, run)
         deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted) \
-            if config.delete_missing else []
-        run.stats.deleted = len(deleted)
+            if config.delete_missing else None
+        run.stats.deleted = len(deleted or ())
+        listing = ExportListing(_export_key(config.path), [file.name for file in export.files],
+                                [folder for folder, _ in export.unreadable])
         with engine.begin() as connection:
-            resolve_problems(connection, run.run_id, config.project_hash,
-                             RunDid(read=seen or (), deleted=deleted, files_read=files_read), utc_now())
+            resolve_problems(connection, run.run_id, config.project_hash, RunDid(
+                read=seen or (), deleted=deleted or (), files_read=files_read, listing=listing,
+                every_row=deleted is not None), utc_now())
     return SyncResult(run.run_id, run.stats, run.failures)
 
 
@@ -160,15 +163,19 @@ def _remember_files_read(engine: Engine, config: ExportSyncConfig, export: Expor
 
 
 def _export_key(path: str) -> str:
-    """The export as export_files names it: a local path made absolute, a URL without its query (a signature)."""
+    """The export as export_files and sync_runs name it: a local path made absolute, a URL without its query
+    (a signature), - for standard input."""
+    if str(path) == STDIN:
+        return STDIN
     return redact(path).rstrip("/") if is_url(path) else str(Path(path).resolve())
 
 
-def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure], keep: bool) -> list[str]:
+def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure],
+                    keep: bool) -> list[str] | None:
     """Remove the project's stored label rows (with what they own) whose hash the export did not hold, and
     data units no label row refers to any more; or only mark those label rows (`keep`). Nothing when part of the export could not be read (a
     file, a row without a readable label hash) or it held no label row: that proves nothing is gone.
-    Returns the label hashes removed or marked."""
+    Returns the label hashes removed or marked; None when it proved nothing."""
     if any(failure.label_hash is None for failure in failures):
         return _nothing_deleted("part of the export could not be read (see sync_errors)")
     if not seen:
@@ -180,9 +187,8 @@ def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures:
     return [row.label_hash for row in gone]
 
 
-def _nothing_deleted(why: str) -> list[str]:
+def _nothing_deleted(why: str) -> None:
     log.warning("--delete-missing: nothing deleted: %s", why, extra={"event": "deletes_skipped"})
-    return []
 
 
 def load_rows(

@@ -9,14 +9,18 @@ import json
 import pytest
 
 from connector.frames.job import ExtractFramesConfig, extract_frames
-from connector.resolve import OpenProblem, RunDid, gone_problems
+from connector.resolve import ExportListing, OpenProblem, RunDid, gone_problems
 from tests.readme_examples import blocks
 from tests.test_frames_job import clips, label_row  # noqa: F401  (fixture: the test videos)
 from tests.test_sync_export import SAMPLE, run_cli
 
 
-def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p"):
-    return OpenProblem(error_id, run_id, project, label_hash, source, title, kept)
+def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p", export="/x"):
+    return OpenProblem(error_id, run_id, project, label_hash, source, title, kept, export)
+
+
+def listed(*files, export="/x", unlisted=()):
+    return RunDid(listing=ExportListing(export, files, unlisted))
 
 
 @pytest.mark.parametrize("open_problem, did, flagged, gone", [
@@ -37,6 +41,18 @@ def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=Fa
     (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("p", "b.mp4")}), (), False),
     (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("q", "a.mp4")}), (), False),
     (problem("v", None, "extract-frames", title="a.mp4"), RunDid(files_read={"extract-frames"}), (), False),
+    (problem("f", None, "b.json"), listed("a.json"), (), True),  # deleted from the export's folder
+    (problem("f", None, "b.json[3]"), listed("a.json"), (), True),
+    (problem("f", None, "b.json"), listed("a.json", "b.json"), (), False),  # there still, not read again
+    (problem("f", None, "b.json:12"), listed("b.json"), (), False),
+    (problem("f", None, "b.json"), listed("a.json", export="/y"), (), False),  # another export's file
+    (problem("f", None, "b.json", export=None), listed("a.json"), (), False),  # recorded before 0009: not known
+    (problem("f", None, "day/b.json"), listed("a.json", unlisted={"day"}), (), False),  # its folder not listed
+    (problem("f", None, "day/"), listed("day/b.json"), (), True),  # a folder that could not be listed, listed now
+    (problem("f", None, "day/"), listed("day/b.json", unlisted={"day"}), (), False),
+    (problem("v", None, "extract-frames", title="a.mp4"), listed("a.json"), (), False),
+    (problem("q", "L"), RunDid(read={"M"}, every_row=True), (), True),  # not in an export of every row
+    (problem("k", "L", kept=True), RunDid(read={"L"}, every_row=True), {"L"}, False),
 ])
 def test_which_problems_a_run_found_gone(open_problem, did, flagged, gone):
     assert gone_problems([open_problem], "now", did, flagged) == ([open_problem.error_id] if gone else [])
@@ -136,3 +152,47 @@ def test_a_video_found_again_resolves_its_problem_and_another_stays(warehouse, t
     found = extract_frames(warehouse.engine, config)
     assert (found.written, [failure.data_title for failure in found.failures]) == (1, ["b.mkv"])
     assert warehouse.rows(opened) == [("b.mkv",)]
+
+
+def test_a_broken_file_deleted_from_its_folder_is_resolved_by_the_next_sync_of_that_folder(warehouse, tmp_path):
+    """Only by a sync of the same export: another folder synced into the project, without that file,
+    leaves the problem open. The run records its export in sync_runs.export."""
+    rows = json.loads(SAMPLE.read_text())
+    folder, other = tmp_path / "exports", tmp_path / "other"
+    folder.mkdir()
+    other.mkdir()
+    (folder / "a.json").write_text(json.dumps(rows[:2]))
+    (folder / "b.json").write_text("hello")
+    (other / "c.json").write_text(json.dumps(rows[2:3]))
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p").exit_code == 1
+    assert warehouse.rows(OPEN) == [(None, "<json>", "b.json")]
+    assert warehouse.rows("SELECT export FROM sync_runs") == [(str(folder),)]
+    (folder / "b.json").unlink()
+    assert run_cli(warehouse, "sync", "--from-export", str(other), "--project-hash", "p").exit_code == 0
+    assert warehouse.rows(OPEN) == [(None, "<json>", "b.json")]
+    assert run_cli(warehouse, "sync", "--from-export", str(folder / "a.json"), "--project-hash", "p").exit_code == 0
+    assert warehouse.rows(OPEN) == [(None, "<json>", "b.json")]  # a file of the folder is another export
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p").exit_code == 0
+    assert warehouse.rows(OPEN) == []
+    assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE resolved_at IS NOT NULL") == 1
+
+
+def test_a_row_never_loaded_and_gone_from_an_export_of_every_row_is_resolved(warehouse, tmp_path):
+    """A quarantined row was never stored, so --delete-missing has nothing of it to delete; that the
+    export no longer holds it resolves its problem all the same. Not when the export is read in part."""
+    rows = json.loads(SAMPLE.read_text())
+    broken = {**json.loads(json.dumps(rows[0])), "label_hash": "never-loaded", "data_units": "not a dict"}
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([broken, *rows]))
+    sync = ("sync", "--from-export", str(export), "--delete-missing")
+    assert run_cli(warehouse, *sync).exit_code == 1
+    assert warehouse.rows(OPEN) == [("never-loaded", "data_units", "export.json[0]")]
+    export.write_text(json.dumps(rows))
+    assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 0  # not every row: proves nothing
+    assert warehouse.rows(OPEN) == [("never-loaded", "data_units", "export.json[0]")]
+    export.write_text(json.dumps([*rows, {"no": "label hash"}]))
+    assert run_cli(warehouse, *sync).exit_code == 1  # part of it unreadable: proves nothing
+    assert ("never-loaded", "data_units", "export.json[0]") in warehouse.rows(OPEN)
+    export.write_text(json.dumps(rows))
+    assert run_cli(warehouse, *sync).exit_code == 0
+    assert warehouse.rows(OPEN) == []

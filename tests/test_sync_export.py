@@ -730,6 +730,7 @@ def test_status_shows_runs_and_counts(warehouse):
     started = warehouse.scalar("SELECT started_at FROM sync_runs")
     assert result.output.splitlines()[0] == "recent runs (UTC):"
     assert result.output.splitlines()[1].startswith(f"  {started:%Y-%m-%d %H:%M:%S}  succeeded export")
+    assert result.output.splitlines()[1].endswith(f"  from {SAMPLE.resolve()}")  # sync_runs.export
 
 
 def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other_warehouse, tmp_path):

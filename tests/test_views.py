@@ -186,9 +186,9 @@ def test_labels_export_has_the_docs_columns(loaded):
     expected = set()
     for classification_hash, answer in image["classification_answers"].items():
         node = classifications[answer["featureHash"]]
-        for attribute, option, text in ex.classification_answers_of(image, classification_hash):
+        for attribute, option, answer_text in ex.classification_answers_of(image, classification_hash):
             expected.add((classification_hash, answer["featureHash"], int(node["id"]), node["attributes"][0]["name"],
-                          attribute, option, text))
+                          attribute, option, answer_text))
     assert set(got) == expected
 
 

@@ -22,7 +22,8 @@ from conftest import sample_rows
 from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[2]
-ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "sync_errors": {"kept", "first_occurred_at", "resolved_at"}}
+ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "sync_errors": {"kept", "first_occurred_at", "resolved_at"},
+                            "sync_runs": {"export"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files"}
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
 
@@ -140,3 +141,19 @@ def test_a_warehouse_migrated_by_a_newer_version_is_refused_in_one_line_and_left
     assert migrate.current_revision(warehouse.engine) == "9999"
     warehouse.engine.dispose()  # status opens a DuckDB file read-only: not in a process that has it open to write
     assert CliRunner().invoke(cli, ["status", *warehouse.cli_args]).exit_code == 0
+
+
+def test_status_reads_a_warehouse_an_older_version_migrated_without_migrating_it(warehouse):
+    """A scheduler's older encord-warehouse keeps its schema while a newer one (a BI user's) reads it:
+    status shows the runs with the columns there are, and the open problems once resolved_at exists."""
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(ROOT / "examples/sample_export.json"),
+                                    *warehouse.cli_args]).exit_code == 0
+    loaded = warehouse.scalar("SELECT count(*) FROM branches")
+    for revision, problems in (("0008", 0), ("0007", None)):
+        alembic(warehouse, "downgrade", revision)
+        result = CliRunner().invoke(cli, ["status", "--format", "json", *warehouse.cli_args])
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.output)
+        assert [(run["status"], run["inserted"]) for run in document["runs"]] == [("succeeded", loaded)]
+        assert "export" not in document["runs"][0] and document["open_problems"] == problems
+        assert migrate.current_revision(warehouse.engine) == revision
