@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import Engine, bindparam, inspect, text
 
 from connector.migrate import EMPTY_WAREHOUSE
+from connector.normalize import RANGE_TYPES
 
 CSV_COLUMNS = (
     "data_title", "branch_name", "label_hash", "frame", "label_kind", "object_hash", "object_name",
@@ -176,6 +177,8 @@ def _attach_vertices(frames: dict[tuple, dict[str, Any]], vertices: list[dict[st
 def _check_title(connection, title: str) -> None:
     if not inspect(connection).has_table("data_units"):
         raise LabelsError(EMPTY_WAREHOUSE)
-    found = connection.execute(text("SELECT 1 FROM data_units WHERE data_title = :title LIMIT 1"), {"title": title})
-    if found.first() is None:
+    found = connection.execute(text("SELECT data_type FROM data_units WHERE data_title = :title"), {"title": title}).scalars().all()
+    if not found:
         raise LabelsError(f"no data unit titled {title!r} in the warehouse")
+    if set(found) <= RANGE_TYPES:
+        raise LabelsError(f"{title!r} is {found[0]}, labeled by ranges, not frames: its labels are in the view range_labels")

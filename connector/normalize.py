@@ -52,10 +52,14 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "option_hash", "option_name", "option_value", "text_value", "number_value", "dynamic", "start_frame",
         "end_frame", "parent_attribute_hash", "parent_option_hash", "manual_annotation", "track_hash",
     ),
+    "annotation_ranges": ("label_hash", "owner_hash", "range_seq", "owner_kind", "range_start", "range_end", "html_range"),
 }
 
 FRAME_KEYED_TYPES = {"video", "dicom", "nifti", "pdf"}
 SINGLE_FRAME_TYPES = {"image", "img_group"}
+RANGE_TYPES = {"audio", "plain_text"}
+"""Labeled by ranges, not frames (no labels in the data units): audio in milliseconds, plain text in
+characters, HTML as spans between nodes (xpath and offset). Objects are in object_answers."""
 
 # shape -> the key of a frame object that holds its geometry
 GEOMETRY_KEYS = {
@@ -149,6 +153,8 @@ class _RowNormalizer:
         self.object_frame_keys: set[tuple[str, int]] = set()
         self.classifications: dict[str, dict[str, Any]] = {}
         self.classification_frames: dict[str, set[int]] = {}
+        self.range_seq: dict[str, int] = {}
+        self.data_type = ""
         frames = (context.metadata or {}).get("number_of_frames")
         self.frame_limit = frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else None
 
@@ -163,11 +169,13 @@ class _RowNormalizer:
                 raise self.fail(key, "missing")
         if not isinstance(self.row["data_units"], dict):
             raise self.fail("data_units", "expected an object keyed by data hash")
-        data_type = str(self.row["data_type"]).lower()
-        if data_type not in FRAME_KEYED_TYPES | SINGLE_FRAME_TYPES:
+        self.data_type = data_type = str(self.row["data_type"]).lower()
+        if data_type not in FRAME_KEYED_TYPES | SINGLE_FRAME_TYPES | RANGE_TYPES:
             raise self.fail("data_type", f"unsupported data type {self.row['data_type']!r}")
         for data_hash, unit in self.row["data_units"].items():
             self.read_data_unit(data_type, data_hash, unit)
+        if data_type in RANGE_TYPES:
+            self.read_range_objects()
         self.read_classification_answers()
         self.emit_branch_and_data_unit(data_type)
         self.emit_objects()
@@ -185,6 +193,10 @@ class _RowNormalizer:
         labels = unit.get("labels") or {}
         if not isinstance(labels, dict):
             raise self.fail(f"{where}.labels", "expected an object")
+        if data_type in RANGE_TYPES:
+            if labels:
+                raise self.fail(f"{where}.labels", f"expected none: {data_type} is labeled by ranges, in object_answers")
+            return
         if data_type not in FRAME_KEYED_TYPES:
             self.frame_limit = None
         elif self.frame_limit is None and data_type == "video":  # no listing: the unit's duration x fps
@@ -373,6 +385,35 @@ class _RowNormalizer:
                 seen.count, *seen.created, *seen.edited,
             ))
 
+    # ---- audio and text: objects with ranges
+
+    def read_range_objects(self) -> None:
+        """The objects of a range-based label row, from object_answers, with their ranges (no frames)."""
+        for object_hash, answer in self.mapping("object_answers").items():
+            path = f"object_answers.{object_hash}"
+            if not isinstance(answer, dict):
+                raise self.fail(path, "expected an object")
+            self.tables["objects"].append((
+                self.label_hash, object_hash, self.required(answer, "featureHash", path), answer.get("name"),
+                answer.get("value"), answer.get("color"), answer.get("shape"), _int_or_none(answer.get("objectNumber")),
+                None, None, None, *self.audit(answer, path),
+            ))
+            self.add_ranges(object_hash, "object", answer, path)
+
+    def add_ranges(self, owner: str, kind: str, answer: dict, path: str) -> None:
+        """annotation_ranges rows of an object or classification: its `range` pairs, then its `range_html` parts."""
+        html = answer.get("range_html") or []
+        if not isinstance(html, list):
+            raise self.fail(f"{path}.range_html", "expected a list of {start, end}")
+        for index, part in enumerate(html):
+            if not (isinstance(part, dict) and isinstance(part.get("start"), dict) and isinstance(part.get("end"), dict)):
+                raise self.fail(f"{path}.range_html[{index}]", "expected {start: {xpath, offset}, end: {xpath, offset}}")
+        spans = [(start, end, None) for start, end in self.ranges(answer.get("range"), f"{path}.range", "range bound")]
+        for start, end, html_range in spans + [(None, None, part) for part in html]:
+            seq = self.range_seq.get(owner, 0)
+            self.range_seq[owner] = seq + 1
+            self.tables["annotation_ranges"].append((self.label_hash, owner, seq, kind, start, end, html_range))
+
     # ---- classifications
 
     def read_classification_answers(self) -> None:
@@ -384,6 +425,9 @@ class _RowNormalizer:
             if not isinstance(answer, dict):
                 raise self.fail(path, "expected an object")
             self.classifications.setdefault(classification_hash, {})["answer"] = answer
+            if self.data_type in RANGE_TYPES:
+                self.add_ranges(classification_hash, "classification", answer, path)
+                continue
             for start, end in self.ranges(answer.get("range"), f"{path}.range"):
                 frames = range(start, end + 1)
                 self.classification_frames.setdefault(classification_hash, set()).update(frames)
@@ -533,16 +577,16 @@ class _RowNormalizer:
             raise self.fail(f"{path}.{key}" if key else path, f"expected a number, got {value!r}"[:200])
         return float(value)
 
-    def to_frame(self, value: Any, path: str) -> int:
+    def to_frame(self, value: Any, path: str, what: str = "frame") -> int:
         try:
             frame = int(value) if not isinstance(value, (bool, float)) else None
         except (TypeError, ValueError):
             frame = None
         if frame is None or frame < 0:
-            raise self.fail(path, f"frame {value!r} is not a non-negative integer")
+            raise self.fail(path, f"{what} {value!r} is not a non-negative integer")
         return frame
 
-    def ranges(self, value: Any, path: str) -> list[tuple[int, int]]:
+    def ranges(self, value: Any, path: str, what: str = "frame") -> list[tuple[int, int]]:
         if value is None:
             return []
         if not isinstance(value, list):
@@ -551,7 +595,7 @@ class _RowNormalizer:
         for index, pair in enumerate(value):
             if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                 raise self.fail(f"{path}[{index}]", "expected [start, end]")
-            start, end = (self.to_frame(v, f"{path}[{index}]") for v in pair)
+            start, end = (self.to_frame(v, f"{path}[{index}]", what) for v in pair)
             if end < start:
                 raise self.fail(f"{path}[{index}]", f"range ends before it starts: {list(pair)}")
             pairs.append((start, end))

@@ -263,6 +263,19 @@ attributes = Table(
     PrimaryKeyConstraint("label_hash", "owner_hash", "answer_seq"),
 )
 
+annotation_ranges = Table(
+    "annotation_ranges",
+    metadata,
+    Column("label_hash", Text, nullable=False),
+    Column("owner_hash", Text, nullable=False),
+    Column("range_seq", Integer, nullable=False),  # its place in the owner's list of ranges
+    Column("owner_kind", Text, nullable=False),  # object or classification
+    Column("range_start", BigInteger),  # inclusive; audio: milliseconds, plain text: characters (0010)
+    Column("range_end", BigInteger),
+    Column("html_range", JSON),  # an HTML document's span: {"start": {"xpath": ..., "offset": n}, "end": {...}}
+    PrimaryKeyConstraint("label_hash", "owner_hash", "range_seq"),
+)
+
 sync_runs = Table(
     "sync_runs",
     metadata,
@@ -351,12 +364,13 @@ extracted_frames = Table(
 
 # Tables whose rows all belong to one label row: the loader replaces them by label_hash.
 LABEL_ROW_TABLES = (branches, raw_label_rows, frames, objects, object_frames, classifications, classification_frames,
-                    attributes)
+                    attributes, annotation_ranges)
 
 # On DuckDB these have no primary key and no index (migration 0004): DuckDB holds indexes whole in
 # memory and rewrites them at every checkpoint. Their keys still hold: the loader replaces a label
 # row's rows as a whole and normalize refuses a label row whose keys repeat (tests check both).
-UNKEYED_ON_DUCKDB = (raw_label_rows, frames, objects, object_frames, classifications, classification_frames, attributes)
+UNKEYED_ON_DUCKDB = (raw_label_rows, frames, objects, object_frames, classifications, classification_frames, attributes,
+                     annotation_ranges)
 
 _KINDS = {Text: "text", Integer: "integer", BigInteger: "bigint", Double: "double", Boolean: "boolean",
           DateTime: "datetime", JSON: "json"}

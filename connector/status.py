@@ -11,8 +11,8 @@ from connector.migrate import EMPTY_WAREHOUSE, current_revision
 
 COUNTED_TABLES = [
     "projects", "data_units", "branches", "frames", "objects", "object_frames", "classifications",
-    "classification_frames", "attributes", "ontology_objects", "ontology_classifications", "ontology_attributes",
-    "ontology_options", "sync_errors", "extracted_frames",
+    "classification_frames", "attributes", "annotation_ranges", "ontology_objects", "ontology_classifications",
+    "ontology_attributes", "ontology_options", "sync_errors", "extracted_frames",
 ]
 
 

@@ -11,7 +11,7 @@ from connector import schema
 from connector.cli import cli
 
 SYNC_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
-               "classification_frames", "attributes", "ontology_objects", "ontology_classifications",
+               "classification_frames", "attributes", "annotation_ranges", "ontology_objects", "ontology_classifications",
                "ontology_attributes", "ontology_options"]
 VOLATILE = {"synced_at", "content_sha256"}  # when a row was written, and a hash that includes signed links
 
@@ -35,7 +35,7 @@ def _comparable(value):
     return value
 
 
-JSON_COLUMNS = ("points", "rings", "geometry")
+JSON_COLUMNS = ("points", "rings", "geometry", "html_range")
 
 
 def snapshot(warehouse, tables=SYNC_TABLES, skip=VOLATILE):

@@ -259,7 +259,7 @@ BAD_ROWS = {
         lambda r: r["data_units"]["dh-1"]["labels"].update({"1.5": {"objects": []}}), "labels['1.5']", "not a non-negative integer"),
     "missing objectHash": (lambda r: _object(r).pop("objectHash"), "objects[0].objectHash", "missing"),
     "unreadable timestamp": (lambda r: r.update(created_at="yesterday"), "created_at", "unreadable timestamp"),
-    "unsupported data type": (lambda r: r.update(data_type="audio"), "data_type", "unsupported data type"),
+    "unsupported data type": (lambda r: r.update(data_type="group"), "data_type", "unsupported data type"),
     "bad range": (lambda r: r["classification_answers"]["c1"].update(range=[[6, 5]]), "range[0]", "ends before it starts"),
     "duplicate object in a frame": (
         lambda r: r["data_units"]["dh-1"]["labels"]["3"]["objects"].append(copy.deepcopy(_object(r))),
