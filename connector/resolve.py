@@ -77,27 +77,28 @@ class RunDid:
     every_row: bool = False
     """`read` holds every label row of the project (an export read whole with --delete-missing)."""
 
+    def __post_init__(self) -> None:  # looked up once per open problem
+        for name in ("read", "deleted", "files_read", "videos_done"):
+            object.__setattr__(self, name, frozenset(getattr(self, name)))
+
 
 def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, flagged: Collection[str]) -> list[str]:
     """The error ids of `problems` the run found gone; `flagged`: the label hashes of kept problems
     the run read that are stored with a flagged annotation still."""
-    read, deleted, files, videos = set(did.read), set(did.deleted), set(did.files_read), set(did.videos_done)
-    return [problem.error_id for problem in problems
-            if problem.run_id != run_id and _gone(problem, did, read, deleted, files, videos, flagged)]
+    return [problem.error_id for problem in problems if problem.run_id != run_id and _gone(problem, did, flagged)]
 
 
-def _gone(problem: OpenProblem, did: RunDid, read: set, deleted: set, files: set, videos: set,
-          flagged: Collection[str]) -> bool:
+def _gone(problem: OpenProblem, did: RunDid, flagged: Collection[str]) -> bool:
     if problem.label_hash is not None:
-        if problem.label_hash in read:
+        if problem.label_hash in did.read:
             return not (problem.kept and problem.label_hash in flagged)
-        return problem.label_hash in deleted or did.every_row
+        return problem.label_hash in did.deleted or did.every_row
     if problem.source == FRAMES_SOURCE:
-        return (problem.project_hash, problem.data_title) in videos
+        return (problem.project_hash, problem.data_title) in did.videos_done
     if problem.source is None:
         return False
     listing = did.listing
-    return (any(in_export_file(problem.source, name) for name in files)
+    return (any(in_export_file(problem.source, name) for name in did.files_read)
             or (listing is not None and problem.export == listing.export and listing.lacks(problem.source)))
 
 
@@ -106,8 +107,7 @@ def resolve_problems(connection: Connection, run_id: str, project_hash: str | No
     """Mark resolved the project's open problems (None: a rebuild's; only those of `source`, if given)
     that the run found gone; returns how many."""
     problems = open_problems(connection, project_hash, source)
-    read = set(did.read)
-    kept_read = sorted({problem.label_hash for problem in problems if problem.kept and problem.label_hash in read})
+    kept_read = sorted({problem.label_hash for problem in problems if problem.kept and problem.label_hash in did.read})
     gone = gone_problems(problems, run_id, did, _flagged(connection, kept_read))
     errors = schema.sync_errors
     for chunk in chunks(gone):

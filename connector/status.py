@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine, func, inspect, literal_column, select
 
 from connector import schema
-from connector.migrate import EMPTY_WAREHOUSE, current_revision
+from connector.migrate import EMPTY_WAREHOUSE
 
 COUNTED_TABLES = [
     "projects", "data_units", "branches", "frames", "objects", "object_frames", "classifications",
@@ -29,24 +29,30 @@ def row_counts(engine: Engine) -> dict[str, int]:
 def open_problem_count(engine: Engine) -> int | None:
     """How many recorded problems no later run found gone (sync_errors without resolved_at); None on a
     warehouse whose schema predates resolved_at (0008)."""
-    revision = current_revision(engine)
-    if revision is None or revision < "0008":  # revisions are numbered 0001, 0002, ...
-        return None
     errors = schema.sync_errors
     with engine.connect() as connection:
+        if "resolved_at" not in _columns(connection, errors):
+            return None
         return connection.scalar(select(func.count()).select_from(errors).where(errors.c.resolved_at.is_(None)))
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
-    """The last `limit` runs, newest first, with the columns the warehouse has: status only reads, so a
-    warehouse an older version migrated keeps its older columns."""
+    """The last `limit` runs, newest first, with the columns the warehouse has (see _columns)."""
     runs = schema.sync_runs
     with engine.connect() as connection:
-        if not inspect(connection).has_table("sync_runs"):
+        present = _columns(connection, runs)
+        if not present:
             return []
-        present = set(connection.execute(select(literal_column("*")).select_from(runs).limit(0)).keys())
         query = select(*(c for c in runs.columns if c.name in present)).order_by(runs.c.started_at.desc()).limit(limit)
         return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _columns(connection, table) -> set[str]:
+    """The columns `table` has in the warehouse (none when it is missing): status only reads, so a
+    warehouse an older version migrated keeps its older tables."""
+    if not inspect(connection).has_table(table.name):
+        return set()
+    return set(connection.execute(select(literal_column("*")).select_from(table).limit(0)).keys())
 
 
 def export_reads(engine: Engine) -> list[dict]:

@@ -101,13 +101,14 @@ class ExportSyncConfig:
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path, config.storage_options) if config.ontology_path else None
-    with recorded_run(engine, "export", config.project_hash, export=_export_key(config.path)) as run:
+    export_key = _export_key(config.path)
+    with recorded_run(engine, "export", config.project_hash, export=export_key) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
             if ontology is not None:
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
         export, index = list_export(config.path, config.storage_options), build_index(ontology)
-        start = _first_file_to_read(engine, config, export, index)
+        start = _first_file_to_read(engine, config, export_key, export, index)
         seen: set[str] | None = set() if config.delete_missing or _has_open_problems(engine, config.project_hash) else None
         run.failures = load_rows(
             engine, export.rows(start), run.run_id, config.project_hash, index, run.stats,
@@ -115,11 +116,11 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
             workers=config.workers, seen_label_hashes=seen,
         )
         run.stats.listed = run.stats.fetched
-        files_read = _remember_files_read(engine, config, export, start, index, run)
+        files_read = _remember_files_read(engine, config, export_key, export, start, index, run)
         deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted) \
             if config.delete_missing else None
         run.stats.deleted = len(deleted or ())
-        listing = ExportListing(_export_key(config.path), [file.name for file in export.files],
+        listing = ExportListing(export_key, [file.name for file in export.files],
                                 [folder for folder, _ in export.unreadable])
         with engine.begin() as connection:
             resolve_problems(connection, run.run_id, config.project_hash, RunDid(
@@ -134,13 +135,14 @@ def _has_open_problems(engine: Engine, project_hash: str) -> bool:
         return any(problem.label_hash for problem in open_problems(connection, project_hash))
 
 
-def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export: Export, ontology: OntologyIndex) -> int:
+def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export_key: str, export: Export,
+                        ontology: OntologyIndex) -> int:
     """The files an earlier run read whole, as they are now, with this ontology, are not read again (but
     with --full-refresh or --delete-missing, which need every label row)."""
     if config.full_refresh or config.delete_missing:
         return 0
     with engine.connect() as connection:
-        read_before = read_export_files(connection, config.project_hash, _export_key(config.path), ontology.fingerprint or "")
+        read_before = read_export_files(connection, config.project_hash, export_key, ontology.fingerprint or "")
     start = first_file_to_read([(file.name, file.version) for file in export.files], read_before)
     if start:
         log.info("%d of %d export files are as an earlier run read them: not read again", start, len(export.files),
@@ -148,8 +150,8 @@ def _first_file_to_read(engine: Engine, config: ExportSyncConfig, export: Export
     return start
 
 
-def _remember_files_read(engine: Engine, config: ExportSyncConfig, export: Export, start: int, ontology: OntologyIndex,
-                         run: Run) -> set[str]:
+def _remember_files_read(engine: Engine, config: ExportSyncConfig, export_key: str, export: Export, start: int,
+                         ontology: OntologyIndex, run: Run) -> set[str]:
     """The files skipped, and those read whole without a failure: a row that failed is read again next time.
     Returns the names of the files read whole without a failure."""
     sources = [failure.source or "" for failure in run.failures]
@@ -157,7 +159,7 @@ def _remember_files_read(engine: Engine, config: ExportSyncConfig, export: Expor
               if any(in_export_file(source, file.name) for source in sources)}
     versions = {file.name: file.version for file in export.files if file.version is not None and file.name not in failed}
     with engine.begin() as connection:
-        write_export_files(connection, config.project_hash, _export_key(config.path), ontology.fingerprint or "",
+        write_export_files(connection, config.project_hash, export_key, ontology.fingerprint or "",
                            versions, run.run_id)
     return {file.name for file in export.files[start:]} - failed
 

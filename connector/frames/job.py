@@ -39,7 +39,6 @@ from .sources import VideoNotFound, check_media_root, open_video
 from .storage import Destination, UnsafePath, check_protocol, frame_key
 from .video import FrameRecord, extract_video
 
-SOURCE = FRAMES_SOURCE
 MAX_EXPLICIT_FRAMES = 1_000_000
 """Most frames `frames` or `start`..`end` may select per video (each is a number held in memory)."""
 
@@ -170,7 +169,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
     if config.media_root:
         check_media_root(config.media_root, config.storage_options)
     _ensure_migrated(engine)
-    run_id = start_run(engine, SOURCE, config.project_hash)
+    run_id = start_run(engine, FRAMES_SOURCE, config.project_hash)
     result = ExtractFramesResult(run_id)
     try:
         with engine.connect() as connection:
@@ -347,12 +346,12 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
     if outcome.fingerprint is not None:
         write_manifest(connection, Destination(config.dest, config.storage_options), work,
                        config.branch)
-    failures = [RowFailure(None, field_, reason, work.data_title, SOURCE)
+    failures = [RowFailure(None, field_, reason, work.data_title, FRAMES_SOURCE)
                 for field_, reason in outcome.errors]
     record_failures(connection, result.run_id, work.project_hash, failures)
     if not failures:
         resolve_problems(connection, result.run_id, work.project_hash,
-                         RunDid(videos_done=[(work.project_hash, work.data_title)]), utc_now(), source=SOURCE)
+                         RunDid(videos_done=[(work.project_hash, work.data_title)]), utc_now(), source=FRAMES_SOURCE)
     result.failures.extend(failures)
 
 
