@@ -57,9 +57,10 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 FRAME_KEYED_TYPES = {"video", "dicom", "nifti", "pdf"}
 SINGLE_FRAME_TYPES = {"image", "img_group"}
-RANGE_TYPES = {"audio", "plain_text"}
+RANGE_TYPES = {"audio", "plain_text", "time_series"}
 """Labeled by ranges, not frames (no labels in the data units): audio in milliseconds, plain text in
-characters, HTML as spans between nodes (xpath and offset). Objects are in object_answers."""
+characters, HTML as spans between nodes (xpath and offset), time series in the units of its file's
+timestamp column. Objects are in object_answers."""
 
 # shape -> the key of a frame object that holds its geometry
 GEOMETRY_KEYS = {
@@ -385,7 +386,7 @@ class _RowNormalizer:
                 seen.count, *seen.created, *seen.edited,
             ))
 
-    # ---- audio and text: objects with ranges
+    # ---- audio, text and time series: objects with ranges
 
     def read_range_objects(self) -> None:
         """The objects of a range-based label row, from object_answers, with their ranges (no frames)."""

@@ -270,7 +270,7 @@ annotation_ranges = Table(
     Column("owner_hash", Text, nullable=False),
     Column("range_seq", Integer, nullable=False),  # its place in the owner's list of ranges
     Column("owner_kind", Text, nullable=False),  # object or classification
-    Column("range_start", BigInteger),  # inclusive; audio: milliseconds, plain text: characters (0010)
+    Column("range_start", BigInteger),  # inclusive; audio: milliseconds, plain text: characters, time series: its timestamps (0010)
     Column("range_end", BigInteger),
     Column("html_range", JSON),  # an HTML document's span: {"start": {"xpath": ..., "offset": n}, "end": {...}}
     PrimaryKeyConstraint("label_hash", "owner_hash", "range_seq"),

@@ -1,13 +1,17 @@
-"""Audio, plain-text and HTML label rows, built offline with the real SDK (encord 0.1.211).
+"""Audio, plain-text, HTML and time-series label rows, built offline with the real SDK (encord 0.1.211).
 
 These data types are labeled by ranges, not frames: an object is placed on ranges of milliseconds
-(audio) or characters (plain text), or on spans between HTML nodes; a classification on ranges too.
+(audio), characters (plain text) or a time series' timestamps, or on spans between HTML nodes; a
+classification on ranges too.
 The SDK writes their objects into ``object_answers`` with a ``range`` (or ``range_html``) list and
 leaves the data units' ``labels`` empty.
 
-    range_ontology()    a Speech object (audio), an Entity object (text), a Tone classification
+    range_ontology()    a Speech object (audio), an Entity object (text), an Activity object (time
+                        series), a Tone classification
     audio_row(seed)     a 12.5 s recording: two speakers, one on two ranges; Tone over the first 3 s
     text_row(seed)      a plain-text document, or with ``html=True`` an HTML one (spans between nodes)
+    series_row(seed)    a minute of accelerometer readings (CSV, time in ms): walking on two ranges,
+                        running on one; Tone over the first second
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from typing import Optional
 
 from encord.objects import LabelRowV2, ObjectInstance, OntologyStructure, Shape
 from encord.objects.attributes import RadioAttribute, TextAttribute
-from encord.objects.coordinates import AudioCoordinates, HtmlCoordinates, TextCoordinates
+from encord.objects.coordinates import AudioCoordinates, HtmlCoordinates, TextCoordinates, TimeRangeCoordinates
 from encord.objects.frames import Range
 from encord.objects.html_node import HtmlNode, HtmlRange
 
 from examples.sdk_rows import MEDIA_ROOT, Labeller, Media, empty_label_row, row_identity, short_hash
 
 AUDIO_MS = 12_500
+SERIES_MS = 60_000
 
 
 def range_ontology() -> OntologyStructure:
@@ -36,6 +41,10 @@ def range_ontology() -> OntologyStructure:
     kind = entity.add_attribute(RadioAttribute, name="Kind", feature_node_hash="a-kind")
     kind.add_option(label="person", feature_node_hash="o-person")
     kind.add_option(label="place", feature_node_hash="o-place")
+    activity = ontology.add_object(name="Activity", shape=Shape.TIME_RANGE, feature_node_hash="f-activity")
+    motion = activity.add_attribute(RadioAttribute, name="Motion", feature_node_hash="a-motion")
+    motion.add_option(label="walking", feature_node_hash="o-walking")
+    motion.add_option(label="running", feature_node_hash="o-running")
     tone = ontology.add_classification(feature_node_hash="c-tone")
     calm = tone.add_attribute(RadioAttribute, name="Tone", feature_node_hash="a-tone")
     calm.add_option(label="calm", feature_node_hash="o-calm")
@@ -83,6 +92,25 @@ def text_row(seed: int = 0, *, html: bool = False, ontology: Optional[OntologySt
         labeller.row.add_object_instance(instance)
     if not html:
         _tone(labeller, Range(0, 40))
+    return labeller.row
+
+
+def series_row(seed: int = 0, *, ontology: Optional[OntologyStructure] = None) -> LabelRowV2:
+    ontology = ontology or range_ontology()
+    ids = row_identity("series", seed, extension="csv")
+    link = f"{MEDIA_ROOT}/{ids.data_title}"
+    unit = {"data_hash": ids.data_hash, "data_title": ids.data_title, "data_link": link, "data_type": "text/csv",
+            "data_sequence": 0, "labels": {}, "data_duration": SERIES_MS / 1000}
+    media = Media("time_series", 1, {ids.data_hash: unit}, file_type="text/csv", data_link=link, duration=SERIES_MS / 1000)
+    labeller = Labeller(empty_label_row(ontology, ids, media), ids, ontology)
+    activity = ontology.get_child_by_hash("f-activity")
+    for key, motion, spans in (("walk", "o-walking", [(2000, 14999), (31000, 40000)]), ("run", "o-running", [(15000, 30999)])):
+        instance = ObjectInstance(activity, object_hash=short_hash(ids.label_hash, "object", key))
+        instance.set_for_frames(TimeRangeCoordinates(range=[Range(start, end) for start, end in spans]),
+                                manual_annotation=True, **labeller.stamp(len(spans)))
+        instance.set_answer(labeller.option(motion), attribute=labeller.attribute("a-motion"))
+        labeller.row.add_object_instance(instance)
+    _tone(labeller, Range(0, 999))
     return labeller.row
 
 

@@ -1,4 +1,4 @@
-"""Audio, plain-text and HTML label rows, which are labeled by ranges, not frames; built with the
+"""Audio, plain-text, HTML and time-series label rows, which are labeled by ranges, not frames; built with the
 real SDK. Normalized (checked against the SDK's own objects), synced from an export and from the
 Encord emulator through the real SDK on DuckDB and Postgres, rebuilt, and refused in one line when
 a range is malformed."""
@@ -15,7 +15,7 @@ from encord.objects.coordinates import HtmlCoordinates
 from connector import migrate
 from connector.normalize import LabelRowError, RowContext, normalize_label_row
 from examples import sdk_sample
-from examples.sdk_ranges import audio_row, range_ontology, text_row
+from examples.sdk_ranges import audio_row, range_ontology, series_row, text_row
 from sync_helpers import run_sync, snapshot
 from tests.encord_emulator.fixtures import encord_emulator, encord_key  # noqa: F401 (fixtures)
 from tests.test_sync_export import run_cli
@@ -25,7 +25,7 @@ CONTEXT = RowContext("p", datetime(2026, 1, 1))
 
 
 def range_rows():
-    return [audio_row(1), text_row(2), text_row(3, html=True)]
+    return [audio_row(1), text_row(2), text_row(3, html=True), series_row(4)]
 
 
 def sdk_ranges(row) -> list[tuple]:
@@ -56,7 +56,7 @@ def sdk_answers(row) -> list[tuple]:
     return sorted(answers, key=repr)
 
 
-@pytest.mark.parametrize("row", range_rows(), ids=["audio", "text", "html"])
+@pytest.mark.parametrize("row", range_rows(), ids=["audio", "text", "html", "series"])
 def test_a_range_row_normalizes_to_its_objects_ranges_and_answers(row):
     tables = normalize_label_row(row.to_encord_dict(), CONTEXT)
     got = sorted(((owner, kind, start, end, html) for _, owner, _, kind, start, end, html in tables["annotation_ranges"]), key=repr)
@@ -117,17 +117,17 @@ def test_range_rows_sync_from_an_export_beside_a_video_and_rebuild_the_same(ware
     export = tmp_path / "export.json"
     export.write_text(json.dumps([*(row.to_encord_dict() for row in rows), sdk_sample.video_row(1).to_encord_dict(), bad]))
     result = run_cli(warehouse, "sync", "--from-export", str(export))
-    assert result.exit_code == 1 and "4 inserted, 0 updated, 0 unchanged, 0 deleted, 1 failed" in result.output
+    assert result.exit_code == 1 and "5 inserted, 0 updated, 0 unchanged, 0 deleted, 1 failed" in result.output
     assert warehouse.rows("SELECT label_hash, field FROM sync_errors") == [("bad-audio", f"object_answers.{next(iter(bad['object_answers']))}.range[0]")]
     for row in rows:
         stored = warehouse.rows("SELECT owner_hash, owner_kind, range_start, range_end, CAST(html_range AS VARCHAR) "
                                 "FROM annotation_ranges WHERE label_hash = :h", h=row.label_hash)
         assert sorted(((o, k, s, e, json.loads(h) if h else None) for o, k, s, e, h in stored), key=repr) == sdk_ranges(row)
     assert warehouse.rows("SELECT data_type, count(*) FROM data_units GROUP BY data_type ORDER BY data_type") == [
-        ("audio", 1), ("plain_text", 2), ("video", 1)]
+        ("audio", 1), ("plain_text", 2), ("time_series", 1), ("video", 1)]
     before = snapshot(warehouse)
     again = run_cli(warehouse, "sync", "--from-export", str(export))
-    assert "0 inserted, 0 updated, 4 unchanged" in again.output
+    assert "0 inserted, 0 updated, 5 unchanged" in again.output
     assert run_cli(warehouse, "rebuild").exit_code == 0
     assert snapshot(warehouse) == before
 
@@ -161,7 +161,7 @@ def test_range_labels_answers_the_docs_question_of_who_speaks_when(warehouse, tm
     export = tmp_path / "export.json"
     export.write_text(json.dumps([row.to_encord_dict() for row in rows]))
     assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 0
-    (question,) = RANGE_BLOCKS
+    question, _ = RANGE_BLOCKS
     audio = rows[0]
     expected = sorted((audio.data_title, span.start / 1000, span.end / 1000, instance.ontology_item.name,
                        instance.get_answer(instance.ontology_item.attributes[0]).label)
@@ -180,14 +180,32 @@ def test_range_labels_answers_the_docs_question_of_who_speaks_when(warehouse, tm
                                 for c in row.get_classification_instances() for span in c.range_list)
 
 
-def test_labels_of_an_audio_title_points_to_range_labels_in_one_line(warehouse, tmp_path):
-    audio = audio_row(1)
+def test_range_labels_answers_the_docs_question_of_how_long_each_activity_lasted(warehouse, tmp_path):
+    rows = [series_row(1), series_row(2), audio_row(3)]
     export = tmp_path / "export.json"
-    export.write_text(json.dumps([audio.to_encord_dict()]))
+    export.write_text(json.dumps([row.to_encord_dict() for row in rows]))
+    assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 0
+    _, question = RANGE_BLOCKS
+    expected = {}
+    for row in rows[:2]:
+        for instance in row.get_object_instances():
+            motion = instance.get_answer(instance.ontology_item.attributes[0]).label
+            spans = instance.get_annotations()[0].coordinates.range
+            count, duration = expected.get((row.data_title, motion), (0, 0))
+            expected[(row.data_title, motion)] = (count + len(spans), duration + sum(s.end - s.start + 1 for s in spans))
+    got = [(title, motion, count, int(duration)) for title, motion, count, duration in warehouse.rows(question)]
+    assert got == [(*key, *value) for key, value in sorted(expected.items())] and len(got) == 4
+
+
+@pytest.mark.parametrize("make, kind", [(audio_row, "audio"), (series_row, "time_series")])
+def test_labels_of_a_range_title_points_to_range_labels_in_one_line(warehouse, tmp_path, make, kind):
+    row = make(1)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([row.to_encord_dict()]))
     assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 0
     warehouse.engine.dispose()  # labels opens a DuckDB file read-only
-    result = run_cli(warehouse, "labels", "--title", audio.data_title, "--start", "0", "--end", "10")
-    assert (result.exit_code, result.output) == (2, f"encord-warehouse: {audio.data_title!r} is audio, labeled by ranges, "
+    result = run_cli(warehouse, "labels", "--title", row.data_title, "--start", "0", "--end", "10")
+    assert (result.exit_code, result.output) == (2, f"encord-warehouse: {row.data_title!r} is {kind}, labeled by ranges, "
                                                     "not frames: its labels are in the view range_labels\n")
 
 

@@ -1,5 +1,5 @@
 """Every SQL block of docs/views.md runs on both databases against examples/sample_export.json
-and returns rows (but the audio and text section's: tests/test_ranges.py); the answers quoted in
+and returns rows (but the audio, text and time series section's: tests/test_ranges.py); the answers quoted in
 the prose hold."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from connector.sync import ExportSyncConfig, sync_export
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "views.md"
-RANGES_SECTION = "## Audio and text: range_labels"
+RANGES_SECTION = "## Audio, text and time series: range_labels"
 FRAME_PART, RANGES_PART = DOC.read_text(encoding="utf-8").split(RANGES_SECTION)
 BLOCKS = re.findall(r"```sql\n(.*?)```", FRAME_PART, re.DOTALL)
 RANGE_BLOCKS = re.findall(r"```sql\n(.*?)```", RANGES_PART, re.DOTALL)
-"""The last section's, about audio and text rows, which the sample export has none of: tests/test_ranges.py runs them."""
+"""The last section's, about audio, text and time-series rows, which the sample export has none of: tests/test_ranges.py runs them."""
 
 
 @pytest.fixture
