@@ -62,6 +62,11 @@ RANGE_TYPES = {"audio", "plain_text", "time_series"}
 characters, HTML as spans between nodes (xpath and offset), time series in the units of its file's
 timestamp column. Objects are in object_answers."""
 
+ROOT_SPACE = "root"
+"""The SDK's id of a label row's own space (encord.objects.constants.ROOT_SPACE_ID): a multilayer
+image keeps its labels in it, a time series its objects' ranges. Other spaces are the children of
+groups and scenes, which are not loaded."""
+
 # shape -> the key of a frame object that holds its geometry
 GEOMETRY_KEYS = {
     "bounding_box": "boundingBox",
@@ -175,6 +180,7 @@ class _RowNormalizer:
             raise self.fail("data_type", f"unsupported data type {self.row['data_type']!r}")
         for data_hash, unit in self.row["data_units"].items():
             self.read_data_unit(data_type, data_hash, unit)
+        self.read_spaces(data_type)
         if data_type in RANGE_TYPES:
             self.read_range_objects()
         self.read_classification_answers()
@@ -225,6 +231,27 @@ class _RowNormalizer:
         height = slice_meta.get("height") or unit.get("height")
         self.add_frame(frame, data_hash, unit, width, height, with_link=False)
         self.read_frame_labels(frame_labels, frame, "")
+
+    def read_spaces(self, data_type: str) -> None:
+        """The labels a row keeps in `spaces` rather than in its data units: a multilayer image's root
+        space holds the image's (labels["0"]). A space with labels anywhere else is refused: loading the
+        row without them would drop them without a word."""
+        spaces = self.row.get("spaces") or {}
+        if not isinstance(spaces, dict):
+            raise self.fail("spaces", "expected an object keyed by space id")
+        for space_id, space in spaces.items():
+            where = f"spaces.{space_id}"
+            if not isinstance(space, dict):
+                raise self.fail(where, "expected an object")
+            labels = space.get("labels") or {}
+            if not labels:
+                continue
+            if not (space_id == ROOT_SPACE and data_type == "image" and space.get("space_type") == "image"):
+                raise self.fail(f"{where}.labels", f"labels in a {space.get('space_type')!r} space are not supported "
+                                                   f"yet for {data_type} label rows")
+            if not isinstance(labels, dict) or set(labels) != {"0"} or len(self.frame_rows) != 1:
+                raise self.fail(f"{where}.labels", "expected {\"0\": labels} of the row's one image")
+            self.read_frame_labels(labels["0"], next(iter(self.frame_rows)), f"{where}.labels.0")
 
     def add_frame(self, frame: int, data_hash: str, unit: dict, width: Any, height: Any, with_link: bool) -> None:
         fps = unit.get("data_fps")
@@ -409,11 +436,34 @@ class _RowNormalizer:
         for index, part in enumerate(html):
             if not (isinstance(part, dict) and isinstance(part.get("start"), dict) and isinstance(part.get("end"), dict)):
                 raise self.fail(f"{path}.range_html[{index}]", "expected {start: {xpath, offset}, end: {xpath, offset}}")
-        spans = [(start, end, None) for start, end in self.ranges(answer.get("range"), f"{path}.range", "range bound")]
+        value, value_path = self.range_value(answer, path, kind)
+        spans = [(start, end, None) for start, end in self.ranges(value, value_path, "range bound")]
         for start, end, html_range in spans + [(None, None, part) for part in html]:
             seq = self.range_seq.get(owner, 0)
             self.range_seq[owner] = seq + 1
             self.tables["annotation_ranges"].append((self.label_hash, owner, seq, kind, start, end, html_range))
+
+    def range_value(self, answer: dict, path: str, kind: str) -> tuple[Any, str]:
+        """An answer's list of ranges and its path. The SDK writes the ranges of an object on a root
+        space (a time series') to spaces.root.range, `range` left empty, and reads them from there; a
+        classification's are always in `range` (the SDK ignores a root entry in its spaces)."""
+        root = self.child_spaces_refused(answer, path).get(ROOT_SPACE)
+        if kind != "object" or root is None:
+            return answer.get("range"), f"{path}.range"
+        if not isinstance(root, dict) or root.get("type", "frame") != "frame":
+            raise self.fail(f"{path}.spaces.{ROOT_SPACE}", "expected {type: frame, range: [[start, end], ...]}")
+        return root.get("range"), f"{path}.spaces.{ROOT_SPACE}.range"
+
+    def child_spaces_refused(self, answer: dict, path: str) -> dict:
+        """An answer's spaces, after refusing the row if it places ranges in a space other than the root
+        (a group's or scene's child): loading the row without them would drop them without a word."""
+        spaces = answer.get("spaces") or {}
+        if not isinstance(spaces, dict):
+            raise self.fail(f"{path}.spaces", "expected an object keyed by space id")
+        for space_id, placed in spaces.items():
+            if space_id != ROOT_SPACE and (not isinstance(placed, dict) or placed.get("range")):
+                raise self.fail(f"{path}.spaces.{space_id}", "ranges in a space other than the root are not supported yet")
+        return spaces
 
     # ---- classifications
 
@@ -429,6 +479,7 @@ class _RowNormalizer:
             if self.data_type in RANGE_TYPES:
                 self.add_ranges(classification_hash, "classification", answer, path)
                 continue
+            self.child_spaces_refused(answer, path)
             for start, end in self.ranges(answer.get("range"), f"{path}.range"):
                 frames = range(start, end + 1)
                 self.classification_frames.setdefault(classification_hash, set()).update(frames)

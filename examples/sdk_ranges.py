@@ -11,7 +11,8 @@ leaves the data units' ``labels`` empty.
     audio_row(seed)     a 12.5 s recording: two speakers, one on two ranges; Tone over the first 3 s
     text_row(seed)      a plain-text document, or with ``html=True`` an HTML one (spans between nodes)
     series_row(seed)    a minute of accelerometer readings (CSV, time in ms): walking on two ranges,
-                        running on one; Tone over the first second
+                        running on one; Tone over the first second (``root_space=True``: the same put
+                        on the row's own time-series space, Tone global)
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 from typing import Optional
 
 from encord.objects import LabelRowV2, ObjectInstance, OntologyStructure, Shape
+from encord.objects.classification_instance import ClassificationInstance
+from encord.objects.constants import ROOT_SPACE_ID
 from encord.objects.attributes import RadioAttribute, TextAttribute
 from encord.objects.coordinates import AudioCoordinates, HtmlCoordinates, TextCoordinates, TimeRangeCoordinates
 from encord.objects.frames import Range
@@ -95,28 +98,46 @@ def text_row(seed: int = 0, *, html: bool = False, ontology: Optional[OntologySt
     return labeller.row
 
 
-def series_row(seed: int = 0, *, ontology: Optional[OntologyStructure] = None) -> LabelRowV2:
+def series_row(seed: int = 0, *, root_space: bool = False, ontology: Optional[OntologyStructure] = None) -> LabelRowV2:
+    """With ``root_space`` the row has its own time-series space (as a listing may say) and the objects are
+    put on it: the SDK then writes their ranges to object_answers.<hash>.spaces.root.range, and Tone is
+    global (a range space's classifications have no ranges)."""
     ontology = ontology or range_ontology()
-    ids = row_identity("series", seed, extension="csv")
+    ids = row_identity("spaced-series" if root_space else "series", seed, extension="csv")
     link = f"{MEDIA_ROOT}/{ids.data_title}"
     unit = {"data_hash": ids.data_hash, "data_title": ids.data_title, "data_link": link, "data_type": "text/csv",
             "data_sequence": 0, "labels": {}, "data_duration": SERIES_MS / 1000}
-    media = Media("time_series", 1, {ids.data_hash: unit}, file_type="text/csv", data_link=link, duration=SERIES_MS / 1000)
+    spaces = {ROOT_SPACE_ID: {"space_type": "time_series", "labels": {}, "root_info": {"file_name": ids.data_title}}}
+    media = Media("time_series", 1, {ids.data_hash: unit}, file_type="text/csv", data_link=link,
+                  duration=SERIES_MS / 1000, spaces=spaces if root_space else {})
     labeller = Labeller(empty_label_row(ontology, ids, media), ids, ontology)
+    space = labeller.row.get_space(id=ROOT_SPACE_ID, type_="time_series") if root_space else None
     activity = ontology.get_child_by_hash("f-activity")
     for key, motion, spans in (("walk", "o-walking", [(2000, 14999), (31000, 40000)]), ("run", "o-running", [(15000, 30999)])):
         instance = ObjectInstance(activity, object_hash=short_hash(ids.label_hash, "object", key))
-        instance.set_for_frames(TimeRangeCoordinates(range=[Range(start, end) for start, end in spans]),
-                                manual_annotation=True, **labeller.stamp(len(spans)))
+        ranges = [Range(start, end) for start, end in spans]
+        if space is None:
+            instance.set_for_frames(TimeRangeCoordinates(range=ranges), manual_annotation=True, **labeller.stamp(len(spans)))
+            labeller.row.add_object_instance(instance)
+        else:
+            space.put_object_instance(instance, ranges=ranges, manual_annotation=True, **labeller.stamp(len(spans)))
         instance.set_answer(labeller.option(motion), attribute=labeller.attribute("a-motion"))
-        labeller.row.add_object_instance(instance)
-    _tone(labeller, Range(0, 999))
+    if space is None:
+        _tone(labeller, Range(0, 999))
+    else:
+        tone = _tone_instance(labeller, range_only=False)
+        space.put_classification_instance(tone, manual_annotation=True, **labeller.stamp(1))
+        tone.set_answer(labeller.option("o-calm"), attribute=labeller.attribute("a-tone"))
     return labeller.row
 
 
 def _tone(labeller: Labeller, span: Range) -> None:
-    tone = labeller.ontology.get_child_by_hash("c-tone")
-    instance = tone.create_instance(range_only=True)
+    instance = _tone_instance(labeller, range_only=True)
     instance.set_for_frames(span, manual_annotation=True, **labeller.stamp(1))
     instance.set_answer(labeller.option("o-calm"), attribute=labeller.attribute("a-tone"))
     labeller.row.add_classification_instance(instance)
+
+
+def _tone_instance(labeller: Labeller, *, range_only: bool) -> ClassificationInstance:
+    return ClassificationInstance(labeller.ontology.get_child_by_hash("c-tone"), range_only=range_only,
+                                  classification_hash=short_hash(labeller.ids.label_hash, "classification", "tone"))

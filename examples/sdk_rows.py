@@ -121,6 +121,8 @@ class Media:
     height: Optional[int] = None
     fps: Optional[float] = None
     duration: Optional[float] = None
+    spaces: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    """The row's own space (id "root") where the SDK keeps its labels in one: a multilayer image, a time series."""
 
 
 def metadata_dict(ids: RowIdentity, media: Media) -> Dict[str, Any]:
@@ -133,7 +135,7 @@ def metadata_dict(ids: RowIdentity, media: Media) -> Dict[str, Any]:
         "label_status": ids.label_status, "annotation_task_status": ids.annotation_task_status,
         "is_shadow_data": False, "number_of_frames": media.number_of_frames,
         "frames_per_second": media.fps, "duration": media.duration,
-        "width": media.width, "height": media.height, "file_type": media.file_type, "spaces": {},
+        "width": media.width, "height": media.height, "file_type": media.file_type, "spaces": media.spaces,
     }
 
 
@@ -146,7 +148,7 @@ def empty_label_dict(ids: RowIdentity, media: Media) -> Dict[str, Any]:
         "data_title": ids.data_title, "data_type": media.data_type,
         "annotation_task_status": ids.annotation_task_status, "is_shadow_data": False,
         "label_status": ids.label_status, "object_answers": {}, "classification_answers": {},
-        "object_actions": {}, "data_units": media.data_units, "spaces": {},
+        "object_actions": {}, "data_units": media.data_units, "spaces": media.spaces,
     }
 
 

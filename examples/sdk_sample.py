@@ -9,6 +9,8 @@ explicit hashes, titles and branch names can be passed instead.
     video_row(seed)             1280x720 @ 25 fps, 250 frames: tracked objects, dynamic answers
                                 (examples/sdk_video.py; video_spans(n) gives its frame ranges)
     image_row(seed)             one 1920x1080 image with every shape
+    layered_image_row(seed)     a multilayer image: a car and the weather on its own (root) space,
+                                a parked car in its data unit
     img_group_row(seed)         three images of different sizes, labels on images 0 and 2
     dicom_row(seed)             20 slices with per-slice DICOM metadata (width/height)
     consensus_rows(seed)        one video on 'main' plus annotator branches 'encord-<hash>'
@@ -20,9 +22,12 @@ explicit hashes, titles and branch names can be passed instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from encord.objects import LabelRowV2, OntologyStructure
+from encord.objects.classification_instance import ClassificationInstance
+from encord.objects.constants import ROOT_SPACE_ID
 
 from examples import sdk_ontology as ont
 from examples.sdk_geometry import (
@@ -37,7 +42,7 @@ from examples.sdk_rows import (
 from examples.sdk_video import VIDEO_TRACKS, video_row, video_spans
 
 __all__ = [
-    "build_ontology", "video_row", "image_row", "img_group_row", "dicom_row", "consensus_rows",
+    "build_ontology", "video_row", "image_row", "layered_image_row", "img_group_row", "dicom_row", "consensus_rows",
     "sample_export", "sample_rows", "server_label_dict", "video_spans", "object_hash_for",
     "classification_hash_for", "metadata_item", "CONSENSUS_VARIATIONS", "IMG_GROUP_SIZES", "DICOM_SLICES",
     "VIDEO_TRACKS",
@@ -81,6 +86,28 @@ def image_row(
                          ids, ontology)
     _label_image_objects(labeller, width, height)
     _label_image_classifications(labeller)
+    return labeller.row
+
+
+def layered_image_row(seed: int = 0, *, ontology: Optional[OntologyStructure] = None) -> LabelRowV2:
+    """A multilayer image: its listing gives it a space of its own (id "root"), and what is put on that
+    space the SDK writes to spaces.root.labels["0"], not to the data unit's labels (where the label
+    row's own add_object_instance still puts the parked car)."""
+    ontology = ontology or build_ontology()
+    ids = row_identity("layered", seed, extension="png")
+    root = {"space_type": "image", "width": 1024, "height": 768, "labels": {}, "root_info": {"file_name": ids.data_title}}
+    media = replace(image_media(ids.data_hash, ids.data_title, 1024, 768), spaces={ROOT_SPACE_ID: root})
+    labeller = _labeller(empty_label_row(ontology, ids, media), ids, ontology)
+    space = labeller.row.get_space(id=ROOT_SPACE_ID, type_="image")
+    car = labeller.new_object(ont.CAR, "car")
+    space.put_object_instance(car, moving_box(0.0, x0=0.2, x1=0.2, y=0.4, w=0.3, h=0.2), confidence=0.9,
+                              manual_annotation=True, **labeller.stamp(1))
+    car.set_answer(labeller.option(ont.CAR_COLOR_BLUE), attribute=labeller.attribute(ont.CAR_COLOR))
+    weather = ClassificationInstance(ontology.get_child_by_hash(ont.WEATHER),
+                                     classification_hash=short_hash(ids.label_hash, "classification", "weather"))
+    space.put_classification_instance(weather, manual_annotation=True, **labeller.stamp(2))
+    weather.set_answer(labeller.option(ont.WEATHER_RAIN), attribute=labeller.attribute(ont.WEATHER_ATTRIBUTE))
+    labeller.add(_place_one(labeller, ont.CAR, "parked car", moving_box(0.0, x0=0.6, x1=0.6, y=0.5, w=0.2, h=0.3)))
     return labeller.row
 
 

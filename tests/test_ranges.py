@@ -10,7 +10,8 @@ import json
 from datetime import datetime
 
 import pytest
-from encord.objects.coordinates import HtmlCoordinates
+from encord.objects.constants import ROOT_SPACE_ID
+from encord.objects.html_node import HtmlRange
 
 from connector import migrate
 from connector.normalize import LabelRowError, RowContext, normalize_label_row
@@ -25,29 +26,43 @@ CONTEXT = RowContext("p", datetime(2026, 1, 1))
 
 
 def range_rows():
-    return [audio_row(1), text_row(2), text_row(3, html=True), series_row(4)]
+    return [audio_row(1), text_row(2), text_row(3, html=True), series_row(4), series_row(5, root_space=True)]
+
+
+ROW_IDS = ["audio", "text", "html", "series", "series-in-root-space"]
+
+
+def placed(row) -> tuple[list, list]:
+    """(object instance, its ranges) and (classification instance, its ranges) as the SDK holds them: on
+    the row, or on the row's own (root) space, whose classifications are global (no ranges)."""
+    if row.get_spaces():
+        space = row.get_space(id=ROOT_SPACE_ID, type_=row.data_type.value)
+        return ([(i, space.get_object_ranges(i)) for i in space.get_object_instances()],
+                [(c, []) for c in space.get_classification_instances()])
+    return ([(i, i.get_annotations()[0].coordinates.range) for i in row.get_object_instances()],
+            [(c, c.range_list) for c in row.get_classification_instances()])
 
 
 def sdk_ranges(row) -> list[tuple]:
     """(owner hash, owner kind, start, end, HTML span) of every range, as the SDK's objects hold them."""
+    objects, classifications = placed(row)
     ranges = []
-    for instance in row.get_object_instances():
-        coordinates = instance.get_annotations()[0].coordinates
-        for span in coordinates.range:
-            if isinstance(coordinates, HtmlCoordinates):
+    for instance, spans in objects:
+        for span in spans:
+            if isinstance(span, HtmlRange):
                 html = {end: {"xpath": node.xpath, "offset": node.offset} for end, node in (("start", span.start), ("end", span.end))}
                 ranges.append((instance.object_hash, "object", None, None, html))
             else:
                 ranges.append((instance.object_hash, "object", span.start, span.end, None))
-    for instance in row.get_classification_instances():
-        ranges += [(instance.classification_hash, "classification", span.start, span.end, None) for span in instance.range_list]
+    for instance, spans in classifications:
+        ranges += [(instance.classification_hash, "classification", span.start, span.end, None) for span in spans]
     return sorted(ranges, key=repr)
 
 
 def sdk_answers(row) -> list[tuple]:
     """(owner hash, attribute name, option name or text) of every static answer, as the SDK reads them."""
     answers = []
-    for instance in [*row.get_object_instances(), *row.get_classification_instances()]:
+    for instance in [i for i, _ in placed(row)[0] + placed(row)[1]]:
         owner = getattr(instance, "object_hash", None) or instance.classification_hash
         for attribute in instance.ontology_item.attributes:
             value = instance.get_answer(attribute)
@@ -56,15 +71,15 @@ def sdk_answers(row) -> list[tuple]:
     return sorted(answers, key=repr)
 
 
-@pytest.mark.parametrize("row", range_rows(), ids=["audio", "text", "html", "series"])
+@pytest.mark.parametrize("row", range_rows(), ids=ROW_IDS)
 def test_a_range_row_normalizes_to_its_objects_ranges_and_answers(row):
     tables = normalize_label_row(row.to_encord_dict(), CONTEXT)
     got = sorted(((owner, kind, start, end, html) for _, owner, _, kind, start, end, html in tables["annotation_ranges"]), key=repr)
     assert got == sdk_ranges(row) and got
-    instances = {instance.object_hash: instance for instance in row.get_object_instances()}
+    instances = {instance.object_hash: instance for instance, _ in placed(row)[0]}
     assert {o[1]: (o[2], o[3], o[6], o[8:11]) for o in tables["objects"]} == {
         h: (i.feature_hash, i.ontology_item.name, i.ontology_item.shape.value, (None, None, None)) for h, i in instances.items()}
-    assert {c[1] for c in tables["classifications"]} == {c.classification_hash for c in row.get_classification_instances()}
+    assert {c[1] for c in tables["classifications"]} == {c.classification_hash for c, _ in placed(row)[1]}
     answers = sorted(((a[1], a[5], a[8] or a[10]) for a in tables["attributes"]), key=repr)
     assert answers == sdk_answers(row)
     assert tables["frames"] == tables["object_frames"] == tables["classification_frames"] == []
@@ -117,17 +132,17 @@ def test_range_rows_sync_from_an_export_beside_a_video_and_rebuild_the_same(ware
     export = tmp_path / "export.json"
     export.write_text(json.dumps([*(row.to_encord_dict() for row in rows), sdk_sample.video_row(1).to_encord_dict(), bad]))
     result = run_cli(warehouse, "sync", "--from-export", str(export))
-    assert result.exit_code == 1 and "5 inserted, 0 updated, 0 unchanged, 0 deleted, 1 failed" in result.output
+    assert result.exit_code == 1 and "6 inserted, 0 updated, 0 unchanged, 0 deleted, 1 failed" in result.output
     assert warehouse.rows("SELECT label_hash, field FROM sync_errors") == [("bad-audio", f"object_answers.{next(iter(bad['object_answers']))}.range[0]")]
     for row in rows:
         stored = warehouse.rows("SELECT owner_hash, owner_kind, range_start, range_end, CAST(html_range AS VARCHAR) "
                                 "FROM annotation_ranges WHERE label_hash = :h", h=row.label_hash)
         assert sorted(((o, k, s, e, json.loads(h) if h else None) for o, k, s, e, h in stored), key=repr) == sdk_ranges(row)
     assert warehouse.rows("SELECT data_type, count(*) FROM data_units GROUP BY data_type ORDER BY data_type") == [
-        ("audio", 1), ("plain_text", 2), ("time_series", 1), ("video", 1)]
+        ("audio", 1), ("plain_text", 2), ("time_series", 2), ("video", 1)]
     before = snapshot(warehouse)
     again = run_cli(warehouse, "sync", "--from-export", str(export))
-    assert "0 inserted, 0 updated, 5 unchanged" in again.output
+    assert "0 inserted, 0 updated, 6 unchanged" in again.output
     assert run_cli(warehouse, "rebuild").exit_code == 0
     assert snapshot(warehouse) == before
 
@@ -145,10 +160,14 @@ def test_range_rows_sync_from_encord_through_the_sdk(warehouse, encord_emulator,
         assert sorted(((o, k, s, e, json.loads(h) if h else None) for o, k, s, e, h in stored), key=repr) == sdk_ranges(row)
     edited = copy.deepcopy(rows[0].to_encord_dict())
     first_object(edited)["range"] = [[0, 10]]
-    encord_emulator.put_row(project, edited)
+    spaced = copy.deepcopy(rows[-1].to_encord_dict())
+    first_object(spaced)["spaces"][ROOT_SPACE_ID]["range"] = [[5, 6], [8, 9]]
+    for row in (edited, spaced):
+        encord_emulator.put_row(project, row)
     run_sync(warehouse, encord_emulator, key_path, project)
-    assert warehouse.rows("SELECT range_start, range_end FROM annotation_ranges WHERE owner_hash = :o",
-                          o=next(iter(edited["object_answers"]))) == [(0, 10)]
+    for row, ranges in ((edited, [(0, 10)]), (spaced, [(5, 6), (8, 9)])):
+        assert warehouse.rows("SELECT range_start, range_end FROM annotation_ranges WHERE owner_hash = :o ORDER BY range_seq",
+                              o=next(iter(row["object_answers"]))) == ranges
 
 
 @pytest.fixture
@@ -177,20 +196,19 @@ def test_range_labels_answers_the_docs_question_of_who_speaks_when(warehouse, tm
     classified = warehouse.rows("SELECT data_title, classification_answer, range_start, range_end FROM range_labels "
                                 "WHERE label_kind = 'classification' ORDER BY data_title")
     assert classified == sorted((row.data_title, "calm", span.start, span.end) for row in rows
-                                for c in row.get_classification_instances() for span in c.range_list)
+                                for _, spans in placed(row)[1] for span in spans)
 
 
 def test_range_labels_answers_the_docs_question_of_how_long_each_activity_lasted(warehouse, tmp_path):
-    rows = [series_row(1), series_row(2), audio_row(3)]
+    rows = [series_row(1), series_row(2, root_space=True), audio_row(3)]
     export = tmp_path / "export.json"
     export.write_text(json.dumps([row.to_encord_dict() for row in rows]))
     assert run_cli(warehouse, "sync", "--from-export", str(export)).exit_code == 0
     _, question = RANGE_BLOCKS
     expected = {}
     for row in rows[:2]:
-        for instance in row.get_object_instances():
+        for instance, spans in placed(row)[0]:
             motion = instance.get_answer(instance.ontology_item.attributes[0]).label
-            spans = instance.get_annotations()[0].coordinates.range
             count, duration = expected.get((row.data_title, motion), (0, 0))
             expected[(row.data_title, motion)] = (count + len(spans), duration + sum(s.end - s.start + 1 for s in spans))
     got = [(title, motion, count, int(duration)) for title, motion, count, duration in warehouse.rows(question)]

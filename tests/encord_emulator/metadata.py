@@ -129,7 +129,18 @@ def metadata_item(
         "task_uuid": stable_uuid("task", data_hash, branch_name) if workflow_stages else None,
         "priority": None,
         "backing_item_uuid": stable_uuid("item", data_hash),
-        "spaces": row.get("spaces") or {},
+        "spaces": listed_spaces(row),
     }
     item.update(overrides or {})
     return item
+
+
+def listed_spaces(row: Dict[str, Any]) -> Dict[str, Any]:
+    """The row's spaces as a listing gives them: no labels, and the root space names its file (the SDK
+    needs root_info to open it, and an image space's to_encord_dict leaves it out)."""
+    spaces = {}
+    for space_id, space in (row.get("spaces") or {}).items():
+        spaces[space_id] = {key: value for key, value in space.items() if key != "labels"}
+        if space_id == "root":
+            spaces[space_id].setdefault("root_info", {"file_name": row.get("data_title")})
+    return spaces
