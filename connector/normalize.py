@@ -236,10 +236,7 @@ class _RowNormalizer:
         """The labels a row keeps in `spaces` rather than in its data units: a multilayer image's root
         space holds the image's (labels["0"]). A space with labels anywhere else is refused: loading the
         row without them would drop them without a word."""
-        spaces = self.row.get("spaces") or {}
-        if not isinstance(spaces, dict):
-            raise self.fail("spaces", "expected an object keyed by space id")
-        for space_id, space in spaces.items():
+        for space_id, space in self.mapping("spaces", "space id").items():
             where = f"spaces.{space_id}"
             if not isinstance(space, dict):
                 raise self.fail(where, "expected an object")
@@ -468,10 +465,7 @@ class _RowNormalizer:
     # ---- classifications
 
     def read_classification_answers(self) -> None:
-        answers = self.row.get("classification_answers") or {}
-        if not isinstance(answers, dict):
-            raise self.fail("classification_answers", "expected an object keyed by classification hash")
-        for classification_hash, answer in answers.items():
+        for classification_hash, answer in self.mapping("classification_answers", "classification hash").items():
             path = f"classification_answers.{classification_hash}"
             if not isinstance(answer, dict):
                 raise self.fail(path, "expected an object")
@@ -602,10 +596,10 @@ class _RowNormalizer:
             raise self.fail(f"{path}.{key}", "missing")
         return value
 
-    def mapping(self, key: str) -> dict:
+    def mapping(self, key: str, keyed_by: str = "hash") -> dict:
         value = self.row.get(key) or {}
         if not isinstance(value, dict):
-            raise self.fail(key, "expected an object keyed by hash")
+            raise self.fail(key, f"expected an object keyed by {keyed_by}")
         return value
 
     def answer_list(self, node: Any, key: str, path: str) -> list:
