@@ -3,8 +3,9 @@
 These data types are labeled by ranges, not frames: an object is placed on ranges of milliseconds
 (audio), characters (plain text) or a time series' timestamps, or on spans between HTML nodes; a
 classification on ranges too.
-The SDK writes their objects into ``object_answers`` with a ``range`` (or ``range_html``) list and
-leaves the data units' ``labels`` empty.
+The SDK writes their objects into ``object_answers`` with a ``range`` (or ``range_html``) list, or
+for an object put on the row's own space with ``spaces.root.range``, and leaves the data units'
+``labels`` empty.
 
     range_ontology()    a Speech object (audio), an Entity object (text), an Activity object (time
                         series), a Tone classification
@@ -20,9 +21,9 @@ from __future__ import annotations
 from typing import Optional
 
 from encord.objects import LabelRowV2, ObjectInstance, OntologyStructure, Shape
+from encord.objects.attributes import RadioAttribute, TextAttribute
 from encord.objects.classification_instance import ClassificationInstance
 from encord.objects.constants import ROOT_SPACE_ID
-from encord.objects.attributes import RadioAttribute, TextAttribute
 from encord.objects.coordinates import AudioCoordinates, HtmlCoordinates, TextCoordinates, TimeRangeCoordinates
 from encord.objects.frames import Range
 from encord.objects.html_node import HtmlNode, HtmlRange

@@ -61,8 +61,9 @@ def sdk_ranges(row) -> list[tuple]:
 
 def sdk_answers(row) -> list[tuple]:
     """(owner hash, attribute name, option name or text) of every static answer, as the SDK reads them."""
+    objects, classifications = placed(row)
     answers = []
-    for instance in [i for i, _ in placed(row)[0] + placed(row)[1]]:
+    for instance, _ in objects + classifications:
         owner = getattr(instance, "object_hash", None) or instance.classification_hash
         for attribute in instance.ontology_item.attributes:
             value = instance.get_answer(attribute)
@@ -213,6 +214,10 @@ def test_range_labels_answers_the_docs_question_of_how_long_each_activity_lasted
             expected[(row.data_title, motion)] = (count + len(spans), duration + sum(s.end - s.start + 1 for s in spans))
     got = [(title, motion, count, int(duration)) for title, motion, count, duration in warehouse.rows(question)]
     assert got == [(*key, *value) for key, value in sorted(expected.items())] and len(got) == 4
+    (whole_file, _), = placed(rows[1])[1]  # the root space's Tone: no ranges
+    assert warehouse.rows("SELECT attribute_name, answer FROM attribute_answers WHERE owner_hash = :h",
+                          h=whole_file.classification_hash) == [("Tone", "calm")]
+    assert warehouse.scalar("SELECT count(*) FROM range_labels WHERE owner_hash = :h", h=whole_file.classification_hash) == 0
 
 
 @pytest.mark.parametrize("make, kind", [(audio_row, "audio"), (series_row, "time_series")])
