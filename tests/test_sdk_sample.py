@@ -16,14 +16,17 @@ import pytest  # noqa: E402
 from encord.common.time_parser import parse_datetime  # noqa: E402
 from encord.objects import Shape  # noqa: E402
 from encord.objects.bitmask import BitmaskCoordinates  # noqa: E402
+from encord.objects.constants import ROOT_SPACE_ID  # noqa: E402
 
 from examples import sdk_ontology as ont  # noqa: E402
 from examples.sdk_sample import (  # noqa: E402
     DICOM_SLICES, IMG_GROUP_SIZES, build_ontology, classification_hash_for, consensus_rows, dicom_row,
-    image_row, img_group_row, metadata_item, object_hash_for, sample_export, sample_rows, server_label_dict, video_row,
+    image_row, img_group_row, layered_image_row, metadata_item, object_hash_for, sample_export, sample_rows,
+    server_label_dict, video_row,
     video_spans,
 )
-from examples.sdk_rows import annotator_branch, annotator_email  # noqa: E402
+from examples.sdk_ranges import range_ontology, series_row  # noqa: E402
+from examples.sdk_rows import OfflineOntology, annotator_branch, annotator_email  # noqa: E402
 from sdk_counts import counts_by_branch, load_label_row, row_counts, sdk_counts  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -339,3 +342,23 @@ def test_metadata_items_load_as_sdk_metadata(ontology):
     video_item = metadata_item(video_row(0, ontology=ontology))
     assert (video_item["data_type"], video_item["number_of_frames"], video_item["frames_per_second"]) == (
         "VIDEO", 250, 25.0)
+
+
+@pytest.mark.parametrize("build, make_ontology, space_type", [
+    (layered_image_row, build_ontology, "image"),
+    (lambda seed, ontology: series_row(seed, root_space=True, ontology=ontology), range_ontology, "time_series"),
+], ids=["layered image", "series in its own space"])
+def test_a_row_with_its_own_space_reads_back_through_its_metadata_item(build, make_ontology, space_type):
+    """A listing item of a row with a root space lets the SDK open that space and read its labels back."""
+    from encord.objects import LabelRowV2
+    from encord.orm.label_row import LabelRowMetadata
+
+    ontology = make_ontology()
+    row = build(1, ontology=ontology)
+    item = metadata_item(row)
+    assert "labels" not in item["spaces"][ROOT_SPACE_ID]
+    assert item["spaces"][ROOT_SPACE_ID]["root_info"] == {"file_name": row.data_title}
+    read = LabelRowV2(LabelRowMetadata.from_dict(json.loads(json.dumps(item))), None, OfflineOntology(ontology))
+    read.from_labels_dict(json.loads(json.dumps(row.to_encord_dict())))
+    hashes = [i.object_hash for i in read.get_space(id=ROOT_SPACE_ID, type_=space_type).get_object_instances()]
+    assert hashes == [i.object_hash for i in row.get_space(id=ROOT_SPACE_ID, type_=space_type).get_object_instances()] and hashes
