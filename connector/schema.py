@@ -335,7 +335,7 @@ export_files = Table(
     Column("project_hash", Text, nullable=False),
     Column("export", Text, nullable=False),  # the --from-export path or URL (redacted) the file was read under
     Column("name", Text, nullable=False),  # its path in that directory; a single file's name
-    Column("version", Text, nullable=False),  # size and modification time or ETag, as listed
+    Column("version", Text, nullable=False),  # size, modification and change times or ETag, as listed
     Column("ontology_fingerprint", Text, nullable=False),  # the ontology its rows were normalized with
     Column("run_id", Text),
     Column("read_at", DateTime),

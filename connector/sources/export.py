@@ -78,7 +78,7 @@ class ExportFile:
     """Its path in the export directory, '/'-joined (a single file's name): what its rows' locations
     and its error name."""
     version: str | None
-    """Its size and modification time or ETag, as listed; None where there is none (standard input)."""
+    """Its size, modification and change times or ETag, as listed; None where there is none (standard input)."""
     where: Path | _Url
     open: Callable[[str], Any]
     """Opens it for reading (called with "rb")."""
@@ -176,13 +176,17 @@ def _local_directory(directory: Path) -> Export:
 
 
 def _local_version(path: Path) -> str | None:
-    """Size and modification time of a regular file; None for anything else (a pipe, a missing file:
-    opening it says why)."""
+    """Size, modification time and inode change time of a regular file; None for anything else (a pipe,
+    a missing file: opening it says why). The change time is what a file rewritten in place with its
+    size and modification time put back (`touch -r`, `cp -p` over it) cannot keep; a chmod costs only
+    one more read of the file."""
     try:
         status = path.stat()
     except OSError:
         return None
-    return f"{status.st_size}:{status.st_mtime_ns}" if stat.S_ISREG(status.st_mode) else None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}"
 
 
 def _in_name_order(files: list[ExportFile]) -> list[ExportFile]:
