@@ -247,10 +247,14 @@ def _as_os_error() -> Iterator[None]:
 
 
 def _remote_version(info: dict) -> str | None:
-    """Size and ETag (S3, GCS, Azure, HTTP) or modification time, as fsspec lists them; None without either."""
+    """Size and ETag (S3, GCS, Azure, HTTP) or modification time, as fsspec lists them, and the change
+    time where it lists one (`created`: a file:// URL's, as _local_version's); None without ETag or time."""
     changed = next((info[key] for key in ("ETag", "etag", "mtime", "LastModified", "last_modified", "updated")
                     if info.get(key) is not None), None)
-    return None if changed is None else f"{info.get('size')}:{changed}"
+    if changed is None:
+        return None
+    created = info.get("created")
+    return f"{info.get('size')}:{changed}" + ("" if created is None else f":{created}")
 
 
 def _is_http(fs) -> bool:
