@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -24,6 +27,15 @@ def videos(tmp_path_factory):
 
 def invoke(warehouse, *args):
     return CliRunner().invoke(cli, [*args, *warehouse.cli_args], catch_exceptions=False)
+
+
+def test_the_command_line_starts_without_importing_fsspec():
+    """Every command registers extract-frames; fsspec (30 ms of each start) is imported only when frames
+    or an export URL need it."""
+    probe = "import sys, connector.cli, connector.frames; print(sorted(m for m in sys.modules if m.startswith('fsspec')))"
+    imported = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).parent.parent,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert imported == "[]"
 
 
 def test_frames_of_a_duckdb_warehouse_that_is_not_there(tmp_path):
