@@ -14,9 +14,8 @@ from connector.cli import (
     schema_option, show_error,
 )
 from connector.db import default_db_url, normalize_url
-from connector.frames import ExtractFramesConfig, extract_frames, parse_storage_options
-from connector.frames.job import MAX_EXPLICIT_FRAMES
 from connector.redact import redact
+from connector.storage_options import parse_storage_options
 
 
 @cli.command("extract-frames")
@@ -58,6 +57,9 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
         encord-warehouse extract-frames --media-root ./videos --dest ./frames --title street.mp4 --frames 10,20,30-40
         encord-warehouse extract-frames --media-root ./videos --dest ./frames --prune
     """
+    # The frames job (ffmpeg-python, fsspec) is imported here: every other command's start would pay for it (30 ms).
+    from connector.frames import ExtractFramesConfig, extract_frames
+
     with one_line_errors(db_url):
         try:
             config = ExtractFramesConfig(
@@ -81,6 +83,8 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
 
 def _numbers(ranges: tuple[tuple[int, int], ...] | None) -> tuple[int, ...] | None:
     """--frames ranges as frame numbers, refused before they are made when there are too many."""
+    from connector.frames.job import MAX_EXPLICIT_FRAMES
+
     if ranges is None:
         return None
     selected = sum(last - first + 1 for first, last in ranges)
