@@ -16,6 +16,8 @@ import posixpath
 import tempfile
 from urllib.parse import quote
 
+import fsspec
+
 from .storage import UnsafePath, safe_parts
 
 
@@ -41,8 +43,6 @@ def candidates(data_title: str | None, data_hash: str) -> list[str]:
 def check_media_root(media_root: str, storage_options: dict | None = None) -> None:
     """ValueError when a local media root is not a folder: said once, not as 'no video' for every video.
     Remote roots are not checked here (that is a request, and an empty prefix is not an error there)."""
-    import fsspec  # here, not at the top: every command registers extract-frames, and fsspec's import costs 30 ms
-
     if (fsspec.core.split_protocol(media_root)[0] or "file") not in ("file", "local"):
         return
     fs, root = fsspec.core.url_to_fs(media_root, **(storage_options or {}))
@@ -54,8 +54,6 @@ def check_media_root(media_root: str, storage_options: dict | None = None) -> No
 def open_video(media_root: str, data_title: str | None, data_hash: str,
                storage_options: dict | None = None):
     """Yield a path or URL ffmpeg can read for this data unit."""
-    import fsspec
-
     names = candidates(data_title, data_hash)
     if media_root.startswith(("http://", "https://")):
         yield media_root.rstrip("/") + "/" + quote(names[0])

@@ -17,6 +17,8 @@ import re
 import uuid
 from dataclasses import dataclass
 
+import fsspec
+
 
 class UnsafePath(ValueError):
     """A name would resolve outside its root (absolute, '..', empty, control characters)."""
@@ -45,8 +47,6 @@ class StoredObject:
 def check_protocol(url: str) -> None:
     """ValueError when fsspec cannot open `url`'s kind of storage: an unknown scheme, or one whose
     package is not installed (gs:// without gcsfs), said once instead of failing every video."""
-    import fsspec  # here, not at the top: every command registers extract-frames, and fsspec's import costs 30 ms
-
     protocol = fsspec.core.split_protocol(url)[0] or "file"
     try:
         fsspec.get_filesystem_class(protocol)
@@ -58,8 +58,6 @@ class Destination:
     """A root URL plus fsspec filesystem; keys are relative '/'-joined names under it."""
 
     def __init__(self, url: str, storage_options: dict | None = None):
-        import fsspec
-
         self.url = url
         self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
         self.root = root.rstrip("/")
