@@ -30,9 +30,10 @@ def invoke(warehouse, *args):
 
 
 def test_the_command_line_starts_without_importing_the_frames_job():
-    """Every command registers extract-frames; the frames job, with ffmpeg-python and fsspec (60 ms of each
-    start), is imported when it runs, and fsspec when an export URL needs it."""
-    probe = "import sys, connector.cli; print(sorted(m for m in sys.modules if m.split('.')[0] in ('fsspec', 'ffmpeg') or m == 'connector.frames.job'))"
+    """Every command registers extract-frames; the frames job, with ffmpeg-python and fsspec (about 50 ms
+    of each start), is imported when it runs, and fsspec when an export URL needs it."""
+    probe = ("import sys, connector.cli; print(sorted(m for m in sys.modules "
+             "if m.split('.')[0] in ('fsspec', 'ffmpeg') or m == 'connector.frames.job'))")
     imported = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).parent.parent,
                               capture_output=True, text=True, check=True).stdout.strip()
     assert imported == "[]"
