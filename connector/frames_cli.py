@@ -57,7 +57,7 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
         encord-warehouse extract-frames --media-root ./videos --dest ./frames --title street.mp4 --frames 10,20,30-40
         encord-warehouse extract-frames --media-root ./videos --dest ./frames --prune
     """
-    # The frames job (ffmpeg-python, fsspec) is imported here: every other command's start would pay for it (30 ms).
+    # The frames job (ffmpeg-python, fsspec) is imported here: every other command's start would pay for it (~50 ms).
     from connector.frames import ExtractFramesConfig, extract_frames
 
     with one_line_errors(db_url):

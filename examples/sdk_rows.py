@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from encord.objects import LabelRowV2, OntologyStructure
 from encord.objects.attributes import Attribute, ChecklistAttribute, RadioAttribute
 from encord.objects.classification_instance import ClassificationInstance
+from encord.objects.constants import ROOT_SPACE_ID
 from encord.objects.coordinates import Coordinates
 from encord.objects.frames import Range
 from encord.objects.ontology_object_instance import ObjectInstance
@@ -137,6 +138,17 @@ def metadata_dict(ids: RowIdentity, media: Media) -> Dict[str, Any]:
         "frames_per_second": media.fps, "duration": media.duration,
         "width": media.width, "height": media.height, "file_type": media.file_type, "spaces": media.spaces,
     }
+
+
+def listed_spaces(label_dict: Dict[str, Any]) -> Dict[str, Any]:
+    """A label row's spaces as a listing gives them: no labels, and the root space names its file (the
+    SDK needs root_info to open it, and an image space's to_encord_dict leaves it out)."""
+    spaces = {}
+    for space_id, space in (label_dict.get("spaces") or {}).items():
+        spaces[space_id] = {key: value for key, value in space.items() if key != "labels"}
+        if space_id == ROOT_SPACE_ID:
+            spaces[space_id].setdefault("root_info", {"file_name": label_dict.get("data_title")})
+    return spaces
 
 
 def empty_label_dict(ids: RowIdentity, media: Media) -> Dict[str, Any]:

@@ -36,7 +36,7 @@ from examples.sdk_geometry import (
 )
 from examples.sdk_ontology import build_ontology
 from examples.sdk_rows import (
-    MEDIA_ROOT, Labeller, Media, annotator_branch, annotator_email, empty_label_row, row_identity,
+    MEDIA_ROOT, Labeller, Media, annotator_branch, annotator_email, empty_label_row, listed_spaces, row_identity,
     short_hash, stable_uuid,
 )
 from examples.sdk_video import VIDEO_TRACKS, video_row, video_spans
@@ -334,19 +334,8 @@ def metadata_item(row: LabelRowV2) -> Dict[str, Any]:
         "annotation_task_status": label_dict["annotation_task_status"], "is_shadow_data": row.is_shadow_data,
         "number_of_frames": row.number_of_frames, "frames_per_second": row.fps, "duration": row.duration,
         "width": row.width, "height": row.height, "file_type": row.file_type,
-        "spaces": _listed_spaces(row, label_dict),
+        "spaces": listed_spaces(label_dict),
     }
-
-
-def _listed_spaces(row: LabelRowV2, label_dict: Dict[str, Any]) -> Dict[str, Any]:
-    """The row's spaces as a listing gives them: no labels, and the root space names its file (which an
-    image space's to_encord_dict leaves out, and without which the SDK cannot open the space)."""
-    spaces = {space_id: {key: value for key, value in space.items() if key != "labels"}
-              for space_id, space in label_dict["spaces"].items()}
-    for space in row.get_spaces():
-        if space.space_id == ROOT_SPACE_ID:
-            spaces[ROOT_SPACE_ID]["root_info"] = {"file_name": space.metadata.file_name}
-    return spaces
 
 
 def object_hash_for(row: LabelRowV2, key: str) -> str:

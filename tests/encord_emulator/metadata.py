@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Dict, List, Optional, Union
 
+from examples.sdk_rows import listed_spaces
+
 RFC1123 = "%a, %d %b %Y %H:%M:%S UTC"
 _NS = uuid.UUID("6c0f7c35-4d8f-4b7e-9a43-7d8a1e0c2f55")
 
@@ -134,13 +136,3 @@ def metadata_item(
     item.update(overrides or {})
     return item
 
-
-def listed_spaces(row: Dict[str, Any]) -> Dict[str, Any]:
-    """The row's spaces as a listing gives them: no labels, and the root space names its file (the SDK
-    needs root_info to open it, and an image space's to_encord_dict leaves it out)."""
-    spaces = {}
-    for space_id, space in (row.get("spaces") or {}).items():
-        spaces[space_id] = {key: value for key, value in space.items() if key != "labels"}
-        if space_id == "root":
-            spaces[space_id].setdefault("root_info", {"file_name": row.get("data_title")})
-    return spaces
