@@ -44,7 +44,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "classifications": (
         "label_hash", "classification_hash", "feature_hash", "name", "answer", "confidence", "manual_annotation",
-        *_AUDIT,
+        *_AUDIT, "problems",
     ),
     "classification_frames": ("label_hash", "classification_hash", "frame"),
     "attributes": (
@@ -83,6 +83,12 @@ GEOMETRY_KEYS = {
 
 
 BOX_SHAPES = ("bounding_box", "rotatable_bounding_box")
+
+RANGE_FRAMES_WITHOUT_COUNT = 1_000_000
+"""How many frames the classification ranges of a label row whose frame count is not known (no listing,
+no duration and fps) may cover in all. Each frame of a range becomes a row, so a range written as
+[0, 2147483647] for "the whole video" would take all of a sync's memory; with the count known, a
+range is cut at the last frame instead."""
 
 
 # JSON has no NaN or Infinity (orjson writes null, Postgres json refuses the tokens), so the raw
@@ -159,6 +165,8 @@ class _RowNormalizer:
         self.object_frame_keys: set[tuple[str, int]] = set()
         self.classifications: dict[str, dict[str, Any]] = {}
         self.classification_frames: dict[str, set[int]] = {}
+        self.classification_problems: dict[str, list[str]] = {}
+        self.frames_without_count = 0
         self.range_seq: dict[str, int] = {}
         self.data_type = ""
         frames = (context.metadata or {}).get("number_of_frames")
@@ -474,10 +482,27 @@ class _RowNormalizer:
                 self.add_ranges(classification_hash, "classification", answer, path)
                 continue
             self.child_spaces_refused(answer, path)
-            for start, end in self.ranges(answer.get("range"), f"{path}.range"):
-                frames = range(start, end + 1)
+            for index, (start, end) in enumerate(self.ranges(answer.get("range"), f"{path}.range")):
+                frames = self.range_frames(classification_hash, start, end, f"{path}.range[{index}]")
                 self.classification_frames.setdefault(classification_hash, set()).update(frames)
                 self.add_range_frames(frames)
+
+    def range_frames(self, classification_hash: str, start: int, end: int, path: str) -> range:
+        """The frames of a classification's range that the data has: a range reaching past the last frame
+        is cut there and its classification flagged. Without a frame count, see RANGE_FRAMES_WITHOUT_COUNT."""
+        if self.frame_limit is None:
+            self.frames_without_count += end - start + 1
+            if self.frames_without_count > RANGE_FRAMES_WITHOUT_COUNT:
+                raise self.fail(path, f"range [{start}, {end}]: the classification ranges cover more than "
+                                      f"{RANGE_FRAMES_WITHOUT_COUNT:,} frames, and the row's frame count is not known")
+            return range(start, end + 1)
+        last = self.frame_limit - 1
+        if end > last:
+            first_out = max(start, last + 1)
+            left_out = f"frame {end}" if first_out == end else f"frames {first_out}-{end}"
+            self.classification_problems.setdefault(classification_hash, []).append(
+                f"range [{start}, {end}] past the last frame ({last}): {left_out} left out")
+        return range(start, min(end, last) + 1)
 
     def add_range_frames(self, frames: range) -> None:
         """A `frames` table row for each frame of a classification's range that no label has, when the
@@ -503,7 +528,7 @@ class _RowNormalizer:
             self.tables["classifications"].append((
                 self.label_hash, classification_hash, feature_hash, name, _answer_text(first),
                 self.number(source.get("confidence"), f"{path}.confidence"), source.get("manualAnnotation"),
-                *self.audit(source, path),
+                *self.audit(source, path), "; ".join(self.classification_problems.get(classification_hash, ())) or None,
             ))
         self.tables["classification_frames"] = [
             (self.label_hash, classification_hash, frame)

@@ -4,8 +4,8 @@
 A problem is gone when the run
 - deleted its label row;
 - read its label row again and did not record the problem again (a problem recorded by the run
-  itself is never gone); for a label row loaded with flagged annotations (`kept`), when it is
-  stored without any now;
+  itself is never gone); for a label row loaded with flagged annotations or classifications
+  (`kept`), when it is stored without any in the table the problem names now;
 - read the export file it could not read whole, without a failed row; or listed that file's export
   without it (deleted from the folder);
 - read an export that holds every label row of the project (`--delete-missing`) without its label row;
@@ -40,6 +40,8 @@ class OpenProblem:
     kept: bool
     export: str | None = None
     """The export the run that recorded it read (sync_runs.export), for a problem of an export sync."""
+    field: str | None = None
+    """Where in the label row; for a kept problem, the table that flags it ('object_frames.problems')."""
 
 
 @dataclass(frozen=True)
@@ -82,16 +84,16 @@ class RunDid:
             object.__setattr__(self, name, frozenset(getattr(self, name)))
 
 
-def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, flagged: Collection[str]) -> list[str]:
-    """The error ids of `problems` the run found gone; `flagged`: the label hashes of kept problems
-    the run read that are stored with a flagged annotation still."""
+def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, flagged: Collection[tuple[str, str]]) -> list[str]:
+    """The error ids of `problems` the run found gone; `flagged`: (label hash, field) of the kept problems
+    the run read whose table still flags a row of that label row."""
     return [problem.error_id for problem in problems if problem.run_id != run_id and _gone(problem, did, flagged)]
 
 
-def _gone(problem: OpenProblem, did: RunDid, flagged: Collection[str]) -> bool:
+def _gone(problem: OpenProblem, did: RunDid, flagged: Collection[tuple[str, str]]) -> bool:
     if problem.label_hash is not None:
         if problem.label_hash in did.read:
-            return not (problem.kept and problem.label_hash in flagged)
+            return not (problem.kept and (problem.label_hash, problem.field) in flagged)
         return problem.label_hash in did.deleted or did.every_row
     if problem.source == FRAMES_SOURCE:
         return (problem.project_hash, problem.data_title) in did.videos_done
@@ -119,18 +121,19 @@ def open_problems(connection: Connection, project_hash: str | None, source: str 
     errors, runs = schema.sync_errors, schema.sync_runs
     of_project = errors.c.project_hash.is_(None) if project_hash is None else errors.c.project_hash == project_hash
     query = select(errors.c.error_id, errors.c.run_id, errors.c.project_hash, errors.c.label_hash, errors.c.source,
-                   errors.c.data_title, errors.c.kept, runs.c.export).outerjoin(
+                   errors.c.data_title, errors.c.kept, runs.c.export, errors.c.field).outerjoin(
         runs, runs.c.run_id == errors.c.run_id).where(errors.c.resolved_at.is_(None), of_project)
     if source is not None:
         query = query.where(errors.c.source == source)
-    return [OpenProblem(*row[:6], bool(row.kept), row.export) for row in connection.execute(query)]
+    return [OpenProblem(*row[:6], bool(row.kept), row.export, row.field) for row in connection.execute(query)]
 
 
-def _flagged(connection: Connection, label_hashes: list[str]) -> set[str]:
-    """Those of `label_hashes` stored with an annotation whose problems are flagged."""
-    frames = schema.object_frames
-    flagged: set[str] = set()
-    for chunk in chunks(label_hashes):
-        flagged.update(connection.scalars(select(frames.c.label_hash).distinct().where(
-            frames.c.label_hash.in_(chunk), frames.c.problems.is_not(None))))
+def _flagged(connection: Connection, label_hashes: list[str]) -> set[tuple[str, str]]:
+    """(label hash, '<table>.problems') for those of `label_hashes` stored with a flagged row in that table."""
+    flagged: set[tuple[str, str]] = set()
+    for table in (schema.object_frames, schema.classifications):
+        field = f"{table.name}.problems"
+        for chunk in chunks(label_hashes):
+            flagged.update((label_hash, field) for label_hash in connection.scalars(
+                select(table.c.label_hash).distinct().where(table.c.label_hash.in_(chunk), table.c.problems.is_not(None))))
     return flagged

@@ -81,10 +81,14 @@ def _too_long(values: tuple) -> tuple[int, str] | None:
 
 
 def flagged(label_hash, tables: dict[str, list[tuple]], data_title: str | None, source: str | None) -> list:
-    """One sync_errors entry (kept=True) for a label row that loaded with flagged annotations."""
-    problems = [(row[1], row[2], row[-1]) for row in tables.get("object_frames", ()) if row[-1] is not None]
-    if not problems:
-        return []
-    object_hash, frame, first = problems[0]
-    reason = f"{len(problems)} annotation(s) kept and flagged in object_frames.problems; first: object {object_hash} frame {frame}: {first}"
-    return [RowFailure(label_hash, "object_frames.problems", reason[:500], data_title, source, kept=True)]
+    """A sync_errors entry (kept=True) for each table in which a label row loaded with flagged rows:
+    annotations in object_frames.problems, classifications in classifications.problems."""
+    found = []
+    for table, what in (("object_frames", "annotation(s)"), ("classifications", "classification(s)")):
+        problems = [row for row in tables.get(table, ()) if row[-1] is not None]
+        if problems:
+            first = problems[0]
+            where = f"object {first[1]} frame {first[2]}" if table == "object_frames" else f"classification {first[1]}"
+            reason = f"{len(problems)} {what} kept and flagged in {table}.problems; first: {where}: {first[-1]}"
+            found.append(RowFailure(label_hash, f"{table}.problems", reason[:500], data_title, source, kept=True))
+    return found

@@ -225,6 +225,7 @@ classifications = Table(
     Column("confidence", Double),
     Column("manual_annotation", Boolean),
     *_audit_columns(),
+    Column("problems", Text),  # what is wrong with it: ranges past the last frame, cut there; migration 0011
     PrimaryKeyConstraint("label_hash", "classification_hash"),
 )
 

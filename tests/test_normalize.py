@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from connector import schema
-from connector.normalize import TABLE_COLUMNS, LabelRowError, RowContext, normalize_label_row
+from connector.normalize import RANGE_FRAMES_WITHOUT_COUNT, TABLE_COLUMNS, LabelRowError, RowContext, normalize_label_row
 from connector.ontology import build_index, normalize_ontology
+from connector.rowcheck import flagged
 from connector.sources import archive_json, parse_json
 from examples import sdk_sample
 from sdk_counts import sdk_counts
@@ -361,3 +362,58 @@ def test_ontology_tables(ontology):
     assert {"radio", "checklist", "text", "numeric"} <= types
     nested = [row for row in tables["ontology_attributes"] if row[7] is not None]
     assert nested, "nested attributes carry their parent option"
+
+
+# ---- classification ranges past the last frame
+
+def test_a_classification_range_past_the_last_frame_is_cut_there_and_flagged(context):
+    """An SDK-written video row whose classification range was edited to end at 2**31 - 1 ("the whole
+    video", as API clients write it): a row for each of the video's frames, not two billion."""
+    row = copy.deepcopy(ROWS["video"])
+    unit = next(iter(row["data_units"].values()))
+    last = round(unit["data_duration"] * unit["data_fps"]) - 1
+    classification_hash, answer = next((h, a) for h, a in row["classification_answers"].items() if a.get("range"))
+    start = answer["range"][-1][0]
+    answer["range"][-1][1] = 2**31 - 1
+    tables = normalize_label_row(row, context)
+    frames = {f for _, h, f in tables["classification_frames"] if h == classification_hash}
+    assert max(frames) == last and set(range(start, last + 1)) <= frames
+    assert max(f["frame"] for f in named(tables, "frames")) == last
+    problems = {c["classification_hash"]: c["problems"] for c in named(tables, "classifications")}
+    assert problems.pop(classification_hash) == \
+        f"range [{start}, {2**31 - 1}] past the last frame ({last}): frames {last + 1}-{2**31 - 1} left out"
+    assert set(problems.values()) == {None}
+    [failure] = flagged(row["label_hash"], tables, row["data_title"], "export.json")
+    assert (failure.field, failure.kept) == ("classifications.problems", True)
+    assert failure.reason.startswith(f"1 classification(s) kept and flagged in classifications.problems; "
+                                     f"first: classification {classification_hash}: range [{start}, ")
+
+
+@pytest.mark.parametrize("ranges, metadata, frames, problem", [
+    ([[5, 49]], None, range(5, 50), None),  # 10 fps x 5 s: frames 0..49
+    ([[5, 50]], None, range(5, 50), "range [5, 50] past the last frame (49): frame 50 left out"),
+    ([[5, 6], [60, 70]], None, [5, 6], "range [60, 70] past the last frame (49): frames 60-70 left out"),
+    ([[5, 30]], {"number_of_frames": 20}, range(5, 20), "range [5, 30] past the last frame (19): frames 20-30 left out"),
+])
+def test_where_a_classification_range_is_cut(ranges, metadata, frames, problem, ontology):
+    """The last frame is the listing's frame count when there is one, else the video's duration x fps."""
+    row = minimal_video()
+    row["classification_answers"]["c1"]["range"] = ranges
+    tables = normalize_label_row(row, RowContext("project", SYNCED_AT, build_index(ontology), metadata))
+    assert sorted(f for _, _, f in tables["classification_frames"]) == sorted({3, *frames})  # 3: its frame entry
+    assert named(tables, "classifications")[0]["problems"] == problem
+
+
+def test_without_a_frame_count_classification_ranges_are_bounded(context):
+    """No listing and no duration or fps: the ranges of a row may cover RANGE_FRAMES_WITHOUT_COUNT frames in
+    all; one past that refuses the row (it would be a row per frame), before it is expanded."""
+    row = minimal_video()
+    unit = row["data_units"]["dh-1"]
+    del unit["data_fps"], unit["data_duration"]
+    row["classification_answers"]["c1"]["range"] = [[5, 60]]
+    assert sorted(f for _, _, f in normalize_label_row(row, context)["classification_frames"]) == [3, *range(5, 61)]
+    row["classification_answers"]["c1"]["range"] = [[0, 9], [100, 100 + RANGE_FRAMES_WITHOUT_COUNT - 10]]
+    with pytest.raises(LabelRowError) as raised:
+        normalize_label_row(row, context)
+    assert raised.value.field == "classification_answers.c1.range[1]"
+    assert f"more than {RANGE_FRAMES_WITHOUT_COUNT:,} frames" in raised.value.reason

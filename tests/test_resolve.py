@@ -15,8 +15,13 @@ from tests.test_frames_job import clips, label_row  # noqa: F401  (fixture: the 
 from tests.test_sync_export import SAMPLE, run_cli
 
 
-def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p", export="/x"):
-    return OpenProblem(error_id, run_id, project, label_hash, source, title, kept, export)
+def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p", export="/x",
+            field=None):
+    field = field or ("object_frames.problems" if kept else "data_units")
+    return OpenProblem(error_id, run_id, project, label_hash, source, title, kept, export, field)
+
+
+OBJECT_FLAGS, CLASSIFICATION_FLAGS = "object_frames.problems", "classifications.problems"
 
 
 def listed(*files, export="/x", unlisted=()):
@@ -28,10 +33,13 @@ def listed(*files, export="/x", unlisted=()):
     (problem("q", "L"), RunDid(read={"M"}), (), False),
     (problem("q", "L"), RunDid(deleted={"L"}), (), True),
     (problem("q", "L", run_id="now"), RunDid(read={"L"}), (), False),  # recorded by this run: failing still
-    (problem("k", "L", kept=True), RunDid(read={"L"}), {"L"}, False),  # stored with its flags still
+    (problem("k", "L", kept=True), RunDid(read={"L"}), {("L", OBJECT_FLAGS)}, False),  # stored with its flags still
     (problem("k", "L", kept=True), RunDid(read={"L"}), (), True),  # rewritten without them
+    (problem("k", "L", kept=True), RunDid(read={"L"}), {("L", CLASSIFICATION_FLAGS)}, True),  # flags of another table
+    (problem("k", "L", kept=True, field=CLASSIFICATION_FLAGS), RunDid(read={"L"}), {("L", CLASSIFICATION_FLAGS)}, False),
+    (problem("k", "L", kept=True, field=CLASSIFICATION_FLAGS), RunDid(read={"L"}), {("L", OBJECT_FLAGS)}, True),
     (problem("k", "L", kept=True), RunDid(), (), False),  # not read: nothing known
-    (problem("k", "L", kept=True), RunDid(deleted={"L"}), {"L"}, True),  # marked deleted, flags and all
+    (problem("k", "L", kept=True), RunDid(deleted={"L"}), {("L", OBJECT_FLAGS)}, True),  # marked deleted, flags and all
     (problem("f", None, "day/b.json"), RunDid(files_read={"day/b.json"}), (), True),
     (problem("f", None, "day/b.json[3]"), RunDid(files_read={"day/b.json"}), (), True),  # a row without a label hash
     (problem("f", None, "day/b.json:12"), RunDid(files_read={"day/b.json"}), (), True),  # a JSON Lines line
@@ -52,7 +60,7 @@ def listed(*files, export="/x", unlisted=()):
     (problem("f", None, "day/"), listed("day/b.json", unlisted={"day"}), (), False),
     (problem("v", None, "extract-frames", title="a.mp4"), listed("a.json"), (), False),
     (problem("q", "L"), RunDid(read={"M"}, every_row=True), (), True),  # not in an export of every row
-    (problem("k", "L", kept=True), RunDid(read={"L"}, every_row=True), {"L"}, False),
+    (problem("k", "L", kept=True), RunDid(read={"L"}, every_row=True), {("L", OBJECT_FLAGS)}, False),
 ])
 def test_which_problems_a_run_found_gone(open_problem, did, flagged, gone):
     assert gone_problems([open_problem], "now", did, flagged) == ([open_problem.error_id] if gone else [])

@@ -192,6 +192,60 @@ def test_a_frame_beyond_the_video_length_is_kept_and_flagged(warehouse, tmp_path
     assert warehouse.scalar("SELECT kept FROM sync_errors WHERE label_hash = :h", h=video["label_hash"])
 
 
+def video_with_classification_range_to(end):
+    """The first sample video with the last range of a classification edited to end at `end`: of the one whose
+    range ends last, so that no other instance of its ontology classification is on the frames it gains (the
+    SDK refuses that); with its hash, the range's start and the video's last frame (duration x fps - 1)."""
+    video = sample_rows()[0]
+    unit = next(iter(video["data_units"].values()))
+    ranged = [(h, a) for h, a in video["classification_answers"].items() if a.get("range")]
+    classification_hash, answer = max(ranged, key=lambda item: item[1]["range"][-1][1])
+    answer["range"][-1][1] = end
+    return video, classification_hash, answer["range"][-1][0], round(unit["data_duration"] * unit["data_fps"]) - 1
+
+
+def classification_frames_of(warehouse, classification_hash):
+    return [f for (f,) in warehouse.rows("SELECT frame FROM classification_frames WHERE classification_hash = :c "
+                                         "ORDER BY frame", c=classification_hash)]
+
+
+def test_a_classification_range_past_the_video_end_is_cut_there_and_flagged(warehouse, tmp_path):
+    """From an export, a range written to end at 2**31 - 1 ("the whole video"): a row per frame of the video,
+    not two billion; the classification says what was left out, and the row fixed resolves the problem."""
+    video, classification_hash, start, last = video_with_classification_range_to(2**31 - 1)
+    export_sync(warehouse, write(tmp_path, "past.jsonl", [video]), expect=0)
+    frames = classification_frames_of(warehouse, classification_hash)
+    assert frames[-1] == last and set(range(start, last + 1)) <= set(frames)
+    assert warehouse.scalar("SELECT max(frame) FROM frames WHERE label_hash = :h", h=video["label_hash"]) == last
+    problems = dict(warehouse.rows("SELECT classification_hash, problems FROM classifications"))
+    assert problems.pop(classification_hash) == \
+        f"range [{start}, {2**31 - 1}] past the last frame ({last}): frames {last + 1}-{2**31 - 1} left out"
+    assert set(problems.values()) == {None}
+    [(field, kept, reason)] = warehouse.rows("SELECT field, kept, reason FROM sync_errors WHERE resolved_at IS NULL")
+    assert (field, bool(kept)) == ("classifications.problems", True) and classification_hash in reason
+
+    fixed, *_ = video_with_classification_range_to(last)
+    export_sync(warehouse, write(tmp_path, "fixed.jsonl", [fixed]), expect=0)
+    assert classification_frames_of(warehouse, classification_hash) == frames
+    assert warehouse.scalar("SELECT count(*) FROM classifications WHERE problems IS NOT NULL") == 0
+    assert warehouse.rows("SELECT field FROM sync_errors WHERE resolved_at IS NOT NULL") == [("classifications.problems",)]
+    assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE resolved_at IS NULL") == 0
+
+
+def test_a_classification_range_past_the_end_from_encord_is_cut_there(warehouse, encord_emulator, key_path, project):
+    """The SDK reads such a range (it refuses objects past the end, not ranges): the sync cuts it at the
+    listing's frame count and flags it; the rest of the project loads as it was."""
+    video, classification_hash, start, last = video_with_classification_range_to(None)
+    video["classification_answers"][classification_hash]["range"][-1][1] = last + 5
+    encord_emulator.put_row(project.hash, video)
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert classification_frames_of(warehouse, classification_hash)[-1] == last
+    assert warehouse.scalar("SELECT problems FROM classifications WHERE classification_hash = :c", c=classification_hash) \
+        == f"range [{start}, {last + 5}] past the last frame ({last}): frames {last + 1}-{last + 5} left out"
+    assert warehouse.rows("SELECT label_hash, field FROM sync_errors") == [(video["label_hash"], "classifications.problems")]
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(project.rows)
+
+
 def test_a_row_the_sdk_refuses_is_quarantined_and_the_rest_load(warehouse, other_warehouse, encord_emulator, key_path,
                                                                 project):
     """Through the API the SDK itself refuses a frame past the end (and leaves that row marked initialised with

@@ -17,12 +17,12 @@ from sqlalchemy import column as sa_column, table as sa_table
 from connector import migrate, schema
 from connector.cli import cli
 from sync_helpers import SYNC_TABLES, last_run, run_sync, snapshot
-from test_bad_input import KEPT, write
+from test_bad_input import KEPT, video_with_classification_range_to, write
 from conftest import sample_rows
 from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[2]
-ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "sync_errors": {"kept", "first_occurred_at", "resolved_at"},
+ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"}, "sync_errors": {"kept", "first_occurred_at", "resolved_at"},
                             "sync_runs": {"export"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files", "annotation_ranges"}
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
@@ -121,6 +121,31 @@ def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
     assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
     assert sorted(warehouse.rows(
         "SELECT label_hash, object_hash, frame, problems FROM object_frames WHERE problems IS NOT NULL")) == sorted(flags)
+
+
+def test_below_0011_classification_flags_go_and_a_rebuild_after_upgrading_writes_them_back(warehouse, tmp_path):
+    """`alembic downgrade 0010` drops classifications.problems and nothing else; after upgrading, the rows
+    stored before have none until `rebuild` normalizes them again (a sync leaves unchanged rows alone)."""
+    video, classification_hash, start, last = video_with_classification_range_to(None)
+    video["classification_answers"][classification_hash]["range"][-1][1] = last + 3
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(write(tmp_path, "rows.jsonl", [video])),
+                                      *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    flag = "SELECT classification_hash, problems FROM classifications WHERE problems IS NOT NULL"
+    flags = warehouse.rows(flag)
+    assert [h for h, _ in flags] == [classification_hash]
+    before = snapshot(warehouse, TABLES_OF_0002, skip={"problems"})
+
+    alembic(warehouse, "downgrade", "0010")
+    columns = {c for (c,) in warehouse.rows("SELECT column_name FROM information_schema.columns "
+                                            "WHERE table_name = 'classifications' AND table_schema = current_schema()")}
+    assert "problems" not in columns and "answer" in columns
+    assert snapshot(warehouse, TABLES_OF_0002, skip={"problems"}) == before
+    alembic(warehouse, "upgrade", "head")
+    assert warehouse.rows(flag) == []
+    assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
+    assert warehouse.rows(flag) == flags
+    assert snapshot(warehouse, TABLES_OF_0002, skip={"problems"}) == before
 
 
 def test_a_warehouse_migrated_by_a_newer_version_is_refused_in_one_line_and_left_as_it_is(warehouse):
