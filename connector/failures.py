@@ -18,7 +18,8 @@ class RowFailure:
     data_title: str | None = None
     source: str | None = None
     kept: bool = False
-    """True: the row loaded with problems flagged (object_frames.problems); False: it was not loaded."""
+    """True: the row loaded with problems flagged (object_frames.problems, classifications.problems);
+    False: it was not loaded."""
 
     def __post_init__(self) -> None:  # reasons quote bad values, which may be signed links
         object.__setattr__(self, "reason", redact(self.reason))

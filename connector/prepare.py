@@ -54,7 +54,7 @@ class PreparedChunk:
     failures: list[RowFailure]
     """Quarantined: not loaded."""
     flagged: list[RowFailure]
-    """Loaded, with problems flagged in object_frames.problems."""
+    """Loaded, with problems flagged in object_frames.problems or classifications.problems."""
 
 
 def prepare_chunk(rows: list[ChunkRow], settings: ChunkSettings) -> PreparedChunk:
