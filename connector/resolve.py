@@ -84,7 +84,8 @@ class RunDid:
             object.__setattr__(self, name, frozenset(getattr(self, name)))
 
 
-def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid, flagged: Collection[tuple[str, str]]) -> list[str]:
+def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid,
+                  flagged: Collection[tuple[str, str]]) -> list[str]:
     """The error ids of `problems` the run found gone; `flagged`: (label hash, field) of the kept problems
     the run read whose table still flags a row of that label row."""
     return [problem.error_id for problem in problems if problem.run_id != run_id and _gone(problem, did, flagged)]
@@ -134,6 +135,7 @@ def _flagged(connection: Connection, label_hashes: list[str]) -> set[tuple[str, 
     for table in (schema.object_frames, schema.classifications):
         field = f"{table.name}.problems"
         for chunk in chunks(label_hashes):
-            flagged.update((label_hash, field) for label_hash in connection.scalars(
-                select(table.c.label_hash).distinct().where(table.c.label_hash.in_(chunk), table.c.problems.is_not(None))))
+            flagged_rows = select(table.c.label_hash).distinct().where(table.c.label_hash.in_(chunk),
+                                                                       table.c.problems.is_not(None))
+            flagged.update((label_hash, field) for label_hash in connection.scalars(flagged_rows))
     return flagged

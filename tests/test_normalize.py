@@ -367,8 +367,8 @@ def test_ontology_tables(ontology):
 # ---- classification ranges past the last frame
 
 def test_a_classification_range_past_the_last_frame_is_cut_there_and_flagged(context):
-    """An SDK-written video row whose classification range was edited to end at 2**31 - 1 ("the whole
-    video", as API clients write it): a row for each of the video's frames, not two billion."""
+    """An SDK-written video row whose classification range was edited to end at 2**31 - 1 (as a client might
+    write "the whole video"): a row for each of the video's frames, not two billion."""
     row = copy.deepcopy(ROWS["video"])
     unit = next(iter(row["data_units"].values()))
     last = round(unit["data_duration"] * unit["data_fps"]) - 1

@@ -15,8 +15,8 @@ from tests.test_frames_job import clips, label_row  # noqa: F401  (fixture: the 
 from tests.test_sync_export import SAMPLE, run_cli
 
 
-def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p", export="/x",
-            field=None):
+def problem(error_id, label_hash=None, source=None, *, run_id="earlier", kept=False, title=None, project="p",
+            export="/x", field=None):
     field = field or ("object_frames.problems" if kept else "data_units")
     return OpenProblem(error_id, run_id, project, label_hash, source, title, kept, export, field)
 

@@ -192,16 +192,20 @@ def test_a_frame_beyond_the_video_length_is_kept_and_flagged(warehouse, tmp_path
     assert warehouse.scalar("SELECT kept FROM sync_errors WHERE label_hash = :h", h=video["label_hash"])
 
 
-def video_with_classification_range_to(end):
-    """The first sample video with the last range of a classification edited to end at `end`: of the one whose
-    range ends last, so that no other instance of its ontology classification is on the frames it gains (the
-    SDK refuses that); with its hash, the range's start and the video's last frame (duration x fps - 1)."""
-    video = sample_rows()[0]
+def last_frame(video) -> int:
+    """As an export says it: duration x fps, less one."""
     unit = next(iter(video["data_units"].values()))
+    return round(unit["data_duration"] * unit["data_fps"]) - 1
+
+
+def classification_range_to(video, end) -> tuple[str, int]:
+    """Edits the last range of the video's classification whose range ends last to end at `end` (so that no
+    other instance of its ontology classification is on the frames it gains: the SDK refuses that); returns
+    that classification's hash and the range's start."""
     ranged = [(h, a) for h, a in video["classification_answers"].items() if a.get("range")]
     classification_hash, answer = max(ranged, key=lambda item: item[1]["range"][-1][1])
     answer["range"][-1][1] = end
-    return video, classification_hash, answer["range"][-1][0], round(unit["data_duration"] * unit["data_fps"]) - 1
+    return classification_hash, answer["range"][-1][0]
 
 
 def classification_frames_of(warehouse, classification_hash):
@@ -212,7 +216,9 @@ def classification_frames_of(warehouse, classification_hash):
 def test_a_classification_range_past_the_video_end_is_cut_there_and_flagged(warehouse, tmp_path):
     """From an export, a range written to end at 2**31 - 1 ("the whole video"): a row per frame of the video,
     not two billion; the classification says what was left out, and the row fixed resolves the problem."""
-    video, classification_hash, start, last = video_with_classification_range_to(2**31 - 1)
+    video = sample_rows()[0]
+    last = last_frame(video)
+    classification_hash, start = classification_range_to(video, 2**31 - 1)
     export_sync(warehouse, write(tmp_path, "past.jsonl", [video]), expect=0)
     frames = classification_frames_of(warehouse, classification_hash)
     assert frames[-1] == last and set(range(start, last + 1)) <= set(frames)
@@ -224,25 +230,29 @@ def test_a_classification_range_past_the_video_end_is_cut_there_and_flagged(ware
     [(field, kept, reason)] = warehouse.rows("SELECT field, kept, reason FROM sync_errors WHERE resolved_at IS NULL")
     assert (field, bool(kept)) == ("classifications.problems", True) and classification_hash in reason
 
-    fixed, *_ = video_with_classification_range_to(last)
+    fixed = sample_rows()[0]
+    classification_range_to(fixed, last)
     export_sync(warehouse, write(tmp_path, "fixed.jsonl", [fixed]), expect=0)
     assert classification_frames_of(warehouse, classification_hash) == frames
     assert warehouse.scalar("SELECT count(*) FROM classifications WHERE problems IS NOT NULL") == 0
-    assert warehouse.rows("SELECT field FROM sync_errors WHERE resolved_at IS NOT NULL") == [("classifications.problems",)]
+    resolved = warehouse.rows("SELECT field FROM sync_errors WHERE resolved_at IS NOT NULL")
+    assert resolved == [("classifications.problems",)]
     assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE resolved_at IS NULL") == 0
 
 
 def test_a_classification_range_past_the_end_from_encord_is_cut_there(warehouse, encord_emulator, key_path, project):
     """The SDK reads such a range (it refuses objects past the end, not ranges): the sync cuts it at the
     listing's frame count and flags it; the rest of the project loads as it was."""
-    video, classification_hash, start, last = video_with_classification_range_to(None)
-    video["classification_answers"][classification_hash]["range"][-1][1] = last + 5
+    video = sample_rows()[0]  # the project's first row, edited
+    last = last_frame(video)
+    classification_hash, start = classification_range_to(video, last + 5)
     encord_emulator.put_row(project.hash, video)
     run_sync(warehouse, encord_emulator, key_path, project.hash)
     assert classification_frames_of(warehouse, classification_hash)[-1] == last
-    assert warehouse.scalar("SELECT problems FROM classifications WHERE classification_hash = :c", c=classification_hash) \
-        == f"range [{start}, {last + 5}] past the last frame ({last}): frames {last + 1}-{last + 5} left out"
-    assert warehouse.rows("SELECT label_hash, field FROM sync_errors") == [(video["label_hash"], "classifications.problems")]
+    problems = warehouse.scalar("SELECT problems FROM classifications WHERE classification_hash = :c", c=classification_hash)
+    assert problems == f"range [{start}, {last + 5}] past the last frame ({last}): frames {last + 1}-{last + 5} left out"
+    errors = warehouse.rows("SELECT label_hash, field FROM sync_errors")
+    assert errors == [(video["label_hash"], "classifications.problems")]
     assert warehouse.scalar("SELECT count(*) FROM branches") == len(project.rows)
 
 

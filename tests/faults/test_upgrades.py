@@ -17,13 +17,13 @@ from sqlalchemy import column as sa_column, table as sa_table
 from connector import migrate, schema
 from connector.cli import cli
 from sync_helpers import SYNC_TABLES, last_run, run_sync, snapshot
-from test_bad_input import KEPT, video_with_classification_range_to, write
+from test_bad_input import KEPT, classification_range_to, last_frame, write
 from conftest import sample_rows
 from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[2]
-ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"}, "sync_errors": {"kept", "first_occurred_at", "resolved_at"},
-                            "sync_runs": {"export"}}
+ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"},
+                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files", "annotation_ranges"}
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
 TABLES_OF_0002 = [name for name in DATA_TABLES if name not in TABLES_OF_LATER_REVISIONS]
@@ -126,8 +126,8 @@ def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
 def test_below_0011_classification_flags_go_and_a_rebuild_after_upgrading_writes_them_back(warehouse, tmp_path):
     """`alembic downgrade 0010` drops classifications.problems and nothing else; after upgrading, the rows
     stored before have none until `rebuild` normalizes them again (a sync leaves unchanged rows alone)."""
-    video, classification_hash, start, last = video_with_classification_range_to(None)
-    video["classification_answers"][classification_hash]["range"][-1][1] = last + 3
+    video = sample_rows()[0]
+    classification_hash, _ = classification_range_to(video, last_frame(video) + 3)
     result = CliRunner().invoke(cli, ["sync", "--from-export", str(write(tmp_path, "rows.jsonl", [video])),
                                       *warehouse.cli_args])
     assert result.exit_code == 0, result.output
