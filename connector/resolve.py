@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select, update
 
 from connector import schema
 from connector.load import chunks
+from connector.rowcheck import FLAGGING_TABLES
 from connector.sources.export import in_export_file
 
 FRAMES_SOURCE = "extract-frames"
@@ -132,7 +133,7 @@ def open_problems(connection: Connection, project_hash: str | None, source: str 
 def _flagged(connection: Connection, label_hashes: list[str]) -> set[tuple[str, str]]:
     """(label hash, '<table>.problems') for those of `label_hashes` stored with a flagged row in that table."""
     flagged: set[tuple[str, str]] = set()
-    for table in (schema.object_frames, schema.classifications):
+    for table in map(schema.metadata.tables.get, FLAGGING_TABLES):
         field = f"{table.name}.problems"
         for chunk in chunks(label_hashes):
             flagged_rows = select(table.c.label_hash).distinct().where(table.c.label_hash.in_(chunk),

@@ -80,11 +80,15 @@ def _too_long(values: tuple) -> tuple[int, str] | None:
     return None
 
 
+FLAGGING_TABLES = {"object_frames": "annotation(s)", "classifications": "classification(s)"}
+"""The tables whose last column, `problems`, flags a row that loaded as sent; a kept problem's field is
+'<table>.problems' (connector/resolve.py looks there to see it gone)."""
+
+
 def flagged(label_hash, tables: dict[str, list[tuple]], data_title: str | None, source: str | None) -> list:
-    """A sync_errors entry (kept=True) for each table in which a label row loaded with flagged rows:
-    annotations in object_frames.problems, classifications in classifications.problems."""
+    """A sync_errors entry (kept=True) for each of FLAGGING_TABLES in which a label row loaded with flagged rows."""
     found = []
-    for table, what in (("object_frames", "annotation(s)"), ("classifications", "classification(s)")):
+    for table, what in FLAGGING_TABLES.items():
         problems = [row for row in tables.get(table, ()) if row[-1] is not None]
         if problems:
             first = problems[0]
