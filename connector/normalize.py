@@ -220,7 +220,8 @@ class _RowNormalizer:
                 self.frame_limit = round(duration * fps)
         if data_type in SINGLE_FRAME_TYPES:
             frame = self.to_frame(unit.get("data_sequence", 0), f"{where}.data_sequence")
-            self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), with_link=True)
+            self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), f"{where}.data_sequence",
+                           with_link=True)
             self.read_frame_labels(labels, frame, f"{where}.labels")
             return
         for key, frame_labels in labels.items():
@@ -237,7 +238,7 @@ class _RowNormalizer:
         slice_meta = frame_labels.get("metadata") or {}
         width = slice_meta.get("width") or unit.get("width")
         height = slice_meta.get("height") or unit.get("height")
-        self.add_frame(frame, data_hash, unit, width, height, with_link=False)
+        self.add_frame(frame, data_hash, unit, width, height, "", with_link=False)
         self.read_frame_labels(frame_labels, frame, "")
 
     def read_spaces(self, data_type: str) -> None:
@@ -258,11 +259,19 @@ class _RowNormalizer:
                 raise self.fail(f"{where}.labels", "expected {\"0\": labels} of the row's one image")
             self.read_frame_labels(labels["0"], next(iter(self.frame_rows)), f"{where}.labels.0")
 
-    def add_frame(self, frame: int, data_hash: str, unit: dict, width: Any, height: Any, with_link: bool) -> None:
+    def add_frame(self, frame: int, data_hash: str, unit: dict, width: Any, height: Any, path: str,
+                  with_link: bool) -> None:
+        """The frames row of `frame`, which one data unit may have: two images of a group with one
+        data_sequence would otherwise leave one frames row, the last, for the labels of both."""
+        data_hash = unit.get("data_hash", data_hash)
+        other = self.frame_rows.get(frame)
+        if other is not None and other[2] != data_hash:
+            raise self.fail(path, f"frame {frame} is data unit {other[2]}'s too: two data units of one label row "
+                                  "cannot share a frame")
         fps = unit.get("data_fps")
         timestamp = frame / fps if isinstance(fps, (int, float)) and fps > 0 and not with_link else None
         self.frame_rows[frame] = (
-            self.label_hash, frame, unit.get("data_hash", data_hash), unit.get("data_title"),
+            self.label_hash, frame, data_hash, unit.get("data_title"),
             _int_or_none(width), _int_or_none(height), timestamp, unit.get("data_link") if with_link else None,
         )
 
@@ -512,7 +521,7 @@ class _RowNormalizer:
             return
         (data_hash, unit), = units.items()
         for frame in set(frames).difference(self.frame_rows):
-            self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), with_link=False)
+            self.add_frame(frame, data_hash, unit, unit.get("width"), unit.get("height"), "", with_link=False)
 
     def emit_classifications(self) -> None:
         for classification_hash, parts in self.classifications.items():

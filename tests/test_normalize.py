@@ -126,6 +126,36 @@ def test_img_group_frames_are_images_with_their_own_size(context):
     assert len({(f["width"], f["height"]) for f in frames}) == len(frames) > 1
 
 
+@pytest.mark.parametrize("sequence", ["0", None])
+def test_img_group_images_sharing_a_data_sequence_are_refused(sequence, context):
+    """Without the check the frames row of one image was overwritten by the other's, and the labels of
+    both were reported on the last image (its data hash, title and size)."""
+    row = copy.deepcopy(ROWS["img_group"])
+    units = sorted(row["data_units"].values(), key=lambda unit: int(unit["data_sequence"]))
+    for unit in units:
+        unit["labels"] = {"objects": [], "classifications": []}  # no duplicate object to stop it earlier
+        if sequence is None:
+            unit.pop("data_sequence")
+        else:
+            unit["data_sequence"] = sequence
+    with pytest.raises(LabelRowError) as raised:
+        normalize_label_row(row, context)
+    assert raised.value.field == f"data_units.{units[1]['data_hash']}.data_sequence"
+    assert raised.value.reason == (f"frame 0 is data unit {units[0]['data_hash']}'s too: two data units of one label "
+                                   "row cannot share a frame")
+
+
+def test_two_video_units_labeling_one_frame_are_refused(context):
+    row = minimal_video()
+    second = copy.deepcopy(row["data_units"]["dh-1"]) | {"data_hash": "dh-2"}
+    second["labels"]["3"]["objects"][0]["objectHash"] = "o2"
+    row["data_units"]["dh-2"] = second
+    with pytest.raises(LabelRowError) as raised:
+        normalize_label_row(row, context)
+    assert raised.value.field == "data_units.dh-2.labels['3']"
+    assert "frame 3 is data unit dh-1's too" in raised.value.reason
+
+
 def test_dicom_slices_take_their_size_from_frame_metadata(context, ontology):
     row = ROWS["dicom"]
     expected = sdk_counts(row, ontology)

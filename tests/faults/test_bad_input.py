@@ -61,6 +61,11 @@ def polygon_vertex(value):
     return mutate
 
 
+def shared_data_sequence(row):
+    for unit in row["data_units"].values():
+        unit["data_sequence"] = "1"
+
+
 def video_frame_key(key):
     def mutate(row):
         labels = next(iter(row["data_units"].values()))["labels"]
@@ -68,7 +73,7 @@ def video_frame_key(key):
     return mutate
 
 
-# name -> (base row: image|video, mutation, expected outcome)
+# name -> (base row: image|video|img_group, mutation, expected outcome)
 QUARANTINED = {
     "missing data_units": ("image", drop_top("data_units"), ("data_units", "missing")),
     "missing objectHash": ("image", set_path(objectHash=None), (".objectHash", "missing")),
@@ -89,6 +94,8 @@ QUARANTINED = {
     "object hash past an index entry": ("image", set_path(objectHash="o" * 1001), ("object_hash", "1001 bytes of text")),
     "negative frame key": ("video", video_frame_key("-1"), ("labels['-1']", "not a non-negative integer")),
     "frame past 32 bits": ("video", video_frame_key(str(2**40)), ("frame", "out of range")),
+    "images sharing a data_sequence": ("img_group", shared_data_sequence,
+                                       (".data_sequence", "frame 1 is data unit ")),
 }
 KEPT = {
     "NaN x": ("image", set_path(boundingBox__x=float("nan")), "x=nan not finite"),
@@ -103,12 +110,13 @@ NASTY_TEXT = "Robert'); DROP TABLE branches;-- \"quoted\" \\back\\slash 100% _un
 def build_export(tmp_path):
     rows = sample_rows()
     video, image = rows[0], rows[3]
+    bases = {"video": video, "image": image, "img_group": rows[6]}
     good = [rows[1], rows[4], clone_row(image, data_title=NASTY_TEXT)]
     image_objects(good[2])[0]["name"] = NASTY_TEXT
     good[2]["dataset_title"] = "'; SELECT pg_sleep(10); --"
     bad, kept, expected = [], [], {}
     for name, (base, mutate, outcome) in QUARANTINED.items():
-        row = clone_row(video if base == "video" else image, data_title=f"bad {name}")
+        row = clone_row(bases[base], data_title=f"bad {name}")
         mutate(row)
         bad.append(row)
         expected[row["label_hash"]] = outcome
@@ -362,3 +370,22 @@ def test_integer_keys_are_archived_as_strings_and_a_rerun_skips_the_row(warehous
     assert sorted(next(iter(raw["data_units"].values()))["labels"], key=int) == sorted(map(str, unit["labels"]), key=int)
     frames = warehouse.rows("SELECT DISTINCT frame FROM object_frames ORDER BY frame")
     assert [f for (f,) in frames] == sorted(frame for frame, labels in unit["labels"].items() if labels.get("objects"))
+
+
+def test_a_group_stored_with_images_sharing_a_data_sequence_is_listed_by_rebuild(warehouse, tmp_path):
+    """A row loaded before the check (its archive edited here as such a row's was) keeps its tables, and
+    `rebuild` records why it no longer loads."""
+    group = sample_rows()[6]
+    export_sync(warehouse, write(tmp_path, "group.jsonl", [group]), expect=0)
+    frames_before = warehouse.rows("SELECT frame, data_hash FROM frames ORDER BY frame")
+    with warehouse.engine.begin() as connection:
+        connection.exec_driver_sql(
+            """UPDATE raw_label_rows SET json_text = replace(json_text, '"data_sequence": "1"', '"data_sequence": "0"')""")
+    result = CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    second = next(h for h, unit in group["data_units"].items() if unit["data_sequence"] == "1")
+    first = next(h for h, unit in group["data_units"].items() if unit["data_sequence"] == "0")
+    assert warehouse.rows("SELECT label_hash, field, reason FROM sync_errors WHERE resolved_at IS NULL") == [
+        (group["label_hash"], f"data_units.{second}.data_sequence",
+         f"frame 0 is data unit {first}'s too: two data units of one label row cannot share a frame")]
+    assert warehouse.rows("SELECT frame, data_hash FROM frames ORDER BY frame") == frames_before
