@@ -193,7 +193,7 @@ def flatten(rows: list[dict], texts: list[bytes], project_hash: str, ontology, s
         out["branches"].append((lh, project_hash, row["data_hash"], row.get("branch_name") or "main",
                                 row.get("label_status"), row.get("annotation_task_status"), stage.get("title"),
                                 stage.get("uuid"), ts(row.get("created_at")), ts(row.get("last_edited_at")),
-                                synced_at, None, None))
+                                synced_at, None, None, None))
         # the archive keeps each row's JSON as the file has it (generate.py writes ASCII: parts end every
         # ARCHIVE_PART_BYTES, never inside a character)
         out["raw_label_rows"].extend((lh, n, row_text[i:i + ARCHIVE_PART_BYTES].decode())

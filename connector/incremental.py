@@ -1,7 +1,8 @@
 """What an incremental sync has to do, decided from the listing and the warehouse. Pure.
 
-Rows are fetched when they are new or their `last_edited_at` moved; rows and data units
-that a full, unfiltered listing no longer shows are gone from Encord.
+Rows are fetched when they are new, their `last_edited_at` moved, or what the listing says of them
+besides (workflow stage, statuses, frame count, titles: `listing_sha256`) changed without an edit to
+their labels; rows and data units that a full, unfiltered listing no longer shows are gone from Encord.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class Listed(Protocol):
     data_hash: str
     branch_name: str
     last_edited_at: datetime | None
+    listing_sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class StoredRow:
     data_hash: str
     branch_name: str
     last_edited_at: datetime | None
+    listing_sha256: str | None
+    """The listing's when the row was loaded from it; None for a row an export sync wrote."""
 
 
 @dataclass
@@ -50,7 +54,8 @@ def plan_sync(
     plan = SyncPlan()
     for row in listed:
         known = stored_by_hash.get(row.label_hash)
-        if known is not None and not refetch_all and known.last_edited_at == row.last_edited_at:
+        if (known is not None and not refetch_all and known.last_edited_at == row.last_edited_at
+                and known.listing_sha256 == row.listing_sha256):
             plan.unchanged += 1
         else:
             plan.to_fetch.append(row)

@@ -31,7 +31,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "branches": (
         "label_hash", "project_hash", "data_hash", "branch_name", "label_status", "annotation_task_status",
         "workflow_stage", "workflow_stage_uuid", "created_at", "last_edited_at", "synced_at", "deleted_at",
-        "content_sha256",
+        "content_sha256", "listing_sha256",
     ),
     "frames": ("label_hash", "frame", "data_hash", "data_title", "width", "height", "timestamp_s", "data_link"),
     "objects": (
@@ -137,6 +137,10 @@ class RowContext:
 # The metadata fields that normalize reads; the rest (signed links, priorities) would make
 # every listing look like a change.
 FINGERPRINT_METADATA = ("workflow_graph_node", "label_status", "annotation_task_status", "number_of_frames")
+# What a listing says of a label row that its warehouse rows show: the fields normalize reads, and the
+# titles the fetched row repeats. Any of them may change without an edit to the row's labels (a task
+# approved, a video renamed), which leaves last_edited_at as it was.
+LISTING_METADATA = (*FINGERPRINT_METADATA, "data_title", "dataset_title")
 
 
 def content_fingerprint(row_json: bytes, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str:
@@ -145,6 +149,15 @@ def content_fingerprint(row_json: bytes, metadata: dict[str, Any] | None, ontolo
     relevant = {key: metadata.get(key) for key in FINGERPRINT_METADATA} if metadata else None
     context = orjson.dumps([relevant, ontology.fingerprint], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(row_json + b"\n" + context).hexdigest()
+
+
+def listing_fingerprint(metadata: dict[str, Any] | None) -> str | None:
+    """A hash of LISTING_METADATA (None without a listing: an export's rows), kept in branches.listing_sha256:
+    an Encord sync fetches a row whose listing says otherwise again, though its labels were not edited."""
+    if not metadata:
+        return None
+    listed = {key: metadata.get(key) for key in LISTING_METADATA}
+    return hashlib.sha256(orjson.dumps(listed, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def normalize_label_row(row: dict[str, Any], context: RowContext) -> dict[str, list[tuple]]:
@@ -608,7 +621,7 @@ class _RowNormalizer:
             row.get("annotation_task_status") or meta.get("annotation_task_status"),
             stage.get("title"), stage.get("uuid"), self.timestamp(row.get("created_at"), "created_at"),
             self.timestamp(row.get("last_edited_at"), "last_edited_at"), self.context.synced_at, None,
-            self.context.content_sha256,
+            self.context.content_sha256, listing_fingerprint(meta),
         ))
         units = list(self.row["data_units"].values())
         single = units[0] if len(units) == 1 and data_type != "img_group" else {}

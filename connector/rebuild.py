@@ -4,7 +4,7 @@ archived in `raw_label_rows`, without calling Encord.
 For after a normalizer fix or a migration that changes derived columns. What the source said
 about a row beside its JSON (workflow stage, statuses, frame count) comes from the stored
 branches and data_units rows, the ontology from the ontology tables; synced_at, deleted_at and
-the content fingerprint are kept, so an unchanged normalizer rebuilds identical tables. Each
+the content and listing fingerprints are kept, so an unchanged normalizer rebuilds identical tables. Each
 batch is one transaction; a row that no longer normalizes keeps its tables and is recorded in
 sync_errors.
 """
@@ -94,7 +94,8 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
             failures.append(RowFailure(stored["label_hash"], error.field, error.reason, error.data_title, "rebuild"))
             continue
         branch = list(tables["branches"][0])
-        branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
+        for kept in ("deleted_at", "listing_sha256"):  # what no archive holds: the listing is not archived
+            branch[_BRANCH_INDEX[kept]] = stored[kept]
         tables["branches"] = [tuple(branch)]
         per_label_row[stored["label_hash"]] = tables
     staged = stage(merge_label_rows(per_label_row), _COLUMNS, connection.dialect.name)

@@ -140,6 +140,7 @@ branches = Table(
     Column("synced_at", DateTime),
     Column("deleted_at", DateTime),
     Column("content_sha256", Text),
+    Column("listing_sha256", Text),  # what the Encord listing said of the row when it loaded (migration 0012)
     Index("ix_branches_data", "project_hash", "data_hash"),
 )
 

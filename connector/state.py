@@ -203,8 +203,9 @@ def write_state(connection: Connection, project_hash: str, scope: str, **values)
 def stored_rows(connection: Connection, project_hash: str) -> list:
     """Label rows of the project now in the warehouse (soft-deleted ones excluded)."""
     branches = schema.branches
-    query = select(branches.c.label_hash, branches.c.data_hash, branches.c.branch_name, branches.c.last_edited_at).where(
-        branches.c.project_hash == project_hash, branches.c.deleted_at.is_(None))
+    query = select(branches.c.label_hash, branches.c.data_hash, branches.c.branch_name, branches.c.last_edited_at,
+                   branches.c.listing_sha256).where(branches.c.project_hash == project_hash,
+                                                    branches.c.deleted_at.is_(None))
     return [StoredRow(*row) for row in connection.execute(query)]
 
 

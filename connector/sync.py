@@ -25,7 +25,7 @@ from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.incremental import first_file_to_read
-from connector.normalize import content_fingerprint
+from connector.normalize import content_fingerprint, listing_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
 from connector.redact import redact
@@ -209,7 +209,7 @@ def load_rows(
 ) -> list[RowFailure]:
     """Load every row in batches; returns the rows that failed (also recorded in sync_errors).
 
-    A label row whose content fingerprint matches the stored one is left alone, unless
+    A label row whose content and listing fingerprints match the stored ones is left alone, unless
     `full_refresh` asks for every row to be rewritten. The rest of a batch is cut into chunks
     that are normalized by `workers` processes (see _Normalizers) while a writer thread writes
     the batch before (the database does that work without holding Python's lock) and this
@@ -222,7 +222,7 @@ def load_rows(
     with _collector_paused(), _quick_lock_handover(), load.bulk_load(engine), _Normalizers(workers) as normalizers, \
             ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
         writing: Future | None = None
-        previous: dict[str, str] = {}
+        previous: dict[str, tuple] = {}
         for batch in _batches(_identified(rows, ontology), batch_size):
             if seen_label_hashes is not None:
                 seen_label_hashes.update(row.label_hash for row in batch if row.label_hash is not None)
@@ -312,14 +312,14 @@ class _SubmittedBatch:
     """PreparedChunk each, in order."""
     failures: list[RowFailure]
     """Rows that failed before normalizing (the source could not decode them)."""
-    fingerprints: dict[str, str]
-    """Of the rows to be written."""
+    fingerprints: dict[str, tuple[str, str | None]]
+    """Of the rows to be written: (content, listing), as branches stores them."""
     texts: dict[str, bytes]
     """The JSON of the rows to be written, for the raw archive."""
 
 
 def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings, normalizers: _Normalizers,
-                  stats: RunStats, full_refresh: bool, previous: dict[str, str]) -> _SubmittedBatch:
+                  stats: RunStats, full_refresh: bool, previous: dict[str, tuple]) -> _SubmittedBatch:
     """Leave out unchanged rows and hand the rest to the normalizers. `previous`: the fingerprints of
     the batch before, which may still be writing."""
     stored = {} if full_refresh else {**_stored_fingerprints(engine, [r.label_hash for r in batch if r.fingerprint],
@@ -336,14 +336,15 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
             reason = "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string?)"
             submitted.failures.append(RowFailure(row.label_hash, "<row>", reason, _title(row.item), row.item.location))
             continue
-        if row.fingerprint is not None and stored.get(row.label_hash) == row.fingerprint:
+        fingerprints = (row.fingerprint, listing_fingerprint(row.item.metadata))
+        if row.fingerprint is not None and stored.get(row.label_hash) == fingerprints:
             stats.unchanged += 1
             continue
         crash_point("normalize")
         chunk.append(row)
         volume += row.size
         if row.label_hash is not None:
-            submitted.fingerprints[row.label_hash] = row.fingerprint
+            submitted.fingerprints[row.label_hash] = fingerprints
             submitted.texts[row.label_hash] = row.json
         if volume >= CHUNK_BYTES:
             submitted.chunks.append(normalizers.submit(chunk, volume, settings))
@@ -422,15 +423,16 @@ def default_workers(busy_cores: int = 0) -> int:
     return max(1, cores - busy_cores)
 
 
-def _stored_fingerprints(engine: Engine, label_hashes: list[str], project_hash: str) -> dict[str, str | None]:
-    """Of the label rows stored under `project_hash` and not marked deleted: one stored under another project
+def _stored_fingerprints(engine: Engine, label_hashes: list[str], project_hash: str) -> dict[str, tuple]:
+    """(content, listing) fingerprints of the label rows stored under `project_hash` and not marked deleted:
+    a row whose listing changed is rewritten though its JSON is the same. One stored under another project
     (an export first synced with the default --project-hash) is rewritten, which moves it, and one marked
     deleted (--keep-deleted) that comes back as it was is rewritten, which unmarks it."""
     if not label_hashes:
         return {}
     branches = schema.branches
-    query = select(branches.c.label_hash, branches.c.content_sha256).where(
+    query = select(branches.c.label_hash, branches.c.content_sha256, branches.c.listing_sha256).where(
         branches.c.label_hash.in_(label_hashes), branches.c.project_hash == project_hash,
         branches.c.deleted_at.is_(None))
     with engine.connect() as connection:
-        return dict(connection.execute(query).all())
+        return {label_hash: (content, listing) for label_hash, content, listing in connection.execute(query)}

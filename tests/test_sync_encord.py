@@ -97,6 +97,57 @@ def test_an_edit_fetches_only_the_edited_row(warehouse, encord_emulator, key_pat
     assert cursor.isoformat()[:19] == max(m["last_edited_at"] for m in listed if m["label_hash"])[:19]
 
 
+def test_a_task_moved_without_a_label_edit_is_fetched_again(warehouse, encord_emulator, key_path, project):
+    """Approving or returning a task moves its workflow stage, not last_edited_at."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    image = encord_emulator.row(project.rows["image"]["label_hash"])
+    stage = "SELECT workflow_stage, workflow_stage_uuid, last_edited_at FROM branches WHERE label_hash = :h"
+    (title, _, edited_at), = warehouse.rows(stage, h=image["label_hash"])
+    review = {"uuid": "3d6f7b4a-8b2e-4d66-ae8f-3c4d5e6f7081", "title": "Review 1"}
+    assert title != review["title"]
+    encord_emulator.put_row(project.hash, image, keep_timestamps=True,
+                            meta={"annotation_task_status": "IN_REVIEW", "workflow_graph_node": review})
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert last_run(warehouse) == ("succeeded", 4, 1, 0, 1, 3, 0, 0)
+    assert warehouse.rows(stage, h=image["label_hash"]) == [("Review 1", review["uuid"], edited_at)]
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == []
+
+
+def test_a_label_status_set_without_a_label_edit_is_fetched_again(warehouse, encord_emulator, key_path):
+    """A project without workflows (manual QA): a review sets the row's label status."""
+    project_hash = encord_emulator.add_project(ontology=sdk_sample.build_ontology().to_dict(), project_type="manual_qa")
+    image = sdk_sample.image_row(2).to_encord_dict()
+    encord_emulator.put_row(project_hash, image)
+    run_sync(warehouse, encord_emulator, key_path, project_hash)
+    status = "SELECT label_status FROM branches WHERE label_hash = :h"
+    assert warehouse.scalar(status, h=image["label_hash"]) == "LABELLED"
+    encord_emulator.put_row(project_hash, {**encord_emulator.row(image["label_hash"]), "label_status": "REVIEWED"},
+                            keep_timestamps=True)
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project_hash)
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert warehouse.scalar(status, h=image["label_hash"]) == "REVIEWED"
+
+
+def test_a_video_renamed_without_a_label_edit_is_fetched_again(warehouse, encord_emulator, key_path, project):
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    video = encord_emulator.row(project.rows["video"]["label_hash"])
+    video["data_title"] = next(iter(video["data_units"].values()))["data_title"] = "renamed.mp4"
+    encord_emulator.put_row(project.hash, video, keep_timestamps=True)
+    assert {m["data_title"] for m in encord_emulator.metadata(project.hash) if m["label_hash"] == video["label_hash"]} \
+        == {"renamed.mp4"}
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [video["label_hash"]]
+    assert warehouse.scalar("SELECT data_title FROM data_units WHERE data_hash = :d", d=video["data_hash"]) == "renamed.mp4"
+    assert {t for (t,) in warehouse.rows("SELECT DISTINCT data_title FROM frame_labels WHERE label_hash = :h",
+                                          h=video["label_hash"])} == {"renamed.mp4"}
+
+
 def test_deleted_rows_and_data_units_are_removed(warehouse, encord_emulator, key_path, project):
     run_sync(warehouse, encord_emulator, key_path, project.hash)
     image, group = project.rows["image"], project.rows["img_group"]

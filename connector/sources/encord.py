@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from connector.crashpoint import crash_point
+from connector.normalize import listing_fingerprint
 from connector.redact import redact
 from connector.sources import SourceRow, lossless_json
 
@@ -94,6 +95,10 @@ class Listing:
     branch_name: str
     last_edited_at: datetime | None
     metadata: dict[str, Any]
+
+    @property
+    def listing_sha256(self) -> str | None:
+        return listing_fingerprint(self.metadata)
 
 
 class EncordSource:
@@ -435,6 +440,8 @@ def _listing(row) -> Listing:
         "annotation_task_status": _status(row, "annotation_task_status"),
         "label_status": _status(row, "label_status"),
         "number_of_frames": getattr(row, "number_of_frames", None),
+        "data_title": row.data_title,
+        "dataset_title": getattr(row, "dataset_title", None),
     }
     return Listing(row.label_hash, row.data_hash, row.data_title, row.branch_name or "main",
                    _utc(row.last_edited_at), metadata)
@@ -446,6 +453,8 @@ def _status(row, name: str) -> str | None:
     try:
         status = getattr(row, name)
     except WrongProjectTypeError:  # workflow projects: the workflow stage says it instead
+        return None
+    except AssertionError:  # the SDK asserts a manual QA project's task status is set; a listing may not set it
         return None
     return getattr(status, "value", status)
 

@@ -22,9 +22,10 @@ from conftest import sample_rows
 from tests.encord_emulator import clone_row
 
 ROOT = Path(__file__).resolve().parents[2]
-ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"},
+ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"}, "branches": {"listing_sha256"},
                             "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files", "annotation_ranges"}
+COLUMNS_OF_LATER_REVISIONS = {"problems", "listing_sha256"}  # of the label-row tables
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
 TABLES_OF_0002 = [name for name in DATA_TABLES if name not in TABLES_OF_LATER_REVISIONS]
 
@@ -59,12 +60,17 @@ def test_a_populated_0001_warehouse_upgrades_to_head_intact(warehouse, other_war
     copy_data(other_warehouse, warehouse)
     migrate.upgrade(warehouse.engine)
     assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
-    assert snapshot(warehouse, DATA_TABLES, skip=set()) == snapshot(other_warehouse, DATA_TABLES, skip=set())
+    listing = {"listing_sha256"}  # 0012: not known for rows stored before
+    assert snapshot(warehouse, DATA_TABLES, skip=listing) == snapshot(other_warehouse, DATA_TABLES, skip=listing)
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE listing_sha256 IS NULL") == 9
     assert raw_documents(warehouse) == raw_documents(other_warehouse)
     for view in ("labels_export", "frame_labels", "object_frames_px", "branch_labels"):  # 0002's views
         assert warehouse.scalar(f"SELECT count(*) FROM {view}") == other_warehouse.scalar(f"SELECT count(*) FROM {view}") > 0
     run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches")
-    assert last_run(warehouse)[:6] == ("succeeded", 9, 0, 0, 0, 9)  # the upgraded warehouse is taken as up to date
+    assert last_run(warehouse)[:6] == ("succeeded", 9, 9, 0, 9, 0)  # fetched once, to record what the listing says
+    assert snapshot(warehouse, SYNC_TABLES, skip={"synced_at"}) == snapshot(other_warehouse, SYNC_TABLES, skip={"synced_at"})
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches")
+    assert last_run(warehouse)[:6] == ("succeeded", 9, 0, 0, 0, 9)
 
 
 def alembic(warehouse, *args):
@@ -96,7 +102,7 @@ def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
     export = write(tmp_path, "rows.jsonl", sample_rows()[:3] + flagged)
     result = CliRunner().invoke(cli, ["sync", "--from-export", str(export), *warehouse.cli_args])
     assert result.exit_code == 0, result.output
-    before = snapshot(warehouse, TABLES_OF_0002, skip={"problems"})
+    before = snapshot(warehouse, TABLES_OF_0002, skip=COLUMNS_OF_LATER_REVISIONS)
     flags = warehouse.rows("SELECT label_hash, object_hash, frame, problems FROM object_frames WHERE problems IS NOT NULL")
     assert len(flags) == len(KEPT)
 
@@ -110,13 +116,13 @@ def test_downgrade_two_revisions_and_upgrade_again(warehouse, tmp_path):
     columns = {c for (c,) in warehouse.rows(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'object_frames' AND table_schema = current_schema()")}
     assert "problems" not in columns and "x" in columns
-    assert snapshot(warehouse, TABLES_OF_0002, skip={"problems"}) == before
+    assert snapshot(warehouse, TABLES_OF_0002, skip=COLUMNS_OF_LATER_REVISIONS) == before
 
     alembic(warehouse, "upgrade", "head")
     assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
     assert raw_documents(warehouse) == documents
     assert bool(unkeyed & primary_key_tables(warehouse)) == (warehouse.dialect == "postgresql")
-    assert snapshot(warehouse, TABLES_OF_0002, skip={"problems"}) == before
+    assert snapshot(warehouse, TABLES_OF_0002, skip=COLUMNS_OF_LATER_REVISIONS) == before
     # Rows loaded before the flags existed get them from `rebuild` (a sync leaves unchanged rows alone).
     assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
     assert sorted(warehouse.rows(
@@ -134,18 +140,18 @@ def test_below_0011_classification_flags_go_and_a_rebuild_after_upgrading_writes
     flag = "SELECT classification_hash, problems FROM classifications WHERE problems IS NOT NULL"
     flags = warehouse.rows(flag)
     assert [h for h, _ in flags] == [classification_hash]
-    before = snapshot(warehouse, TABLES_OF_0002, skip={"problems"})
+    before = snapshot(warehouse, TABLES_OF_0002, skip=COLUMNS_OF_LATER_REVISIONS)
 
     alembic(warehouse, "downgrade", "0010")
     columns = {c for (c,) in warehouse.rows("SELECT column_name FROM information_schema.columns "
                                             "WHERE table_name = 'classifications' AND table_schema = current_schema()")}
     assert "problems" not in columns and "answer" in columns
-    assert snapshot(warehouse, TABLES_OF_0002, skip={"problems"}) == before
+    assert snapshot(warehouse, TABLES_OF_0002, skip=COLUMNS_OF_LATER_REVISIONS) == before
     alembic(warehouse, "upgrade", "head")
     assert warehouse.rows(flag) == []
     assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
     assert warehouse.rows(flag) == flags
-    assert snapshot(warehouse, TABLES_OF_0002, skip={"problems"}) == before
+    assert snapshot(warehouse, TABLES_OF_0002, skip=COLUMNS_OF_LATER_REVISIONS) == before
 
 
 def test_a_warehouse_migrated_by_a_newer_version_is_refused_in_one_line_and_left_as_it_is(warehouse):
