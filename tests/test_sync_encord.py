@@ -143,7 +143,8 @@ def test_a_video_renamed_without_a_label_edit_is_fetched_again(warehouse, encord
     encord_emulator.log.clear()
     run_sync(warehouse, encord_emulator, key_path, project.hash)
     assert encord_emulator.log.fetched_label_hashes() == [video["label_hash"]]
-    assert warehouse.scalar("SELECT data_title FROM data_units WHERE data_hash = :d", d=video["data_hash"]) == "renamed.mp4"
+    title = "SELECT data_title FROM data_units WHERE data_hash = :d"
+    assert warehouse.scalar(title, d=video["data_hash"]) == "renamed.mp4"
     assert {t for (t,) in warehouse.rows("SELECT DISTINCT data_title FROM frame_labels WHERE label_hash = :h",
                                           h=video["label_hash"])} == {"renamed.mp4"}
 

@@ -379,8 +379,8 @@ def test_a_group_stored_with_images_sharing_a_data_sequence_is_listed_by_rebuild
     export_sync(warehouse, write(tmp_path, "group.jsonl", [group]), expect=0)
     frames_before = warehouse.rows("SELECT frame, data_hash FROM frames ORDER BY frame")
     with warehouse.engine.begin() as connection:
-        connection.exec_driver_sql(
-            """UPDATE raw_label_rows SET json_text = replace(json_text, '"data_sequence": "1"', '"data_sequence": "0"')""")
+        connection.exec_driver_sql("UPDATE raw_label_rows SET json_text = "
+                                   """replace(json_text, '"data_sequence": "1"', '"data_sequence": "0"')""")
     result = CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args], catch_exceptions=False)
     assert result.exit_code == 1, result.output
     second = next(h for h, unit in group["data_units"].items() if unit["data_sequence"] == "1")
