@@ -1,7 +1,6 @@
 """What an incremental sync reads, decided from the listing and what the warehouse holds: the export
 files, the label rows to fetch from Encord. Pure."""
 
-from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -26,26 +25,18 @@ def test_first_file_to_read(listed, read_before, start):
     assert first_file_to_read(listed, read_before) == start
 
 
-STORED = StoredRow("L", "D", "main", datetime(2026, 11, 1), "listed-1")
-
-
-def listed(last_edited_at=STORED.last_edited_at, listing_sha256="listed-1"):
+def listed(last_edited_at=datetime(2026, 11, 1), listing_sha256="listed-1"):
     return SimpleNamespace(label_hash="L", data_hash="D", branch_name="main", last_edited_at=last_edited_at,
                            listing_sha256=listing_sha256)
 
 
-@pytest.mark.parametrize("row, fetched", [
-    (listed(), False),
-    (listed(last_edited_at=datetime(2026, 11, 2)), True),  # labels edited
-    (listed(listing_sha256="listed-2"), True),  # a task moved, a status set, a title changed: no edit
-    (listed(listing_sha256=None), True),
+@pytest.mark.parametrize("stored_listing, row, fetched", [
+    ("listed-1", listed(), False),
+    ("listed-1", listed(last_edited_at=datetime(2026, 11, 2)), True),  # labels edited
+    ("listed-1", listed(listing_sha256="listed-2"), True),  # a task moved, a status set, a title changed: no edit
+    (None, listed(), True),  # stored before migration 0012, or by an export sync
 ])
-def test_a_row_is_fetched_when_it_was_edited_or_its_listing_changed(row, fetched):
-    plan = plan_sync([row], {"D"}, [STORED], covers_branch=lambda name: True)
+def test_a_row_is_fetched_when_it_was_edited_or_its_listing_changed(stored_listing, row, fetched):
+    stored = StoredRow("L", "D", "main", datetime(2026, 11, 1), stored_listing)
+    plan = plan_sync([row], {"D"}, [stored], covers_branch=lambda name: True)
     assert (plan.to_fetch == [row], plan.unchanged) == (fetched, int(not fetched))
-
-
-def test_a_row_stored_before_its_listing_was_kept_is_fetched_once():
-    """listing_sha256 NULL: stored before migration 0012, or by an export sync."""
-    plan = plan_sync([listed()], {"D"}, [replace(STORED, listing_sha256=None)], covers_branch=lambda name: True)
-    assert len(plan.to_fetch) == 1
