@@ -132,6 +132,7 @@ class RowContext:
     ontology: OntologyIndex = field(default_factory=OntologyIndex)
     metadata: dict[str, Any] | None = None  # the row's list_label_rows_v2 metadata, when the source has it
     content_sha256: str | None = None  # fingerprint of row + metadata; an unchanged row is not rewritten
+    listing_sha256: str | None = None  # listing_fingerprint of the metadata; a changed listing fetches the row
 
 
 # The metadata fields that normalize reads; the rest (signed links, priorities) would make
@@ -621,7 +622,7 @@ class _RowNormalizer:
             row.get("annotation_task_status") or meta.get("annotation_task_status"),
             stage.get("title"), stage.get("uuid"), self.timestamp(row.get("created_at"), "created_at"),
             self.timestamp(row.get("last_edited_at"), "last_edited_at"), self.context.synced_at, None,
-            self.context.content_sha256, listing_fingerprint(meta),
+            self.context.content_sha256, self.context.listing_sha256,
         ))
         units = list(self.row["data_units"].values())
         single = units[0] if len(units) == 1 and data_type != "img_group" else {}

@@ -42,6 +42,8 @@ class ChunkRow:
     json: bytes | None
     """The JSON the fingerprint was computed from, archived as is where the batch is written
     (stage.add_archive); batches and chunks are bounded by its size."""
+    listing: str | None = None
+    """listing_fingerprint of the row's listing metadata; None for an export's rows."""
 
     @property
     def size(self) -> int:
@@ -109,7 +111,7 @@ def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[str | None, di
     except ValueError as error:
         raise LabelRowError(entry.label_hash, "<json>", f"invalid JSON: {error}"[:300]) from None
     context = RowContext(settings.project_hash, settings.synced_at, settings.ontology, entry.item.metadata,
-                         entry.fingerprint)
+                         entry.fingerprint, entry.listing)
     try:
         tables = normalize_label_row(row, context)
     except LabelRowError:

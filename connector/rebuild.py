@@ -85,7 +85,8 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
                           if stored["workflow_stage"] else None)
         metadata = {"workflow_graph_node": workflow_stage, "label_status": stored["label_status"],
                     "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
-        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"])
+        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"],
+                             stored["listing_sha256"])
         try:
             row = parse_json(text)
             tables = normalize_label_row(row, context)
@@ -94,8 +95,7 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
             failures.append(RowFailure(stored["label_hash"], error.field, error.reason, error.data_title, "rebuild"))
             continue
         branch = list(tables["branches"][0])
-        for kept in ("deleted_at", "listing_sha256"):  # what no archive holds: the listing is not archived
-            branch[_BRANCH_INDEX[kept]] = stored[kept]
+        branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
         tables["branches"] = [tuple(branch)]
         per_label_row[stored["label_hash"]] = tables
     staged = stage(merge_label_rows(per_label_row), _COLUMNS, connection.dialect.name)

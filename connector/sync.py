@@ -280,7 +280,7 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
             continue
         text = item.json
         fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)
-        yield ChunkRow(item, label_hash, fingerprint, text)
+        yield ChunkRow(item, label_hash, fingerprint, text, listing_fingerprint(item.metadata))
 
 
 def _batches(rows: Iterable[ChunkRow], size: int) -> Iterator[list[ChunkRow]]:
@@ -336,7 +336,7 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
             reason = "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string?)"
             submitted.failures.append(RowFailure(row.label_hash, "<row>", reason, _title(row.item), row.item.location))
             continue
-        fingerprints = (row.fingerprint, listing_fingerprint(row.item.metadata))
+        fingerprints = (row.fingerprint, row.listing)
         if row.fingerprint is not None and stored.get(row.label_hash) == fingerprints:
             stats.unchanged += 1
             continue
