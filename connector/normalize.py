@@ -416,7 +416,7 @@ class _RowNormalizer:
             raise self.fail(f"{path}[{key!r}]", "vertex key is not an integer") from None
 
     def rings(self, polygons: Any, points: list, path: str) -> list:
-        if polygons is None:
+        if not polygons:  # the SDK reads a missing or empty list as the one ring of `polygon`
             return [[[coordinate for point in points for coordinate in point]]]
         if not isinstance(polygons, list):
             raise self.fail(path, "expected a list of polygons")
@@ -431,12 +431,14 @@ class _RowNormalizer:
 
     def emit_objects(self) -> None:
         answers = self.row.get("object_answers") or {}
+        ontology_name = self.context.ontology.name
         for object_hash, seen in self.objects.items():
             entry = seen.entry
             answer = answers.get(object_hash) if isinstance(answers, dict) else None
             number = answer.get("objectNumber") if isinstance(answer, dict) else None
             self.tables["objects"].append((
-                self.label_hash, object_hash, seen.feature_hash, entry.get("name"), entry.get("value"),
+                self.label_hash, object_hash, seen.feature_hash, ontology_name(seen.feature_hash, entry.get("name")),
+                entry.get("value"),
                 entry.get("color"), entry.get("shape"), _int_or_none(number), seen.first, seen.last,
                 seen.count, *seen.created, *seen.edited,
             ))
@@ -449,9 +451,11 @@ class _RowNormalizer:
             path = f"object_answers.{object_hash}"
             if not isinstance(answer, dict):
                 raise self.fail(path, "expected an object")
+            feature_hash = self.required(answer, "featureHash", path)
+            name = self.context.ontology.name(feature_hash, answer.get("name"))
             self.tables["objects"].append((
-                self.label_hash, object_hash, self.required(answer, "featureHash", path), answer.get("name"),
-                answer.get("value"), answer.get("color"), answer.get("shape"), _int_or_none(answer.get("objectNumber")),
+                self.label_hash, object_hash, feature_hash, name, answer.get("value"), answer.get("color"),
+                answer.get("shape"), _int_or_none(answer.get("objectNumber")),
                 None, None, None, *self.audit(answer, path),
             ))
             self.add_ranges(object_hash, "object", answer, path)
@@ -546,10 +550,10 @@ class _RowNormalizer:
             feature_hash = answer.get("featureHash") or entry.get("featureHash")
             if not feature_hash:
                 raise self.fail(f"{path}.featureHash", "missing")
-            first = (answer.get("classifications") or [{}])[0]
-            name = entry.get("name") or (first.get("name") if isinstance(first, dict) else None)
+            own = self.own_answer(answer.get("classifications"))
+            name = self.context.ontology.name(feature_hash, entry.get("name") or own.get("name"))
             self.tables["classifications"].append((
-                self.label_hash, classification_hash, feature_hash, name, _answer_text(first),
+                self.label_hash, classification_hash, feature_hash, name, self.answer_text(own),
                 self.number(source.get("confidence"), f"{path}.confidence"), source.get("manualAnnotation"),
                 *self.audit(source, path), "; ".join(self.classification_problems.get(classification_hash, ())) or None,
             ))
@@ -558,6 +562,26 @@ class _RowNormalizer:
             for classification_hash, frames in sorted(self.classification_frames.items())
             for frame in sorted(frames)
         ]
+
+    def own_answer(self, entries: Any) -> Any:
+        """A classification's answer to its top-level attribute among its answers: the SDK writes the
+        nested ones first and that one last; the ontology, when it knows them, says which it is."""
+        if not isinstance(entries, list) or not entries:
+            return {}
+        for entry in entries:
+            feature_hash = entry.get("featureHash") if isinstance(entry, dict) else None
+            info = self.context.ontology.attribute(feature_hash) if isinstance(feature_hash, str) else None
+            if info is not None and info.parent_attribute_hash is None:
+                return entry
+        return entries[-1] if isinstance(entries[-1], dict) else {}
+
+    def answer_text(self, entry: dict) -> str | None:
+        answers = entry.get("answers")
+        if isinstance(answers, list):
+            names = [str(self.context.ontology.name(option.get("featureHash"), option.get("name")))
+                     for option in answers if isinstance(option, dict)]
+            return ", ".join(names) if names else None
+        return None if answers is None else str(answers)
 
     # ---- attributes
 
@@ -587,11 +611,12 @@ class _RowNormalizer:
         values = self.answer_values(answers, f"{path}.answers")
         attribute_type = info.type if info and info.type else _answer_type(answers)
         start, end = frame_range if frame_range else (None, None)
+        name = self.context.ontology.name(attribute_hash, entry.get("name"))
         for option_hash, option_name, option_value, text, number in values:
             seq = sequence.get(owner, 0)
             sequence[owner] = seq + 1
             self.tables["attributes"].append((
-                self.label_hash, owner, seq, kind, attribute_hash, entry.get("name"), attribute_type,
+                self.label_hash, owner, seq, kind, attribute_hash, name, attribute_type,
                 option_hash, option_name, option_value, text, number, frame_range is not None, start, end,
                 info.parent_attribute_hash if info else None, info.parent_option_hash if info else None,
                 entry.get("manualAnnotation"), entry.get("trackHash"),
@@ -603,7 +628,9 @@ class _RowNormalizer:
             for index, option in enumerate(answers):
                 if not isinstance(option, dict):
                     raise self.fail(f"{path}[{index}]", "expected an option object")
-                values.append((option.get("featureHash"), option.get("name"), option.get("value"), None, None))
+                option_hash = option.get("featureHash")
+                name = self.context.ontology.name(option_hash, option.get("name"))
+                values.append((option_hash, name, option.get("value"), None, None))
             return values
         if isinstance(answers, str):
             return [(None, None, None, answers, None)]
@@ -725,18 +752,6 @@ def _coordinate_problem(name: str, value: float) -> str:
     if not math.isfinite(value):
         return f"{name}={value:g} not finite"
     return f"{name}={value:g} < 0" if value < 0 else f"{name}={value:g} > 1"
-
-
-def _answer_text(entry: Any) -> str | None:
-    if not isinstance(entry, dict):
-        return None
-    answers = entry.get("answers")
-    if isinstance(answers, list):
-        names = [str(option.get("name")) for option in answers if isinstance(option, dict)]
-        return ", ".join(names) if names else None
-    if answers is None:
-        return None
-    return str(answers)
 
 
 def _answer_type(answers: Any) -> str | None:

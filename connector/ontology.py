@@ -40,10 +40,18 @@ class AttributeInfo:
 class OntologyIndex:
     attributes: dict[str, AttributeInfo] = field(default_factory=dict)
     object_uids: dict[str, int] = field(default_factory=dict)
+    # feature hash -> the ontology's name of an object, classification, attribute or option (label): rows
+    # keep the name a feature had when they were saved, the ontology has its name now
+    names: dict[str, str] = field(default_factory=dict)
     fingerprint: str | None = None  # changes when the ontology does, so rows are re-derived
 
     def attribute(self, feature_hash: str) -> AttributeInfo | None:
         return self.attributes.get(feature_hash)
+
+    def name(self, feature_hash: Any, saved_name: Any) -> Any:
+        """The ontology's name for the feature, else the name the label row saved with it."""
+        known = self.names.get(feature_hash) if isinstance(feature_hash, str) else None
+        return known or saved_name
 
 
 @dataclass(frozen=True)
@@ -99,11 +107,23 @@ def build_index(ontology: dict[str, Any] | None) -> OntologyIndex:
         uid = _int_or_none(obj.get("id"))
         if uid is not None and obj.get("featureNodeHash"):
             index.object_uids[obj["featureNodeHash"]] = uid
+        _add_name(index, obj.get("featureNodeHash"), obj.get("name"))
+    for classification in ontology.get("classifications", []):  # named by its top-level attribute, as in rows
+        first = (classification.get("attributes") or [{}])[0]
+        _add_name(index, classification.get("featureNodeHash"), first.get("name"))
     for attribute, nesting in _walk_attributes(ontology):
         index.attributes[attribute["featureNodeHash"]] = AttributeInfo(
             attribute.get("type"), nesting.parent_attribute, nesting.parent_option
         )
+        _add_name(index, attribute.get("featureNodeHash"), attribute.get("name"))
+        for option in attribute.get("options") or []:
+            _add_name(index, option.get("featureNodeHash"), option.get("label"))
     return index
+
+
+def _add_name(index: OntologyIndex, feature_hash: Any, name: Any) -> None:
+    if isinstance(feature_hash, str) and isinstance(name, str):
+        index.names[feature_hash] = name
 
 
 def _walk_attributes(ontology: dict[str, Any]) -> Iterator[tuple[dict, _Nesting]]:

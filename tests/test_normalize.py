@@ -12,11 +12,11 @@ import pytest
 
 from connector import schema
 from connector.normalize import RANGE_FRAMES_WITHOUT_COUNT, TABLE_COLUMNS, LabelRowError, RowContext, normalize_label_row
-from connector.ontology import build_index, normalize_ontology
+from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.rowcheck import flagged
 from connector.sources import archive_json, parse_json
 from examples import sdk_sample
-from sdk_counts import sdk_counts
+from sdk_counts import load_label_row, sdk_counts
 
 SYNCED_AT = datetime(2026, 1, 1)
 
@@ -114,6 +114,76 @@ def test_answers_match_the_sdk(kind, context, ontology):
             want = sorted((answer, frame_range) for answer, ranges in items for frame_range in ranges)
             assert got == want
     assert named_tables["branches"][0][0] == row["label_hash"]
+
+
+def sdk_classification_answers(row: dict, ontology: dict) -> dict[str, tuple]:
+    """{classification hash: (name, answer)} as the SDK reads them: the name of the classification's
+    top-level attribute and its answer (an option's label, the set of a checklist's, or the text)."""
+    found = {}
+    for instance in load_label_row(row, ontology).get_classification_instances():
+        top = instance.ontology_item.attributes[0]
+        answer = instance.get_answer(top)
+        if isinstance(answer, list):
+            answer = frozenset(option.label for option in answer)
+        found[instance.classification_hash] = (top.name, getattr(answer, "label", answer))
+    return found
+
+
+@pytest.mark.parametrize("with_ontology", [True, False], ids=["ontology", "no-ontology"])
+@pytest.mark.parametrize("kind", sorted(ROWS))
+def test_classification_names_and_answers_match_the_sdk(kind, with_ontology, ontology):
+    """The SDK writes a classification's nested answers before its own: Weather = Rain is stored as
+    Weather, not as the Intensity nested under Rain. Without the ontology the order alone says so."""
+    row = ROWS[kind]
+    context = RowContext("project", SYNCED_AT, build_index(ontology) if with_ontology else OntologyIndex())
+    expected = sdk_classification_answers(row, ontology)
+    got = {c["classification_hash"]: (c["name"], c["answer"])
+           for c in named(normalize_label_row(row, context), "classifications")}
+    got = {h: (name, frozenset(answer.split(", ")) if isinstance(expected[h][1], frozenset) else answer)
+           for h, (name, answer) in got.items()}
+    assert got == expected
+    nested_first = [len(answer["classifications"]) > 1 for answer in row["classification_answers"].values()]
+    assert any(nested_first) or kind not in ("video", "image")
+
+
+def renamed(ontology: dict) -> dict:
+    """The ontology with every object, attribute and option renamed, as after an edit in Encord."""
+    renamed = copy.deepcopy(ontology)
+
+    def rename(node: dict) -> None:
+        for key in ("name", "label"):
+            if key in node:
+                node[key] = f"{node[key]} (renamed)"
+        for child in [*node.get("attributes", []), *node.get("options", [])]:
+            rename(child)
+
+    for node in renamed["objects"] + renamed["classifications"]:
+        rename(node)
+    return renamed
+
+
+def test_names_follow_the_ontology_not_the_names_saved_in_the_row(ontology):
+    """A label row keeps the names its features had when it was saved; the SDK and the docs' scripts
+    name them as the ontology does now, and so does the warehouse."""
+    row = ROWS["video"]
+    tables = normalize_label_row(row, RowContext("project", SYNCED_AT, build_index(renamed(ontology))))
+    saved = normalize_label_row(row, RowContext("project", SYNCED_AT, OntologyIndex()))
+    for table, columns in (("objects", ["name"]), ("classifications", ["name"]),
+                           ("attributes", ["attribute_name", "option_name"])):
+        now, before = named(tables, table), named(saved, table)
+        assert len(now) == len(before) > 0
+        for row_now, row_before in zip(now, before):
+            for column in columns:
+                if row_before[column] is not None:
+                    assert row_now[column] == f"{row_before[column]} (renamed)", (table, column)
+    option_names = {a["option_name"] for a in named(saved, "attributes")} - {None}
+    option_answers = 0
+    for now, before in zip(named(tables, "classifications"), named(saved, "classifications")):
+        options = (before["answer"] or "").split(", ")
+        if set(options) <= option_names:
+            assert now["answer"] == ", ".join(f"{option} (renamed)" for option in options)
+            option_answers += 1
+    assert option_answers >= 2
 
 
 def test_img_group_frames_are_images_with_their_own_size(context):
@@ -272,6 +342,17 @@ def test_polygon_without_rings_gets_one_ring_from_its_vertices(context):
     frame = named(normalize_label_row(row, context), "object_frames")[0]
     assert frame["points"] == [[0.1, 0.2], [0.5, 0.6], [0.9, 0.1]]
     assert frame["rings"] == [[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1]]]
+
+
+def test_polygon_with_an_empty_rings_list_gets_one_ring_from_its_vertices(context):
+    """The SDK reads `"polygons": []` as no rings given: the outline in `polygon` is the one ring."""
+    row = minimal_video()
+    obj = row["data_units"]["dh-1"]["labels"]["3"]["objects"][0]
+    obj.pop("boundingBox")
+    obj.update(shape="polygon", polygon={"0": {"x": 0.1, "y": 0.2}, "1": {"x": 0.9, "y": 0.1}, "2": {"x": 0.5, "y": 0.6}},
+               polygons=[])
+    frame = named(normalize_label_row(row, context), "object_frames")[0]
+    assert frame["rings"] == [[[0.1, 0.2, 0.9, 0.1, 0.5, 0.6]]]
 
 
 def _frame_objects(row):

@@ -39,6 +39,18 @@ def test_rebuild_equals_the_original(warehouse, encord_emulator, key_path, proje
     result = CliRunner().invoke(cli, ["sync", "--from-export", str(write(tmp_path, "kept.jsonl", flagged)),
                                       "--project-hash", "export-project", *warehouse.cli_args])
     assert result.exit_code == 0, result.output
+    exported_before_a_rename = clone_row(sample_rows()[4], data_title="exported before a rename")
+    renamed = image_objects(exported_before_a_rename)[0]
+    renamed["name"] = "Name in the export"  # the ontology given names it now, and rebuild does so too
+    ontology_file = tmp_path / "ontology.json"
+    ontology_file.write_text(json.dumps(project.ontology))
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(write(tmp_path, "old.jsonl", [exported_before_a_rename])),
+                                      "--project-hash", "renamed-project", "--ontology", str(ontology_file),
+                                      *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    ontology_name = next(o["name"] for o in project.ontology["objects"] if o["featureNodeHash"] == renamed["featureHash"])
+    assert warehouse.rows("SELECT name FROM objects WHERE label_hash = :l AND object_hash = :o",
+                          l=exported_before_a_rename["label_hash"], o=renamed["objectHash"]) == [(ontology_name,)]
     everything = [*SYNC_TABLES, "projects", "raw_label_rows"]
     original = snapshot(warehouse, everything, skip=set())
     assert warehouse.scalar("SELECT count(*) FROM branches WHERE deleted_at IS NOT NULL") == 1
