@@ -141,7 +141,7 @@ def flatten(rows: list[dict], texts: list[bytes], project_hash: str, ontology, s
         for ch in {**entries, **cls_answers}:
             a, e = cls_answers.get(ch) or {}, entries.get(ch) or {}
             src = a or e
-            first = (a.get("classifications") or [{}])[0]
+            first = (a.get("classifications") or [{}])[-1]  # the top-level answer: the SDK writes it last
             ans = first.get("answers")
             text = (", ".join(str(x.get("name")) for x in ans) or None) if isinstance(ans, list) else \
                 (None if ans is None else str(ans))
