@@ -3,6 +3,7 @@ SDK-built label-row dicts (tests/views_expected.py), never by the views' own SQL
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import text
 import views_expected as ex
 from connector import migrate
 from connector.sync import ExportSyncConfig, sync_export
+from tests.encord_emulator import clone_row
 
 TOL = 1e-3  # pixels; DuckDB stores the 0..1 fractions as 32-bit REAL (see docs/views.md)
 
@@ -190,6 +192,34 @@ def test_labels_export_has_the_docs_columns(loaded):
             expected.add((classification_hash, answer["featureHash"], int(node["id"]), node["attributes"][0]["name"],
                           attribute, option, answer_text))
     assert set(got) == expected
+
+
+@pytest.mark.parametrize("number", [1e20, -1e20, math.inf, math.nan, 9007199254740991.0, 2.0 ** 53])
+def test_a_numeric_answer_of_any_double_prints_and_leaves_the_views_answering(loaded, tmp_path, number):
+    """One answer beyond BIGINT's range (or NaN, or an infinity) failed every query of the views
+    that print answers, whatever they selected (attribute_answers v1)."""
+    warehouse, _rows, by_type, _ontology = loaded
+    row = clone_row(by_type["video"], data_title="numbers.mp4")
+    entry = next(entry for answer in row["object_answers"].values() for entry in answer["classifications"]
+                 if isinstance(entry["answers"], (int, float)))
+    entry["answers"] = number
+    export = tmp_path / "numbers.json"
+    export.write_text(json.dumps([row], allow_nan=True))
+    assert sync_export(warehouse.engine, ExportSyncConfig(str(export), "p1", None)).ok
+    answer = warehouse.scalar("SELECT answer FROM attribute_answers WHERE label_hash = :l AND attribute_hash = :a",
+                              l=row["label_hash"], a=entry["featureHash"])
+    assert float(answer) == number or (math.isnan(number) and math.isnan(float(answer)))
+    assert answer.lstrip("-").isdigit() == (abs(number) < 2 ** 53)  # whole numbers a double holds exactly: digits
+    other_rows = warehouse.scalar("SELECT COUNT(*) FROM labels_export WHERE label_hash <> :l", l=row["label_hash"])
+    assert other_rows == warehouse.scalar("SELECT COUNT(*) FROM labels_export") - warehouse.scalar(
+        "SELECT COUNT(*) FROM labels_export WHERE label_hash = :l", l=row["label_hash"]) > 0
+    answers = warehouse.rows("SELECT answers FROM frame_labels WHERE label_hash = :l AND instance_hash = :o",
+                             l=row["label_hash"], o=entry_owner(row, entry))
+    assert answers and all(f"{entry['name']}: {answer}" in text for text, in answers)
+
+
+def entry_owner(row, entry):
+    return next(object_hash for object_hash, answer in row["object_answers"].items() if entry in answer["classifications"])
 
 
 def test_labeled_frames(loaded):
