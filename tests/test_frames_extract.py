@@ -37,6 +37,11 @@ def videos(tmp_path_factory):
     subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-ss", "1.3", "-i",
                     str(made["bframes.mp4"]), "-c", "copy", str(cut)], check=True)
     made["cut.mp4"] = cut
+    # cut after the input with -copyinkf: packets before the first keyframe, which no decoder outputs
+    lead_in = root / "lead_in.mp4"
+    subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-i", str(made["bframes.mp4"]), "-ss", "1.3",
+                    "-copyinkf", "-c", "copy", str(lead_in)], check=True)
+    made["lead_in.mp4"] = lead_in
     return made
 
 
@@ -52,7 +57,7 @@ PROBERS = [pytest.param(False, id="ffmpeg-only"),
 
 @pytest.mark.parametrize("use_ffprobe", PROBERS)
 @pytest.mark.parametrize("seek_cost", [2, 30])
-@pytest.mark.parametrize("name", [*VIDEOS, "cut.mp4"])
+@pytest.mark.parametrize("name", [*VIDEOS, "cut.mp4", "lead_in.mp4"])
 def test_each_frame_matches_the_reference_decode(videos, references, tmp_path, name,
                                                  seek_cost, use_ffprobe):
     ref = references[name]

@@ -124,6 +124,24 @@ def test_timeline_sorts_by_pts_and_drops_discarded_packets():
     assert (count, pts, keys, exact) == (4, (0, 512, 1024, 1536), (0,), True)
 
 
+def test_timeline_starts_at_the_first_keyframe_in_decode_order():
+    packets = [  # a clip cut with -copyinkf: one packet before its first keyframe, which no decoder outputs
+        Packet(pts=0, dts=0, size=1, key=False, discard=False),
+        Packet(pts=512, dts=512, size=1, key=True, discard=False),
+        Packet(pts=1024, dts=1024, size=1, key=False, discard=False),
+    ]
+    assert timeline(packets) == (2, (512, 1024), (0,), True)
+    edit_list = [  # a discarded keyframe's lead-in: the frames decoded from it stay
+        Packet(pts=-1024, dts=-1024, size=1, key=True, discard=True),
+        Packet(pts=-512, dts=-512, size=1, key=False, discard=True),
+        Packet(pts=0, dts=0, size=1, key=False, discard=False),
+        Packet(pts=512, dts=512, size=1, key=False, discard=False),
+    ]
+    assert timeline(edit_list) == (2, (0, 512), (), True)
+    no_keyframe = [Packet(pts=0, dts=0, size=1, key=False, discard=False)]
+    assert timeline(no_keyframe) == (1, (0,), (), True)
+
+
 def test_timeline_without_pts_or_with_ties_is_not_exact():
     no_pts = [Packet(None, 0, 1, True, False), Packet(None, 1, 1, False, False)]
     assert timeline(no_pts) == (2, (), (), False)

@@ -2,7 +2,8 @@
 
 Frame n (Encord's numbering) is the n-th frame the decoder outputs. The decoder outputs frames
 in presentation order and drops packets the container marks as discarded (edit lists), so the
-timeline is: the non-discarded packets of the first video stream, sorted by pts. The planner
+timeline is: the non-discarded packets of the first video stream from its first keyframe on,
+sorted by pts. The planner
 needs which of those are keyframes; the extractor needs each frame's pts to check a seek
 landed where planned. Both come from one packet listing:
 
@@ -87,13 +88,22 @@ def timeline(packets: list[Packet]) -> tuple[int, tuple[int, ...], tuple[int, ..
     """(frame count, pts in presentation order, keyframe indices, exact) from packets in
     decode order. Not exact (no seeking, no pts checks) when a packet lacks pts or two share
     one: presentation order is then only known to the decoder. Pure."""
-    kept = [p for p in packets if not p.discard]
+    kept = [p for p in _from_first_keyframe(packets) if not p.discard]
     if any(p.pts is None for p in kept):
         return len(kept), (), (), False
     order = sorted(kept, key=lambda p: p.pts)
     pts = tuple(p.pts for p in order)
     keys = tuple(i for i, p in enumerate(order) if p.key)
     return len(kept), pts, keys, len(set(pts)) == len(pts)
+
+
+def _from_first_keyframe(packets: list[Packet]) -> list[Packet]:
+    """Packets from the first keyframe on, in decode order: the decoder cannot output a frame
+    before it (a clip cut by stream copy with -copyinkf starts so), and stream copy, what the
+    ffmpeg-only listing reads, drops those packets too. The first keyframe may be a discarded
+    one (an edit list's lead-in): the frames decoded from it are kept."""
+    first = next((index for index, packet in enumerate(packets) if packet.key), 0)
+    return packets[first:]
 
 
 def fingerprint(packets: list[Packet], width: int, height: int) -> str:
@@ -132,7 +142,8 @@ def _build(packets, width, height, tb, start, prober, format_name) -> VideoInfo:
         raise ProbeError("no video frames")
     return VideoInfo(width=width, height=height, time_base=tb, start_time=start,
                      frame_count=count, pts=pts,
-                     keyframes=keys, fingerprint=fingerprint(packets, width, height),
+                     # from the first keyframe: a video read one frame early before 2026-11-29 looks changed
+                     keyframes=keys, fingerprint=fingerprint(_from_first_keyframe(packets), width, height),
                      reorder=any(p.pts != p.dts for p in packets if p.pts is not None),
                      exact=exact, prober=prober, format_name=format_name)
 
