@@ -128,6 +128,26 @@ def test_rerun_writes_only_what_is_new_or_changed(warehouse, tmp_path, clips):
     assert len(fingerprints) == 1
 
 
+def test_a_video_replaced_by_a_shorter_one_leaves_no_image_of_the_old_one(warehouse, tmp_path, clips):
+    media = tmp_path / "media"
+    media.mkdir()
+    make_video(media / "a.mp4", 100)
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [10, 90])])
+    cfg = ExtractFramesConfig(dest=str(tmp_path / "dest"), media_root=str(media), fmt="png")
+    assert extract_frames(warehouse.engine, cfg).written == 2
+    folder = tmp_path / "dest" / PROJECT / "dh-a"
+
+    make_video(media / "a.mp4", 50, gop=24)  # frame 90 is still labeled, past the new video's end
+    again = extract_frames(warehouse.engine, cfg)
+    assert (again.written, again.pruned) == (1, 1)
+    assert [failure.reason for failure in again.failures] == ["past the end of the video (50 frames): 90"]
+    assert sorted(path.name for path in folder.iterdir()) == ["000010.png", "manifest.jsonl"]
+    assert rows(warehouse, "SELECT frame FROM extracted_frames") == [(10,)]
+    assert [json.loads(line)["frame"] for line in (folder / "manifest.jsonl").read_text().splitlines()] == [10]
+    third = extract_frames(warehouse.engine, cfg)  # nothing recorded of the old video: nothing to remove
+    assert (third.written, third.skipped, third.pruned) == (0, 1, 0)
+
+
 def test_frames_deleted_at_the_destination_are_written_again(warehouse, tmp_path, clips):
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40, 41])])
     cfg = config(tmp_path, clips)
@@ -207,9 +227,11 @@ def test_bad_videos_are_reported_and_the_rest_goes_on(warehouse, tmp_path, clips
     (media / "junk.mp4").write_bytes(b"\x00" * 5000)
     outside = tmp_path / "escape.mp4"
     outside.write_bytes((clips / "a.mp4").read_bytes())  # exists, but outside the root
+    (media / "dh-hashed.mp4").write_bytes((clips / "a.mp4").read_bytes())
     sync(warehouse, tmp_path, [
         label_row("a.mp4", "dh-a", [3, 150]),             # frame 150 is past the end
         label_row("../escape.mp4", "dh-esc", [1]),
+        label_row("../hashed.mp4", "dh-hashed", [2]),     # never read as a path, found by its data hash
         label_row(str(outside), "dh-abs", [1]),
         label_row("absent.mp4", "dh-absent", [1]),
         label_row("junk.mp4", "dh-junk", [1]),
@@ -217,13 +239,15 @@ def test_bad_videos_are_reported_and_the_rest_goes_on(warehouse, tmp_path, clips
     dest = tmp_path / "dest"
     result = extract_frames(warehouse.engine, ExtractFramesConfig(dest=str(dest),
                                                                   media_root=str(media)))
-    assert result.written == 1 and result.videos == 5
+    assert result.written == 2 and result.videos == 6
+    assert read_index(decode_gray(dest / PROJECT / "dh-hashed" / "000002.jpg")[0]) == 2
     errors = {r[0]: (r[1], r[2]) for r in rows(
         warehouse, "SELECT data_title, field, reason FROM sync_errors WHERE run_id = :r",
         r=result.run_id)}
     assert errors["a.mp4"][0] == "frame" and "past the end" in errors["a.mp4"][1]
     assert "150" in errors["a.mp4"][1]
-    assert errors["../escape.mp4"][0] == "data_title"
+    assert errors["../escape.mp4"][0] == "data_title" and "named by the data hash" in errors["../escape.mp4"][1]
+    assert "../hashed.mp4" not in errors
     assert errors[str(outside)][0] == "data_title"
     assert errors["absent.mp4"][0] == "video" and "no video" in errors["absent.mp4"][1]
     assert errors["junk.mp4"][0] == "video" and "cannot read" in errors["junk.mp4"][1]
@@ -232,7 +256,8 @@ def test_bad_videos_are_reported_and_the_rest_goes_on(warehouse, tmp_path, clips
                      if p.is_file() and not p.name.startswith("export-")
                      and "media" not in p.parts and p != outside
                      and p.suffix not in (".duckdb", ".wal", ".lock"))
-    assert written == [f"dest/{PROJECT}/dh-a/000003.jpg", f"dest/{PROJECT}/dh-a/manifest.jsonl"]
+    assert written == [f"dest/{PROJECT}/dh-a/000003.jpg", f"dest/{PROJECT}/dh-a/manifest.jsonl",
+                       f"dest/{PROJECT}/dh-hashed/000002.jpg", f"dest/{PROJECT}/dh-hashed/manifest.jsonl"]
     assert rows(warehouse, "SELECT status FROM sync_runs WHERE run_id = :r",
                 r=result.run_id) == [("partial",)]
 

@@ -121,9 +121,12 @@ def test_s3_destination_from_storage_options(s3, s3_endpoint, monkeypatch):
 def test_candidates_and_unsafe_titles():
     assert candidates("clip.mp4", "h1") == ["clip.mp4", "h1", "h1.mp4"]
     assert candidates(None, "h1") == ["h1"]
-    for bad in ("../x.mp4", "/abs/x.mp4", "a/../../x.mp4"):
+    for bad in ("../x.mp4", "/abs/x.mp4", "a/../../x.mp4", "x:y.mp4", "~clip.mp4", "a\\b.mp4"):
+        assert candidates(bad, "h1") == ["h1", "h1.mp4"]  # never read as a path; the data hash may find it
+    assert candidates("clip.mp4 ", "h1") == ["h1"]  # nor is a suffix that is not a safe name
+    for bad_hash in ("../h1", "a/b"):
         with pytest.raises(UnsafePath):
-            candidates(bad, "h1")
+            candidates("clip.mp4", bad_hash)
 
 
 def test_local_media_root_by_title_then_hash(tmp_path):

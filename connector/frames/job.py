@@ -156,6 +156,8 @@ class _Outcome:
     fingerprint: str | None = None
     records: list[FrameRecord] = field(default_factory=list)
     skipped: int = 0
+    stale: list[int] = field(default_factory=list)
+    """Recorded frames of another version of the video that this one does not reach: their images go."""
     errors: list[tuple[str, str]] = field(default_factory=list)
     """(field, reason) per problem with this video."""
 
@@ -185,7 +187,8 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
             with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
                 _pooled(engine, config, work, result, pool, progress)
         if config.prune:
-            result.pruned, busy = prune(engine, Destination(config.dest, config.storage_options), config.project_hash)
+            pruned, busy = prune(engine, Destination(config.dest, config.storage_options), config.project_hash)
+            result.pruned += pruned
             result.busy += busy
     except BaseException as error:
         finish_run(engine, run_id, _stats(result), "failed", error=error_line(error)[:2000])
@@ -280,6 +283,7 @@ def process_video(task: _Task) -> _Outcome:
                                   fmt=config.fmt, quality=config.quality, info=info,
                                   seek_cost=config.seek_cost, max_segments=config.max_segments)
             outcome.records = video.frames
+            outcome.stale = [f for f in video.out_of_range if task.done.get(f, info.fingerprint) != info.fingerprint]
             if video.out_of_range:
                 outcome.errors.append(("frame", f"past the end of the video "
                                                 f"({info.frame_count} frames): "
@@ -288,8 +292,7 @@ def process_video(task: _Task) -> _Outcome:
                 outcome.errors.append(("frame", "not decodable (truncated or corrupt "
                                                 f"video): {_listing(video.missing)}"))
     except UnsafePath as error:
-        outcome.errors.append(("data_title", f"{error}: it would resolve outside the media "
-                                             "root or destination; video skipped"))
+        outcome.errors.append(("data_title", f"{error}; video skipped"))
     except VideoNotFound as error:
         outcome.errors.append(("video", str(error)))
     except (ProbeError, ExtractError) as error:
@@ -339,13 +342,17 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
     commits."""
     result.videos += 1
     result.skipped += outcome.skipped
+    dest = Destination(config.dest, config.storage_options)
     if outcome.records:
         warehouse.record(connection, config.dest, work, outcome.records, outcome.fingerprint,
                          result.run_id, utc_now())
         result.written += len(outcome.records)
+    warehouse.forget(connection, config.dest, work.project_hash, work.data_hash, [(f, config.fmt) for f in outcome.stale])
     if outcome.fingerprint is not None:
-        write_manifest(connection, Destination(config.dest, config.storage_options), work,
-                       config.branch)
+        write_manifest(connection, dest, work, config.branch)
+    for frame in outcome.stale:  # as prune does: rows and manifest first, the images last
+        dest.remove(frame_key(work.project_hash, work.data_hash, frame, config.fmt))
+    result.pruned += len(outcome.stale)
     failures = [RowFailure(None, field_, reason, work.data_title, FRAMES_SOURCE)
                 for field_, reason in outcome.errors]
     record_failures(connection, result.run_id, work.project_hash, failures)
