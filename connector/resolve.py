@@ -2,7 +2,8 @@
 `WHERE resolved_at IS NULL` is what is failing now.
 
 A problem is gone when the run
-- deleted its label row;
+- deleted its label row, or found it gone from Encord though it was never stored (quarantined on its
+  first fetch);
 - read its label row again and did not record the problem again (a problem recorded by the run
   itself is never gone); for a label row loaded with flagged annotations or classifications
   (`kept`), when it is stored without any in the table the problem names now;
@@ -70,7 +71,7 @@ class RunDid:
     read: Collection[str] = ()
     """Label hashes the run read (loaded, unchanged or failed)."""
     deleted: Collection[str] = ()
-    """Label hashes the run removed."""
+    """Label hashes the run removed, or found gone from the source without ever storing them."""
     files_read: Collection[str] = ()
     """Export files (their names in the export) read whole without a failed row."""
     videos_done: Collection[tuple[str, str | None]] = ()

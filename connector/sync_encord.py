@@ -4,6 +4,11 @@ Each run: read the project and its ontology, list label-row metadata (everything
 full-listing run, else what was edited since the cursor minus an overlap), fetch only
 rows that are new or edited, load them batch by batch with the cursor advancing in the
 same transaction, and on full, unfiltered listings remove what is gone from Encord.
+
+A filtered run (--title, --label-status, --workflow-stage) lists some of the scope's rows: it moves
+neither the scope's cursor (past edits of rows it did not list), nor its count of runs since the
+full listing (it deletes nothing), nor its ontology fingerprint (the ontology the rows it did not
+fetch were normalized with).
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from connector import load, migrate
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.failures import error_line
-from connector.incremental import full_listing_due, next_cursor, plan_sync
+from connector.incremental import StoredRow, full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
-from connector.resolve import RunDid, resolve_problems
-from connector.sources.encord import EncordSource, EncordSourceConfig, listing_bound
+from connector.resolve import RunDid, open_problems, resolve_problems
+from connector.sources.encord import EncordSource, EncordSourceConfig, Listing, listing_bound
 from connector.state import Run, SyncState, read_state, recorded_run, stored_rows, utc_now, write_state
 from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, default_workers, load_rows
 
@@ -76,19 +81,20 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
 
 def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state: SyncState | None, run: Run,
           on_progress: Callable[[int], None] | None) -> None:
-    project_hash, scope = config.source.project_hash, config.source.scope
+    project_hash, scope, filtered = config.source.project_hash, config.source.scope, config.source.filtered
     ontology = source.ontology()
     index = build_index(ontology)
     ontology_changed = state is None or state.ontology_fingerprint != index.fingerprint
     refetch_all = config.full_refresh or ontology_changed
     full_listing = refetch_all or run.cursor_before is None or full_listing_due(state.runs_since_full_listing,
                                                                                 config.full_listing_every)
+    finds_deletions = full_listing and not filtered
     listed, present = source.list_rows(None if full_listing else listing_bound(run.cursor_before, config.overlap))
     crash_point("listed")
     with engine.connect() as connection:
         stored = stored_rows(connection, project_hash)
     plan = plan_sync(listed, present, stored, covers_branch=scope.covers, refetch_all=refetch_all,
-                     detect_deletes=full_listing and not config.source.filtered)
+                     detect_deletes=finds_deletions)
     run.stats.listed, run.stats.unchanged = len(listed), plan.unchanged
     log.info("listed", extra={"event": "listed", "run_id": run.run_id, "listed": len(listed),
                               "to_fetch": len(plan.to_fetch), "full_listing": full_listing})
@@ -99,33 +105,52 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
         load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
         if ontology_changed:
             load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
+            # No one ontology is what the scope's rows were normalized with until a run has fetched
+            # them all again: a filtered run does not, nor one that fails, and the ontology may yet
+            # change back to the one recorded.
+            write_state(connection, project_hash, scope.key, ontology_fingerprint=None)
 
-    def advance_cursor(connection, edited_at) -> None:
-        run.cursor_after = next_cursor(run.cursor_after, edited_at)
-        write_state(connection, project_hash, scope.key, cursor=run.cursor_after)
+    def commit_batch(connection, edited_at) -> None:
+        if not filtered:
+            run.cursor_after = next_cursor(run.cursor_after, edited_at)
+            write_state(connection, project_hash, scope.key, cursor=run.cursor_after)
         log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(edited_at),
                                            "cursor": run.cursor_after})
 
     run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,
-                             batch_size=config.batch_size, full_refresh=refetch_all, on_batch=advance_cursor,
+                             batch_size=config.batch_size, full_refresh=refetch_all, on_batch=commit_batch,
                              on_progress=on_progress, workers=_workers(config))
-    # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
-    # including rows the plan left alone, which the batches never saw.
-    run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
+    gone = _gone_from_encord(engine, source, project_hash, listed, stored) if finds_deletions else []
     with engine.begin() as connection:
         if plan.deleted_label_hashes:
             load.delete_label_rows(connection, project_hash, plan.deleted_label_hashes, plan.affected_data_hashes,
                                    config.keep_deleted, utc_now())
             run.stats.deleted = len(plan.deleted_label_hashes)
         fetched = {row.label_hash for row in plan.to_fetch if row.label_hash}
-        resolve_problems(connection, run.run_id, project_hash, RunDid(read=fetched, deleted=plan.deleted_label_hashes),
-                         utc_now())
-        runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
-        write_state(connection, project_hash, scope.key, cursor=run.cursor_after,
-                    ontology_fingerprint=index.fingerprint, runs_since_full_listing=runs_since,
-                    **({"full_listing_at": utc_now()} if full_listing else {}))
+        resolve_problems(connection, run.run_id, project_hash,
+                         RunDid(read=fetched, deleted=[*plan.deleted_label_hashes, *gone]), utc_now())
+        if not filtered:
+            # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
+            # including rows the plan left alone, which the batches never saw.
+            run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
+            runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
+            write_state(connection, project_hash, scope.key, cursor=run.cursor_after,
+                        ontology_fingerprint=index.fingerprint, runs_since_full_listing=runs_since,
+                        **({"full_listing_at": utc_now()} if full_listing else {}))
         crash_point("deletes")
     crash_point("finish")
+
+
+def _gone_from_encord(engine: Engine, source: EncordSource, project_hash: str, listed: list[Listing],
+                      stored: list[StoredRow]) -> list[str]:
+    """Label hashes of the project's open problems whose rows Encord no longer has, though the warehouse never
+    stored them (quarantined on their first fetch), so no deletion covers them. A full listing shows one
+    branch scope: those it leaves out are looked up in every branch."""
+    with engine.connect() as connection:
+        problems = open_problems(connection, project_hash)
+    known = {row.label_hash for row in listed} | {row.label_hash for row in stored}
+    unlisted = sorted({problem.label_hash for problem in problems if problem.label_hash} - known)
+    return sorted(set(unlisted) - source.existing(unlisted)) if unlisted else []
 
 
 def _workers(config: EncordSyncConfig) -> int:

@@ -56,3 +56,16 @@ def last_run(warehouse):
     return warehouse.rows(
         "SELECT status, listed, fetched, inserted, updated, unchanged, deleted, failed FROM sync_runs "
         "ORDER BY started_at DESC LIMIT 1")[0]
+
+
+def before_first_fetch(emulator, action):
+    """Runs `action` when the emulator is first asked for label rows, then serves them: between a run's
+    listing and its fetches."""
+    original = emulator.store.fetch_rows
+
+    def fetch_rows(*args, **kwargs):
+        emulator.store.fetch_rows = original
+        action()
+        return original(*args, **kwargs)
+
+    emulator.store.fetch_rows = fetch_rows

@@ -168,6 +168,12 @@ class EncordSource:
         self._handles = {row.label_hash: row for row in rows if row.label_hash is not None}
         return [_listing(row) for row in self._handles.values()], {row.data_hash for row in rows}
 
+    def existing(self, label_hashes: list[str]) -> set[str]:
+        """Those of `label_hashes` that Encord has, in any branch (one request)."""
+        rows = self._call("list label rows", lambda: self.project.list_label_rows_v2(
+            label_hashes=label_hashes, include_all_label_branches=True))
+        return {row.label_hash for row in rows} & set(label_hashes)
+
     def _scope_kwargs(self) -> dict[str, Any]:
         scope = self.config.scope
         if scope.all_branches:
@@ -197,7 +203,11 @@ class EncordSource:
             gc.collect()
 
     def _initialise(self, chunk: list[Listing]) -> list[Listing]:
-        """Fetch the chunk's labels; if the API refuses because some rows are gone, fetch the survivors."""
+        """Fetch the chunk's labels; if the API refuses because some rows are gone, fetch the survivors.
+
+        A survivor keeps what the run's listing said of it: the cursor passes no edit time that listing did
+        not show (rows edited since and not listed are the next run's), and a survivor edited since is
+        fetched again by the next run, its listing being new."""
         from encord.exceptions import ResourceNotFoundError
 
         try:
@@ -206,9 +216,9 @@ class EncordSource:
         except ResourceNotFoundError:
             wanted = [listing.label_hash for listing in chunk]
             relisted = self._call("list label rows", lambda: self.project.list_label_rows_v2(label_hashes=wanted, **self._scope_kwargs()))
-            survivors = [row for row in relisted if row.label_hash in set(wanted)]
-            self._handles.update((row.label_hash, row) for row in survivors)
-            survivors = [_listing(row) for row in survivors]
+            handles = {row.label_hash: row for row in relisted if row.label_hash in set(wanted)}
+            self._handles.update(handles)
+            survivors = [listing for listing in chunk if listing.label_hash in handles]
             self._initialise_isolating(survivors)
             return survivors
 
