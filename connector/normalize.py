@@ -348,6 +348,8 @@ class _RowNormalizer:
             raise self.fail(".shape", f"unknown shape {shape!r}")
         value = obj.get(key)
         path = "." + key
+        if isinstance(value, list) and shape in ("polygon", "polyline"):  # the SDK reads a list of points too
+            value = dict(enumerate(value))
         if not isinstance(value, dict):
             raise self.fail(path, "missing" if value is None else "expected an object")
         if shape in BOX_SHAPES:

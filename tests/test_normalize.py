@@ -344,6 +344,21 @@ def test_polygon_without_rings_gets_one_ring_from_its_vertices(context):
     assert frame["rings"] == [[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1]]]
 
 
+@pytest.mark.parametrize("shape", ["polygon", "polyline"])
+def test_vertices_given_as_a_list_read_as_the_sdk_reads_them(shape, context):
+    """The SDK reads a polygon or polyline written as a list of points (an older form) in list order."""
+    vertices = [{"x": 0.1, "y": 0.2}, {"x": 0.9, "y": 0.1}, {"x": 0.5, "y": 0.6}]
+    tables = {}
+    for form, value in (("list", vertices), ("keyed", {str(i): v for i, v in enumerate(vertices)})):
+        row = minimal_video()
+        obj = row["data_units"]["dh-1"]["labels"]["3"]["objects"][0]
+        obj.pop("boundingBox")
+        obj.update(shape=shape, **{shape: value})
+        tables[form] = normalize_label_row(row, context)
+    assert named(tables["list"], "object_frames")[0]["points"] == [[0.1, 0.2], [0.9, 0.1], [0.5, 0.6]]
+    assert tables["list"] == tables["keyed"]
+
+
 def test_polygon_with_an_empty_rings_list_gets_one_ring_from_its_vertices(context):
     """The SDK reads `"polygons": []` as no rings given: the outline in `polygon` is the one ring."""
     row = minimal_video()
