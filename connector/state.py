@@ -200,6 +200,15 @@ def write_state(connection: Connection, project_hash: str, scope: str, **values)
     connection.execute(insert(state).values(**merged))
 
 
+def forget_other_ontologies(connection: Connection, project_hash: str, fingerprint: str | None) -> None:
+    """The project's ontology tables now hold `fingerprint`'s ontology: every state of the project that
+    recorded another one (its rows were normalized with it) records none, so its next run fetches its rows again."""
+    state = schema.sync_state
+    connection.execute(update(state).where(
+        state.c.project_hash == project_hash, state.c.ontology_fingerprint.is_distinct_from(fingerprint),
+    ).values(ontology_fingerprint=None))
+
+
 def stored_rows(connection: Connection, project_hash: str) -> list:
     """Label rows of the project now in the warehouse (soft-deleted ones excluded)."""
     branches = schema.branches

@@ -5,10 +5,10 @@ full-listing run, else what was edited since the cursor minus an overlap), fetch
 rows that are new or edited, load them batch by batch with the cursor advancing in the
 same transaction, and on full, unfiltered listings remove what is gone from Encord.
 
-A filtered run (--title, --label-status, --workflow-stage) lists some of the scope's rows: it moves
-neither the scope's cursor (past edits of rows it did not list), nor its count of runs since the
-full listing (it deletes nothing), nor its ontology fingerprint (the ontology the rows it did not
-fetch were normalized with).
+A filtered run (--title, --label-status, --workflow-stage) lists some of the scope's rows, so it
+keeps its own state (EncordSourceConfig.state_key): its cursor would pass edits of rows it did not
+list, its full listings find no deletions, and its ontology fingerprint would vouch for rows it did
+not fetch.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from connector.incremental import StoredRow, full_listing_due, next_cursor, plan
 from connector.ontology import build_index, normalize_ontology
 from connector.resolve import RunDid, open_problems, resolve_problems
 from connector.sources.encord import EncordSource, EncordSourceConfig, Listing, listing_bound
-from connector.state import Run, SyncState, read_state, recorded_run, stored_rows, utc_now, write_state
+from connector.state import (Run, SyncState, forget_other_ontologies, read_state, recorded_run, stored_rows, utc_now,
+                             write_state)
 from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, default_workers, load_rows
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -60,14 +61,14 @@ class EncordSyncConfig:
 def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource | None = None,
                 on_progress: Callable[[int], None] | None = None) -> SyncResult:
     source = source or EncordSource(config.source)
-    project_hash, scope = config.source.project_hash, config.source.scope
+    project_hash = config.source.project_hash
     migrate.upgrade(engine)
     with engine.connect() as connection:
-        state = read_state(connection, project_hash, scope.key)
+        state = read_state(connection, project_hash, config.source.state_key)
     with recorded_run(engine, "encord", project_hash) as run:
         run.cursor_before = run.cursor_after = state.cursor if state else None
         log.info("sync started", extra={"event": "sync_started", "run_id": run.run_id, "project": project_hash,
-                                        "scope": scope.key})
+                                        "scope": config.source.state_key})
         try:
             _sync(engine, config, source, state, run, on_progress)
         except BaseException as error:
@@ -81,14 +82,14 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
 
 def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state: SyncState | None, run: Run,
           on_progress: Callable[[int], None] | None) -> None:
-    project_hash, scope, filtered = config.source.project_hash, config.source.scope, config.source.filtered
+    project_hash, scope, state_key = config.source.project_hash, config.source.scope, config.source.state_key
     ontology = source.ontology()
     index = build_index(ontology)
     ontology_changed = state is None or state.ontology_fingerprint != index.fingerprint
     refetch_all = config.full_refresh or ontology_changed
     full_listing = refetch_all or run.cursor_before is None or full_listing_due(state.runs_since_full_listing,
                                                                                 config.full_listing_every)
-    finds_deletions = full_listing and not filtered
+    finds_deletions = full_listing and not config.source.filtered
     listed, present = source.list_rows(None if full_listing else listing_bound(run.cursor_before, config.overlap))
     crash_point("listed")
     with engine.connect() as connection:
@@ -105,15 +106,13 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
         load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
         if ontology_changed:
             load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
-            # No one ontology is what the scope's rows were normalized with until a run has fetched
-            # them all again: a filtered run does not, nor one that fails, and the ontology may yet
-            # change back to the one recorded.
-            write_state(connection, project_hash, scope.key, ontology_fingerprint=None)
+            # Rows another state's runs loaded with another ontology are theirs to fetch again, and
+            # this run's until it has fetched all of its own (it may fail; the ontology may change back).
+            forget_other_ontologies(connection, project_hash, index.fingerprint)
 
     def commit_batch(connection, edited_at) -> None:
-        if not filtered:
-            run.cursor_after = next_cursor(run.cursor_after, edited_at)
-            write_state(connection, project_hash, scope.key, cursor=run.cursor_after)
+        run.cursor_after = next_cursor(run.cursor_after, edited_at)
+        write_state(connection, project_hash, state_key, cursor=run.cursor_after)
         log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(edited_at),
                                            "cursor": run.cursor_after})
 
@@ -129,14 +128,13 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
         fetched = {row.label_hash for row in plan.to_fetch if row.label_hash}
         resolve_problems(connection, run.run_id, project_hash,
                          RunDid(read=fetched, deleted=[*plan.deleted_label_hashes, *gone]), utc_now())
-        if not filtered:
-            # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
-            # including rows the plan left alone, which the batches never saw.
-            run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
-            runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
-            write_state(connection, project_hash, scope.key, cursor=run.cursor_after,
-                        ontology_fingerprint=index.fingerprint, runs_since_full_listing=runs_since,
-                        **({"full_listing_at": utc_now()} if full_listing else {}))
+        # Every listed row is now loaded (or quarantined, or gone): the cursor may pass them all,
+        # including rows the plan left alone, which the batches never saw.
+        run.cursor_after = next_cursor(run.cursor_after, [row.last_edited_at for row in listed])
+        runs_since = 0 if full_listing else (state.runs_since_full_listing or 0) + 1
+        write_state(connection, project_hash, state_key, cursor=run.cursor_after,
+                    ontology_fingerprint=index.fingerprint, runs_since_full_listing=runs_since,
+                    **({"full_listing_at": utc_now()} if full_listing else {}))
         crash_point("deletes")
     crash_point("finish")
 

@@ -293,6 +293,13 @@ def test_a_filtered_run_during_an_ontology_change_leaves_every_other_row_to_the_
         run_sync(warehouse, encord_emulator, key_path, project.hash)
         run_sync(other_warehouse, encord_emulator, key_path, project.hash, "--full-refresh")
         assert snapshot(warehouse) == snapshot(other_warehouse)
+    fetched = []
+    for _ in range(2):  # each state fetches its rows again once, then the two keep to the one ontology
+        encord_emulator.log.clear()
+        run_sync(warehouse, encord_emulator, key_path, project.hash, "--title", image)
+        run_sync(warehouse, encord_emulator, key_path, project.hash)
+        fetched.append(encord_emulator.log.fetched_label_hashes())
+    assert fetched == [[project.rows["image"]["label_hash"]], []]
 
 
 def test_retries_then_success(warehouse, encord_emulator, key_path, project):
@@ -493,9 +500,14 @@ def test_workflow_stage_and_label_status_filters(warehouse, encord_emulator, key
     run_sync(other := warehouse, encord_emulator, key_path, project.hash, "--label-status", "completed")
     assert encord_emulator.log.listings()[-1].payload["label_statuses"] == ["COMPLETED"]
     fetched = set(encord_emulator.log.fetched_label_hashes())
-    # the image too: until an unfiltered run, no ontology is known to be the one the stored rows were normalized with
+    # the image too: a filter's first run fetches every row it lists (its own state records no ontology yet)
     assert fetched == {r["label_hash"] for r in project.rows.values()}
     assert other.scalar("SELECT count(*) FROM branches") == 4
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--label-status", "completed")
+    assert encord_emulator.log.fetched_label_hashes() == []  # a schedule of filtered runs stays incremental
+    assert warehouse.rows("SELECT branch_scope FROM sync_state ORDER BY branch_scope") == [
+        ("main?label_status=COMPLETED",), ("main?workflow_stage=Review+1",)]
 
 
 def test_unknown_label_status_and_missing_key_are_one_line_errors(warehouse, encord_emulator, key_path, project, monkeypatch):

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
+from urllib.parse import urlencode
 
 from connector.crashpoint import crash_point
 from connector.normalize import listing_fingerprint
@@ -83,6 +84,16 @@ class EncordSourceConfig:
     @property
     def filtered(self) -> bool:
         return bool(self.title or self.label_statuses or self.workflow_stage)
+
+    @property
+    def state_key(self) -> str:
+        """The sync_state row of runs with this branch scope and these filters: a filtered run lists
+        some rows only, so it keeps its own cursor, count of runs since its full listing and ontology
+        fingerprint (`main`, `all`, `branch:NAME`, then e.g. `?title=a.mp4&workflow_stage=Review`)."""
+        filters = {"title": self.title, "label_status": ",".join(sorted(self.label_statuses)),
+                   "workflow_stage": self.workflow_stage}
+        chosen = urlencode({name: value for name, value in filters.items() if value})
+        return f"{self.scope.key}?{chosen}" if chosen else self.scope.key
 
 
 @dataclass(frozen=True)
