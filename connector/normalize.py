@@ -440,9 +440,8 @@ class _RowNormalizer:
             number = answer.get("objectNumber") if isinstance(answer, dict) else None
             self.tables["objects"].append((
                 self.label_hash, object_hash, seen.feature_hash, ontology_name(seen.feature_hash, entry.get("name")),
-                entry.get("value"),
-                entry.get("color"), entry.get("shape"), _int_or_none(number), seen.first, seen.last,
-                seen.count, *seen.created, *seen.edited,
+                entry.get("value"), entry.get("color"), entry.get("shape"), _int_or_none(number), seen.first,
+                seen.last, seen.count, *seen.created, *seen.edited,
             ))
 
     # ---- audio, text and time series: objects with ranges

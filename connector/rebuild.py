@@ -134,8 +134,9 @@ def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:
             select(objects.c.feature_hash, objects.c.uid).where(objects.c.project_hash == project_hash)):
         if uid is not None:
             index.object_uids[feature_hash] = uid
-    for table, name in ((objects, objects.c.name), (schema.ontology_classifications, schema.ontology_classifications.c.name),
-                        (attributes, attributes.c.name), (schema.ontology_options, schema.ontology_options.c.label)):
+    classifications, options = schema.ontology_classifications, schema.ontology_options
+    for table, name in ((objects, objects.c.name), (classifications, classifications.c.name),
+                        (attributes, attributes.c.name), (options, options.c.label)):
         for feature_hash, feature_name in connection.execute(
                 select(table.c.feature_hash, name).where(table.c.project_hash == project_hash, name.is_not(None))):
             index.names[feature_hash] = feature_name

@@ -347,7 +347,8 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
         warehouse.record(connection, config.dest, work, outcome.records, outcome.fingerprint,
                          result.run_id, utc_now())
         result.written += len(outcome.records)
-    warehouse.forget(connection, config.dest, work.project_hash, work.data_hash, [(f, config.fmt) for f in outcome.stale])
+    stale = [(frame, config.fmt) for frame in outcome.stale]
+    warehouse.forget(connection, config.dest, work.project_hash, work.data_hash, stale)
     if outcome.fingerprint is not None:
         write_manifest(connection, dest, work, config.branch)
     for frame in outcome.stale:  # as prune does: rows and manifest first, the images last

@@ -3,9 +3,8 @@
 Frame n (Encord's numbering) is the n-th frame the decoder outputs. The decoder outputs frames
 in presentation order and drops packets the container marks as discarded (edit lists), so the
 timeline is: the non-discarded packets of the first video stream from its first keyframe on,
-sorted by pts. The planner
-needs which of those are keyframes; the extractor needs each frame's pts to check a seek
-landed where planned. Both come from one packet listing:
+sorted by pts. The planner needs which of those are keyframes; the extractor needs each frame's
+pts to check a seek landed where planned. Both come from one packet listing:
 
 - with ffprobe when it is on PATH (`-show_entries packet=pts,dts,size,flags`);
 - else with ffmpeg alone: stream copy into the `framecrc` muxer, which prints one line per

@@ -3,9 +3,9 @@
 A data unit maps to `{media_root}/{data_title}`, else `{media_root}/{data_hash}`, else
 `{media_root}/{data_hash}{suffix of the title}`. Titles are checked like destination keys
 (storage.safe_parts): `../x.mp4` or `/etc/x.mp4` are never read as paths, so nothing outside the
-media root is read; such a video is still found by its data hash, else UnsafePath says why not. Local files are passed by path; http(s) roots by URL; on S3 a presigned
-URL lets ffmpeg read only the byte ranges it needs; other fsspec filesystems are copied to a
-temporary file first. URLs are secrets (signed): error messages never contain them.
+media root is read; such a video is still found by its data hash, else UnsafePath says why not.
+Local files are passed by path; http(s) roots by URL; on S3 a presigned URL lets ffmpeg read only
+the byte ranges it needs; other fsspec filesystems are copied to a temporary file first. URLs are secrets (signed): error messages never contain them.
 """
 
 from __future__ import annotations
