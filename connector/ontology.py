@@ -102,28 +102,31 @@ def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str,
 def build_index(ontology: dict[str, Any] | None) -> OntologyIndex:
     if not ontology:
         return OntologyIndex()
-    index = OntologyIndex(fingerprint=hashlib.sha256(orjson.dumps(ontology, option=orjson.OPT_SORT_KEYS)).hexdigest())
-    for obj in ontology.get("objects", []):
-        uid = _int_or_none(obj.get("id"))
-        if uid is not None and obj.get("featureNodeHash"):
-            index.object_uids[obj["featureNodeHash"]] = uid
-        _add_name(index, obj.get("featureNodeHash"), obj.get("name"))
-    for classification in ontology.get("classifications", []):  # named by its top-level attribute, as in rows
-        first = (classification.get("attributes") or [{}])[0]
-        _add_name(index, classification.get("featureNodeHash"), first.get("name"))
-    for attribute, nesting in _walk_attributes(ontology):
-        index.attributes[attribute["featureNodeHash"]] = AttributeInfo(
-            attribute.get("type"), nesting.parent_attribute, nesting.parent_option
+    fingerprint = hashlib.sha256(orjson.dumps(ontology, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return index_from_tables(normalize_ontology(ontology, ""), fingerprint)
+
+
+def index_from_tables(tables: dict[str, list[tuple]], fingerprint: str | None = None) -> OntologyIndex:
+    """The index from rows of the four ontology tables (ONTOLOGY_COLUMNS order): a sync's, from the
+    ontology it read, and rebuild's, from the warehouse."""
+    def rows(table: str) -> Iterator[dict[str, Any]]:
+        return (dict(zip(ONTOLOGY_COLUMNS[table], row)) for row in tables[table])
+
+    index = OntologyIndex(fingerprint=fingerprint)
+    for obj in rows("ontology_objects"):
+        if obj["uid"] is not None:
+            index.object_uids[obj["feature_hash"]] = obj["uid"]
+    for attribute in rows("ontology_attributes"):
+        index.attributes[attribute["feature_hash"]] = AttributeInfo(
+            attribute["type"], attribute["parent_attribute_hash"], attribute["parent_option_hash"]
         )
-        _add_name(index, attribute.get("featureNodeHash"), attribute.get("name"))
-        for option in attribute.get("options") or []:
-            _add_name(index, option.get("featureNodeHash"), option.get("label"))
+    # a classification is named by its top-level attribute, as in label rows
+    for table, name in (("ontology_objects", "name"), ("ontology_classifications", "name"),
+                        ("ontology_attributes", "name"), ("ontology_options", "label")):
+        for row in rows(table):
+            if isinstance(row["feature_hash"], str) and isinstance(row[name], str):
+                index.names[row["feature_hash"]] = row[name]
     return index
-
-
-def _add_name(index: OntologyIndex, feature_hash: Any, name: Any) -> None:
-    if isinstance(feature_hash, str) and isinstance(name, str):
-        index.names[feature_hash] = name
 
 
 def _walk_attributes(ontology: dict[str, Any]) -> Iterator[tuple[dict, _Nesting]]:

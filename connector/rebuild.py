@@ -19,7 +19,7 @@ from connector import load, migrate, schema
 from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
-from connector.ontology import AttributeInfo, OntologyIndex
+from connector.ontology import ONTOLOGY_COLUMNS, OntologyIndex, index_from_tables
 from connector.rowcheck import check_tables
 from connector.sources import parse_json
 from connector.stage import add_archive, stage
@@ -124,20 +124,9 @@ def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str
 
 def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:
     """What normalize needs of the ontology, read back from the ontology tables."""
-    attributes, objects = schema.ontology_attributes, schema.ontology_objects
-    index = OntologyIndex()
-    for feature_hash, kind, parent_attribute, parent_option in connection.execute(
-            select(attributes.c.feature_hash, attributes.c.type, attributes.c.parent_attribute_hash,
-                   attributes.c.parent_option_hash).where(attributes.c.project_hash == project_hash)):
-        index.attributes[feature_hash] = AttributeInfo(kind, parent_attribute, parent_option)
-    for feature_hash, uid in connection.execute(
-            select(objects.c.feature_hash, objects.c.uid).where(objects.c.project_hash == project_hash)):
-        if uid is not None:
-            index.object_uids[feature_hash] = uid
-    classifications, options = schema.ontology_classifications, schema.ontology_options
-    for table, name in ((objects, objects.c.name), (classifications, classifications.c.name),
-                        (attributes, attributes.c.name), (options, options.c.label)):
-        for feature_hash, feature_name in connection.execute(
-                select(table.c.feature_hash, name).where(table.c.project_hash == project_hash, name.is_not(None))):
-            index.names[feature_hash] = feature_name
-    return index
+    tables = {}
+    for name, columns in ONTOLOGY_COLUMNS.items():
+        table = schema.metadata.tables[name]
+        query = select(*(table.c[column] for column in columns)).where(table.c.project_hash == project_hash)
+        tables[name] = [tuple(row) for row in connection.execute(query)]
+    return index_from_tables(tables)

@@ -30,7 +30,7 @@ def candidates(data_title: str | None, data_hash: str) -> list[str]:
     data hash may still find the video); raises UnsafePath for such a data hash."""
     if len(safe_parts(data_hash)) != 1:
         raise UnsafePath(f"unsafe data hash: {data_hash!r}")
-    names = ["/".join(safe_parts(data_title))] if data_title and _is_safe(data_title) else []
+    names = [data_title] if data_title and _is_safe(data_title) else []
     names.append(data_hash)
     suffix = posixpath.splitext(data_title or "")[1]
     if suffix and _is_safe(data_hash + suffix):
