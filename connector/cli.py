@@ -68,7 +68,7 @@ class FrameList(click.ParamType):
         ranges: list[tuple[int, int]] = []
         for part in (part.strip() for part in str(value).split(",")):
             low, dash, high = part.partition("-")
-            if not low.isdigit() or (dash and not high.isdigit()) or (dash and int(high) < int(low)):
+            if not low.isdecimal() or (dash and not high.isdecimal()) or (dash and int(high) < int(low)):
                 self.fail(f"expected frame numbers or ranges like 10,20,30-40, got {part!r}", param, ctx)
             ranges.append((int(low), int(high) if dash else int(low)))
         merged: list[tuple[int, int]] = []

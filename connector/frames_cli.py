@@ -77,7 +77,7 @@ def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt,
                 with progress_bar("frames", " videos") as bar:
                     result = extract_frames(engine, config, on_progress=_advance(bar))
         except ValueError as error:
-            raise UserError(str(error)) from None
+            raise UserError(redact(str(error))) from None
     _report(result)
 
 

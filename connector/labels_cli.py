@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 import click
 
 from connector import labels as library
+from connector.jsonout import strict_dumps
 from connector.cli import (FRAME_LIST, UserError, cli, command_engine, db_option, one_line_errors, reader_wait_option,
                            schema_option)
 
@@ -49,7 +49,7 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format,
 
 def _render(engine, query: library.LabelsQuery, output_format: str) -> str:
     if output_format == "json":
-        return json.dumps(library.labels_by_frame(engine, query), indent=1) + "\n"
+        return strict_dumps(library.labels_by_frame(engine, query), indent=1) + "\n"
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(library.csv_rows(library.export_rows(engine, query)))
     return buffer.getvalue()

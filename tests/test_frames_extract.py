@@ -1,13 +1,17 @@
 """Frame-exact extraction: every extracted image is compared with a reference decode of exactly
 that frame (all frames decoded from the start, in order) of videos that draw their own index."""
 
+import json
+import math
 import subprocess
 
 import pytest
 
 import connector.frames.extract as extract_mod
 from connector.frames.extract import ExtractError, codec_options, extract
-from connector.frames.probe import ProbeError, probe
+from connector.frames.manifest import manifest_lines
+from connector.frames.probe import ProbeError, hide_source, probe
+from connector.frames.warehouse import VideoWork
 from connector.frames.tools import ffmpeg_major, ffprobe_exe
 from tests.media import decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
 
@@ -247,3 +251,18 @@ def test_rotated_video_images_have_their_displayed_size(videos, tmp_path):
         image = decode_gray(item.path, width=96, height=160)[0]
         assert mean_abs_diff(image, ref[item.frame]) < 1.0
         assert mean_abs_diff(image, ref[item.frame + 1]) > 5
+
+
+def test_messages_hide_the_source_and_urls():
+    assert hide_source("Invalid data found", "") == "Invalid data found"  # no link: nothing to hide
+    assert hide_source("/m/a.mp4: moov atom not found", "/m/a.mp4") == "<video>: moov atom not found"
+    assert hide_source("open https://cdn/v.mp4?Signature=s3cr3t failed", "") == "open <url> failed"
+
+
+def test_manifest_lines_are_json_with_infinities_as_null():
+    work = VideoWork("p", "d", "t.mp4", None, (1,))
+    row = {"frame": 1, "format": "jpg", "timestamp_s": 0.04, "width": 160, "height": 96, "uri": "file:///x",
+           "sha256": "00", "bytes": 3, "video_fingerprint": "f"}
+    (line,) = manifest_lines(work, [row], {1: [{"name": "Car", "x_px": math.inf, "y_px": math.nan, "w_px": 8.0}]})
+    parsed = json.loads(line, parse_constant=lambda token: pytest.fail(f"not JSON: {token}"))
+    assert parsed["labels"] == [{"name": "Car", "x_px": None, "y_px": None, "w_px": 8.0}]

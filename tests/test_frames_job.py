@@ -4,6 +4,8 @@
 import copy
 import hashlib
 import json
+import re
+import socket
 import threading
 from pathlib import Path
 
@@ -489,3 +491,63 @@ def test_prune_on_postgres_skips_a_video_another_worker_holds(postgres_warehouse
     released = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
     assert (released.pruned, released.busy) == (1, 0)
     assert not (tmp_path / "dest" / PROJECT / "dh-a" / "000040.jpg").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_manifest_that_cannot_be_written_fails_that_video_only(warehouse, tmp_path, clips, workers):
+    """A storage error after the images (the manifest, a stale image) is that video's problem, recorded
+    with the rest going on; its images are written again by the next run, which resolves it."""
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40]), label_row("b.mkv", "dh-b", [0])])
+    blocked = tmp_path / "dest" / PROJECT / "dh-a" / "manifest.jsonl"
+    blocked.mkdir(parents=True)  # a folder where the manifest goes: no file can be written there
+    cfg = config(tmp_path, clips, workers=workers)
+    result = extract_frames(warehouse.engine, cfg)
+    assert (result.videos, result.written) == (2, 1)
+    assert [(f.data_title, f.field) for f in result.failures] == [("a.mp4", "dest")]
+    assert "cannot update the manifest" in result.failures[0].reason
+    assert rows(warehouse, "SELECT data_hash, frame FROM extracted_frames") == [("dh-b", 0)]
+    assert rows(warehouse, "SELECT data_title, field FROM sync_errors WHERE resolved_at IS NULL") == [
+        ("a.mp4", "dest")]
+    assert rows(warehouse, "SELECT status FROM sync_runs WHERE run_id = :r", r=result.run_id) == [("partial",)]
+
+    blocked.rmdir()
+    again = extract_frames(warehouse.engine, cfg)
+    assert again.ok and (again.written, again.skipped) == (2, 1)
+    manifest = [json.loads(line)["frame"] for line in blocked.read_text().splitlines()]
+    assert manifest == [3, 40]
+    assert rows(warehouse, "SELECT count(*) FROM sync_errors WHERE resolved_at IS NULL") == [(0,)]
+
+
+def test_a_killed_writes_temporary_files_are_removed_with_the_next_write(warehouse, tmp_path, clips):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
+    folder = tmp_path / "dest" / PROJECT / "dh-a"
+    folder.mkdir(parents=True)
+    leftover = folder / f".000003.jpg.{'0' * 32}.tmp"  # as Destination.write_bytes names them
+    leftover.write_bytes(b"half an image")
+    kept = folder / ".notes.tmp"  # not one of ours
+    kept.write_text("mine")
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 1
+    assert sorted(p.name for p in folder.iterdir()) == [".notes.tmp", "000003.jpg", "manifest.jsonl"]
+
+
+def test_an_unreachable_destination_fails_once_before_any_video(warehouse, tmp_path, clips, s3, monkeypatch):
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    cfg = ExtractFramesConfig(dest="s3://frames/out", media_root=str(clips))
+    with pytest.raises(ValueError, match=r"^cannot reach the destination s3://frames/out: Could not connect"):
+        extract_frames(warehouse.engine, cfg)
+    assert rows(warehouse, "SELECT count(*) FROM sync_runs WHERE source = 'extract-frames'") == [(0,)]
+
+
+@pytest.mark.parametrize("dest, message", [
+    ("s3://AKIAKEY:s3cr3t@bucket/frames", "credentials do not go in the URL"),
+    ("https://user:s3cr3t@example.com/frames", "not to an http(s) URL"),
+])
+def test_destinations_refused_without_their_secrets(dest, message):
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
+        ExtractFramesConfig(dest=dest, media_root="m")
+    assert "s3cr3t" not in str(refused.value)

@@ -118,3 +118,21 @@ def test_title_is_a_bind_parameter(loaded):
     warehouse, _by_type = loaded
     result = _run(warehouse, "--title", "x' OR '1'='1", "--start", "0", "--end", "10")
     assert result.exit_code == 2 and "no data unit titled" in result.output
+
+
+def test_labels_json_writes_infinities_and_nan_as_null(warehouse, tmp_path):
+    """A label row may hold 1e999 or NaN (kept as the row has them); `--format json` stays JSON."""
+    _export, _ontology_path, rows, _ontology = ex.write_sample(tmp_path)
+    video = next(r for r in rows if r["data_type"] == "video")
+    unit = next(iter(video["data_units"].values()))
+    frame, labels = next((f, l) for f, l in unit["labels"].items() if l["objects"])
+    box = next(o for o in labels["objects"] if "boundingBox" in o)
+    box["boundingBox"].update(x=math.inf, y=math.nan)
+    export = tmp_path / "odd.json"
+    export.write_text(json.dumps([video], allow_nan=True))
+    assert sync_export(warehouse.engine, ExportSyncConfig(str(export), "p1")).ok
+    result = _run(warehouse, "--title", video["data_title"], "--frames", frame)
+    assert result.exit_code == 0, result.output
+    strict = json.loads(result.output, parse_constant=lambda token: pytest.fail(f"not JSON: {token}"))
+    pixels = next(o["pixels"] for f in strict for o in f["objects"] if o["objectHash"] == box["objectHash"])
+    assert pixels["x_px"] is None and pixels["y_px"] is None and pixels["w_px"] > 0

@@ -16,6 +16,7 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 import threading
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,10 +24,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector import migrate
 from connector.db import capped_memory
 from connector.failures import RowFailure, error_line
+from connector.redact import redact
 from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
 from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
 
@@ -108,9 +111,17 @@ class ExtractFramesConfig:
             raise ValueError("give a media root, or use the stored data links")
         if self.use_data_link and self.media_root:
             raise ValueError("give a media root or use the stored data links, not both")
-        for url in (self.dest, self.media_root):
-            if url and not url.startswith(("http://", "https://")):  # ffmpeg reads those itself
-                check_protocol(url)
+        for url in (self.dest, self.media_root or ""):
+            parts = urlsplit(url)
+            if parts.scheme in ("s3", "s3a", "gs", "gcs") and "@" in parts.netloc:
+                raise ValueError(f"{redact(url)}: credentials do not go in the URL; give them with "
+                                 "--storage-option key=... secret=... or the AWS environment variables")
+        if self.dest.startswith(("http://", "https://")):
+            raise ValueError(f"{redact(self.dest)}: frames are written to a folder or an object store "
+                             "(s3://bucket/prefix), not to an http(s) URL")
+        check_protocol(self.dest)
+        if self.media_root and not self.media_root.startswith(("http://", "https://")):  # ffmpeg reads those
+            check_protocol(self.media_root)
         # the dest string keys extracted_frames: one spelling per place
         self.dest = self.dest.rstrip("/") or self.dest
         if "://" not in self.dest:
@@ -167,7 +178,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
                    on_progress: Callable[[int, int], None] | None = None) -> ExtractFramesResult:
     """Extract the configured frames; returns counts and the per-video failures.
     `on_progress(videos_done, videos_total)` is called once before and after each video."""
-    Destination(config.dest, config.storage_options)  # a bad dest or media root fails before any work
+    Destination(config.dest, config.storage_options).check()  # a bad dest or media root fails before any work
     if config.media_root:
         check_media_root(config.media_root, config.storage_options)
     _ensure_migrated(engine)
@@ -222,12 +233,17 @@ class _Progress:
 def _one(engine, config, work, result) -> None:
     """One video in this process, inside its claim's transaction."""
     with engine.connect() as connection:
-        with connection.begin():
-            if not warehouse.claim(connection, work):
-                result.busy += 1
-                return
-            done = warehouse.extracted(connection, config.dest, config.fmt, work)
-            _finish(connection, config, work, process_video(_Task(work, done, config)), result)
+        try:
+            with connection.begin():
+                if not warehouse.claim(connection, work):
+                    result.busy += 1
+                    return
+                done = warehouse.extracted(connection, config.dest, config.fmt, work)
+                outcome = process_video(_Task(work, done, config))
+                _finish(connection, config, work, outcome, result)
+        except _DestinationFailed as failed:
+            with connection.begin():
+                _record_outcome(connection, work, outcome, result, [failed.error])
 
 
 def _pooled(engine, config, work, result, pool, progress) -> None:
@@ -253,8 +269,14 @@ def _pooled(engine, config, work, result, pool, progress) -> None:
             if not pending:
                 break
             item, connection, txn, future = pending[0]
-            _finish(connection, config, item, future.result(), result)
-            txn.commit()
+            outcome = future.result()
+            try:
+                _finish(connection, config, item, outcome, result)
+                txn.commit()
+            except _DestinationFailed as failed:
+                txn.rollback()
+                with connection.begin():
+                    _record_outcome(connection, item, outcome, result, [failed.error])
             connection.close()
             pending.pop(0)
             progress.step()
@@ -279,6 +301,7 @@ def process_video(task: _Task) -> _Outcome:
             outcome.skipped = len(work.frames) - len(todo)
             if not todo:
                 return outcome
+            dest.remove_leftovers(f"{work.project_hash}/{work.data_hash}")
             video = extract_video(source, todo, dest, work.project_hash, work.data_hash,
                                   fmt=config.fmt, quality=config.quality, info=info,
                                   seek_cost=config.seek_cost, max_segments=config.max_segments)
@@ -300,8 +323,8 @@ def process_video(task: _Task) -> _Outcome:
     except OSError as error:  # storage: permissions, network, S3 errors from s3fs
         outcome.errors.append(("dest", f"cannot write frames: {error}"))
     except Exception as error:  # one bad video never stops the others
-        outcome.errors.append(("video", hide_source(f"{type(error).__name__}: {error}",
-                                               work.data_link or "")))
+        outcome.errors.append(("video", redact(hide_source(f"{type(error).__name__}: {error}",
+                                                      work.data_link or ""))))
     return outcome
 
 
@@ -336,32 +359,50 @@ def _open(config: ExtractFramesConfig, work: warehouse.VideoWork):
     return open_video(config.media_root, work.data_title, work.data_hash, config.storage_options)
 
 
+class _DestinationFailed(Exception):
+    """The manifest or a stale image could not be written or removed: the video's transaction is
+    rolled back (its new images are written again by the next run) and the reason recorded."""
+
+    def __init__(self, error: BaseException):
+        super().__init__()
+        self.error = ("dest", f"cannot update the manifest or stale images: {error_line(error)}")
+
+
 def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesResult) -> None:
     """In the claim's transaction, after the images exist: their rows, the manifest listing
     them (rewritten when its content changed, e.g. new labels), the failures. The caller
     commits."""
-    result.videos += 1
-    result.skipped += outcome.skipped
     dest = Destination(config.dest, config.storage_options)
     if outcome.records:
         warehouse.record(connection, config.dest, work, outcome.records, outcome.fingerprint,
                          result.run_id, utc_now())
-        result.written += len(outcome.records)
     stale = [(frame, config.fmt) for frame in outcome.stale]
     warehouse.forget(connection, config.dest, work.project_hash, work.data_hash, stale)
-    if outcome.fingerprint is not None:
-        write_manifest(connection, dest, work, config.branch)
-    for frame in outcome.stale:  # as prune does: rows and manifest first, the images last
-        dest.remove(frame_key(work.project_hash, work.data_hash, frame, config.fmt))
+    try:
+        if outcome.fingerprint is not None:
+            write_manifest(connection, dest, work, config.branch)
+        for frame in outcome.stale:  # as prune does: rows and manifest first, the images last
+            dest.remove(frame_key(work.project_hash, work.data_hash, frame, config.fmt))
+    except SQLAlchemyError:
+        raise
+    except Exception as error:  # storage: S3 unreachable, permissions, a full disk
+        raise _DestinationFailed(error) from None
+    result.written += len(outcome.records)
     result.pruned += len(outcome.stale)
+    _record_outcome(connection, work, outcome, result, [])
+
+
+def _record_outcome(connection, work, outcome: _Outcome, result: ExtractFramesResult,
+                    more_errors: list[tuple[str, str]]) -> None:
+    result.videos += 1
+    result.skipped += outcome.skipped
     failures = [RowFailure(None, field_, reason, work.data_title, FRAMES_SOURCE)
-                for field_, reason in outcome.errors]
+                for field_, reason in outcome.errors + more_errors]
     record_failures(connection, result.run_id, work.project_hash, failures)
     if not failures:
         resolve_problems(connection, result.run_id, work.project_hash,
                          RunDid(videos_done=[(work.project_hash, work.data_title)]), utc_now(), source=FRAMES_SOURCE)
     result.failures.extend(failures)
-
 
 
 def _listing(frames: list[int], limit: int = 20) -> str:

@@ -11,7 +11,7 @@ names an image that does not exist; removed with the last of them (a prune).
 
 from __future__ import annotations
 
-import json
+from connector.jsonout import strict_dumps
 
 from . import warehouse
 from .storage import Destination
@@ -20,7 +20,7 @@ from .storage import Destination
 def manifest_lines(work: warehouse.VideoWork, rows: list[dict], labels: dict) -> list[str]:
     """The manifest's lines from extracted_frames rows and labels by frame. Pure."""
     return [
-        json.dumps({
+        strict_dumps({
             "project_hash": work.project_hash, "data_hash": work.data_hash,
             "data_title": work.data_title, "frame": row["frame"], "format": row["format"],
             "timestamp_s": row["timestamp_s"], "width": row["width"], "height": row["height"],

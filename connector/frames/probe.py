@@ -127,7 +127,9 @@ _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.I)
 
 def hide_source(text: str, source: str) -> str:
     """Messages may not carry the source: data links are signed URLs."""
-    return _URL.sub("<url>", text.replace(source, "<video>"))
+    if source:
+        text = text.replace(source, "<video>")
+    return _URL.sub("<url>", text)
 
 
 def _fail(source: str, stderr: str) -> ProbeError:

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 import fsspec
 
+from connector.failures import error_line
+from connector.redact import redact
+
 
 class UnsafePath(ValueError):
     """A name would resolve outside its root (absolute, '..', empty, control characters)."""
@@ -54,6 +57,9 @@ def check_protocol(url: str) -> None:
         raise ValueError(f"{url}: {error}") from None
 
 
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{32}\.tmp")  # write_bytes's temporary names
+
+
 class Destination:
     """A root URL plus fsspec filesystem; keys are relative '/'-joined names under it."""
 
@@ -62,6 +68,14 @@ class Destination:
         self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
         self.root = root.rstrip("/")
         self.local = "file" in _protocols(self.fs)
+
+    def check(self) -> None:
+        """ValueError, said once before any video, when the destination cannot be reached (an S3
+        endpoint down, a bucket name that is not one, no permission to list)."""
+        try:
+            self.fs.exists(self.root)
+        except Exception as error:  # botocore's are not OSError
+            raise ValueError(f"cannot reach the destination {redact(self.url)}: {error_line(error)}") from None
 
     def path(self, key: str) -> str:
         return posixpath.join(self.root, *safe_parts(key))
@@ -79,6 +93,14 @@ class Destination:
         except FileNotFoundError:
             return set()
         return {posixpath.basename(name.rstrip("/")) for name in listed}
+
+    def remove_leftovers(self, folder_key: str) -> None:
+        """Remove the temporary files of local writes a killed run left in `folder_key` (a video's
+        folder, which the caller's claim keeps from any write in progress)."""
+        if self.local:
+            for name in self.names_in(folder_key):
+                if _TEMPORARY.fullmatch(name):
+                    self.fs.rm_file(self.path(f"{folder_key}/{name}"))
 
     def write_bytes(self, key: str, data: bytes) -> StoredObject:
         path = self.path(key)
