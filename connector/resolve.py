@@ -103,6 +103,8 @@ def _gone(problem: OpenProblem, did: RunDid, flagged: Collection[tuple[str, str]
     if problem.source is None:
         return False
     listing = did.listing
+    if listing is not None and problem.export is not None and problem.export != listing.export:
+        return False  # another export's file, maybe of the same name (day1/export.json, day2/export.json)
     return (any(in_export_file(problem.source, name) for name in did.files_read)
             or (listing is not None and problem.export == listing.export and listing.lacks(problem.source)))
 

@@ -229,9 +229,11 @@ def read_export_files(connection: Connection, project_hash: str, export: str, on
 
 def write_export_files(connection: Connection, project_hash: str, export: str, ontology_fingerprint: str,
                        versions: dict[str, str], run_id: str) -> None:
-    """The files of `export` read (now or before) whole and without a failure: they replace those stored."""
+    """The files of `export` read (now or before) whole and without a failure: they replace those stored,
+    under every project. A label row is stored under one project: reading the export under this one moved
+    its rows here from any other, whose next sync of it must read it again to take them back."""
     files = schema.export_files
-    connection.execute(delete(files).where(files.c.project_hash == project_hash, files.c.export == export))
+    connection.execute(delete(files).where(files.c.export == export))
     if versions:
         now = utc_now()
         connection.execute(insert(files), [

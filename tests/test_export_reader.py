@@ -136,6 +136,28 @@ def test_json_lines_are_handed_over_line_by_line_unparsed(tmp_path):
     assert [item.parsed() for item in items[:2] + items[3:]] == ROWS
 
 
+@pytest.mark.parametrize("head", [b"\n", b"\r\n\n", b"\xef\xbb\xbf\n", b"{not json\n"],
+                         ids=["blank", "blank-crlf", "bom-blank", "bad-first-line"])
+def test_json_lines_whose_first_line_is_blank_or_bad(tmp_path, head):
+    """The first line decides nothing: the rows after a blank or broken first line are read, and a
+    broken line is one row's problem, not the file's."""
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(head + b"\n".join(json.dumps(row).encode() for row in ROWS) + b"\n")
+    items = list(read_export(path))
+    good = [item for item in items if item.text != b"{not json"]
+    assert [item.parsed() for item in good] == ROWS
+    offset = head.count(b"\n")
+    assert [item.location for item in good] == [f"rows.jsonl:{n + offset + 1}" for n in range(len(ROWS))]
+    assert len(items) - len(good) == (head == b"{not json\n")
+
+
+def test_a_broken_single_object_is_refused_whole(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(ROWS[0], indent=2)[:-5])
+    with pytest.raises(ExportError, match=r"one.json: invalid JSON"):
+        list(read_export(path))
+
+
 def test_single_pretty_printed_object(tmp_path):
     path = tmp_path / "one.json"
     path.write_text(json.dumps(ROWS[0], indent=2))
@@ -296,6 +318,21 @@ def test_subdirectories_are_read_and_rows_are_located_by_their_path_in_the_direc
 
     (tmp_path / "2026-11-02" / "cut.json").write_text("[" + json.dumps(ROWS[4]))
     assert next(item for item in read_export(tmp_path) if item.error).location == "2026-11-02/cut.json"
+
+
+def test_linked_folders_are_read_once_and_a_loop_ends(tmp_path):
+    """A folder linked into the export (a day kept on another disk) is read like any other; a link
+    back to a parent, or a second link to a folder already read, is not entered."""
+    store, export = tmp_path / "store", tmp_path / "export"
+    (store / "day2").mkdir(parents=True)
+    (store / "day2" / "export.json").write_text(json.dumps(ROWS[2:4]))
+    export.mkdir()
+    (export / "day1.json").write_text(json.dumps(ROWS[:2]))
+    (export / "day2").symlink_to(store / "day2")
+    (export / "day2-again").symlink_to(store / "day2")
+    (store / "day2" / "back").symlink_to(export)
+    assert [item.location for item in read_export(export)] == [
+        "day1.json[0]", "day1.json[1]", "day2/export.json[0]", "day2/export.json[1]"]
 
 
 def read_as_another_user(path) -> list[tuple[str, str | None]]:

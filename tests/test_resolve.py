@@ -44,6 +44,12 @@ def listed(*files, export="/x", unlisted=()):
     (problem("f", None, "day/b.json[3]"), RunDid(files_read={"day/b.json"}), (), True),  # a row without a label hash
     (problem("f", None, "day/b.json:12"), RunDid(files_read={"day/b.json"}), (), True),  # a JSON Lines line
     (problem("f", None, "day/b.json"), RunDid(files_read={"day/b.jsonl", "b.json"}), (), False),
+    (problem("f", None, "b.json"), RunDid(files_read={"b.json"}, listing=ExportListing("/y", ("b.json",), ())), (),
+     False),  # another export's file of the same name, read whole
+    (problem("f", None, "b.json"), RunDid(files_read={"b.json"}, listing=ExportListing("/x", ("b.json",), ())), (),
+     True),
+    (problem("f", None, "b.json", export=None), RunDid(files_read={"b.json"}, listing=ExportListing("/y", ("b.json",), ())),
+     (), True),  # recorded before 0009: its export is not known, its file name is
     (problem("f", None, "day/"), RunDid(files_read={"day/b.json"}), (), False),  # a directory not listed
     (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("p", "a.mp4")}), (), True),
     (problem("v", None, "extract-frames", title="a.mp4"), RunDid(videos_done={("p", "b.mp4")}), (), False),
@@ -183,6 +189,23 @@ def test_a_broken_file_deleted_from_its_folder_is_resolved_by_the_next_sync_of_t
     assert run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "p").exit_code == 0
     assert warehouse.rows(OPEN) == []
     assert warehouse.scalar("SELECT count(*) FROM sync_errors WHERE resolved_at IS NOT NULL") == 1
+
+
+def test_a_file_of_another_export_with_the_same_name_resolves_nothing(warehouse, tmp_path):
+    """Dated folders each holding export.json: a clean one read whole leaves the other's problem open."""
+    rows = json.loads(SAMPLE.read_text())
+    monday, tuesday = tmp_path / "monday", tmp_path / "tuesday"
+    monday.mkdir()
+    tuesday.mkdir()
+    (monday / "export.json").write_text(json.dumps([rows[0], "not a label row"]))
+    (tuesday / "export.json").write_text(json.dumps(rows[1:3]))
+    assert run_cli(warehouse, "sync", "--from-export", str(monday), "--project-hash", "p").exit_code == 1
+    assert warehouse.rows(OPEN) == [(None, "<row>", "export.json[1]")]
+    assert run_cli(warehouse, "sync", "--from-export", str(tuesday), "--project-hash", "p").exit_code == 0
+    assert warehouse.rows(OPEN) == [(None, "<row>", "export.json[1]")]
+    (monday / "export.json").write_text(json.dumps([rows[0]]))
+    assert run_cli(warehouse, "sync", "--from-export", str(monday), "--project-hash", "p").exit_code == 0
+    assert warehouse.rows(OPEN) == []
 
 
 def test_a_row_never_loaded_and_gone_from_an_export_of_every_row_is_resolved(warehouse, tmp_path):

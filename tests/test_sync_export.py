@@ -783,6 +783,17 @@ def test_a_sync_under_another_project_hash_moves_the_label_rows(warehouse, other
     assert f"0 inserted, 0 updated, {rows} unchanged" in again.output
 
 
+def test_an_export_synced_back_under_its_first_project_takes_its_rows_back(warehouse, tmp_path):
+    """P, then Q, then P again: the last run reads the export again (its rows are under Q), though P's
+    record of the file is as the file still is."""
+    rows = len(json.loads(SAMPLE.read_text()))
+    for project, inserted, updated in (("p", rows, 0), ("q", 0, rows), ("p", 0, rows)):
+        result = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--project-hash", project)
+        assert f"{inserted} inserted, {updated} updated, 0 unchanged" in result.output, result.output
+        assert warehouse.rows("SELECT DISTINCT project_hash FROM branches") == [(project,)]
+    assert warehouse.rows("SELECT DISTINCT project_hash FROM export_files") == [("p",)]
+
+
 def test_a_gzip_export_loads_as_the_plain_one(warehouse, other_warehouse, tmp_path):
     packed = tmp_path / "export.json.gz"
     packed.write_bytes(gzip.compress(SAMPLE.read_bytes()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import logging
 import os
 import re
@@ -161,9 +162,10 @@ def _local_directory(directory: Path) -> Export:
     its name sorts), and the subdirectories that could not be listed, with why."""
     found: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
-    for folder, subfolders, names in os.walk(directory, onerror=lambda error: unreadable.append(
+    seen = _Folders(directory)
+    for folder, subfolders, names in os.walk(directory, followlinks=True, onerror=lambda error: unreadable.append(
             (Path(error.filename), error.strerror or str(error)))):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        subfolders[:] = [name for name in sorted(subfolders) if not name.startswith(".") and seen.first(Path(folder, name))]
         found += [Path(folder, name) for name in names if _is_export_file(name)]
     for folder, reason in unreadable:
         if folder == directory:
@@ -173,6 +175,26 @@ def _local_directory(directory: Path) -> Export:
              for file, version in versions if version is not None]
     return Export(directory, _in_name_order(files),
                   [(folder.relative_to(directory).as_posix(), reason) for folder, reason in unreadable], True)
+
+
+class _Folders:
+    """The folders a walk that follows symbolic links has entered: a link to one of them (a loop back
+    to a parent, a second link to the same folder) is not entered again."""
+
+    def __init__(self, root: Path):
+        self.entered: set[tuple[int, int]] = set()
+        self.first(root)
+
+    def first(self, folder: Path) -> bool:
+        try:
+            status = folder.stat()
+        except OSError:
+            return True  # os.walk says why it cannot be listed
+        key = (status.st_dev, status.st_ino)
+        if key in self.entered:
+            return False
+        self.entered.add(key)
+        return True
 
 
 def _local_version(path: Path) -> str | None:
@@ -528,33 +550,62 @@ class _Utf16AsUtf8:
 
 
 def _read_objects(handle, path: Path | _Url) -> Iterator[SourceRow]:
-    """JSON Lines, or one (possibly pretty-printed) label-row object."""
+    """JSON Lines, or one (possibly pretty-printed) label-row object. A file whose first line with
+    content is not JSON is JSON Lines all the same when a later line is a label row: its bad
+    lines are each recorded, not the whole file refused."""
     first_line, after = _first_line(handle)
     try:
         parse_json(first_line)
     except orjson.JSONDecodeError:
+        text = first_line + after + handle.read()
         try:
-            yield SourceRow(parse_json(first_line + after + handle.read()), path.name)
+            document = parse_json(text)
         except orjson.JSONDecodeError as error:
-            raise ExportError(path, f"invalid JSON: {error}") from None
+            if not _has_label_row_line(text):
+                raise ExportError(path, f"invalid JSON: {error}") from None
+            yield from _json_lines(io.BytesIO(text), path)
+            return
+        yield SourceRow(document, path.name)
         return
+    yield from _json_lines(_Prefixed(first_line + after, handle), path)
+
+
+def _json_lines(handle, path: Path | _Url) -> Iterator[SourceRow]:
     # each line is parsed where it is normalized, a bad one recorded there
-    for number, line in enumerate(_lines(_Prefixed(first_line + after, handle)), start=1):
+    for number, line in enumerate(_lines(handle), start=1):
         line = line.rstrip()
         if line:
             yield SourceRow(None, f"{path.name}:{number}", text=line)
 
 
+def _has_label_row_line(text: bytes) -> bool:
+    for line in text.splitlines()[1:]:
+        try:
+            parsed = parse_json(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(parsed, dict) and "label_hash" in parsed:
+            return True
+    return False
+
+
 def _first_line(handle) -> tuple[bytes, bytes]:
-    """The first line of `handle` with its newline, and what was read after it."""
-    parts = []
-    while chunk := handle.read(_CHUNK):
-        newline = chunk.find(b"\n")
-        if newline >= 0:
-            parts.append(chunk[:newline + 1])
-            return b"".join(parts), chunk[newline + 1:]
-        parts.append(chunk)
-    return b"".join(parts), b""
+    """The start of `handle` through its first line with content (blank lines before it too), with
+    its newline; and what was read after it."""
+    read = bytearray()  # grows in place: a first line of hundreds of MB is read in linear time
+    line_start = searched = 0
+    while True:
+        newline = read.find(b"\n", searched)
+        while newline >= 0:
+            if read[line_start:newline].strip():
+                return bytes(read[:newline + 1]), bytes(read[newline + 1:])
+            line_start = searched = newline + 1
+            newline = read.find(b"\n", searched)
+        searched = len(read)
+        chunk = handle.read(_CHUNK)
+        if not chunk:
+            return bytes(read), b""
+        read += chunk
 
 
 def _lines(handle) -> Iterator[bytes]:
