@@ -78,7 +78,11 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
     if dialect == "duckdb" and (must_exist or read_only):
         _check_exists(parsed.database)
-    engine = create_engine(url, connect_args={"read_only": True} if read_only and dialect == "duckdb" else {})
+    try:
+        engine = create_engine(url, connect_args={"read_only": True} if read_only and dialect == "duckdb" else {})
+    except ImportError as error:  # postgresql+asyncpg://, +pg8000:// without that driver installed
+        raise WarehouseError(f"{parsed.render_as_string(hide_password=True)}: its driver is not installed "
+                             f"({error}); postgresql:// uses psycopg, which is") from None
     if schema:
         _use_schema(engine, schema)
         engine = engine.execution_options(warehouse_schema=schema)

@@ -3,9 +3,14 @@ rows are normalized (maybe a worker process) and recorded in sync_errors by conn
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from connector.redact import redact
+
+INDEXED_TEXT_BYTES = 1000
+"""The longest text (UTF-8) an indexed column takes: a Postgres index entry holds about 2.7 kB and our
+indexes have at most two text columns. Hashes and titles are far shorter."""
 
 
 @dataclass(frozen=True)
@@ -23,11 +28,22 @@ class RowFailure:
 
     def __post_init__(self) -> None:  # reasons quote bad values, which may be signed links
         object.__setattr__(self, "reason", redact(self.reason))
+        # a label hash kilobytes long (quarantined for it) would not fit sync_errors' index, nor one line
+        object.__setattr__(self, "label_hash", _shortened(self.label_hash))
 
     def __str__(self) -> str:
         title = f" ({self.data_title})" if self.data_title else ""
         where = f"label row {self.label_hash}{title}" if self.label_hash else f"{self.source or '?'}{title}"
         return f"{where}: {self.field}: {self.reason}"
+
+
+def _shortened(text, limit: int = INDEXED_TEXT_BYTES):
+    """`text` past `limit` bytes (a row with such a key is never stored: rowcheck) cut to 200 characters,
+    with a digest of the whole so that two stay apart."""
+    if not isinstance(text, str) or len(text) * 4 <= limit or len(text.encode("utf-8", "surrogatepass")) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[:200]}… ({len(text)} characters, sha256 {digest}…)"
 
 
 def error_line(error: BaseException) -> str:

@@ -172,7 +172,8 @@ class _RowNormalizer:
     def __init__(self, row: dict[str, Any], context: RowContext):
         self.row = row
         self.context = context
-        self.label_hash = row.get("label_hash")
+        label_hash = row.get("label_hash")
+        self.label_hash = label_hash if isinstance(label_hash, str) else None  # else refused by run()
         self.tables: dict[str, list[tuple]] = {name: [] for name in TABLE_COLUMNS}
         self.frame_rows: dict[int, tuple] = {}
         self.objects: dict[str, _ObjectSeen] = {}
@@ -187,7 +188,8 @@ class _RowNormalizer:
         self.frame_limit = frames if isinstance(frames, int) and not isinstance(frames, bool) and frames > 0 else None
 
     def fail(self, field_path: str, reason: str) -> LabelRowError:
-        return LabelRowError(self.label_hash, field_path, reason, self.row.get("data_title"))
+        title = self.row.get("data_title")
+        return LabelRowError(self.label_hash, field_path, reason, title if isinstance(title, str) else None)
 
     def run(self) -> dict[str, list[tuple]]:
         if "label_hash" not in self.row and {"objects", "classifications"} <= self.row.keys():
@@ -195,6 +197,9 @@ class _RowNormalizer:
         for key in ("label_hash", "data_hash", "data_type", "data_units"):
             if not self.row.get(key):
                 raise self.fail(key, "missing")
+        for key in ("label_hash", "data_hash"):  # keys of dicts and sets from here on
+            if not isinstance(self.row[key], str):
+                raise self.fail(key, _not_text(self.row[key]))
         if not isinstance(self.row["data_units"], dict):
             raise self.fail("data_units", "expected an object keyed by data hash")
         self.data_type = data_type = str(self.row["data_type"]).lower()
@@ -230,7 +235,7 @@ class _RowNormalizer:
             self.frame_limit = None
         elif self.frame_limit is None and data_type == "video":  # no listing: the unit's duration x fps
             duration, fps = unit.get("data_duration"), unit.get("data_fps")
-            if _finite_positive(duration) and _finite_positive(fps):
+            if _finite_positive(duration) and _finite_positive(fps) and math.isfinite(duration * fps):
                 self.frame_limit = round(duration * fps)
         if data_type in SINGLE_FRAME_TYPES:
             frame = self.to_frame(unit.get("data_sequence", 0), f"{where}.data_sequence")
@@ -250,6 +255,8 @@ class _RowNormalizer:
         if not isinstance(frame_labels, dict):
             raise self.fail("", "expected an object")
         slice_meta = frame_labels.get("metadata") or {}
+        if not isinstance(slice_meta, dict):
+            raise self.fail(".metadata", "expected an object")
         width = slice_meta.get("width") or unit.get("width")
         height = slice_meta.get("height") or unit.get("height")
         self.add_frame(frame, data_hash, unit, width, height, "", with_link=False)
@@ -297,7 +304,9 @@ class _RowNormalizer:
                 raise self.fail(f"{where}.objects[{index}]{error.field}", error.reason) from None
         for index, entry in enumerate(self.answer_list(labels, "classifications", where)):
             path = f"{where}.classifications[{index}]"
-            classification_hash = self.required(entry, "classificationHash", path)
+            if not isinstance(entry, dict):
+                raise self.fail(path, "expected an object")
+            classification_hash = self.text(entry, "classificationHash", path)
             self.classifications.setdefault(classification_hash, {}).setdefault("frame_entry", entry)
             self.classification_frames.setdefault(classification_hash, set()).add(frame)
 
@@ -309,9 +318,9 @@ class _RowNormalizer:
         if not isinstance(obj, dict):
             raise self.fail("", "expected an object")
         object_hash, shape = obj.get("objectHash"), obj.get("shape")
-        if not (object_hash and shape):  # required() names the one missing
-            self.required(obj, "objectHash", "")
-            self.required(obj, "shape", "")
+        if not (type(object_hash) is str and object_hash and type(shape) is str and shape):  # text() names it
+            self.text(obj, "objectHash", "")
+            self.text(obj, "shape", "")
         if (object_hash, frame) in self.object_frame_keys:
             raise self.fail(".objectHash", f"duplicate object {object_hash} in frame {frame}")
         self.object_frame_keys.add((object_hash, frame))
@@ -327,7 +336,7 @@ class _RowNormalizer:
     def track_object(self, object_hash: str, obj: dict, frame: int, audit: tuple) -> None:
         seen = self.objects.get(object_hash)
         if seen is None:
-            self.objects[object_hash] = _ObjectSeen(obj, self.required(obj, "featureHash", ""), frame, frame, 1,
+            self.objects[object_hash] = _ObjectSeen(obj, self.text(obj, "featureHash", ""), frame, frame, 1,
                                                     audit[:2], audit[2:])
             return
         if frame < seen.first:
@@ -452,7 +461,7 @@ class _RowNormalizer:
             path = f"object_answers.{object_hash}"
             if not isinstance(answer, dict):
                 raise self.fail(path, "expected an object")
-            feature_hash = self.required(answer, "featureHash", path)
+            feature_hash = self.text(answer, "featureHash", path)
             name = self.context.ontology.name(feature_hash, answer.get("name"))
             self.tables["objects"].append((
                 self.label_hash, object_hash, feature_hash, name, answer.get("value"), answer.get("color"),
@@ -595,6 +604,8 @@ class _RowNormalizer:
         for object_hash, action in self.mapping("object_actions").items():
             for index, entry in enumerate(self.answer_list(action, "actions", f"object_actions.{object_hash}")):
                 path = f"object_actions.{object_hash}.actions[{index}]"
+                if not isinstance(entry, dict):
+                    raise self.fail(path, "expected an object")
                 for frame_range in self.ranges(entry.get("range"), f"{path}.range"):
                     self.add_answers(object_hash, "object", entry, frame_range, path, sequence)
         for classification_hash, parts in self.classifications.items():
@@ -606,7 +617,7 @@ class _RowNormalizer:
     def add_answers(self, owner: str, kind: str, entry: Any, frame_range, path: str, sequence: dict) -> None:
         if not isinstance(entry, dict):
             raise self.fail(path, "expected an object")
-        attribute_hash = self.required(entry, "featureHash", path)
+        attribute_hash = self.text(entry, "featureHash", path)
         info = self.context.ontology.attribute(attribute_hash)
         answers = entry.get("answers")
         values = self.answer_values(answers, f"{path}.answers")
@@ -644,6 +655,8 @@ class _RowNormalizer:
     def emit_branch_and_data_unit(self, data_type: str) -> None:
         row, meta = self.row, self.context.metadata or {}
         stage = meta.get("workflow_graph_node") or row.get("workflow_graph_node") or {}
+        if not isinstance(stage, dict):
+            raise self.fail("workflow_graph_node", "expected an object")
         self.tables["branches"].append((
             self.label_hash, self.context.project_hash, row["data_hash"], row.get("branch_name") or "main",
             row.get("label_status") or meta.get("label_status"),
@@ -670,6 +683,12 @@ class _RowNormalizer:
         value = node.get(key)
         if value is None or value == "":
             raise self.fail(f"{path}.{key}", "missing")
+        return value
+
+    def text(self, node: dict, key: str, path: str) -> str:
+        value = self.required(node, key, path)
+        if not isinstance(value, str):
+            raise self.fail(f"{path}.{key}", _not_text(value))
         return value
 
     def mapping(self, key: str, keyed_by: str = "hash") -> dict:
@@ -726,7 +745,7 @@ class _RowNormalizer:
     def timestamp(self, value: Any, path: str, key: str | None = None) -> datetime | None:
         try:
             return _optional_timestamp(value)
-        except (TypeError, ValueError):
+        except _UNREADABLE_TIMESTAMP:
             raise self.fail(f"{path}.{key}" if key else path, f"unreadable timestamp {value!r}") from None
 
     def audit(self, node: dict, path: str) -> tuple:
@@ -734,15 +753,22 @@ class _RowNormalizer:
         created_at, edited_at = node.get("createdAt"), node.get("lastEditedAt")
         try:
             created_at, edited_at = _optional_timestamp(created_at), _optional_timestamp(edited_at)
-        except (TypeError, ValueError):  # timestamp() names the one at fault
+        except _UNREADABLE_TIMESTAMP:  # timestamp() names the one at fault
             created_at = self.timestamp(node.get("createdAt"), path, "createdAt")
             edited_at = self.timestamp(node.get("lastEditedAt"), path, "lastEditedAt")
         return node.get("createdBy"), created_at, node.get("lastEditedBy"), edited_at
 
 
+_UNREADABLE_TIMESTAMP = (TypeError, ValueError, AttributeError, OverflowError)  # not text; a year past 9999
+
+
 def _optional_timestamp(value: Any) -> datetime | None:
-    """None for a missing or empty timestamp; raises TypeError or ValueError for one it cannot read."""
+    """None for a missing or empty timestamp; raises one of _UNREADABLE_TIMESTAMP for one it cannot read."""
     return None if value is None or value == "" else parse_timestamp(value)
+
+
+def _not_text(value: Any) -> str:
+    return f"expected text, got {type(value).__name__} {value!r}"[:200]
 
 
 def _finite_positive(value: Any) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from connector.columns import ColumnSpec, TableColumns
-from connector.failures import RowFailure
+from connector.failures import INDEXED_TEXT_BYTES, RowFailure
 from connector.normalize import LabelRowError
 
 _NONE = type(None)
@@ -23,9 +23,6 @@ _ALLOWED = {"text": {str}, "integer": {int}, "bigint": {int}, "double": {float, 
 _WHAT = {"text": "text", "integer": "an integer", "bigint": "an integer", "double": "a number",
          "boolean": "true or false", "datetime": "a timestamp"}
 _RANGE = {"integer": (-2**31, 2**31 - 1), "bigint": (-2**63, 2**63 - 1)}
-INDEXED_TEXT_BYTES = 1000
-"""The longest text (UTF-8) an indexed column takes: a Postgres index entry holds about 2.7 kB and our
-indexes have at most two text columns. Hashes and titles are far shorter."""
 
 
 def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], columns: TableColumns,

@@ -1057,6 +1057,8 @@ def test_jobs_on_what_a_sync_loaded_refuse_a_warehouse_never_synced_and_create_n
      "duckdb://data/labels.duckdb names a host, not a file: a DuckDB file is duckdb:///data/labels.duckdb (three slashes)"),
     ("postgresql://me:s3cret@db.internal:port/analytics", "the warehouse URL cannot be parsed (not shown: it may hold a "
      "password); use duckdb:///PATH or postgresql://USER@HOST/DATABASE"),
+    ("postgresql+pg8000://me:s3cret@db.internal/analytics", "postgresql+pg8000://me:***@db.internal/analytics: its "
+     "driver is not installed (No module named 'pg8000'); postgresql:// uses psycopg, which is"),
 ])
 def test_a_warehouse_url_that_is_not_one_gets_a_line_that_shows_the_fix(tmp_path, monkeypatch, command, db, message):
     """Not a database test: the URL is refused before anything connects, and nothing is created."""

@@ -4,8 +4,10 @@ kept and flagged (object_frames.problems, and a sync_errors row marked kept), ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 
 from click.testing import CliRunner
 
@@ -73,6 +75,23 @@ def video_frame_key(key):
     return mutate
 
 
+def frame_classifications(*entries):
+    def mutate(row):
+        next(iter(row["data_units"].values()))["labels"]["classifications"] = list(entries)
+    return mutate
+
+
+def first_frame_metadata(value):
+    return lambda row: first_video_frame(row).__setitem__("metadata", value)
+
+
+def an_object_answer(entry):
+    def mutate(row):
+        answer = next(iter(row["object_answers"].values()))
+        answer["classifications"] = [entry]
+    return mutate
+
+
 # name -> (base row: image|video|img_group, mutation, expected outcome)
 QUARANTINED = {
     "missing data_units": ("image", drop_top("data_units"), ("data_units", "missing")),
@@ -96,6 +115,24 @@ QUARANTINED = {
     "frame past 32 bits": ("video", video_frame_key(str(2**40)), ("frame", "out of range")),
     "images sharing a data_sequence": ("img_group", shared_data_sequence,
                                        (".data_sequence", "frame 1 is data unit ")),
+    # wrong types where a hash or an object is expected: one line naming the field, not a Python error
+    "data_hash a list": ("image", set_top("data_hash", ["d"]), ("data_hash", "expected text, got list")),
+    "objectHash a list": ("image", set_path(objectHash=["o"]), (".objectHash", "expected text, got list")),
+    "shape an object": ("image", set_path(shape={"kind": "box"}), (".shape", "expected text, got dict")),
+    "frame classification not an object": ("image", frame_classifications("Weather"),
+                                           (".classifications[0]", "expected an object")),
+    "classificationHash a list": ("image", frame_classifications({"classificationHash": ["c"]}),
+                                  (".classifications[0].classificationHash", "expected text, got list")),
+    "frame metadata text": ("video", first_frame_metadata("slice 1"), (".metadata", "expected an object")),
+    "workflow_graph_node text": ("image", set_top("workflow_graph_node", "Review"),
+                                 ("workflow_graph_node", "expected an object")),
+    "createdAt a number": ("image", set_path(createdAt=1700000000), (".createdAt", "unreadable timestamp")),
+    "createdAt past year 9999": ("image", set_path(createdAt="9999-12-31T23:00:00-05:00"),
+                                 (".createdAt", "unreadable timestamp")),
+    "object action not an object": ("video", set_top("object_actions", {"o1": {"actions": ["open"]}}),
+                                    ("object_actions.o1.actions[0]", "expected an object")),
+    "attribute featureHash a list": ("image", an_object_answer({"featureHash": ["f"], "answers": "x"}),
+                                     (".featureHash", "expected text, got list")),
 }
 KEPT = {
     "NaN x": ("image", set_path(boundingBox__x=float("nan")), "x=nan not finite"),
@@ -111,8 +148,9 @@ def build_export(tmp_path):
     rows = sample_rows()
     video, image = rows[0], rows[3]
     bases = {"video": video, "image": image, "img_group": rows[6]}
-    good = [rows[1], rows[4], clone_row(image, data_title=NASTY_TEXT)]
+    good = [rows[1], rows[4], clone_row(image, data_title=NASTY_TEXT), clone_row(video, data_title="huge fps")]
     image_objects(good[2])[0]["name"] = NASTY_TEXT
+    next(iter(good[3]["data_units"].values())).update(data_fps=1e308, data_duration=1e308)  # their product overflows
     good[2]["dataset_title"] = "'; SELECT pg_sleep(10); --"
     bad, kept, expected = [], [], {}
     for name, (base, mutate, outcome) in QUARANTINED.items():
@@ -181,6 +219,38 @@ def test_bad_rows_are_quarantined_bad_coordinates_kept_and_flagged(warehouse, ot
     assert warehouse.scalar("SELECT dataset_title FROM data_units WHERE data_hash = :d", d=nasty["data_hash"]) == \
         nasty["dataset_title"]
     assert NASTY_TEXT in {n for (n,) in warehouse.rows("SELECT name FROM objects WHERE label_hash = :h", h=nasty["label_hash"])}
+
+
+def test_rows_whose_label_hash_is_not_text_are_each_recorded(warehouse, tmp_path):
+    """They have no label hash to key them by: each is its own problem, found by its place in the file."""
+    rows = sample_rows()
+    odd = [clone_row(rows[3], data_title=f"odd {n}") for n in range(3)]
+    for row, label_hash in zip(odd, (5, 6, [7])):
+        row["label_hash"] = label_hash
+    export_sync(warehouse, write(tmp_path, "odd.jsonl", [rows[1], *odd, rows[4]]), expect=1)
+    assert warehouse.rows("SELECT label_hash, data_title, field, reason, source FROM sync_errors ORDER BY source") == [
+        (None, "odd 0", "label_hash", "expected text, got int 5", "odd.jsonl:2"),
+        (None, "odd 1", "label_hash", "expected text, got int 6", "odd.jsonl:3"),
+        (None, "odd 2", "label_hash", "expected text, got list [7]", "odd.jsonl:4"),
+    ]
+    assert warehouse.rows("SELECT label_hash FROM branches ORDER BY 1") == sorted(
+        [(rows[1]["label_hash"],), (rows[4]["label_hash"],)])
+
+
+def test_a_label_hash_kilobytes_long_is_recorded_shortened(warehouse, tmp_path):
+    """Quarantined for its length; sync_errors' index (Postgres: at most about 2.7 kB an entry) takes it cut,
+    with a digest, and so does the one-line error."""
+    rows = sample_rows()
+    long_hash = os.urandom(4500).hex()  # 9,000 characters that do not compress
+    bad = clone_row(rows[3], data_title="long hash")
+    bad["label_hash"] = long_hash
+    result = export_sync(warehouse, write(tmp_path, "long.jsonl", [rows[1], bad]), expect=1)
+    assert long_hash not in result.output
+    ((label_hash, field),) = warehouse.rows("SELECT label_hash, field FROM sync_errors")
+    digest = hashlib.sha256(long_hash.encode()).hexdigest()[:16]
+    assert label_hash == f"{long_hash[:200]}… (9000 characters, sha256 {digest}…)"
+    assert field == "branches.label_hash" and f"{long_hash[:200]}…" in result.output
+    assert warehouse.rows("SELECT label_hash FROM branches") == [(rows[1]["label_hash"],)]
 
 
 def video_past_its_end(frame=5000):
