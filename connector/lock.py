@@ -16,10 +16,11 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-from sqlalchemy import URL, Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from connector.db import WarehouseError, warehouse_schema
+from connector.failures import error_line
 
 POLL_SECONDS = 0.2
 
@@ -34,7 +35,7 @@ def warehouse_lock(engine: Engine, wait_seconds: float = 0) -> Iterator[None]:
     """Held by every command that writes; a program that syncs through the library holds it the same way.
     On DuckDB the engine is disposed when the lock is released, so the next writer can open the file."""
     if engine.dialect.name == "postgresql":
-        with _advisory_lock(engine.url, warehouse_schema(engine), wait_seconds):
+        with _advisory_lock(engine, _schema_written(engine), wait_seconds):
             yield
     elif path := _duckdb_file(engine):
         deadline = time.monotonic() + wait_seconds
@@ -107,22 +108,57 @@ def _try_flock(handle) -> bool:
     return True
 
 
+def _schema_written(engine: Engine) -> str:
+    """The schema the engine's tables are in, however it was named: --schema public and the default
+    search_path that resolves to public are one warehouse, with one lock."""
+    schema = warehouse_schema(engine)
+    if schema is None:
+        with engine.connect() as connection:
+            schema = connection.scalar(text("SELECT current_schema()"))
+    return schema or ""
+
+
+class LockLost(WarehouseError):
+    """The session holding a writer's advisory lock ended while it wrote."""
+
+
 @contextmanager
-def _advisory_lock(url: URL, schema: str | None, wait_seconds: float) -> Iterator[None]:
-    # The lock key names the database and schema, so warehouses in other schemas do not block.
-    key = int.from_bytes(hashlib.sha256(f"encord-warehouse:{schema or ''}".encode()).digest()[:8], "big", signed=True)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    connection = engine.connect()
+def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator[None]:
+    """The lock lives in a session of its own (advisory locks are per database; the key names the schema, so
+    warehouses in other schemas do not block). Should that session end before the writer is done (the
+    server's idle_session_timeout, pg_terminate_backend, a cut connection), the lock is gone and another
+    writer may start: every commit of the writer's engine first checks that the session is alive, and the
+    first that finds it gone fails instead of writing beside that other writer."""
+    key = int.from_bytes(hashlib.sha256(f"encord-warehouse:{schema}".encode()).digest()[:8], "big", signed=True)
+    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", connect_args=_KEEPALIVES)
+    connection = lock_engine.connect()
+    if connection.dialect.server_version_info >= (14,):  # the session idles for the whole run
+        connection.execute(text("SET idle_session_timeout = 0"))
 
     def acquire() -> bool:
         return connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
 
+    def check_held(_connection) -> None:
+        try:
+            connection.execute(text("SELECT 1"))
+        except Exception as error:  # the session is gone, and its lock with it
+            event.remove(engine, "commit", check_held)  # the run's own record of its failure still commits
+            raise LockLost(f"this sync's lock on the Postgres warehouse was lost ({error_line(error)}): stopped "
+                           "before writing beside another sync; run it again") from None
+
     try:
         _poll(acquire, wait_seconds, lambda: "another sync is writing to this Postgres warehouse")
+        event.listen(engine, "commit", check_held)
         yield
     finally:
+        if event.contains(engine, "commit", check_held):
+            event.remove(engine, "commit", check_held)
         connection.close()  # ends the session, which releases the lock
-        engine.dispose()
+        lock_engine.dispose()
+
+
+# A NAT or firewall that drops idle connections would otherwise cut the lock's session mid-run.
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def _poll(try_acquire, wait_seconds: float, busy: Callable[[], str], *, waited_seconds: float | None = None,

@@ -8,9 +8,10 @@ import sys
 import time
 
 import pytest
+from sqlalchemy import text
 
-from connector.db import create_warehouse_engine
-from connector.lock import LockBusy, warehouse_lock
+from connector.db import create_schema_if_missing, create_warehouse_engine
+from connector.lock import LockBusy, LockLost, warehouse_lock
 
 
 def test_a_second_holder_waits_then_gets_a_message_without_command_line_flags(warehouse):
@@ -74,3 +75,44 @@ def test_the_duckdb_file_is_closed_when_the_lock_is_released(tmp_path):
     opened = subprocess.run([sys.executable, "-c", "import duckdb, sys; print(duckdb.connect(sys.argv[1]).sql("
                              "'SELECT answer FROM written').fetchall()[0][0])", str(path)], capture_output=True, text=True)
     assert (opened.returncode, opened.stdout) == (0, "42\n"), opened.stderr[-500:]
+
+
+def test_one_postgres_schema_is_one_lock_however_it_is_named(postgres_url):
+    """--schema public and the default search_path (which resolves to public) write the same tables."""
+    named, default = create_warehouse_engine(postgres_url, "public"), create_warehouse_engine(postgres_url)
+    try:
+        for first, second in ((named, default), (default, named)):
+            with warehouse_lock(first):
+                with pytest.raises(LockBusy):
+                    with warehouse_lock(second):
+                        pytest.fail("two writers on the schema public")
+        other = create_warehouse_engine(postgres_url, "elsewhere")
+        with warehouse_lock(named), warehouse_lock(other):  # another schema: another warehouse
+            pass
+        other.dispose()
+    finally:
+        named.dispose()
+        default.dispose()
+
+
+def test_a_writer_whose_lock_session_ended_commits_nothing_more(postgres_warehouse):
+    """The lock's session ended (idle_session_timeout, pg_terminate_backend): another writer may hold the
+    lock now, so the first commit after that fails with one line and writes nothing."""
+    engine = postgres_warehouse.engine
+    create_schema_if_missing(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE written (n integer)"))
+    with pytest.raises(LockLost, match=r"^this sync's lock on the Postgres warehouse was lost \(.*\): stopped "):
+        with warehouse_lock(engine):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO written VALUES (1)"))
+            with engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks "
+                                   "WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"))
+            with warehouse_lock(engine):  # free for another writer at once
+                pass
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO written VALUES (2)"))
+    with engine.begin() as connection:  # after it: commits as before
+        connection.execute(text("INSERT INTO written VALUES (3)"))
+        assert connection.scalars(text("SELECT n FROM written ORDER BY n")).all() == [1, 3]
