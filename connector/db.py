@@ -65,9 +65,10 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
     a new empty file left behind a mistyped path. `read_only` (status, labels; implies `must_exist`):
     a DuckDB file is opened read-only, which DuckDB lets several processes do at once."""
     url = normalize_url(url or default_db_url())
-    schema = schema or default_schema()
     parsed = make_url(url)
     dialect = parsed.get_backend_name()
+    if dialect == "postgresql":  # $ENCORD_WAREHOUSE_SCHEMA, set for Postgres work, does not refuse a DuckDB file
+        schema = schema or default_schema()
     if dialect not in ("duckdb", "postgresql"):
         raise WarehouseError(f"unsupported warehouse URL scheme {dialect!r}: use duckdb:/// or postgresql://")
     if dialect == "duckdb" and parsed.host:  # duckdb://name.duckdb: two slashes
@@ -86,7 +87,18 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
     if schema:
         _use_schema(engine, schema)
         engine = engine.execution_options(warehouse_schema=schema)
+        if must_exist or read_only:
+            _check_schema_exists(engine, schema)
     return engine
+
+
+def _check_schema_exists(engine: Engine, schema: str) -> None:
+    """A command that needs a warehouse, given a schema that is not there (mistyped): an error, not an empty
+    warehouse (`status` would report no runs to a monitoring check)."""
+    with engine.connect() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}) is None:
+            raise WarehouseError(f"there is no schema {schema!r} in this Postgres database: check --schema "
+                                 "($ENCORD_WAREHOUSE_SCHEMA); `encord-warehouse sync` creates it")
 
 
 Job = TypeVar("Job", bound=Callable)

@@ -1068,6 +1068,17 @@ def test_a_warehouse_url_that_is_not_one_gets_a_line_that_shows_the_fix(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_schema_set_for_postgres_in_the_environment_leaves_duckdb_alone(tmp_path, monkeypatch):
+    """DuckDB-only: $ENCORD_WAREHOUSE_SCHEMA exported for Postgres work; --schema typed is still refused."""
+    monkeypatch.setenv("ENCORD_WAREHOUSE_SCHEMA", "analytics")
+    db = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(SAMPLE), "--db", db]).exit_code == 0
+    assert CliRunner().invoke(cli, ["status", "--db", db]).exit_code == 0
+    refused = CliRunner().invoke(cli, ["status", "--db", db, "--schema", "analytics"])
+    assert (refused.exit_code, refused.output) == (
+        2, "encord-warehouse: --schema applies to Postgres only; a DuckDB warehouse is one file\n")
+
+
 def test_a_duckdb_path_under_home_written_with_a_tilde(tmp_path, monkeypatch):
     """DuckDB-only (a file path). `~` in $ENCORD_WAREHOUSE_DB reaches us unexpanded: the lock file and
     the no-file check must look where the database goes, not in a directory named `~`."""

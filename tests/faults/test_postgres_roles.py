@@ -104,10 +104,19 @@ def test_a_role_owning_only_its_schema_syncs_into_it(role, admin, postgres_url):
 
 
 def test_reading_a_missing_schema_creates_nothing_and_a_sync_creates_it(postgres_url, admin):
+    """A schema that is not there (mistyped) is an error for the commands that read, as a DuckDB file that
+    is not there is: not an empty warehouse whose status a monitoring check would take for no runs."""
     warehouse = new_postgres_warehouse(postgres_url)
+    for command in (["status"], ["status", "--format", "json"], ["labels", "--title", "x", "--frames", "1"],
+                    ["optimize"], ["rebuild"]):
+        refused = run(warehouse.cli_args, *command, expect=2).output
+        assert refused == (f"encord-warehouse: there is no schema '{warehouse.schema}' in this Postgres database: "
+                           "check --schema ($ENCORD_WAREHOUSE_SCHEMA); `encord-warehouse sync` creates it\n")
+    assert not schema_exists(admin, warehouse.schema)
+    with admin.connect() as connection:  # there, and empty: an empty warehouse
+        connection.execute(text(f'CREATE SCHEMA "{warehouse.schema}"'))
     status = run(warehouse.cli_args, "status").output
     assert status.strip() == "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
-    assert not schema_exists(admin, warehouse.schema)
     run(warehouse.cli_args, "sync", *SAMPLE)
     label_rows = len(json.loads(Path(SAMPLE[1]).read_text()))
     assert schema_exists(admin, warehouse.schema) and warehouse.scalar("SELECT count(*) FROM branches") == label_rows
