@@ -16,12 +16,12 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
 import threading
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
