@@ -579,7 +579,9 @@ def _json_lines(handle, path: Path | _Url) -> Iterator[SourceRow]:
 
 
 def _has_label_row_line(text: bytes) -> bool:
-    for line in text.splitlines()[1:]:
+    lines = io.BytesIO(text)
+    next(lines, None)
+    for line in lines:  # one at a time: `text` may be hundreds of MB
         try:
             parsed = parse_json(line)
         except orjson.JSONDecodeError:
