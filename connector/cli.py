@@ -367,18 +367,25 @@ def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
     """Run, then again every period, until max_runs or a stop; one failed run does not stop it.
     SIGTERM or Ctrl-C during a run unwinds it as in a single run (batch rolled back, run recorded as
     failed, exit 143/130): a scheduler's grace period (docker stop: 10 s) is no time to finish a large
-    run. During the wait between runs it ends the loop, exit 0."""
+    run. During the wait between runs it ends the loop, exit 0; after max_runs, the last run's exit code."""
     runs = 0
     while True:
         started = time.monotonic()
+        exit_code = 0
         try:
             run_once()
         except click.ClickException as failed:
             show_error(failed.format_message(), "run_failed")
-        except click.exceptions.Exit:
-            pass
+            exit_code = failed.exit_code
+        except click.exceptions.Exit as partial:
+            exit_code = partial.exit_code
+        except Exception as failed:  # not foreseen: one line, and the schedule goes on
+            show_error(f"{type(failed).__name__}: {error_line(failed)}", "run_failed")
+            exit_code = 1
         runs += 1
         if max_runs is not None and runs >= max_runs:
+            if exit_code:
+                raise click.exceptions.Exit(exit_code)
             return
         try:  # a stop anywhere in here, the log line included, ends the loop cleanly
             wait = max(0.0, started + period_s - time.monotonic())
@@ -394,6 +401,8 @@ def _read_ssh_key(path: str | None) -> str:
             return Path(path).expanduser().read_text()
         except OSError as error:
             raise UserError(f"cannot read the SSH key file {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError:  # a binary (DER) key
+            raise UserError(f"the SSH key file {path} is not text: it is not an OpenSSH private key") from None
     key = os.environ.get("ENCORD_SSH_KEY")
     if not key:
         raise UserError("no Encord SSH key: pass --ssh-key-file, or set $ENCORD_SSH_KEY_FILE or $ENCORD_SSH_KEY")

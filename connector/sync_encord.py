@@ -86,7 +86,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     ontology = source.ontology()
     index = build_index(ontology)
     ontology_changed = state is None or state.ontology_fingerprint != index.fingerprint
-    refetch_all = config.full_refresh or ontology_changed
+    refetch_all = config.full_refresh or ontology_changed or config.source.signed_urls  # signed links expire
     full_listing = refetch_all or run.cursor_before is None or full_listing_due(state.runs_since_full_listing,
                                                                                 config.full_listing_every)
     finds_deletions = full_listing and not config.source.filtered

@@ -519,9 +519,69 @@ def test_unknown_label_status_and_missing_key_are_one_line_errors(warehouse, enc
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert result.stderr.strip() == "encord-warehouse: no Encord SSH key: pass --ssh-key-file, or set $ENCORD_SSH_KEY_FILE or $ENCORD_SSH_KEY"
+    der = key_path.parent / "key.der"
+    der.write_bytes(b"\x30\x82\x01\x22\x30\x0d\x06\x09\x2a\x86\xff")  # a binary key, not text
+    refused = CliRunner().invoke(cli, [*args, "--ssh-key-file", str(der)])
+    assert (refused.exit_code, refused.stderr.strip()) == (
+        2, f"encord-warehouse: the SSH key file {der} is not text: it is not an OpenSSH private key")
     monkeypatch.setenv("ENCORD_SSH_KEY", key_path.read_text())
     assert CliRunner().invoke(cli, args).exit_code == 0
     assert warehouse.scalar("SELECT count(*) FROM branches") == 4
+
+
+def test_rows_deleted_one_after_another_while_a_bundle_is_fetched_leave_the_others_loaded(
+        warehouse, other_warehouse, encord_emulator, key_path, project):
+    """A bulk delete in Encord during a sync: one row gone when the bundle is fetched, another when its
+    survivors are; the others load, and the next full listing removes both."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    rows = [encord_emulator.row(row["label_hash"]) for row in project.rows.values()]
+    encord_emulator.clock.advance(60)
+    for row in rows:
+        next(iter(row["data_units"].values()))["data_title"] += " (edited)"
+        encord_emulator.put_row(project.hash, row)
+    first, second = rows[0]["label_hash"], rows[1]["label_hash"]
+
+    def delete_one_now_and_another_at_the_next_fetch():
+        encord_emulator.delete_row(first)
+        before_first_fetch(encord_emulator, lambda: encord_emulator.delete_row(second))
+
+    before_first_fetch(encord_emulator, delete_one_now_and_another_at_the_next_fetch)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-listing-every", "3")
+    assert last_run(warehouse)[:5] == ("succeeded", 4, 2, 0, 2)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-refresh")
+    run_sync(other_warehouse, encord_emulator, key_path, project.hash)
+    assert snapshot(warehouse) == snapshot(other_warehouse)
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 2
+
+
+def test_an_answer_this_sdk_cannot_read_is_one_line_and_the_schedule_goes_on(warehouse, encord_emulator, key_path,
+                                                                            project):
+    """A newer API's answer (a shape this SDK version does not know): each run fails with one line, the
+    next still runs, and --max-runs ends with the last run's exit code."""
+    ontology = copy.deepcopy(project.ontology)
+    ontology["objects"].append({**ontology["objects"][0], "id": "99", "featureNodeHash": "c0ffee00",
+                                "name": "Lidar", "shape": "point_cloud_blob"})
+    encord_emulator.set_ontology(project.hash, ontology)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--every", "0.2s", "--max-runs", "2",
+                      expect=2)
+    failed = [line for line in result.stderr.splitlines() if line.startswith("encord-warehouse: ")]
+    assert len(failed) == 2 and "Traceback" not in result.stderr
+    assert "the encord SDK cannot read the API's answer (a newer SDK may): " in failed[0]
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",), ("failed",)]
+
+
+def test_each_signed_urls_run_fetches_every_row_to_sign_its_links_afresh(warehouse, encord_emulator, key_path,
+                                                                        project):
+    """Signed links expire: a run that stores them fetches every row, not only those edited since."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    for _ in range(2):
+        encord_emulator.log.clear()
+        run_sync(warehouse, encord_emulator, key_path, project.hash, "--signed-urls")
+        assert sorted(encord_emulator.log.fetched_label_hashes()) == sorted(
+            row["label_hash"] for row in project.rows.values())
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == []
 
 
 def test_a_project_that_cannot_be_opened_or_a_domain_without_scheme_is_one_clear_line(warehouse, encord_emulator,

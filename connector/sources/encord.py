@@ -230,8 +230,11 @@ class EncordSource:
             handles = {row.label_hash: row for row in relisted if row.label_hash in set(wanted)}
             self._handles.update(handles)
             survivors = [listing for listing in chunk if listing.label_hash in handles]
+        try:
             self._initialise_isolating(survivors)
-            return survivors
+        except ResourceNotFoundError:  # more rows went meanwhile (a bulk delete): each row alone
+            self._initialise_alone(survivors)
+        return survivors
 
     def _initialise_isolating(self, chunk: list[Listing]) -> None:
         """One bundle request; if the SDK cannot read a row in it, or the answer at all, the rows one by one."""
@@ -250,10 +253,14 @@ class EncordSource:
     def _initialise_alone(self, chunk: list[Listing]) -> None:
         """Every row of the chunk in a request of its own, noting those whose labels or answer cannot be read.
         The SDK leaves a row it choked on marked initialised with the labels read so far: hence overwrite."""
+        from encord.exceptions import ResourceNotFoundError
+
         for listing in chunk:
             try:
                 self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
                            passthrough=_passthrough())
+            except ResourceNotFoundError:  # deleted since it was listed: fetch() logs it as vanished
+                continue
             except _unreadable_errors() as error:
                 self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error, context=False)}"
             except EncordSourceError as error:
@@ -325,6 +332,11 @@ class EncordSource:
                 if passthrough is not None and isinstance(error, passthrough):
                     raise
                 last, wait = error, self._retry_wait(error, what, attempt)
+            except Exception as error:  # the SDK could not read a well-formed answer (a status it does not know)
+                if passthrough is not None and isinstance(error, passthrough):
+                    raise
+                raise EncordSourceError(f"cannot {what}: the encord SDK cannot read the API's answer "
+                                        f"(a newer SDK may): {_reason(error)}") from error
             if attempt < self.config.max_retries:
                 log.warning("retrying", extra={"event": "retry", "action": what, "attempt": attempt + 1,
                                                "wait_s": wait, "error": type(last).__name__})
