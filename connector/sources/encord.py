@@ -279,8 +279,22 @@ class EncordSource:
             self._call("fetch label rows", lambda: self._initialise_probe(probe))
         except EncordSourceError:
             raise error
+        if self._reads_now(listing):  # an outage that ended as the retries ran out, not this row
+            return
         self.unreadable[listing.label_hash] = (f"the SDK cannot parse the Encord API's answer for this label row: "
                                                f"{_reason(error.__cause__, context=False)}")
+
+    def _reads_now(self, listing: Listing) -> bool:
+        """One more request for the row alone, once another row's answer has read: True if it reads."""
+        from encord.exceptions import ResourceNotFoundError
+
+        try:
+            self._initialise_handles([listing], overwrite=True)
+        except ResourceNotFoundError:
+            return True  # deleted meanwhile: fetch() logs it as vanished
+        except Exception:  # noqa: BLE001 (the row's answer still does not read: quarantined)
+            return False
+        return True
 
     def _probe_handle(self, suspect: str):
         """A fresh SDK handle (the sync's own are left as they are) of the listed row with the fewest frames,
@@ -332,6 +346,8 @@ class EncordSource:
                 if passthrough is not None and isinstance(error, passthrough):
                     raise
                 last, wait = error, self._retry_wait(error, what, attempt)
+            except EncordSourceError:  # a call within this one failed, and said why
+                raise
             except Exception as error:  # the SDK could not read a well-formed answer (a status it does not know)
                 if passthrough is not None and isinstance(error, passthrough):
                     raise

@@ -216,13 +216,27 @@ def test_a_row_whose_answer_the_sdk_cannot_parse_is_quarantined_and_the_rest_loa
     assert rows_of(warehouse, video["label_hash"]) == stored
     assert last_run(warehouse)[0] == "partial" and last_run(warehouse)[7] == 1
     # 2 attempts in a bundle of its own, or in the bundle of 3 and then alone; the evidence that the API
-    # answers is a fetch of another row that reads: the probe, or (also) the rows beside it
-    assert emulator.log.fetched_label_hashes().count(video["label_hash"]) == (4 if also_changed else 2)
+    # answers is a fetch of another row that reads: the probe, or (also) the rows beside it; then the row
+    # alone once more (an outage may have ended just then)
+    assert emulator.log.fetched_label_hashes().count(video["label_hash"]) == (5 if also_changed else 3)
     others = set(emulator.log.fetched_label_hashes()) - {video["label_hash"]}
     assert others >= {project.rows[i]["label_hash"] for i in also_changed} and others
     emulator.put_row(project.hash, video)
     run_sync(warehouse, emulator, key_path, project.hash)
     assert snapshot(warehouse) == reference_snapshot(other_warehouse, emulator, key_path, project.hash)
+
+
+def test_an_outage_that_ends_as_the_retries_run_out_quarantines_no_row(warehouse, encord_emulator, key_path, project):
+    """Error pages (503) for every attempt at a row, then the API is back for the probe: the row is asked for
+    once more and loads, instead of being recorded as an answer the SDK cannot parse."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    encord_emulator.clock.advance(10)
+    encord_emulator.put_row(project.hash, project.rows[0])
+    encord_emulator.inject("status", status=503, query_type="labelrow", times=3)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "2", "--retry-backoff", "0")
+    assert warehouse.rows("SELECT count(*) FROM sync_errors") == [(0,)]
+    assert last_run(warehouse)[:3] == ("succeeded", len(project.rows), 1)
+    assert len(encord_emulator.log.faulted()) == 3
 
 
 def test_an_answer_that_cannot_be_parsed_fails_the_run_when_no_other_row_shows_the_api_answers(
