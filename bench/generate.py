@@ -8,7 +8,8 @@ annotator branches) plus longer videos (`video_row(number_of_frames=...)`) whose
 that the export averages `--object-frames / --rows` object-frame annotations per label row. The
 export is then scaled by cloning seeds round-robin: every clone gets fresh label, data, object and
 classification hashes, a new title, and geometry jittered by a small per-clone offset, so clones
-are distinct rows that compress and hash like real ones. Each row is `LabelRowV2.to_encord_dict()`
+are distinct rows that compress and hash like real ones; the branches of one data unit (the
+consensus video's annotators) stay on one data unit, with one new data hash and title per round. Each row is `LabelRowV2.to_encord_dict()`
 re-keyed, written with `json.dumps` (what the docs' "Export labels as JSON" script does) into one
 JSON array, one row at a time, so generating a large export needs little memory.
 
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from examples.sdk_sample import build_ontology, sample_export, video_row  # noqa: E402
 
+GENERATOR_VERSION = 2  # 2: a data unit's branches share one data hash (bench/run.py regenerates older exports)
 EXTRA_VIDEOS = 10  # long videos added to the SDK sample so the mix reaches the wanted density
 
 
@@ -89,25 +91,32 @@ GEOMETRY_KEYS = ("boundingBox", "rotatableBoundingBox", "polygon", "polyline", "
                  "circle", "ellipse")
 
 
-def clone_row(seed: dict[str, Any], index: int, rng: random.Random) -> dict[str, Any]:
-    """A distinct copy of `seed`: fresh hashes everywhere, title suffixed with the clone index,
-    geometry shifted by up to ±1% of the image."""
+def clone_row(seed: dict[str, Any], index: int, rng: random.Random,
+              data_hashes: dict[str, str] | None = None) -> dict[str, Any]:
+    """A distinct copy of `seed`: fresh hashes everywhere, titles suffixed with `index`, geometry shifted
+    by up to ±1% of the image. `data_hashes` (old -> new) is shared by the clones of one round, so that
+    the branches of one data unit get one new data hash."""
     row = orjson.loads(orjson.dumps(seed))  # a deep copy
     dx, dy = rng.uniform(-0.01, 0.01), rng.uniform(-0.01, 0.01)
     hashes: dict[str, str] = {}
+    data_hashes = {} if data_hashes is None else data_hashes
 
     def fresh(old: str) -> str:
         if old not in hashes:
             hashes[old] = _short_hash(rng)
         return hashes[old]
 
+    def fresh_data_hash(old: str) -> str:
+        if old not in data_hashes:
+            data_hashes[old] = str(uuid.UUID(bytes=rng.randbytes(16), version=4))
+        return data_hashes[old]
+
     row["label_hash"] = str(uuid.UUID(bytes=rng.randbytes(16), version=4))
-    old_data_hash = row["data_hash"]
-    row["data_hash"] = str(uuid.UUID(bytes=rng.randbytes(16), version=4))
+    row["data_hash"] = fresh_data_hash(row["data_hash"])
     row["data_title"] = _suffixed(row["data_title"], index)
     units = {}
     for unit_hash, unit in row["data_units"].items():
-        new_hash = row["data_hash"] if unit_hash == old_data_hash else str(uuid.UUID(bytes=rng.randbytes(16), version=4))
+        new_hash = fresh_data_hash(unit_hash)
         unit["data_hash"] = new_hash
         unit["data_title"] = _suffixed(unit["data_title"], index)
         if unit.get("data_link"):
@@ -143,8 +152,12 @@ def _suffixed(title: str, index: int) -> str:
 def generate_rows(rows: int, object_frames: int, seed: int = 0) -> Iterator[dict[str, Any]]:
     seeds = seed_rows(object_frames / rows)
     rng = random.Random(seed)
+    data_hashes: dict[str, str] = {}
     for index in range(rows):
-        yield clone_row(seeds[index % len(seeds)], index, rng)
+        round_, slot = divmod(index, len(seeds))
+        if slot == 0:
+            data_hashes = {}
+        yield clone_row(seeds[slot], round_, rng, data_hashes)
 
 
 def write_export(path: Path, rows: int, object_frames: int, seed: int = 0) -> dict[str, int]:
@@ -157,7 +170,8 @@ def write_export(path: Path, rows: int, object_frames: int, seed: int = 0) -> di
             handle.write(("" if index == 0 else ", ") + json.dumps(row))
         handle.write("]")
     (path.parent / "ontology.json").write_text(json.dumps(build_ontology().to_dict(), indent=1))
-    return {"rows": rows, "object_frames": total, "bytes": path.stat().st_size}
+    return {"rows": rows, "object_frames": total, "bytes": path.stat().st_size, "requested": [rows, object_frames],
+            "generator": GENERATOR_VERSION}
 
 
 def main() -> None:

@@ -27,6 +27,8 @@ SAMPLE_S = 0.1
 
 
 def measure(command: list[str], env: dict | None = None) -> dict:
+    if not os.path.exists(GNU_TIME):
+        raise SystemExit("bench/measure.py needs GNU time (/usr/bin/time): apt-get install time")
     with tempfile.TemporaryDirectory() as workdir:
         figures = os.path.join(workdir, "time")
         started = time.perf_counter()
