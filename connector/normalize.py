@@ -165,7 +165,13 @@ def normalize_label_row(row: dict[str, Any], context: RowContext) -> dict[str, l
     """All warehouse rows of one label row, keyed by table name."""
     if not isinstance(row, dict):
         raise LabelRowError(None, "<row>", f"expected a JSON object, got {type(row).__name__}")
-    return _RowNormalizer(row, context).run()
+    normalizer = _RowNormalizer(row, context)
+    try:
+        return normalizer.run()
+    except LabelRowError:
+        raise
+    except Exception as error:  # a shape normalize did not foresee quarantines the row, not the sync
+        raise normalizer.fail("<row>", f"cannot read: {type(error).__name__}: {error}"[:300]) from error
 
 
 class _RowNormalizer:

@@ -112,10 +112,5 @@ def _normalize(entry: ChunkRow, settings: ChunkSettings) -> tuple[str | None, di
         raise LabelRowError(entry.label_hash, "<json>", f"invalid JSON: {error}"[:300]) from None
     context = RowContext(settings.project_hash, settings.synced_at, settings.ontology, entry.item.metadata,
                          entry.fingerprint, entry.listing)
-    try:
-        tables = normalize_label_row(row, context)
-    except LabelRowError:
-        raise
-    except Exception as error:  # a shape normalize did not foresee quarantines the row, not the sync
-        raise LabelRowError(entry.label_hash, "<row>", f"cannot read: {type(error).__name__}: {error}"[:300]) from error
+    tables = normalize_label_row(row, context)  # first: it refuses a row that is not an object
     return row.get("data_title"), tables

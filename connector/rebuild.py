@@ -23,7 +23,7 @@ from connector.ontology import ONTOLOGY_COLUMNS, OntologyIndex, index_from_table
 from connector.rowcheck import check_tables
 from connector.sources import parse_json
 from connector.stage import add_archive, stage
-from connector.resolve import RunDid, resolve_problems
+from connector.resolve import REBUILD_SOURCE, RunDid, resolve_problems
 from connector.state import RunStats, record_failures, recorded_run, utc_now
 from connector.sync import SyncResult
 
@@ -51,8 +51,10 @@ def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
             with engine.begin() as connection:
                 run.failures += _rebuild_batch(connection, work[start:start + config.batch_size], run.run_id, run.stats)
         run.stats.listed = len(work)
-        with engine.begin() as connection:  # a rebuild's problems are of no project (sync_errors.project_hash NULL)
-            resolve_problems(connection, run.run_id, None, RunDid(read=[label_hash for _, label_hash in work]), utc_now())
+        did = RunDid(read=[label_hash for _, label_hash in work], rebuilt=True)
+        with engine.begin() as connection:  # None: the problems rebuilds recorded of no project until 2026-11-29
+            for project_hash in sorted({None, *(project for project, _ in work)}, key=lambda p: p or ""):
+                resolve_problems(connection, run.run_id, project_hash, did, utc_now(), source=REBUILD_SOURCE)
     return SyncResult(run.run_id, run.stats, run.failures)
 
 
@@ -71,55 +73,77 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
                    isouter=True)
              .where(branches.c.label_hash.in_([label_hash for _, label_hash in work])))
     indexes: dict[str, OntologyIndex] = {}
-    per_label_row, failures = {}, []
+    per_label_row: dict[str, dict] = {}
+    failures: dict[str | None, list[RowFailure]] = {}  # by project
     raw_rows = _raw_label_rows(connection, [label_hash for _, label_hash in work])
     for stored in connection.execute(query).mappings().all():  # DuckDB: one open result per connection
-        project_hash = stored["project_hash"]
+        project_hash, label_hash = stored["project_hash"], stored["label_hash"]
         if project_hash not in indexes:
             indexes[project_hash] = ontology_index(connection, project_hash)
-        text = raw_rows.get(stored["label_hash"])
-        if text is None:
-            failures.append(RowFailure(stored["label_hash"], "raw_label_rows", "no raw JSON archived", None, "rebuild"))
-            continue
-        workflow_stage = ({"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]}
-                          if stored["workflow_stage"] else None)
-        metadata = {"workflow_graph_node": workflow_stage, "label_status": stored["label_status"],
-                    "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
-        context = RowContext(project_hash, stored["synced_at"], indexes[project_hash], metadata, stored["content_sha256"],
-                             stored["listing_sha256"])
         try:
-            row = parse_json(text)
-            tables = normalize_label_row(row, context)
-            check_tables(stored["label_hash"], tables, _COLUMNS, row.get("data_title"))
+            tables = _rebuilt(stored, raw_rows.get(label_hash, _NOT_ARCHIVED), indexes[project_hash])
         except LabelRowError as error:
-            failures.append(RowFailure(stored["label_hash"], error.field, error.reason, error.data_title, "rebuild"))
+            failures.setdefault(project_hash, []).append(
+                RowFailure(label_hash, error.field, error.reason, error.data_title, REBUILD_SOURCE))
             continue
-        branch = list(tables["branches"][0])
-        branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
-        tables["branches"] = [tuple(branch)]
-        per_label_row[stored["label_hash"]] = tables
+        per_label_row[label_hash] = tables
     staged = stage(merge_label_rows(per_label_row), _COLUMNS, connection.dialect.name)
     add_archive(staged, {label_hash: raw_rows[label_hash].encode() for label_hash in per_label_row}, _COLUMNS,
                 connection.dialect.name)
     load.replace_label_rows(connection, staged)
-    record_failures(connection, run_id, None, failures)
+    for project_hash, of_project in failures.items():  # each under its project, whose syncs see it deleted
+        record_failures(connection, run_id, project_hash, of_project)
+    every_failure = [failure for of_project in failures.values() for failure in of_project]
     stats.fetched += len(work)
     stats.updated += len(per_label_row)
-    stats.failed += len(failures)
-    return failures
+    stats.failed += len(every_failure)
+    return every_failure
 
 
-def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str, str]:
-    """The archived JSON of each label row, joined from its parts. The parts are put in order here, not
-    by an ORDER BY: DuckDB's sort holds every part at once within its memory limit, which one label
-    row of 113 MB passed (Out of Memory Error)."""
+_NOT_ARCHIVED, _DAMAGED = object(), object()
+
+
+def _rebuilt(stored, text, ontology: OntologyIndex) -> dict[str, list[tuple]]:
+    """The tables of one stored label row from its archived JSON; LabelRowError when they cannot be made."""
+    label_hash = stored["label_hash"]
+    if text is _NOT_ARCHIVED:
+        raise LabelRowError(label_hash, "raw_label_rows", "no raw JSON archived")
+    if text is _DAMAGED:
+        raise LabelRowError(label_hash, "raw_label_rows", "the archive is damaged: parts of it are missing")
+    try:
+        row = parse_json(text)
+    except ValueError as error:
+        raise LabelRowError(label_hash, "raw_label_rows", f"the archived JSON does not parse: {error}"[:300]) from None
+    workflow_stage = ({"uuid": stored["workflow_stage_uuid"], "title": stored["workflow_stage"]}
+                      if stored["workflow_stage"] else None)
+    metadata = {"workflow_graph_node": workflow_stage, "label_status": stored["label_status"],
+                "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
+    context = RowContext(stored["project_hash"], stored["synced_at"], ontology, metadata, stored["content_sha256"],
+                         stored["listing_sha256"])
+    tables = normalize_label_row(row, context)
+    check_tables(label_hash, tables, _COLUMNS, row.get("data_title"))
+    branch = list(tables["branches"][0])
+    branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
+    tables["branches"] = [tuple(branch)]
+    return tables
+
+
+def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str, object]:
+    """The archived JSON of each label row, joined from its parts (_DAMAGED when they are not numbered
+    0..n-1: joined, the rest could still parse). The parts are put in order here, not by an ORDER BY:
+    DuckDB's sort holds every part at once within its memory limit, which one label row of 113 MB passed
+    (Out of Memory Error)."""
     raw = schema.raw_label_rows
     parts: dict[str, list[tuple[int, str]]] = {}
     query = select(raw.c.label_hash, raw.c.part, raw.c.json_text).where(raw.c.label_hash.in_(label_hashes))
     for label_hash, number, text in connection.execute(query):
         parts.setdefault(label_hash, []).append((number, text))
-    return {label_hash: "".join(text for _, text in sorted(numbered))  # part numbers are unique per row
-            for label_hash, numbered in parts.items()}
+    joined: dict[str, object] = {}
+    for label_hash, numbered in parts.items():
+        numbered.sort()  # part numbers are unique per row
+        whole = [number for number, _ in numbered] == list(range(len(numbered)))
+        joined[label_hash] = "".join(text for _, text in numbered) if whole else _DAMAGED
+    return joined
 
 
 def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:

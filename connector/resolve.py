@@ -28,6 +28,7 @@ from connector.rowcheck import FLAGGING_TABLES
 from connector.sources.export import in_export_file
 
 FRAMES_SOURCE = "extract-frames"
+REBUILD_SOURCE = "rebuild"
 """The source of the frames job's problems (a video), which have no label row."""
 
 
@@ -80,6 +81,9 @@ class RunDid:
     """The export the run listed."""
     every_row: bool = False
     """`read` holds every label row of the project (an export read whole with --delete-missing)."""
+    rebuilt: bool = False
+    """The run re-derived each row it read from its archive (`rebuild`): only such a run shows a
+    rebuild's problem gone for a row still stored."""
 
     def __post_init__(self) -> None:  # looked up once per open problem
         for name in ("read", "deleted", "files_read", "videos_done"):
@@ -95,6 +99,8 @@ def gone_problems(problems: Iterable[OpenProblem], run_id: str, did: RunDid,
 
 def _gone(problem: OpenProblem, did: RunDid, flagged: Collection[tuple[str, str]]) -> bool:
     if problem.label_hash is not None:
+        if problem.source == REBUILD_SOURCE and not did.rebuilt:  # a sync that reads the row does not rebuild it
+            return problem.label_hash in did.deleted or (did.every_row and problem.label_hash not in did.read)
         if problem.label_hash in did.read:
             return not (problem.kept and (problem.label_hash, problem.field) in flagged)
         return problem.label_hash in did.deleted or did.every_row

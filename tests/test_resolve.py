@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import text
 
 from connector.frames.job import ExtractFramesConfig, extract_frames
 from connector.resolve import ExportListing, OpenProblem, RunDid, gone_problems
@@ -148,6 +149,43 @@ def test_a_rebuild_resolves_its_own_problems_once_the_row_rebuilds(warehouse, tm
     assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--full-refresh").exit_code == 0  # archived again
     assert warehouse.rows(OPEN) == [(label_hash, "raw_label_rows", "rebuild")]  # a rebuild's: not the sync's to say
     assert run_cli(warehouse, "rebuild").exit_code == 0
+    assert warehouse.rows(OPEN) == []
+
+
+def test_a_damaged_archive_is_that_rows_problem_and_the_rest_rebuilds(warehouse, tmp_path):
+    """A part of one row's archive gone (first, middle or last), another's JSON cut: each is recorded and keeps
+    its tables; every other row is rebuilt (here: names put back after they were overwritten)."""
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE)).exit_code == 0
+    parts = dict(warehouse.rows("SELECT label_hash, count(*) FROM raw_label_rows GROUP BY label_hash"))
+    long_rows = sorted(label_hash for label_hash, count in parts.items() if count >= 3)
+    assert len(long_rows) >= 2
+    gap, cut = long_rows[:2]
+    with warehouse.engine.begin() as connection:
+        connection.execute(text("DELETE FROM raw_label_rows WHERE label_hash = :h AND part = 1"), {"h": gap})
+        connection.execute(text("DELETE FROM raw_label_rows WHERE label_hash = :h AND part = :p"),
+                           {"h": cut, "p": parts[cut] - 1})
+        connection.execute(text("UPDATE objects SET name = 'stale'"))
+    assert run_cli(warehouse, "rebuild").exit_code == 1
+    problems = {label_hash: (field, reason) for label_hash, field, reason in warehouse.rows(
+        "SELECT label_hash, field, reason FROM sync_errors WHERE resolved_at IS NULL")}
+    assert problems[gap] == ("raw_label_rows", "the archive is damaged: parts of it are missing")
+    assert problems[cut][0] == "raw_label_rows" and problems[cut][1].startswith("the archived JSON does not parse: ")
+    assert set(problems) == {gap, cut}
+    stale = {label_hash for (label_hash,) in warehouse.rows("SELECT DISTINCT label_hash FROM objects WHERE name = 'stale'")}
+    assert stale == {gap, cut}  # kept as they were; every other row rebuilt
+    assert warehouse.rows("SELECT DISTINCT project_hash FROM sync_errors") == [("export",)]
+
+
+def test_a_rebuilds_problem_is_resolved_when_its_row_is_deleted(warehouse, tmp_path):
+    rows = json.loads(SAMPLE.read_text())
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE)).exit_code == 0
+    with warehouse.engine.begin() as connection:
+        connection.execute(text("DELETE FROM raw_label_rows WHERE label_hash = :h"), {"h": rows[0]["label_hash"]})
+    assert run_cli(warehouse, "rebuild").exit_code == 1
+    assert warehouse.rows(OPEN) == [(rows[0]["label_hash"], "raw_label_rows", "rebuild")]
+    export = tmp_path / "without.json"
+    export.write_text(json.dumps(rows[1:]))
+    assert run_cli(warehouse, "sync", "--from-export", str(export), "--delete-missing").exit_code == 0
     assert warehouse.rows(OPEN) == []
 
 
