@@ -122,6 +122,11 @@ class LockLost(WarehouseError):
     """The session holding a writer's advisory lock ended while it wrote."""
 
 
+RECORDS_FAILURE = "records_failure"
+"""Execution option of the commit that records a run as failed: it commits without the lock (the run's
+own row of sync_runs), so that a run that failed because the server went is recorded as failed."""
+
+
 @contextmanager
 def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator[None]:
     """The lock lives in a session of its own (advisory locks are per database; the key names the schema, so
@@ -138,11 +143,12 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     def acquire() -> bool:
         return connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
 
-    def check_held(_connection) -> None:
+    def check_held(committing) -> None:
+        if committing.get_execution_options().get(RECORDS_FAILURE):
+            return
         try:
             connection.execute(text("SELECT 1"))
         except Exception as error:  # the session is gone, and its lock with it
-            event.remove(engine, "commit", check_held)  # the run's own record of its failure still commits
             raise LockLost(f"this sync's lock on the Postgres warehouse was lost ({error_line(error)}): stopped "
                            "before writing beside another sync; run it again") from None
 

@@ -485,7 +485,7 @@ class _RowNormalizer:
             if not (isinstance(part, dict) and isinstance(part.get("start"), dict) and isinstance(part.get("end"), dict)):
                 raise self.fail(f"{path}.range_html[{index}]", "expected {start: {xpath, offset}, end: {xpath, offset}}")
         value, value_path = self.range_value(answer, path, kind)
-        spans = [(start, end, None) for start, end in self.ranges(value, value_path, "range bound")]
+        spans = [(start, end, None) for start, end in _joined(self.ranges(value, value_path, "range bound"))]
         for start, end, html_range in spans + [(None, None, part) for part in html]:
             seq = self.range_seq.get(owner, 0)
             self.range_seq[owner] = seq + 1
@@ -771,6 +771,18 @@ _UNREADABLE_TIMESTAMP = (TypeError, ValueError, AttributeError, OverflowError)  
 def _optional_timestamp(value: Any) -> datetime | None:
     """None for a missing or empty timestamp; raises one of _UNREADABLE_TIMESTAMP for one it cannot read."""
     return None if value is None or value == "" else parse_timestamp(value)
+
+
+def _joined(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, overlapping and adjacent ranges joined: as the SDK holds them (its RangeManager), so that a
+    row written with [[0, 9], [5, 20], [21, 30]] stores [0, 30] whether it came from an export or the API."""
+    joined: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if joined and start <= joined[-1][1] + 1:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], end))
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _not_text(value: Any) -> str:

@@ -19,6 +19,7 @@ from connector import schema
 from connector.failures import RowFailure, error_line
 from connector.incremental import StoredRow
 from connector.load import chunks
+from connector.lock import RECORDS_FAILURE
 from connector.redact import redact
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -60,6 +61,8 @@ def start_run(engine: Engine, source: str, project_hash: str | None, close_inter
 
 def finish_run(engine: Engine, run_id: str, stats: RunStats, status: str, error: str | None = None,
                cursor_before: datetime | None = None, cursor_after: datetime | None = None) -> None:
+    if status == "failed":  # recorded even when the run failed because the writer's lock went
+        engine = engine.execution_options(**{RECORDS_FAILURE: True})
     with engine.begin() as connection:
         connection.execute(update(schema.sync_runs).where(schema.sync_runs.c.run_id == run_id).values(
             finished_at=utc_now(), status=status, error=error and redact(error),

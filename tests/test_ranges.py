@@ -17,6 +17,7 @@ from connector import migrate
 from connector.normalize import LabelRowError, RowContext, normalize_label_row
 from examples import sdk_sample
 from examples.sdk_ranges import audio_row, range_ontology, series_row, text_row
+from sdk_counts import load_label_row
 from sync_helpers import run_sync, snapshot
 from tests.encord_emulator.fixtures import encord_emulator, encord_key  # noqa: F401 (fixtures)
 from tests.test_sync_export import run_cli
@@ -124,6 +125,23 @@ def test_a_malformed_range_row_is_refused_naming_its_field(change, field, reason
         normalize_label_row(row, CONTEXT)
     assert refused.value.field.endswith(field) and reason in refused.value.reason
     assert str(refused.value).startswith(f"label row {row['label_hash']} ({row['data_title']}): ")
+
+
+@pytest.mark.parametrize("make", [audio_row, text_row, series_row], ids=["audio", "text", "series"])
+def test_overlapping_adjacent_and_repeated_ranges_are_stored_as_the_sdk_holds_them(make):
+    """A row written by hand (or an older Encord) with ranges that overlap, touch or repeat: stored joined and
+    sorted, as the SDK reads the same dict and as a sync from Encord (which writes what the SDK holds) stores."""
+    row = make(1).to_encord_dict()
+    written = [[2000, 14999], [10000, 20000], [20001, 25000], [2000, 14999], [40000, 40010], [30000, 30000]]
+    first_object(row).update(range=written)
+    for space in (first_object(row).get("spaces") or {}).values():
+        space["range"] = written
+    tables = normalize_label_row(row, CONTEXT)
+    owner = first_object(row)["objectHash"]
+    stored = [(start, end) for _, o, _, _, start, end, _ in tables["annotation_ranges"] if o == owner]
+    assert stored == [(2000, 25000), (30000, 30000), (40000, 40010)]
+    held = load_label_row(row, range_ontology())
+    assert [(s, e, h) for o, k, s, e, h in sdk_ranges(held) if o == owner] == [(s, e, None) for s, e in stored]
 
 
 def test_range_rows_sync_from_an_export_beside_a_video_and_rebuild_the_same(warehouse, tmp_path):

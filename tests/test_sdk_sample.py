@@ -250,6 +250,36 @@ def test_dicom_slices_carry_metadata_in_the_sdk_and_the_server_dict(ontology):
     assert reloaded.get_frame_view(7).metadata.file_uri.endswith("slice_007.dcm")
 
 
+def test_nifti_slices_of_their_own_size_reach_the_frames_table_from_the_sdk(ontology):
+    """to_encord_dict() drops a NIfTI row's per-slice sizes, as a DICOM row's; a sync from Encord puts them back
+    from the SDK's frame views (connector.sources.encord._restore_slice_metadata), as an export has them."""
+    import copy
+    from dataclasses import replace
+    from datetime import datetime
+
+    from connector.normalize import RowContext, normalize_label_row
+    from connector.sources.encord import _restore_slice_metadata
+    from examples import sdk_sample
+    from examples.sdk_rows import Labeller, empty_label_row, row_identity
+
+    ids = row_identity("nifti", 1, extension="nii")
+    media = sdk_sample.dicom_media(1, ids.data_hash, ids.data_title, 4, 400, 300)
+    unit = next(iter(media.data_units.values()))
+    unit["data_type"] = "application/x-nifti"
+    for index, labels in unit["labels"].items():
+        labels["metadata"].update(width=200 + int(index), height=100 + int(index))
+    row = empty_label_row(ontology, ids, replace(media, data_type="nifti"))
+    labeller = Labeller(row, ids, ontology)
+    lesion = labeller.new_object(ont.LESION, "lesion")
+    labeller.track(lesion, 0, 3, lambda t: sdk_sample.road_polygon(t))
+    labeller.add(lesion)
+    synced = row.to_encord_dict()
+    _restore_slice_metadata(row, synced)
+    tables = normalize_label_row(copy.deepcopy(synced), RowContext("p", datetime(2026, 1, 1)))
+    sizes = {frame[1]: frame[4:6] for frame in tables["frames"]}
+    assert sizes == {int(index): (200 + int(index), 100 + int(index)) for index in unit["labels"]} and sizes
+
+
 # --------------------------------------------------------------------------- consensus
 
 def test_consensus_branches_share_the_data_unit(ontology):

@@ -509,8 +509,8 @@ def _status(row, name: str) -> str | None:
 
 
 def _restore_slice_metadata(handle, row: dict) -> None:
-    """to_encord_dict() drops DICOM per-slice metadata (width/height); the SDK still holds it."""
-    if row.get("data_type") != "dicom":
+    """to_encord_dict() drops DICOM and NIfTI per-slice metadata (width/height); the SDK still holds it."""
+    if row.get("data_type") not in ("dicom", "nifti"):
         return
     for unit in row.get("data_units", {}).values():
         for frame, labels in unit.get("labels", {}).items():
