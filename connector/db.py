@@ -97,8 +97,8 @@ def _check_schema_exists(engine: Engine, schema: str) -> None:
     warehouse (`status` would report no runs to a monitoring check)."""
     with engine.connect() as connection:
         if connection.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :name"), {"name": schema}) is None:
-            raise WarehouseError(f"there is no schema {schema!r} in this Postgres database: check --schema "
-                                 "($ENCORD_WAREHOUSE_SCHEMA); `encord-warehouse sync` creates it")
+            raise WarehouseError(f"no schema {schema!r} in this Postgres database: run `encord-warehouse sync` "
+                                 "(or `migrate`) first, or check --schema ($ENCORD_WAREHOUSE_SCHEMA)")
 
 
 Job = TypeVar("Job", bound=Callable)

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector import migrate
+from connector.db import create_schema_if_missing
 from connector.cli import FRAME_LIST, cli
 from tests.media import decode_gray, make_video, read_index
 from tests.test_frames_job import PROJECT, label_row
@@ -103,6 +104,7 @@ def test_extract_frames_prune(warehouse, tmp_path, videos):
 
 
 def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
+    create_schema_if_missing(warehouse.engine)  # Postgres: the schema exists (one that is not there is refused first)
     with warehouse.engine.connect():  # DuckDB: the file exists (a warehouse that is not there is refused first)
         pass
     warehouse.engine.dispose()

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from connector import migrate, schema, sync
 from connector.cli import cli
-from connector.db import DUCKDB_MEMORY_LIMIT, create_warehouse_engine
+from connector.db import DUCKDB_MEMORY_LIMIT, create_schema_if_missing, create_warehouse_engine
 from connector.frames.job import extract_frames
 from connector.lock import warehouse_lock
 from connector.optimize import optimize
@@ -1040,7 +1040,8 @@ def test_jobs_on_what_a_sync_loaded_refuse_a_warehouse_never_synced_and_create_n
                                                                                           monkeypatch, command):
     """A mistyped --schema or database (or an empty DuckDB file) must not become a new warehouse."""
     monkeypatch.chdir(tmp_path)
-    warehouse.scalar("SELECT 1")  # the DuckDB file exists, with no tables
+    create_schema_if_missing(warehouse.engine)  # Postgres: the schema exists, with no tables
+    warehouse.scalar("SELECT 1")  # DuckDB: the file exists, with no tables
     result = CliRunner().invoke(cli, [*command, *warehouse.cli_args])
     assert (result.exit_code, result.output) == (
         2, "encord-warehouse: the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first\n")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import views_expected as ex
 from connector.cli import cli
+from connector.db import create_schema_if_missing
 from connector.labels import CSV_COLUMNS, LabelsQuery
 from connector.sync import ExportSyncConfig, sync_export
 
@@ -109,6 +110,12 @@ def test_labels_of_an_empty_warehouse_says_so_in_one_line(warehouse, tmp_path):
         assert not path.exists()
         with warehouse.engine.connect():  # an empty file
             pass
+        warehouse.engine.dispose()
+        result = _run(warehouse, "--title", "video.mp4", "--start", "0", "--end", "1")
+    else:  # no schema yet: as no DuckDB file; then an empty schema
+        assert result.output == (f"encord-warehouse: no schema '{warehouse.schema}' in this Postgres database: run "
+                                 "`encord-warehouse sync` (or `migrate`) first, or check --schema ($ENCORD_WAREHOUSE_SCHEMA)\n")
+        create_schema_if_missing(warehouse.engine)
         warehouse.engine.dispose()
         result = _run(warehouse, "--title", "video.mp4", "--start", "0", "--end", "1")
     assert result.output == "encord-warehouse: the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first\n"

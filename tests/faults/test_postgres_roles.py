@@ -110,8 +110,8 @@ def test_reading_a_missing_schema_creates_nothing_and_a_sync_creates_it(postgres
     for command in (["status"], ["status", "--format", "json"], ["labels", "--title", "x", "--frames", "1"],
                     ["optimize"], ["rebuild"]):
         refused = run(warehouse.cli_args, *command, expect=2).output
-        assert refused == (f"encord-warehouse: there is no schema '{warehouse.schema}' in this Postgres database: "
-                           "check --schema ($ENCORD_WAREHOUSE_SCHEMA); `encord-warehouse sync` creates it\n")
+        assert refused == (f"encord-warehouse: no schema '{warehouse.schema}' in this Postgres database: run "
+                           "`encord-warehouse sync` (or `migrate`) first, or check --schema ($ENCORD_WAREHOUSE_SCHEMA)\n")
     assert not schema_exists(admin, warehouse.schema)
     with admin.connect() as connection:  # there, and empty: an empty warehouse
         connection.execute(text(f'CREATE SCHEMA "{warehouse.schema}"'))
