@@ -28,6 +28,7 @@ from connector.db import WarehouseError, create_warehouse_engine, default_db_url
 from connector.failures import error_line
 from connector.lock import LockBusy, wait_for_duckdb_file, warehouse_lock
 from connector.logs import logging_as_json, setup_logging
+from connector.normalize import joined_ranges
 from connector.ontology import OntologyError
 from connector.redact import redact
 from connector.sources.encord import BUNDLE_BYTES, MAX_BUNDLE_SIZE, BranchScope, EncordSourceConfig, EncordSourceError
@@ -71,13 +72,7 @@ class FrameList(click.ParamType):
             if not low.isdecimal() or (dash and not high.isdecimal()) or (dash and int(high) < int(low)):
                 self.fail(f"expected frame numbers or ranges like 10,20,30-40, got {part!r}", param, ctx)
             ranges.append((int(low), int(high) if dash else int(low)))
-        merged: list[tuple[int, int]] = []
-        for low, high in sorted(ranges):
-            if merged and low <= merged[-1][1] + 1:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
-            else:
-                merged.append((low, high))
-        return tuple(merged)
+        return tuple(joined_ranges(ranges))
 
 
 FRAME_LIST = FrameList()

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import isfinite
-from typing import Any
+from typing import Any, Iterable
 
 import orjson
 
@@ -485,7 +485,7 @@ class _RowNormalizer:
             if not (isinstance(part, dict) and isinstance(part.get("start"), dict) and isinstance(part.get("end"), dict)):
                 raise self.fail(f"{path}.range_html[{index}]", "expected {start: {xpath, offset}, end: {xpath, offset}}")
         value, value_path = self.range_value(answer, path, kind)
-        spans = [(start, end, None) for start, end in _joined(self.ranges(value, value_path, "range bound"))]
+        spans = [(start, end, None) for start, end in joined_ranges(self.ranges(value, value_path, "range bound"))]
         for start, end, html_range in spans + [(None, None, part) for part in html]:
             seq = self.range_seq.get(owner, 0)
             self.range_seq[owner] = seq + 1
@@ -773,9 +773,10 @@ def _optional_timestamp(value: Any) -> datetime | None:
     return None if value is None or value == "" else parse_timestamp(value)
 
 
-def _joined(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, overlapping and adjacent ranges joined: as the SDK holds them (its RangeManager), so that a
-    row written with [[0, 9], [5, 20], [21, 30]] stores [0, 30] whether it came from an export or the API."""
+def joined_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive ranges sorted, overlapping and adjacent ones joined: as the SDK holds them (its RangeManager),
+    so that a row written with [[0, 9], [5, 20], [21, 30]] stores [0, 30] whether it came from an export
+    or the API; and `--frames 1-5,3-8,9` selects 1-9."""
     joined: list[tuple[int, int]] = []
     for start, end in sorted(ranges):
         if joined and start <= joined[-1][1] + 1:
