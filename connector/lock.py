@@ -137,8 +137,6 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     key = int.from_bytes(hashlib.sha256(f"encord-warehouse:{schema}".encode()).digest()[:8], "big", signed=True)
     lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", connect_args=_KEEPALIVES)
     connection = lock_engine.connect()
-    if connection.dialect.server_version_info >= (14,):  # the session idles for the whole run
-        connection.execute(text("SET idle_session_timeout = 0"))
 
     def acquire() -> bool:
         return connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
@@ -153,6 +151,8 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
                            "before writing beside another sync; run it again") from None
 
     try:
+        if connection.dialect.server_version_info >= (14,):  # the session idles for the whole run
+            connection.execute(text("SET idle_session_timeout = 0"))
         _poll(acquire, wait_seconds, lambda: "another sync is writing to this Postgres warehouse")
         event.listen(engine, "commit", check_held)
         yield

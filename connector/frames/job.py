@@ -232,18 +232,14 @@ class _Progress:
 
 def _one(engine, config, work, result) -> None:
     """One video in this process, inside its claim's transaction."""
-    with engine.connect() as connection:
-        try:
-            with connection.begin():
-                if not warehouse.claim(connection, work):
-                    result.busy += 1
-                    return
-                done = warehouse.extracted(connection, config.dest, config.fmt, work)
-                outcome = process_video(_Task(work, done, config))
-                _finish(connection, config, work, outcome, result)
-        except _DestinationFailed as failed:
-            with connection.begin():
-                _record_outcome(connection, work, outcome, result, [failed.error])
+    with engine.connect() as connection:  # closing it rolls back what was not committed
+        txn = connection.begin()
+        if not warehouse.claim(connection, work):
+            txn.rollback()
+            result.busy += 1
+            return
+        done = warehouse.extracted(connection, config.dest, config.fmt, work)
+        _conclude(connection, txn, config, work, process_video(_Task(work, done, config)), result)
 
 
 def _pooled(engine, config, work, result, pool, progress) -> None:
@@ -269,14 +265,7 @@ def _pooled(engine, config, work, result, pool, progress) -> None:
             if not pending:
                 break
             item, connection, txn, future = pending[0]
-            outcome = future.result()
-            try:
-                _finish(connection, config, item, outcome, result)
-                txn.commit()
-            except _DestinationFailed as failed:
-                txn.rollback()
-                with connection.begin():
-                    _record_outcome(connection, item, outcome, result, [failed.error])
+            _conclude(connection, txn, config, item, future.result(), result)
             connection.close()
             pending.pop(0)
             progress.step()
@@ -285,6 +274,18 @@ def _pooled(engine, config, work, result, pool, progress) -> None:
             future.cancel()
             txn.rollback()
             connection.close()
+
+
+def _conclude(connection, txn, config, work, outcome: _Outcome, result: ExtractFramesResult) -> None:
+    """The video's outcome recorded in its claim's transaction, committed; when the destination fails
+    (_DestinationFailed), that transaction is rolled back and the failure recorded in one of its own."""
+    try:
+        _finish(connection, config, work, outcome, result)
+        txn.commit()
+    except _DestinationFailed as failed:
+        txn.rollback()
+        with connection.begin():
+            _record_outcome(connection, work, outcome, result, [failed.error])
 
 
 def process_video(task: _Task) -> _Outcome:
@@ -370,7 +371,7 @@ class _DestinationFailed(Exception):
 
 def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesResult) -> None:
     """In the claim's transaction, after the images exist: their rows, the manifest listing
-    them (rewritten when its content changed, e.g. new labels), the failures. The caller
+    them (rewritten when its content changed, e.g. new labels), the failures. _conclude
     commits."""
     dest = Destination(config.dest, config.storage_options)
     if outcome.records:
