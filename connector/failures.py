@@ -34,7 +34,12 @@ class RowFailure:
     def __str__(self) -> str:
         title = f" ({self.data_title})" if self.data_title else ""
         where = f"label row {self.label_hash}{title}" if self.label_hash else f"{self.source or '?'}{title}"
-        return f"{where}: {self.field}: {self.reason}"
+        return f"{where}: {self.field}: {self.reason}".translate(_ESCAPED_CONTROLS)
+
+
+_ESCAPED_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(32), 0x7F, 0x85]} | {
+    ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+"""A title or value quoted in a failure's line, its line breaks and other control characters escaped: one line."""
 
 
 def _shortened(text, limit: int = INDEXED_TEXT_BYTES):

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from math import isfinite
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import orjson
 
@@ -79,10 +79,12 @@ GEOMETRY_KEYS = {
     "circle": "circle",
     "ellipse": "ellipse",
     "cuboid_2d": "cuboid_2d",
+    "cuboid": "cuboid",
 }
 
 
 BOX_SHAPES = ("bounding_box", "rotatable_bounding_box")
+VERTEX_SHAPES = ("polygon", "polyline", "point", "skeleton")
 
 RANGE_FRAMES_WITHOUT_COUNT = 1_000_000
 """How many frames the classification ranges of a label row whose frame count is not known (no listing,
@@ -376,18 +378,22 @@ class _RowNormalizer:
                 in_unit_square = 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= w <= 1.0 and 0.0 <= h <= 1.0
             theta = self.number(value.get("theta"), path, "theta", shape != "bounding_box")
             return (x, y, w, h, theta, None, None, None), in_unit_square
-        if shape in ("polygon", "polyline", "point", "skeleton"):
-            points, in_unit_square = self.vertices(value, path)
-            rings = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" else None
+        if shape in VERTEX_SHAPES:
+            points, in_unit_square, has_z = self.vertices(value, path)
+            rings, rings_in_unit_square = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" \
+                else (None, True)
             x, y = points[0] if shape == "point" and points else (None, None)
-            return (x, y, None, None, None, points, rings, value if shape == "skeleton" else None), in_unit_square
+            raw, finite = _raw_geometry(value) if shape == "skeleton" or has_z else (None, True)
+            return (x, y, None, None, None, points, rings, raw), in_unit_square and rings_in_unit_square and finite
         if shape in ("circle", "ellipse"):
             x, y = (self.number(value.get(k), path, k, required=True) for k in "xy")
             theta = self.number(value.get("theta"), path, "theta")
-            return (x, y, None, None, theta, None, None, value), 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0
+            raw, finite = _raw_geometry(value)
+            return (x, y, None, None, theta, None, None, raw), 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and finite
         if shape == "bitmask":
             self.required(value, "rleString", path)
-        return (None, None, None, None, None, None, None, value), True  # bitmask and cuboid geometry stays raw JSON
+        raw, finite = _raw_geometry(value)  # bitmask and cuboid geometry stays raw JSON
+        return (None, None, None, None, None, None, None, raw), finite
 
     def problems(self, shape: str, geometry: tuple, in_unit_square: bool, frame: int) -> str | None:
         """What is wrong with a kept annotation: coordinates not finite or outside 0..1, a frame past the end."""
@@ -398,24 +404,33 @@ class _RowNormalizer:
 
     @staticmethod
     def coordinate_problems(shape: str, geometry: tuple) -> list[str]:
+        points, rings, raw = geometry[5:8]
         named = [(name, value) for name, value in zip("xywh", geometry[:4]) if value is not None]
         if shape != "point":
-            named += [(f"points[{i}].{c}", v) for i, point in enumerate(geometry[5] or ()) for c, v in zip("xy", point)]
-        return [_coordinate_problem(name, value) for name, value in named if not 0.0 <= value <= 1.0]
+            named += [(f"points[{i}].{c}", v) for i, point in enumerate(points or ()) for c, v in zip("xy", point)]
+        if rings and rings != [[[coordinate for point in points for coordinate in point]]]:  # not points again
+            named += [(f"polygons[{p}][{r}][{c}]", v) for p, polygon in enumerate(rings)
+                      for r, ring in enumerate(polygon) for c, v in enumerate(ring)]
+        found = [_coordinate_problem(name, value) for name, value in named if not 0.0 <= value <= 1.0]
+        return found + [_coordinate_problem(f"geometry.{name}", value) for name, value in _non_finite(raw)
+                        if not _named_already(shape, name)]
 
-    def vertices(self, value: dict, path: str) -> tuple[list[list[float]], bool]:
-        """The points in vertex order, and whether all are finite and within 0..1."""
+    def vertices(self, value: dict, path: str) -> tuple[list[list[float]], bool, bool]:
+        """The points in vertex order, whether all are finite and within 0..1, and whether any has a z
+        (3D points: `points` holds x and y, the raw geometry keeps z)."""
         try:
             keys = sorted(value, key=int)
         except (TypeError, ValueError):
             keys = sorted(value, key=lambda k: self.vertex_index(k, path))  # raises, naming the bad key
         points = []
-        in_unit_square = True
+        in_unit_square, has_z = True, False
         number = self.number
         for key in keys:
             vertex = value[key]
             if not isinstance(vertex, dict):
                 raise self.fail(f"{path}[{key!r}]", "expected an object with x and y")
+            if "z" in vertex:
+                has_z = True
             x, y = vertex.get("x"), vertex.get("y")
             if not (type(x) is type(y) is float and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
                 try:  # number() converts, or names the problem
@@ -424,7 +439,7 @@ class _RowNormalizer:
                     raise self.fail(f"{path}[{key!r}]{error.field}", error.reason) from None
                 in_unit_square = in_unit_square and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0
             points.append([x, y])
-        return points, in_unit_square
+        return points, in_unit_square, has_z
 
     def vertex_index(self, key: str, path: str) -> int:
         try:
@@ -432,19 +447,25 @@ class _RowNormalizer:
         except (TypeError, ValueError):
             raise self.fail(f"{path}[{key!r}]", "vertex key is not an integer") from None
 
-    def rings(self, polygons: Any, points: list, path: str) -> list:
+    def rings(self, polygons: Any, points: list, path: str) -> tuple[list, bool]:
+        """Encord's `polygons` (NaN and infinities as the archive spells them read back as numbers), and
+        whether every coordinate is within 0..1."""
         if not polygons:  # the SDK reads a missing or empty list as the one ring of `polygon`
-            return [[[coordinate for point in points for coordinate in point]]]
+            return [[[coordinate for point in points for coordinate in point]]], True
         if not isinstance(polygons, list):
             raise self.fail(path, "expected a list of polygons")
+        in_unit_square = True
         for p, polygon in enumerate(polygons):
             for r, ring in enumerate(polygon if isinstance(polygon, list) else [None]):
                 if not isinstance(ring, list):
                     raise self.fail(f"{path}[{p}][{r}]", "expected a flat list of coordinates")
                 for c, coordinate in enumerate(ring):
-                    if type(coordinate) is not float or not isfinite(coordinate):  # number() names what is not a number
-                        self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
-        return polygons
+                    if type(coordinate) is not float or not 0.0 <= coordinate <= 1.0:  # also false for NaN
+                        number = self.number(coordinate, f"{path}[{p}][{r}][{c}]", required=True)
+                        if isinstance(coordinate, str):
+                            ring[c] = number
+                        in_unit_square = in_unit_square and 0.0 <= number <= 1.0
+        return polygons, in_unit_square
 
     def emit_objects(self) -> None:
         answers = self.row.get("object_answers") or {}
@@ -784,6 +805,40 @@ def joined_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             joined.append((start, end))
     return joined
+
+
+def _raw_geometry(value: Any) -> tuple[Any, bool]:
+    """Geometry kept as raw JSON, with the archive's spelling of NaN and infinities (NON_FINITE_TEXT) read
+    back as numbers, as a sync from the source holds them (so `rebuild` equals the sync); and whether all
+    its numbers are finite."""
+    if isinstance(value, dict):
+        pairs = [(key, _raw_geometry(item)) for key, item in value.items()]
+        return {key: item for key, (item, _) in pairs}, all(finite for _, (_, finite) in pairs)
+    if isinstance(value, list):
+        items = [_raw_geometry(item) for item in value]
+        return [item for item, _ in items], all(finite for _, finite in items)
+    if isinstance(value, str) and value in NON_FINITE_TEXT:
+        return NON_FINITE_TEXT[value], False
+    return value, not isinstance(value, float) or isfinite(value)
+
+
+def _non_finite(value: Any, path: str = "") -> Iterator[tuple[str, float]]:
+    """(path, number) of each non-finite number in raw geometry."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}[{index}]")
+    elif isinstance(value, float) and not isfinite(value):
+        yield path, value
+
+
+def _named_already(shape: str, path: str) -> bool:
+    """Whether a raw geometry's number at `path` is also a column (x, y, theta) or a vertex of `points`."""
+    if shape in ("circle", "ellipse"):
+        return path in ("x", "y", "theta")
+    return shape in VERTEX_SHAPES and path.count(".") == 1 and path.endswith((".x", ".y"))
 
 
 def _not_text(value: Any) -> str:

@@ -58,9 +58,15 @@ def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
     return SyncResult(run.run_id, run.stats, run.failures)
 
 
+_DATA_UNIT_ORDER = (schema.branches.c.project_hash, schema.branches.c.data_hash,
+                    schema.branches.c.last_edited_at.asc().nulls_first(), schema.branches.c.label_hash)
+"""The order label rows are rebuilt in: where branches of one data unit disagree on its facts (its title,
+size), the last edited one's are written last and kept, whatever order the database returns rows in."""
+
+
 def _label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:
     branches = schema.branches
-    query = select(branches.c.project_hash, branches.c.label_hash).order_by(branches.c.project_hash, branches.c.label_hash)
+    query = select(branches.c.project_hash, branches.c.label_hash).order_by(*_DATA_UNIT_ORDER)
     if project_hash is not None:
         query = query.where(branches.c.project_hash == project_hash)
     return [tuple(row) for row in connection.execute(query)]
@@ -71,7 +77,8 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
     query = (select(branches, units.c.frame_count)
              .join(units, (units.c.project_hash == branches.c.project_hash) & (units.c.data_hash == branches.c.data_hash),
                    isouter=True)
-             .where(branches.c.label_hash.in_([label_hash for _, label_hash in work])))
+             .where(branches.c.label_hash.in_([label_hash for _, label_hash in work]))
+             .order_by(*_DATA_UNIT_ORDER))
     indexes: dict[str, OntologyIndex] = {}
     per_label_row: dict[str, dict] = {}
     failures: dict[str | None, list[RowFailure]] = {}  # by project

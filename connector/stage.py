@@ -43,10 +43,10 @@ def combine(batches: list[StagedBatch]) -> StagedBatch:
     of one data unit) is written once."""
     if len(batches) == 1:
         return batches[0]
-    first: dict[tuple[str, str], int] = {}
+    last: dict[tuple[str, str], int] = {}  # the last copy wins, as in merge_label_rows: the later row's facts
     keys = [key for batch in batches for key in batch.data_unit_keys]
     for index, key in enumerate(keys):
-        first.setdefault(key, index)
+        last[key] = index
     tables: dict[str, list[tuple] | pa.Table] = {}
     for name in TABLE_COLUMNS:
         parts = [batch.tables[name] for batch in batches if len(batch.tables.get(name, ())) > 0]
@@ -56,11 +56,11 @@ def combine(batches: list[StagedBatch]) -> StagedBatch:
             tables[name] = pa.concat_tables(parts)
         else:
             tables[name] = [row for part in parts for row in part]
-    if len(first) < len(keys):
-        keep = sorted(first.values())
+    if len(last) < len(keys):
+        keep = sorted(last.values())
         units = tables["data_units"]
         tables["data_units"] = units.take(keep) if isinstance(units, pa.Table) else [units[i] for i in keep]
-    return StagedBatch(tables, [h for batch in batches for h in batch.label_hashes], list(first))
+    return StagedBatch(tables, [h for batch in batches for h in batch.label_hashes], list(last))
 
 
 ARCHIVE_PART_BYTES = 32_000

@@ -455,27 +455,91 @@ def test_coordinate_problems_name_each_bad_value(vertex, problem, context):
     assert frame["problems"] == problem
 
 
-@pytest.mark.parametrize("where", ["box", "vertex", "ring", "unread"])
+def _ellipse(row, **geometry):
+    obj = _object(row)
+    obj.pop("boundingBox")
+    obj.update(shape="ellipse", ellipse={"x": 0.5, "y": 0.5, "rx": 0.1, "ry": 0.2, "theta": 0.3, **geometry})
+    return obj
+
+
+def _skeleton(row):
+    obj = _object(row)
+    obj.pop("boundingBox")
+    obj.update(shape="skeleton", skeleton={"0": {"x": 0.1, "y": 0.2, "name": "head", "score": 0.9},
+                                           "1": {"x": 0.3, "y": 0.4, "name": "neck", "score": 0.8}})
+    return obj
+
+
+NON_FINITE_PLACES = {
+    "box": lambda r: _object(r)["boundingBox"].update(w=float("nan")),
+    "vertex": lambda r: _polygon(r)["polygon"]["2"].update(y=float("nan")),
+    "ring": lambda r: _polygon(r).update(polygons=[[[0.1, 0.2, 0.5, 0.6, 0.9, float("inf")]]]),
+    "hole": lambda r: _polygon(r).update(polygons=[[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1], [0.3, float("nan"), 0.4, 0.4]]]),
+    "ellipse radius": lambda r: _ellipse(r, rx=float("nan")),
+    "skeleton vertex": lambda r: _skeleton(r)["skeleton"]["1"].update(score=float("-inf")),
+    "unread": lambda r: _object(r).update(extra=[float("-inf")]),  # a field normalize does not read
+}
+
+
+@pytest.mark.parametrize("where", sorted(NON_FINITE_PLACES))
 def test_a_non_finite_number_anywhere_is_spelled_out_in_the_archive_json_and_reads_back_the_same(where, context):
-    """orjson writes NaN as null; the archive (and a rebuild from it) must keep what was sent, wherever it is."""
+    """orjson writes NaN as null; the archive must keep what was sent, wherever it is, and a rebuild from it
+    (the spelling read back) must give the tables a sync from the row gives: JSON columns included."""
     row = minimal_video()
-    if where == "box":
-        _object(row)["boundingBox"]["w"] = float("nan")
-    elif where == "unread":  # a field normalize does not read
-        _object(row)["extra"] = [float("-inf")]
-    else:
-        polygon = _polygon(row)
-        if where == "vertex":
-            polygon["polygon"]["2"]["y"] = float("nan")
-        else:
-            polygon["polygons"] = [[[0.1, 0.2, 0.5, 0.6, 0.9, float("inf")]]]
+    NON_FINITE_PLACES[where](row)
     text = archive_json(row)
     assert (b'"NaN"' in text or b'Infinity"' in text) and b"null" not in text
     read_back, sent = normalize_label_row(parse_json(text), context), normalize_label_row(row, context)
-    if where == "ring":  # rings stay the JSON value as given: the float there, its spelling here
-        assert named(read_back, "object_frames")[0]["problems"] == named(sent, "object_frames")[0]["problems"]
-    else:
-        assert repr(read_back) == repr(sent)
+    assert repr(read_back) == repr(sent)
+    if where != "unread":
+        assert named(sent, "object_frames")[0]["problems"]
+
+
+@pytest.mark.parametrize("mutate, problem", [
+    (lambda r: _polygon(r).update(polygons=[[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1], [0.3, 0.3, 1.25, 0.4, 0.35, 0.5]]]),
+     "polygons[0][1][2]=1.25 > 1"),
+    (lambda r: _polygon(r).update(polygons=[[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1]], [[0.7, float("inf"), 0.8, 0.8]]]),
+     "polygons[1][0][1]=inf not finite"),
+    (lambda r: _polygon(r).update(polygons=[[[0.1, 0.2, 0.5, 0.6, 0.9, 0.1]]]), None),  # the outline: fine
+    (lambda r: _ellipse(r, rx=float("nan")), "geometry.rx=nan not finite"),
+    (lambda r: _ellipse(r, x=float("nan")), "x=nan not finite"),  # named once, as the column
+    (lambda r: _skeleton(r)["skeleton"]["0"].update(score=float("inf")), "geometry.0.score=inf not finite"),
+    (lambda r: _skeleton(r)["skeleton"]["0"].update(x=float("inf")), "points[0].x=inf not finite"),
+    (lambda r: _object(r).update(shape="cuboid", cuboid={"position": [0.1, float("nan"), 3.0],
+                                                         "orientation": [0, 0, 0], "size": [1, 2, 3]}),
+     "geometry.position[1]=nan not finite"),
+])
+def test_raw_geometry_and_polygons_are_checked_like_the_columns(mutate, problem, context):
+    """A hole or second polygon, an ellipse's radii, a skeleton's or cuboid's numbers: flagged in `problems`
+    as the coordinate columns are, and stored."""
+    row = minimal_video()
+    mutate(row)
+    tables = normalize_label_row(row, context)
+    assert named(tables, "object_frames")[0]["problems"] == problem
+
+
+def test_3d_points_keep_their_z_in_the_raw_geometry(context):
+    """The SDK writes a PointCoordinate3D (and a polyline of them) as x, y, z: `points` holds x and y,
+    `geometry` the vertices as written."""
+    row = minimal_video()
+    obj = _object(row)
+    obj.pop("boundingBox")
+    obj.update(shape="polyline", polyline={"0": {"x": 0.1, "y": 0.2, "z": 0.3}, "1": {"x": 0.4, "y": 0.5, "z": 0.6}})
+    frame = named(normalize_label_row(row, context), "object_frames")[0]
+    assert frame["points"] == [[0.1, 0.2], [0.4, 0.5]]
+    assert frame["geometry"] == obj["polyline"] and frame["problems"] is None
+    flat = minimal_video()
+    _polygon(flat)
+    assert named(normalize_label_row(flat, context), "object_frames")[0]["geometry"] is None
+
+
+def test_a_cuboid_is_kept_as_raw_geometry(context):
+    row = minimal_video()
+    cuboid = {"position": [0.1, 0.2, 3.0], "orientation": [0.0, 0.5, 0.0], "size": [1.0, 2.0, 3.0]}
+    _object(row).update(shape="cuboid", cuboid=cuboid)
+    _object(row).pop("boundingBox")
+    frame = named(normalize_label_row(row, context), "object_frames")[0]
+    assert (frame["shape"], frame["geometry"], frame["x"], frame["problems"]) == ("cuboid", cuboid, None, None)
 
 
 def test_ontology_tables(ontology):

@@ -27,7 +27,7 @@ from connector.db import DUCKDB_MEMORY_LIMIT, create_schema_if_missing, create_w
 from connector.frames.job import extract_frames
 from connector.lock import warehouse_lock
 from connector.optimize import optimize
-from connector.rebuild import rebuild
+from connector.rebuild import RebuildConfig, rebuild
 from connector.sources.export import ExportError
 from connector.status import COUNTED_TABLES
 from connector.stage import ARCHIVE_PART_BYTES
@@ -359,6 +359,69 @@ def test_worker_processes_load_what_the_sync_process_loads(warehouse, other_ware
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=edited["label_hash"]) == expected
     assert warehouse.scalar("SELECT count(*) FROM data_units WHERE data_hash = :d", d=branches[0]["data_hash"]) == 1
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = 'with-nan' AND problems IS NOT NULL") == 1
+
+
+def test_a_data_unit_of_several_branches_keeps_the_later_rows_facts_however_chunks_fall(warehouse, other_warehouse,
+                                                                                       tmp_path, monkeypatch):
+    """Two branches of one video whose title changed between the exports they came from: the later row's
+    title is kept whether the two are in one chunk or in chunks apart, in worker processes or not; a rebuild
+    keeps the last edited branch's, whatever order the database returns rows in."""
+    old, new = (row.to_encord_dict() for row in sdk_sample.consensus_rows(6, annotators=1))
+    old.update(data_title="OLD.mp4", last_edited_at="2024-01-01 10:00:00")
+    new.update(data_title="NEW.mp4", last_edited_at="2024-01-02 10:00:00", label_hash="0-edited-last")
+    padding = json.loads(SAMPLE.read_text())
+    monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
+    exports = {"together": [*padding, old, new], "apart": [old, *padding, new]}
+    for (name, rows), (target, workers) in zip(exports.items(), ((warehouse, 2), (other_warehouse, 0))):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(rows))
+        sync_export(target.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=workers))
+        assert target.rows("SELECT data_title FROM data_units WHERE data_hash = :d", d=old["data_hash"]) == [
+            ("NEW.mp4",)], name
+    for batch_size in (500, 1):  # the two in one transaction; each in its own
+        rebuild(warehouse.engine, RebuildConfig(batch_size=batch_size))
+        assert warehouse.rows("SELECT data_title FROM data_units WHERE data_hash = :d", d=old["data_hash"]) == [
+            ("NEW.mp4",)], batch_size
+
+
+def test_a_bad_rows_line_escapes_line_breaks_in_its_title(warehouse, tmp_path):
+    """A title with a newline, tab or Unicode line separator still gives one line per bad row; sync_errors
+    keeps the title as it is."""
+    row = json.loads(bad_export(tmp_path, json.loads(SAMPLE.read_text())[:2]).read_text())[1]
+    assert row["label_hash"] == "bad-shape"
+    row["data_title"] = "night\nshift\tcam\u2028two.mp4"
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([row]))
+    result = run_cli(warehouse, "sync", "--from-export", str(path))
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "bad-shape" in line]
+    assert lines == ["error: label row bad-shape (night\\nshift\\tcam\\u2028two.mp4): "
+                     + lines[0].split("two.mp4): ", 1)[1]]
+    assert "unknown shape 'hexagon'" in lines[0] and len(result.stderr.splitlines()) == 2
+    assert warehouse.rows("SELECT data_title FROM sync_errors") == [("night\nshift\tcam\u2028two.mp4",)]
+
+
+def test_non_finite_numbers_in_polygons_and_raw_geometry_rebuild_as_synced(warehouse, tmp_path):
+    """NaN in a polygon's hole and an ellipse's radius (as Python's json writes them): the sync stores them
+    flagged, and a rebuild from the archive, which spells them as text, stores the same."""
+    row = json.loads(SAMPLE.read_text())[0]
+    objects = next(labels["objects"] for labels in next(iter(row["data_units"].values()))["labels"].values()
+                   if labels["objects"])
+    box = objects[0]
+    objects.append({**{k: v for k, v in box.items() if k != "boundingBox"}, "objectHash": "ring-nan", "shape": "polygon",
+                    "polygon": {"0": {"x": 0.1, "y": 0.1}, "1": {"x": 0.9, "y": 0.1}, "2": {"x": 0.5, "y": 0.9}},
+                    "polygons": [[[0.1, 0.1, 0.9, 0.1, 0.5, 0.9], [0.4, float("nan"), 0.6, 0.4, 0.5, 0.6]]]})
+    objects.append({**{k: v for k, v in box.items() if k != "boundingBox"}, "objectHash": "ellipse-nan",
+                    "shape": "ellipse", "ellipse": {"x": 0.5, "y": 0.5, "rx": float("inf"), "ry": 0.1, "theta": 0.0}})
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([row], allow_nan=True))
+    assert run_cli(warehouse, "sync", "--from-export", str(path)).exit_code == 0
+    assert warehouse.rows("SELECT object_hash, problems FROM object_frames WHERE object_hash IN ('ellipse-nan', "
+                          "'ring-nan') ORDER BY object_hash") == [("ellipse-nan", "geometry.rx=inf not finite"),
+                                                                  ("ring-nan", "polygons[0][1][1]=nan not finite")]
+    synced = snapshot(warehouse)
+    assert run_cli(warehouse, "rebuild").exit_code == 0
+    assert snapshot(warehouse) == synced
 
 
 def test_a_worker_that_dies_fails_the_run_and_the_next_run_converges(warehouse, other_warehouse, tmp_path,
