@@ -37,11 +37,16 @@ def create_statement(name: str, version: int, dialect: str) -> str:
     return sql_file(name, version, dialect).read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def drop_statement(name: str, version: int, dialect: str) -> str:
+def _kind(name: str, version: int, dialect: str) -> re.Match:
+    """Where the CREATE statement of `name` names what it creates (VIEW, MACRO or FUNCTION)."""
     match = _KIND.search(create_statement(name, version, dialect))
     if match is None:
         raise ValueError(f"{sql_file(name, version, dialect)}: expected CREATE VIEW, MACRO or FUNCTION")
-    kind = match.group(1).upper()
+    return match
+
+
+def drop_statement(name: str, version: int, dialect: str) -> str:
+    kind = _kind(name, version, dialect).group(1).upper()
     if kind == "MACRO":
         return f"DROP MACRO TABLE IF EXISTS {name}"
     return f"DROP {kind} IF EXISTS {name}"
@@ -53,6 +58,17 @@ def create(connection: Connection, manifest: Manifest) -> None:
     for name, version in manifest:
         # exec_driver_sql: no bind-parameter parsing of the DDL (function bodies contain `$$`).
         connection.exec_driver_sql(create_statement(name, version, dialect))
+
+
+def replace(connection: Connection, manifest: Manifest) -> None:
+    """Create or replace every entry in place (CREATE OR REPLACE), in manifest order: views built on it
+    (an analyst's, a dbt model) and grants on it survive, where a drop would fail on the first and lose
+    the second. Postgres takes a new version only if it keeps the old one's columns (names, types,
+    order; new ones at the end): else drop and create."""
+    dialect = connection.dialect.name
+    for name, version in manifest:
+        match = _kind(name, version, dialect)
+        connection.exec_driver_sql(f"CREATE OR REPLACE {match.string[match.start(1):]}")
 
 
 def drop(connection: Connection, manifest: Manifest) -> None:

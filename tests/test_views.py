@@ -264,6 +264,21 @@ def test_deleted_label_rows_leave_the_views(loaded):
         assert warehouse.scalar(f"SELECT COUNT(*) FROM {view} WHERE label_hash = :l", l=video["label_hash"]) == 0
 
 
+def test_every_view_is_empty_once_every_label_row_is_deleted(loaded):
+    """As --keep-deleted leaves them: every view leaves them out, helpers included (until migration 0014
+    label_row_json, attribute_answers and object_vertices did not)."""
+    warehouse = loaded[0]
+    names = [name for (name,) in warehouse.rows(
+        "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' AND table_schema = current_schema()")]
+    before = {name: warehouse.scalar(f"SELECT COUNT(*) FROM {name}") for name in names}
+    assert {name for name, count in before.items() if count} >= {
+        "label_rows", "attribute_answers", "object_frames_px", "object_vertices", "object_vertices_px", "labels_export",
+        "frame_labels", "labeled_frames", "branch_labels", "label_row_json"}
+    with warehouse.engine.begin() as connection:
+        connection.execute(text("UPDATE branches SET deleted_at = CURRENT_TIMESTAMP"))
+    assert {name: warehouse.scalar(f"SELECT COUNT(*) FROM {name}") for name in names} == dict.fromkeys(names, 0)
+
+
 def test_downgrade_drops_the_views_and_upgrade_restores_them(loaded):
     warehouse, _rows, _by_type, _ontology = loaded
     before = warehouse.scalar("SELECT COUNT(*) FROM labels_export")

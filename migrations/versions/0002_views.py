@@ -14,9 +14,11 @@ revision, so this revision installs the same SQL forever.
 A later revision that changes a view:
   1. copies sql/<view>.v1.sql to sql/<view>.v2.sql and edits the copy (review with
      `diff sql/<view>.v1.sql sql/<view>.v2.sql`); v1 stays for this revision and for downgrades;
-  2. in upgrade(): views.drop(bind, OLD[i:]) then views.create(bind, NEW[i:]), where i is the
-     position of the first changed entry: everything after it may depend on it (Postgres refuses
-     to drop or re-type a view that others use), so the tail is dropped and rebuilt;
+  2. in upgrade(): views.replace(bind, [(view, 2)]) where v2 keeps v1's columns (names, types and
+     order; new ones at the end): CREATE OR REPLACE keeps the views others built on it and its grants.
+     Else views.drop(bind, OLD[i:]) then views.create(bind, NEW[i:]), where i is the position of the
+     changed entry: everything after it may depend on it (Postgres refuses to drop or re-type a view
+     that others use), so the tail is dropped and rebuilt;
   3. in downgrade(): the same with OLD and NEW swapped.
 Views are created unqualified, in the current schema (Postgres: the engine's search_path).
 """

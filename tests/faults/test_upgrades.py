@@ -191,3 +191,43 @@ def test_status_reads_a_warehouse_an_older_version_migrated_without_migrating_it
         assert [(run["status"], run["inserted"]) for run in document["runs"]] == [("succeeded", loaded)]
         assert "export" not in document["runs"][0] and document["open_problems"] == problems
         assert migrate.current_revision(warehouse.engine) == revision
+
+
+def test_an_upgrade_replaces_changed_views_in_place_keeping_analysts_views_and_grants(warehouse, tmp_path):
+    """From 0012 (before the views' last changes) to head by a sync, with an analyst's views built on ours
+    and, on Postgres, a read-only role granted SELECT: the upgrade succeeds, the analyst's views answer
+    as before, and the role may still read every view (until 2026-11-29, 0013 dropped and recreated views:
+    on Postgres the sync failed on the analyst's view, and without one the grants were lost)."""
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(write(tmp_path, "rows.jsonl", sample_rows()[:4])),
+                                    *warehouse.cli_args]).exit_code == 0
+    alembic(warehouse, "downgrade", "0012")
+    analyst_views = {"my_answers": "SELECT label_hash, answer FROM attribute_answers",
+                     "my_export": "SELECT label_hash, object_hash, frame FROM labels_export",
+                     "my_json": "SELECT label_hash FROM label_row_json",
+                     "my_vertices": "SELECT label_hash, x FROM object_vertices_px"}
+    role = f"bi_{warehouse.schema}" if warehouse.dialect == "postgresql" else None
+    with warehouse.engine.begin() as connection:
+        for name, query in analyst_views.items():
+            connection.exec_driver_sql(f"CREATE VIEW {name} AS {query}")
+        if role:
+            connection.exec_driver_sql(f"CREATE ROLE {role}")
+            connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {warehouse.schema} TO {role}")
+            connection.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA {warehouse.schema} TO {role}")
+    before = {name: warehouse.scalar(f"SELECT COUNT(*) FROM {name}") for name in analyst_views}
+    assert all(before.values())
+
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(tmp_path / "rows.jsonl"), *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
+    assert {name: warehouse.scalar(f"SELECT COUNT(*) FROM {name}") for name in analyst_views} == before
+    if role:
+        assert warehouse.scalar("SELECT COUNT(*) FROM pg_views WHERE schemaname = current_schema()") >= 14
+        ungranted = warehouse.rows(
+            "SELECT viewname FROM pg_views WHERE schemaname = current_schema() "
+            "AND NOT has_table_privilege(:role, format('%I.%I', schemaname, viewname), 'SELECT')", role=role)
+        with warehouse.engine.begin() as connection:
+            connection.exec_driver_sql(f"DROP OWNED BY {role}")
+            connection.exec_driver_sql(f"DROP ROLE {role}")
+        assert ungranted == []
+    alembic(warehouse, "downgrade", "0012")  # and back, in place too
+    assert {name: warehouse.scalar(f"SELECT COUNT(*) FROM {name}") for name in analyst_views} == before
