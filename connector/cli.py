@@ -354,7 +354,7 @@ def _run_locked(options, run) -> None:
     db_url, schema = options["db_url"], options["schema"]
     with one_line_errors(db_url), command_engine(db_url, schema, lock_wait=options["wait_for_lock"]) as engine:
         with progress_bar("sync", " rows") as bar:
-            result = run(engine, bar.update if bar else None)
+            result = run(engine, bar.update if bar is not None else None)  # a tqdm without a total has no truth value
         _report_sync(engine, result)
 
 

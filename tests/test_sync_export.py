@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import gzip
 import json
 import logging
 import os
+import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 import threading
 from collections import Counter
 from datetime import datetime, timezone
@@ -382,6 +386,40 @@ def test_a_data_unit_of_several_branches_keeps_the_later_rows_facts_however_chun
         rebuild(warehouse.engine, RebuildConfig(batch_size=batch_size))
         assert warehouse.rows("SELECT data_title FROM data_units WHERE data_hash = :d", d=old["data_hash"]) == [
             ("NEW.mp4",)], batch_size
+
+
+def test_a_sync_in_a_terminal_shows_a_progress_bar_and_loads(warehouse, tmp_path):
+    """stderr on a terminal (a pty, as an interactive user has it): a tqdm bar, and the rows load (until
+    2026-11-29 asking the bar, which has no total, for its truth value crashed every such sync)."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a new pty is 0 columns wide
+    seen = bytearray()
+    reader = threading.Thread(target=lambda: _drain(controller, seen), daemon=True)
+    reader.start()
+    try:
+        result = subprocess.run([sys.executable, "-c", "from connector.cli import main; main()", "sync",
+                                 "--from-export", str(SAMPLE), *warehouse.cli_args],
+                                stdout=subprocess.PIPE, stderr=terminal, text=True, timeout=300, cwd=ROOT)
+    finally:
+        os.close(terminal)
+        reader.join(timeout=10)
+        os.close(controller)
+    rows = len(json.loads(SAMPLE.read_text()))
+    assert result.returncode == 0, seen.decode(errors="replace")[-2000:]
+    assert f"{rows} inserted" in result.stdout
+    assert f"sync: {rows} rows" in seen.decode(errors="replace")
+    assert warehouse.scalar("SELECT COUNT(*) FROM branches") == rows
+
+
+def _drain(descriptor, into: bytearray) -> None:
+    while True:
+        try:
+            chunk = os.read(descriptor, 4096)
+        except OSError:  # the terminal's other end closed
+            return
+        if not chunk:
+            return
+        into.extend(chunk)
 
 
 def test_a_bad_rows_line_escapes_line_breaks_in_its_title(warehouse, tmp_path):
