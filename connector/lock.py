@@ -134,12 +134,23 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     server's idle_session_timeout, pg_terminate_backend, a cut connection), the lock is gone and another
     writer may start: every commit of the writer's engine first checks that the session is alive, and the
     first that finds it gone fails instead of writing beside that other writer."""
-    key = int.from_bytes(hashlib.sha256(f"encord-warehouse:{schema}".encode()).digest()[:8], "big", signed=True)
     lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", connect_args=_KEEPALIVES)
     connection = lock_engine.connect()
+    keys = [_lock_key(schema)]
+    if connection.scalar(text("SELECT current_schema()")) == schema:
+        # Releases before 2026-11-29 keyed a run without --schema by "" (not by the schema it resolved to):
+        # during a rolling upgrade such a run writes where this one would, and holds that key.
+        keys.append(_lock_key(""))
 
     def acquire() -> bool:
-        return connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        taken = []
+        for key in keys:
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+                for held in taken:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": held})
+                return False
+            taken.append(key)
+        return True
 
     def check_held(committing) -> None:
         if committing.get_execution_options().get(RECORDS_FAILURE):
@@ -161,6 +172,10 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
             event.remove(engine, "commit", check_held)
         connection.close()  # ends the session, which releases the lock
         lock_engine.dispose()
+
+
+def _lock_key(schema: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"encord-warehouse:{schema}".encode()).digest()[:8], "big", signed=True)
 
 
 # A NAT or firewall that drops idle connections would otherwise cut the lock's session mid-run.

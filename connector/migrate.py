@@ -20,6 +20,9 @@ SCHEMA_REVISION = "0014"
 
 
 EMPTY_WAREHOUSE = "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
+NO_REVISION = ("the warehouse holds encord-warehouse's tables but no record of their schema revision (its "
+               "alembic_version table is missing or empty): restore it, or record the revision the tables are at "
+               "with `alembic stamp REVISION`")
 
 
 def upgrade(engine: Engine, revision: str = "head", *, synced_only: bool = False) -> None:
@@ -27,6 +30,8 @@ def upgrade(engine: Engine, revision: str = "head", *, synced_only: bool = False
     extract-frames): a warehouse never migrated is an error, not new tables in a mistyped database or
     schema (a missing DuckDB file is refused before this, see create_warehouse_engine)."""
     current = current_revision(engine)
+    if current is None and _has_label_tables(engine):  # not empty: migrating would fail on a table that exists
+        raise WarehouseError(NO_REVISION)
     if current is None and synced_only:
         raise WarehouseError(EMPTY_WAREHOUSE)
     if revision == "head" and current == SCHEMA_REVISION:
@@ -56,6 +61,11 @@ def current_revision(engine: Engine) -> str | None:
             return None
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     return versions[0] if versions else None
+
+
+def _has_label_tables(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return inspect(connection).has_table("branches")
 
 
 def _known_revisions() -> set[str]:

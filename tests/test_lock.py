@@ -3,12 +3,13 @@ test_sync_encord.py and faults/test_concurrency.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from connector.db import create_schema_if_missing, create_warehouse_engine
 from connector.lock import LockBusy, LockLost, warehouse_lock
@@ -93,6 +94,32 @@ def test_one_postgres_schema_is_one_lock_however_it_is_named(postgres_url):
     finally:
         named.dispose()
         default.dispose()
+
+
+def test_a_run_of_a_release_before_the_schema_keyed_lock_still_excludes_this_one(postgres_url):
+    """Releases before 2026-11-29 keyed a run without --schema by "" rather than the schema it resolved to: a
+    rolling upgrade's old run holds that key, and this version, with --schema public or without, waits for it;
+    a run in another schema does not."""
+    old_key = int.from_bytes(hashlib.sha256(b"encord-warehouse:").digest()[:8], "big", signed=True)
+    named, default = create_warehouse_engine(postgres_url, "public"), create_warehouse_engine(postgres_url)
+    other = create_warehouse_engine(postgres_url, "elsewhere")
+    old_run = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                            isolation_level="AUTOCOMMIT").connect()
+    try:
+        assert old_run.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": old_key})
+        for engine in (named, default):
+            with pytest.raises(LockBusy):
+                with warehouse_lock(engine):
+                    pytest.fail("wrote beside a run of the old release")
+        with warehouse_lock(other):
+            pass
+        old_run.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": old_key})
+        with warehouse_lock(default):
+            assert not old_run.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": old_key})  # held by this run
+    finally:
+        old_run.close()
+        for engine in (named, default, other):
+            engine.dispose()
 
 
 def test_a_writer_whose_lock_session_ended_commits_nothing_more(postgres_warehouse):

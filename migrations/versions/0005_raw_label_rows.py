@@ -25,14 +25,9 @@ depends_on = None
 PART_CHARS = 32000
 VIEWS = [("label_row_json", 1)]
 
-# Every label row's JSON text, with its part numbers 0..n-1. The text of a json column is the
-# JSON as stored; DuckDB renders its JSON type as text the same way.
-_PARTS = {
-    'postgresql': "SELECT label_hash, generate_series(0, (length(t) - 1) / {n}) AS part, t "
-                  "FROM (SELECT label_hash, raw::text AS t FROM branches WHERE raw IS NOT NULL) AS r",
-    'duckdb': "SELECT label_hash, unnest(range(0, (length(t) - 1) // {n} + 1)) AS part, t "
-              "FROM (SELECT label_hash, CAST(raw AS VARCHAR) AS t FROM branches WHERE raw IS NOT NULL) AS r",
-}
+# A label row's JSON as text: the text of a json column is the JSON as stored; DuckDB renders its JSON
+# type as text the same way.
+_RAW_TEXT = {'postgresql': "raw::text", 'duckdb': "CAST(raw AS VARCHAR)"}
 
 
 def upgrade() -> None:
@@ -44,9 +39,7 @@ def upgrade() -> None:
                     sa.Column('part', sa.Integer(), nullable=False),
                     sa.Column('json_text', sa.Text(), nullable=False),
                     *keys)
-    op.execute("INSERT INTO raw_label_rows (label_hash, part, json_text) "
-               f"SELECT label_hash, part, substr(t, part * {PART_CHARS} + 1, {PART_CHARS}) "
-               f"FROM ({_PARTS[dialect].format(n=PART_CHARS)}) AS p")
+    _copy_in_parts(bind)
     if dialect == 'duckdb':
         _rebuild_branches(without_raw=True)
     else:
@@ -65,6 +58,19 @@ def downgrade() -> None:
                    "(SELECT label_hash, string_agg(json_text, '' ORDER BY part) AS raw "
                    "FROM raw_label_rows GROUP BY label_hash) AS j WHERE j.label_hash = b.label_hash")
     op.drop_table('raw_label_rows')
+
+
+def _copy_in_parts(bind) -> None:
+    """Each label row's JSON into raw_label_rows, one row at a time. (Until 2026-11-29 one INSERT … SELECT
+    cut them all: DuckDB held each row's whole text once per part, and a warehouse of 115 MB of JSON
+    needed more than the 128MB a command runs with.)"""
+    label_hashes = bind.execute(sa.text("SELECT label_hash FROM branches WHERE raw IS NOT NULL")).scalars().all()
+    read = sa.text(f"SELECT {_RAW_TEXT[bind.dialect.name]} FROM branches WHERE label_hash = :label_hash")
+    write = sa.text("INSERT INTO raw_label_rows (label_hash, part, json_text) VALUES (:label_hash, :part, :json_text)")
+    for label_hash in label_hashes:
+        text = bind.execute(read, {"label_hash": label_hash}).scalar_one()
+        bind.execute(write, [{"label_hash": label_hash, "part": part, "json_text": text[start:start + PART_CHARS]}
+                             for part, start in enumerate(range(0, len(text), PART_CHARS))])
 
 
 def _rebuild_branches(without_raw: bool) -> None:

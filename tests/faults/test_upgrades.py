@@ -177,6 +177,47 @@ def test_a_warehouse_migrated_by_a_newer_version_is_refused_in_one_line_and_left
     assert CliRunner().invoke(cli, ["status", *warehouse.cli_args]).exit_code == 0
 
 
+def test_0005_moves_a_large_archive_within_a_commands_memory(warehouse):
+    """300 label rows of 384 KB of JSON (115 MB) in branches.raw at 0004: `migrate`, at the memory cap every
+    command has (DuckDB: 128MB), moves them into raw_label_rows, each intact. Until 2026-11-29 0005 cut them
+    in one statement, and DuckDB ran out of memory."""
+    migrate.upgrade(warehouse.engine, "0004")
+    frames = "list_transform(range(5000), lambda f: {'frame': f, 'objects': [{'x': 0.123456, 'name': 'Fußgänger'}]})"
+    documents = ({"duckdb": f"to_json({{'label_hash': 'lh' || i, 'labels': {frames}}})",
+                  "postgresql": "json_build_object('label_hash', 'lh' || i, 'labels', (SELECT json_agg(json_build_object("
+                                "'frame', f, 'objects', json_build_array(json_build_object('x', 0.123456, 'name', "
+                                "'Fußgänger')))) FROM generate_series(0, 4999) AS f))"}[warehouse.dialect])
+    with warehouse.engine.begin() as connection:
+        connection.exec_driver_sql(f"INSERT INTO branches (label_hash, project_hash, data_hash, branch_name, raw) "
+                                   f"SELECT 'lh' || i, 'p', 'dh' || i, 'main', {documents} FROM range(300) AS t(i)"
+                                   if warehouse.dialect == "duckdb" else
+                                   f"INSERT INTO branches (label_hash, project_hash, data_hash, branch_name, raw) "
+                                   f"SELECT 'lh' || i, 'p', 'dh' || i, 'main', {documents} FROM generate_series(0, 299) AS i")
+    before = sorted((h, json.loads(r)) for h, r in warehouse.rows("SELECT label_hash, CAST(raw AS VARCHAR) FROM branches"))
+    assert len(before) == 300 and sum(len(json.dumps(raw)) for _, raw in before) > 100_000_000
+    warehouse.engine.dispose()
+    result = CliRunner().invoke(cli, ["migrate", *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    assert raw_documents(warehouse) == before
+
+
+def test_tables_without_their_revision_record_are_refused_in_one_line_and_left_as_they_are(warehouse):
+    """alembic_version dropped (by hand, a restore that missed it): not "the warehouse is empty" (whose advice,
+    migrate, would fail on a table that exists) but what is wrong and how to mend it."""
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(ROOT / "examples/sample_export.json"),
+                                    *warehouse.cli_args]).exit_code == 0
+    with warehouse.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+    before = snapshot(warehouse, DATA_TABLES)
+    for command in (["sync", "--from-export", str(ROOT / "examples/sample_export.json")], ["migrate"], ["rebuild"],
+                    ["optimize"]):
+        result = CliRunner().invoke(cli, [*command, *warehouse.cli_args])
+        assert (result.exit_code, result.stderr) == (2, f"encord-warehouse: {migrate.NO_REVISION}\n"), command
+    assert snapshot(warehouse, DATA_TABLES) == before
+    alembic(warehouse, "stamp", migrate.head_revision())  # the mend the line names
+    assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
+
+
 def test_status_reads_a_warehouse_an_older_version_migrated_without_migrating_it(warehouse):
     """A scheduler's older encord-warehouse keeps its schema while a newer one (a BI user's) reads it:
     status shows the runs with the columns there are, and the open problems once resolved_at exists."""
