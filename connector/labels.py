@@ -80,6 +80,13 @@ def _frames_clause(ranges: tuple[tuple[int, int], ...], params: dict[str, Any], 
     return "(" + " OR ".join(clauses) + ")"
 
 
+def _bytewise(engine: Engine, *columns: str) -> str:
+    """An ORDER BY of text columns in byte order, as DuckDB sorts: Postgres sorts by the database's collation
+    (en_US ignores case and punctuation), and the same labels printed in another order on the two."""
+    collate = ' COLLATE "C"' if engine.dialect.name == "postgresql" else ""
+    return ", ".join(f"{column}{collate}" for column in columns)
+
+
 def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
     """labels_export rows of the selected frames with the object's pixel box, in print order."""
     where, params, expanding = query.where()
@@ -88,8 +95,8 @@ def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
         "FROM (SELECT * FROM labels_export WHERE " + where + ") AS e "
         "LEFT JOIN object_frames_px AS p ON p.label_hash = e.label_hash AND p.object_hash = e.object_hash "
         "AND p.frame = e.frame "
-        "ORDER BY e.branch_name, e.label_hash, e.frame, e.label_kind DESC, e.object_hash, "
-        "e.classification_hash, e.answer_seq"
+        "ORDER BY " + _bytewise(engine, "e.branch_name", "e.label_hash") + ", e.frame, e.label_kind DESC, "
+        + _bytewise(engine, "e.object_hash", "e.classification_hash") + ", e.answer_seq"
     ).bindparams(*expanding)
     with engine.connect() as connection:
         _check_title(connection, query.title)
@@ -101,7 +108,7 @@ def vertex_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
     sql = text(
         "SELECT label_hash, object_hash, frame, polygon_index, ring_index, vertex_index, x_px, y_px "
         "FROM object_vertices_px WHERE " + where + " "
-        "ORDER BY label_hash, object_hash, frame, polygon_index, ring_index, vertex_index"
+        "ORDER BY " + _bytewise(engine, "label_hash", "object_hash") + ", frame, polygon_index, ring_index, vertex_index"
     ).bindparams(*expanding)
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(sql, params).mappings()]

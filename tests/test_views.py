@@ -14,7 +14,7 @@ from connector import migrate
 from connector.sync import ExportSyncConfig, sync_export
 from tests.encord_emulator import clone_row
 
-TOL = 1e-3  # pixels; DuckDB stores the 0..1 fractions as 32-bit REAL (see docs/views.md)
+TOL = 1e-3  # pixels
 
 
 @pytest.fixture

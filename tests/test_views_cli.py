@@ -6,15 +6,18 @@ import csv
 import io
 import json
 import math
+import uuid
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
 
 import views_expected as ex
 from connector.cli import cli
 from connector.db import create_schema_if_missing
 from connector.labels import CSV_COLUMNS, LabelsQuery
 from connector.sync import ExportSyncConfig, sync_export
+from examples import sdk_sample
 
 
 @pytest.fixture
@@ -143,3 +146,38 @@ def test_labels_json_writes_infinities_and_nan_as_null(warehouse, tmp_path):
     strict = json.loads(result.output, parse_constant=lambda token: pytest.fail(f"not JSON: {token}"))
     pixels = next(o["pixels"] for f in strict for o in f["objects"] if o["objectHash"] == box["objectHash"])
     assert pixels["x_px"] is None and pixels["y_px"] is None and pixels["w_px"] > 0
+
+
+def test_labels_print_in_byte_order_on_a_postgres_database_of_another_collation(postgres_url, tmp_path):
+    """A Postgres database created with ICU's en-US collation (case and punctuation ignored, as glibc's
+    en_US.UTF-8, a common default) prints the same labels in the same order as DuckDB: by the bytes of
+    the hashes (until 2026-11-29 in the database's order)."""
+    row = sdk_sample.image_row(1).to_encord_dict()
+    hashes = ["a-b", "A_c", "ab", "Ab", "a b"]
+    objects = next(iter(row["data_units"].values()))["labels"]["objects"]  # an image: no frame keys
+    template = objects[0]
+    objects[:] = [{**template, "objectHash": object_hash} for object_hash in hashes]
+    row["object_answers"] = {object_hash: {**row["object_answers"][template["objectHash"]], "objectHash": object_hash}
+                             for object_hash in hashes}
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([row]))
+    admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    database = f"icu_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {database} TEMPLATE template0 LOCALE_PROVIDER icu "
+                                "ICU_LOCALE 'en-US' LOCALE 'C'"))
+    printed = []
+    try:
+        for db in (f"duckdb:///{tmp_path / 'w.duckdb'}", f"{postgres_url.rsplit('/', 1)[0]}/{database}"):
+            assert CliRunner().invoke(cli, ["sync", "--from-export", str(export), "--db", db]).exit_code == 0
+            result = CliRunner().invoke(cli, ["labels", "--db", db, "--title", row["data_title"], "--frames", "0",
+                                              "--format", "csv"])
+            assert result.exit_code == 0, result.output
+            printed.append(result.output)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
+        admin.dispose()
+    assert printed[0] == printed[1]
+    table = [dict(zip(CSV_COLUMNS, line)) for line in list(csv.reader(io.StringIO(printed[1])))[1:]]
+    assert list(dict.fromkeys(r["object_hash"] for r in table if r["label_kind"] == "object")) == sorted(hashes)
