@@ -93,7 +93,7 @@ def show_error(message: str, event: str = "command_failed") -> None:
     if logging_as_json():
         log.error(message, extra={"event": event})
     else:
-        click.echo(f"encord-warehouse: {message}", err=True)
+        click.echo(f"encord-warehouse: {redact(message)}", err=True)  # as the JSON log's formatter does
 
 
 @contextmanager
@@ -130,26 +130,33 @@ def command_engine(db_url: str | None, schema: str | None, *, lock_wait: float |
         engine.dispose()
 
 
-class Terminated(BaseException):
-    """SIGTERM, as a scheduler stops a job: unwinds like Ctrl-C, so the open transaction rolls back
-    and the run is recorded as failed instead of staying 'running' until the next run closes it."""
+class Stopped(BaseException):
+    """SIGTERM (a scheduler stopping the job) or Ctrl-C: unwinds, so the open transaction rolls back and
+    the run is recorded as failed instead of staying 'running' until the next run closes it. Not
+    KeyboardInterrupt, which click catches to print an empty line first (not JSON under --log-format json)."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)")
 
 
 @contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
+def _stops_unwind() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
 
     def stop(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the rollback short
-        raise Terminated("terminated (SIGTERM)")
+        for each in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the rollback short
+            signal.signal(each, signal.SIG_IGN)
+        raise Stopped(signum)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {each: signal.signal(each, stop) for each in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for each, handler in previous.items():
+            signal.signal(each, handler)
 
 
 class Commands(click.Group):
@@ -160,11 +167,11 @@ class Commands(click.Group):
         if not kwargs.get("standalone_mode", True):
             return super().main(*args, **kwargs)
         try:
-            with _sigterm_unwinds():
+            with _stops_unwind():
                 outcome = super().main(*args, **{**kwargs, "standalone_mode": False})
-        except Terminated as stopped:
-            show_error(str(stopped))
-            sys.exit(128 + signal.SIGTERM)
+        except Stopped as stopped:
+            show_error(str(stopped) if stopped.signum == signal.SIGTERM else "aborted")
+            sys.exit(128 + stopped.signum)
         except click.UsageError as error:
             show_error(f"{error.format_message()} (see --help)")
             sys.exit(error.exit_code)
@@ -176,6 +183,13 @@ class Commands(click.Group):
             sys.exit(130)
         # Without standalone mode click returns an Exit's code instead of exiting.
         sys.exit(outcome if isinstance(outcome, int) else 0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # `encord-warehouse sync | head`: the reader left; what the command did stands
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+            raise click.exceptions.Exit(128 + signal.SIGPIPE) from None  # as a shell shows a pipe's end
 
 
 @click.group(cls=Commands)
@@ -386,7 +400,7 @@ def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
             wait = max(0.0, started + period_s - time.monotonic())
             log.info("waiting for the next run", extra={"event": "next_run", "in_s": round(wait, 1)})
             time.sleep(wait)
-        except (Terminated, KeyboardInterrupt):
+        except (Stopped, KeyboardInterrupt):
             return
 
 

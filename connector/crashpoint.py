@@ -3,7 +3,7 @@
 `ENCORD_WAREHOUSE_TEST_KILL_AT=<stage>:<n>` makes the process SIGKILL itself the n-th time it
 passes `crash_point(stage)`: no cleanup, no rollback, no `finally` — what `kill -9` or a lost
 machine does. `<stage>:<n>:SIGTERM` sends that signal instead (what a scheduler stopping a job
-sends). The variable is read here and nowhere else; unset (always, outside those tests) a crash
+sends); `<stage>:<n>:SIGINT:group` sends it to the process group, as Ctrl-C in a terminal does. The variable is read here and nowhere else; unset (always, outside those tests) a crash
 point is one comparison.
 
 Stages: listed (after the listing), fetch (after each fetched bundle), normalize (before each
@@ -23,6 +23,7 @@ import signal
 _SPEC = os.environ.get("ENCORD_WAREHOUSE_TEST_KILL_AT", "")
 _STAGE, _, _REST = _SPEC.partition(":")
 _COUNT, _, _SIGNAL = _REST.partition(":")
+_SIGNAL, _, _TO = _SIGNAL.partition(":")
 _TARGET = int(_COUNT or 1) if _STAGE else 0
 _passed = 0
 
@@ -33,4 +34,8 @@ def crash_point(stage: str) -> None:
         return
     _passed += 1
     if _passed == _TARGET:
-        os.kill(os.getpid(), getattr(signal, _SIGNAL or "SIGKILL"))
+        signum = getattr(signal, _SIGNAL or "SIGKILL")
+        if _TO == "group":
+            os.killpg(os.getpgid(0), signum)
+        else:
+            os.kill(os.getpid(), signum)

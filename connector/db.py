@@ -11,6 +11,8 @@ from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from connector.redact import redact
+
 DEFAULT_DB_URL = "duckdb:///encord.duckdb"
 # DuckDB caches up to 80% of the machine's RAM by default, so a sync's memory grew with the
 # warehouse; with this cap a 4x larger load peaks 13% higher, not 66%. Bulk loads need little
@@ -193,5 +195,5 @@ def dialect_of(engine: Engine) -> str:
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for logs and errors."""
-    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    """The URL with any password masked, for logs and errors; its query too (`?password=…` is a password)."""
+    return redact(make_url(normalize_url(url)).render_as_string(hide_password=True))

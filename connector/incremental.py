@@ -1,8 +1,8 @@
 """What an incremental sync has to do, decided from the listing and the warehouse. Pure.
 
 Rows are fetched when they are new, their `last_edited_at` moved, or what the listing says of them
-besides (workflow stage, statuses, frame count, titles: `listing_sha256`) changed without an edit to
-their labels; rows and data units that a full, unfiltered listing no longer shows are gone from Encord.
+besides (workflow stage, statuses, frame count, titles: `listing_sha256`; the dataset) changed without
+an edit to their labels; rows and data units that a full, unfiltered listing no longer shows are gone from Encord.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ class Listed(Protocol):
     branch_name: str
     last_edited_at: datetime | None
     listing_sha256: str | None
+    dataset_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class StoredRow:
     last_edited_at: datetime | None
     listing_sha256: str | None
     """The listing's when the row was loaded from it; None for a row an export sync wrote."""
+    dataset_hash: str | None = None
+    """Its data unit's: a data unit moved to another dataset of the same title changes only this."""
 
 
 @dataclass
@@ -54,8 +57,9 @@ def plan_sync(
     plan = SyncPlan()
     for row in listed:
         known = stored_by_hash.get(row.label_hash)
-        if (known is not None and not refetch_all and known.last_edited_at == row.last_edited_at
-                and known.listing_sha256 == row.listing_sha256):
+        if (known is not None and not refetch_all and _same_second(known.last_edited_at, row.last_edited_at)
+                and known.listing_sha256 == row.listing_sha256
+                and row.dataset_hash in (None, known.dataset_hash)):
             plan.unchanged += 1
         else:
             plan.to_fetch.append(row)
@@ -70,6 +74,14 @@ def plan_sync(
         plan.deleted_label_hashes = sorted(row.label_hash for row in gone)
         plan.affected_data_hashes = sorted({row.data_hash for row in gone})
     return plan
+
+
+def _same_second(stored: datetime | None, listed: datetime | None) -> bool:
+    """The stored time is the row JSON's, which the SDK writes in whole seconds; a listing may carry a
+    fraction of one, which must not make every row look edited on every run."""
+    if stored is None or listed is None:
+        return stored is listed
+    return stored.replace(microsecond=0) == listed.replace(microsecond=0)
 
 
 def next_cursor(cursor: datetime | None, committed: Iterable[datetime | None]) -> datetime | None:

@@ -40,18 +40,24 @@ class RunStats:
     failed: int = 0
 
 
+LOCKED_SOURCES = ("export", "encord", "rebuild")
+"""The runs of commands that hold the writer's lock (extract-frames runs may overlap on Postgres)."""
+
+
 def start_run(engine: Engine, source: str, project_hash: str | None, close_interrupted: bool = False,
               export: str | None = None) -> str:
     """Record a new run (`export`: the export an export sync reads). `close_interrupted` (the caller holds
-    the warehouse lock, so no other run of this source and project is alive): earlier runs still marked
-    running died unfinished (killed, machine lost) and are marked interrupted."""
+    the warehouse lock, so no other run of a command that takes it is alive): earlier runs of those still
+    marked running, of any project or source, died unfinished (killed, machine lost) and are marked
+    interrupted. (Until 2026-11-29 only those of the same source and project: a one-off project's stayed
+    running for good.)"""
     run_id = str(uuid.uuid4())
     with engine.begin() as connection:
         if close_interrupted:
             runs = schema.sync_runs
-            connection.execute(update(runs).where(
-                runs.c.status == "running", runs.c.source == source, runs.c.project_hash == project_hash,
-            ).values(status="interrupted", error="the process ended before the run finished (killed or lost)"))
+            connection.execute(update(runs).where(runs.c.status == "running", runs.c.source.in_(LOCKED_SOURCES))
+                               .values(status="interrupted",
+                                       error="the process ended before the run finished (killed or lost)"))
         connection.execute(insert(schema.sync_runs).values(
             run_id=run_id, project_hash=project_hash, source=source, started_at=utc_now(), status="running",
             export=export,
@@ -212,12 +218,16 @@ def forget_other_ontologies(connection: Connection, project_hash: str, fingerpri
     ).values(ontology_fingerprint=None))
 
 
-def stored_rows(connection: Connection, project_hash: str) -> list:
-    """Label rows of the project now in the warehouse (soft-deleted ones excluded)."""
-    branches = schema.branches
-    query = select(branches.c.label_hash, branches.c.data_hash, branches.c.branch_name, branches.c.last_edited_at,
-                   branches.c.listing_sha256).where(branches.c.project_hash == project_hash,
-                                                    branches.c.deleted_at.is_(None))
+def stored_rows(connection: Connection, project_hash: str, *, marked_deleted: bool = False) -> list:
+    """Label rows of the project now in the warehouse; with `marked_deleted`, instead those a run with
+    --keep-deleted marked deleted, which a run without it removes once Encord (or the export) no longer
+    has them, as a fresh sync would not hold them."""
+    branches, units = schema.branches, schema.data_units
+    deleted_at = branches.c.deleted_at.is_not(None) if marked_deleted else branches.c.deleted_at.is_(None)
+    query = (select(branches.c.label_hash, branches.c.data_hash, branches.c.branch_name, branches.c.last_edited_at,
+                    branches.c.listing_sha256, units.c.dataset_hash)
+             .outerjoin(units, (units.c.project_hash == branches.c.project_hash) & (units.c.data_hash == branches.c.data_hash))
+             .where(branches.c.project_hash == project_hash, deleted_at))
     return [StoredRow(*row) for row in connection.execute(query)]
 
 

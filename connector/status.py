@@ -86,9 +86,10 @@ def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list
         error = f"  error: {run['error']}" if run["error"] else ""
         export = f"  from {run['export']}" if run.get("export") else ""
         lines.append(
-            f"  {started}  {run['status']:<9} {run['source']:<7} project {run['project_hash']}  "
+            f"  {started}  {run['status']:<11} {run['source']:<7} project {run['project_hash']}  "
             f"listed {run['listed'] or 0}  fetched {run['fetched'] or 0}  inserted {run['inserted'] or 0}  "
-            f"updated {run['updated'] or 0}  deleted {run['deleted'] or 0}  failed {run['failed'] or 0}{export}{error}"
+            f"updated {run['updated'] or 0}  unchanged {run.get('unchanged') or 0}  deleted {run['deleted'] or 0}  "
+            f"failed {run['failed'] or 0}{export}{error}"
         )
     if exports:
         lines += ["", "export files read (a sync of the same export reads only the files new or changed since):"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlsplit
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]+://")  # two letters at least: C:\ is a Windows drive, not a scheme
 
@@ -11,6 +12,17 @@ _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]+://")  # two letters at least: C:\ is
 def is_url(path: str) -> bool:
     """Whether `path` is a URL for fsspec (s3://, gs://, https://, file://) rather than a local path."""
     return bool(_URL.match(str(path)))
+
+
+CREDENTIALS_IN_URL = ("credentials do not go in the URL; give them with --storage-option key=... secret=... "
+                      "or the AWS environment variables")
+
+
+def has_credentials(url: str) -> bool:
+    """Whether an object-store URL carries credentials (s3://KEY:SECRET@bucket), which its filesystem's
+    errors would repeat, without the scheme that redact() knows them by."""
+    parts = urlsplit(str(url))
+    return parts.scheme in ("s3", "s3a", "gs", "gcs") and "@" in parts.netloc
 
 
 def parse_storage_options(pairs) -> dict:

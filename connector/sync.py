@@ -183,7 +183,9 @@ def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures:
     if not seen:
         return _nothing_deleted("the export holds no label row")
     with engine.begin() as connection:
-        gone = [row for row in stored_rows(connection, project_hash) if row.label_hash not in seen]
+        stored = stored_rows(connection, project_hash) + ([] if keep else stored_rows(connection, project_hash,
+                                                                                          marked_deleted=True))
+        gone = [row for row in stored if row.label_hash not in seen]
         load.delete_label_rows(connection, project_hash, [row.label_hash for row in gone],
                                sorted({row.data_hash for row in gone}), keep=keep, now=utc_now())
     return [row.label_hash for row in gone]

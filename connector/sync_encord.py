@@ -24,7 +24,7 @@ from connector import load, migrate
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.failures import error_line
-from connector.incremental import StoredRow, full_listing_due, next_cursor, plan_sync
+from connector.incremental import StoredRow, SyncPlan, full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.resolve import RunDid, open_problems, resolve_problems
 from connector.sources.encord import EncordSource, EncordSourceConfig, Listing, listing_bound
@@ -94,8 +94,11 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     crash_point("listed")
     with engine.connect() as connection:
         stored = stored_rows(connection, project_hash)
+        marked = stored_rows(connection, project_hash, marked_deleted=True) if finds_deletions else []
     plan = plan_sync(listed, present, stored, covers_branch=scope.covers, refetch_all=refetch_all,
                      detect_deletes=finds_deletions)
+    if not config.keep_deleted:
+        _purge_marked(plan, marked, listed)
     run.stats.listed, run.stats.unchanged = len(listed), plan.unchanged
     log.info("listed", extra={"event": "listed", "run_id": run.run_id, "listed": len(listed),
                               "to_fetch": len(plan.to_fetch), "full_listing": full_listing})
@@ -110,9 +113,15 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
             # this run's until it has fetched all of its own (it may fail; the ontology may change back).
             forget_other_ontologies(connection, project_hash, index.fingerprint)
 
+    # A first sync of a project the warehouse holds nothing of: every row it commits is normalized with
+    # this ontology, so each batch records it with the cursor, and an interrupted first sync resumes
+    # instead of fetching everything again as after an ontology change (which waits for the run's end:
+    # rows of the old ontology may be left until then).
+    resumable = {"ontology_fingerprint": index.fingerprint} if state is None and not stored else {}
+
     def commit_batch(connection, edited_at) -> None:
         run.cursor_after = next_cursor(run.cursor_after, edited_at)
-        write_state(connection, project_hash, state_key, cursor=run.cursor_after)
+        write_state(connection, project_hash, state_key, cursor=run.cursor_after, **resumable)
         log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(edited_at),
                                            "cursor": run.cursor_after})
 
@@ -149,6 +158,15 @@ def _gone_from_encord(engine: Engine, source: EncordSource, project_hash: str, l
     known = {row.label_hash for row in listed} | {row.label_hash for row in stored}
     unlisted = sorted({problem.label_hash for problem in problems if problem.label_hash} - known)
     return sorted(set(unlisted) - source.existing(unlisted)) if unlisted else []
+
+
+def _purge_marked(plan: SyncPlan, marked: list, listed: list) -> None:
+    """Rows an earlier run with --keep-deleted marked deleted that the listing still does not show: removed
+    by a run without it (a listed one is fetched again as new, and unmarked)."""
+    listed_hashes = {row.label_hash for row in listed}
+    purged = [row for row in marked if row.label_hash not in listed_hashes]
+    plan.deleted_label_hashes = sorted({*plan.deleted_label_hashes, *(row.label_hash for row in purged)})
+    plan.affected_data_hashes = sorted({*plan.affected_data_hashes, *(row.data_hash for row in purged)})
 
 
 def _workers(config: EncordSyncConfig) -> int:

@@ -13,6 +13,7 @@ import gc
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -98,16 +99,16 @@ class _Worker:
         return value
 
     def stop(self) -> None:
-        try:
-            self.process.stdin.close()  # the worker ends at the end of its input
-        except BrokenPipeError:
-            pass
+        for pipe in (self.process.stdin, self.process.stdout):  # the worker ends at the end of its input, or
+            try:                                                # at once if it is writing an answer no one reads
+                pipe.close()
+            except BrokenPipeError:
+                pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.process.stdout.close()
 
 
 def serve(calls, answers) -> None:
@@ -125,8 +126,12 @@ def serve(calls, answers) -> None:
             payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:  # an exception that does not pickle
             payload = pickle.dumps(("error", WorkerError(f"{type(answer[1]).__name__}: {answer[1]} ({error})")))
-        answers.write(payload)
-        answers.flush()
+        try:
+            answers.write(payload)
+            answers.flush()
+        except BrokenPipeError:  # the sync stopped (Ctrl-C, killed) and no longer reads: end quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), answers.fileno())  # nothing left to flush at exit
+            return
         del function, args, answer, payload
         # The collector is off during calls (see __main__); cycles, if any, go between them. What
         # survives a call is the worker's own state (modules, caches): frozen, it is not scanned
@@ -136,6 +141,9 @@ def serve(calls, answers) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C in a terminal reaches the whole process group: the sync unwinds and ends its workers
+    # (closing their input), which must not each print a KeyboardInterrupt traceback meanwhile.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(WORKER_NICENESS)
     gc.disable()  # as in the sync: parsing and normalizing allocate millions of objects that form no cycles
     calls, answers = sys.stdin.buffer, sys.stdout.buffer

@@ -116,6 +116,12 @@ def test_an_export_or_ontology_url_that_cannot_be_read_is_one_line(warehouse, s3
         (["--from-export", f"s3://{bucket}/exports/", "--ontology", f"s3://{bucket}/none.json"],
          f"s3://{bucket}/none.json: cannot open ontology: no such file"),
         (["--from-export", "nosuch://exports/export.json"], "nosuch://exports/export.json: cannot open: Protocol not known: nosuch"),
+        (["--from-export", f"s3://testing:{SECRET}@{bucket}/exports/"],  # botocore would repeat it without s3://
+         f"s3://testing:***@{bucket}/exports/: credentials do not go in the URL; give them with --storage-option "
+         "key=... secret=... or the AWS environment variables"),
+        (["--from-export", f"s3://{bucket}/exports/", "--ontology", f"s3://testing:{SECRET}@{bucket}/ontology.json"],
+         f"s3://testing:***@{bucket}/ontology.json: credentials do not go in the URL; give them with --storage-option "
+         "key=... secret=... or the AWS environment variables"),
     ):
         result = run_cli(warehouse, "sync", *args, *options)
         assert (result.exit_code, result.output) == (2, f"encord-warehouse: {message}\n")

@@ -163,6 +163,24 @@ def test_deleted_rows_and_data_units_are_removed(warehouse, encord_emulator, key
     assert units == {project.rows["video"]["data_hash"], project.rows["dicom"]["data_hash"]}
 
 
+def test_a_data_unit_moved_to_a_dataset_of_the_same_title_is_fetched_again(warehouse, encord_emulator, key_path,
+                                                                           project):
+    """Only its dataset_hash changed (no edit, same titles): fetched once, then left alone again (until
+    2026-11-29 the old dataset_hash stayed for good)."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    image = encord_emulator.row(project.rows["image"]["label_hash"])
+    image["dataset_hash"] = "11111111-2222-3333-4444-555555555555"
+    encord_emulator.put_row(project.hash, image, keep_timestamps=True)
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert warehouse.scalar("SELECT dataset_hash FROM data_units WHERE data_hash = :d", d=image["data_hash"]) == \
+        "11111111-2222-3333-4444-555555555555"
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == []
+
+
 def test_keep_deleted_marks_rows_instead(warehouse, encord_emulator, key_path, project):
     run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
     image = project.rows["image"]
@@ -170,6 +188,22 @@ def test_keep_deleted_marks_rows_instead(warehouse, encord_emulator, key_path, p
     run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
     assert warehouse.scalar("SELECT deleted_at IS NOT NULL FROM branches WHERE label_hash = :h", h=image["label_hash"])
     assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=image["label_hash"]) > 0
+
+
+def test_rows_marked_deleted_go_with_the_first_full_listing_without_keep_deleted(warehouse, other_warehouse,
+                                                                                encord_emulator, key_path, project):
+    """--keep-deleted's marks are not for good: a run without it removes the marked rows Encord still lacks,
+    their data unit with them, as a fresh sync would not hold them (until 2026-11-29 they stayed)."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    image = project.rows["image"]
+    encord_emulator.delete_row(image["label_hash"])
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
+    assert warehouse.scalar("SELECT count(*) FROM object_frames WHERE label_hash = :h", h=image["label_hash"]) > 0
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert last_run(warehouse)[0] == "succeeded" and last_run(warehouse)[6] == 1  # deleted
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash = :h", h=image["label_hash"]) == 0
+    run_sync(other_warehouse, encord_emulator, key_path, project.hash)
+    assert snapshot(warehouse) == snapshot(other_warehouse)
 
 
 def test_a_row_marked_deleted_that_comes_back_unchanged_is_unmarked(warehouse, encord_emulator, key_path, project):

@@ -21,7 +21,6 @@ import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +31,7 @@ from connector.failures import RowFailure, error_line
 from connector.redact import redact
 from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
 from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
+from connector.storage_options import CREDENTIALS_IN_URL, has_credentials
 
 from . import warehouse
 from .manifest import write_manifest
@@ -112,10 +112,8 @@ class ExtractFramesConfig:
         if self.use_data_link and self.media_root:
             raise ValueError("give a media root or use the stored data links, not both")
         for url in (self.dest, self.media_root or ""):
-            parts = urlsplit(url)
-            if parts.scheme in ("s3", "s3a", "gs", "gcs") and "@" in parts.netloc:
-                raise ValueError(f"{redact(url)}: credentials do not go in the URL; give them with "
-                                 "--storage-option key=... secret=... or the AWS environment variables")
+            if has_credentials(url):
+                raise ValueError(f"{redact(url)}: {CREDENTIALS_IN_URL}")
         if self.dest.startswith(("http://", "https://")):
             raise ValueError(f"{redact(self.dest)}: frames are written to a folder or an object store "
                              "(s3://bucket/prefix), not to an http(s) URL")

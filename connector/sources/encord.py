@@ -111,6 +111,10 @@ class Listing:
     def listing_sha256(self) -> str | None:
         return listing_fingerprint(self.metadata)
 
+    @property
+    def dataset_hash(self) -> str | None:
+        return self.metadata.get("dataset_hash")
+
 
 class EncordSource:
     def __init__(self, config: EncordSourceConfig, sleep: Callable[[float], None] = time.sleep):
@@ -491,6 +495,7 @@ def _listing(row) -> Listing:
         "number_of_frames": getattr(row, "number_of_frames", None),
         "data_title": row.data_title,
         "dataset_title": getattr(row, "dataset_title", None),
+        "dataset_hash": getattr(row, "dataset_hash", None),  # compared with data_units', not in listing_sha256
     }
     return Listing(row.label_hash, row.data_hash, row.data_title, row.branch_name or "main",
                    _utc(row.last_edited_at), metadata)

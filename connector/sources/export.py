@@ -31,7 +31,8 @@ import orjson
 
 from connector.ontology import OntologyError, check_ontology
 from connector.sources import SourceRow, label_hash_of, parse_json
-from connector.storage_options import is_url
+from connector.redact import redact
+from connector.storage_options import CREDENTIALS_IN_URL, has_credentials, is_url
 
 EXPORT_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _EXPORT_NAMES = EXPORT_SUFFIXES + tuple(suffix + ".gz" for suffix in EXPORT_SUFFIXES)
@@ -56,7 +57,7 @@ class ExportError(Exception):
     """An export file that cannot be read (at all, or past some point)."""
 
     def __init__(self, path: Path | str, reason: str):
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{redact(str(path))}: {reason}")
         self.reason = reason
 
 
@@ -218,6 +219,8 @@ def _in_name_order(files: list[ExportFile]) -> list[ExportFile]:
 def _remote_export(url: _Url, storage_options: dict) -> Export:
     """An export file or directory through fsspec (s3://, gs://, https://, file://); read as a stream,
     as a local one. The listing is fresh every time: a scheduled sync sees the files added since."""
+    if has_credentials(url):
+        raise ExportError(url, CREDENTIALS_IN_URL)
     import fsspec  # only for URLs: 0.1 s of every sync's start otherwise
 
     try:
@@ -370,6 +373,8 @@ def _ontology_bytes(path: str, storage_options: dict) -> bytes:
             return Path(path).read_bytes()
         except OSError as error:
             raise ExportError(path, f"cannot open ontology: {_reason(error, path)}") from None
+    if has_credentials(path):
+        raise ExportError(path, CREDENTIALS_IN_URL)
     import fsspec
 
     try:

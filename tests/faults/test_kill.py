@@ -15,9 +15,14 @@ from outside: the test kills the process while the emulator holds its label-row 
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -143,6 +148,22 @@ def assert_cursor_never_passes_a_missing_row(warehouse, emulator, project_hash, 
                 f"cursor {cursor} passed {meta['label_hash']}, which is not loaded"
 
 
+def test_a_killed_first_sync_resumes_where_its_last_batch_left(warehouse, other_warehouse, encord_emulator, key_path,
+                                                             project):
+    """A first sync killed after its second batch committed (4 of 8 rows): the next run fetches the 4 it
+    had not (until 2026-11-29 it fetched all 8 again, as after an ontology change) and converges."""
+    migrate.upgrade(warehouse.engine)
+    process = spawn_sync(warehouse, encord_emulator, key_path, project.hash, *SYNC, kill_at="commit:2")
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    committed = warehouse.scalar("SELECT count(*) FROM branches")
+    assert committed == 4
+    run_sync(warehouse, encord_emulator, key_path, project.hash, *SYNC)
+    assert warehouse.rows("SELECT fetched, inserted, updated FROM sync_runs WHERE status = 'succeeded'") == [
+        (8 - committed, 8 - committed, 0)]
+    assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
+
+
 def _wait_for(condition, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -154,9 +175,9 @@ EVERY = ("--every", "1h")
 STOPS = [("normalize:3:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", ()),
          ("commit:1:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", ()),
          ("load:2:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", ()),
-         ("commit:1:SIGINT", 130, "aborted", "KeyboardInterrupt", ()),
+         ("commit:1:SIGINT", 130, "aborted", "interrupted (Ctrl-C)", ()),
          ("load:2:SIGTERM", 143, "terminated (SIGTERM)", "terminated (SIGTERM)", EVERY),
-         ("commit:1:SIGINT", 130, "aborted", "KeyboardInterrupt", EVERY)]
+         ("commit:1:SIGINT", 130, "aborted", "interrupted (Ctrl-C)", EVERY)]
 
 
 @pytest.mark.parametrize("point, exit_code, message, recorded, every", STOPS,
@@ -198,3 +219,38 @@ def test_a_stop_between_scheduled_runs_ends_the_loop_cleanly(warehouse, other_wa
     assert process.returncode == 0 and "Traceback" not in stderr
     assert warehouse.rows("SELECT status FROM sync_runs") == [("succeeded",)]
     assert snapshot(warehouse) == reference_snapshot(other_warehouse, encord_emulator, key_path, project.hash)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_ctrl_c_in_a_terminal_stops_a_sync_and_its_workers_in_one_line(warehouse, other_warehouse, tmp_path,
+                                                                       log_format):
+    """Ctrl-C in a terminal signals the whole process group, the worker processes too: they ignore it and
+    the sync ends them, so stderr has the one line (under --log-format json, only JSON), exit 130, the
+    run recorded failed; the next run converges. Until 2026-11-29 every worker printed a KeyboardInterrupt
+    traceback, and click an empty line."""
+    sample = json.loads((Path(__file__).resolve().parents[2] / "examples" / "sample_export.json").read_text())
+    rows = [clone_row(row) for _ in range(8) for row in sample]  # 6 MB: workers start at 2 MB
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(rows))
+    command = [sys.executable, "-c", "from connector.cli import main; main()", "sync", "--from-export", str(export),
+               "--workers", "2", "--log-format", log_format, *warehouse.cli_args]
+    environment = {**os.environ, "ENCORD_WAREHOUSE_TEST_KILL_AT": "prepare:2:SIGINT:group"}  # from inside a worker
+    stopped = subprocess.run(command, env=environment, start_new_session=True, capture_output=True, text=True,
+                             timeout=120)
+    assert stopped.returncode == 130, stopped.stderr[-2000:]
+    lines = stopped.stderr.splitlines()
+    if log_format == "json":
+        events = [json.loads(line) for line in lines]  # every line is JSON
+        assert [event["event"] for event in events] == ["workers_started", "command_failed"]
+        assert events[-1]["message"] == "aborted"
+    else:
+        assert [line for line in lines if " info " not in line] == ["encord-warehouse: aborted"]
+    assert warehouse.rows("SELECT status, error FROM sync_runs") == [("failed", "interrupted (Ctrl-C)")]
+    del environment["ENCORD_WAREHOUSE_TEST_KILL_AT"]
+    warehouse.engine.dispose()  # DuckDB: one process has the file open at a time
+    again = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-2000:]
+    fresh = subprocess.run([*command[:-len(warehouse.cli_args)], *other_warehouse.cli_args], capture_output=True,
+                           text=True, timeout=120)
+    assert fresh.returncode == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse)
