@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -83,6 +86,39 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
                    "--title", "street.mp4")
     assert again.exit_code == 0, again.output
     assert "1 video, 0 frames written, 3 already extracted" in again.stdout
+
+
+def test_ctrl_c_in_a_terminal_stops_a_pooled_job_in_one_line(warehouse, tmp_path):
+    """Ctrl-C reaches the whole process group, the pool's processes and their ffmpeg too: one line, exit 130,
+    the run recorded failed, no traceback from a pool process (until 2026-11-29 each printed one); the next
+    run writes every frame."""
+    media = tmp_path / "media"
+    media.mkdir()
+    rows = []
+    for number, frames in enumerate((10, 400)):  # one pool process soon idle, the other busy with ffmpeg
+        make_video(media / f"v{number}.mp4", frames=frames)
+        rows.append(label_row(f"v{number}.mp4", f"dh-{number}", list(range(frames))))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(rows))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    warehouse.engine.dispose()
+    dest = tmp_path / "frames"
+    command = [sys.executable, "-c", "from connector.cli import main; main()", "extract-frames", "--media-root",
+               str(media), "--dest", str(dest), "--format", "png", "--workers", "2", *warehouse.cli_args]
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(dest.rglob("dh-0/*.png"))) < 10 or not any(dest.rglob("dh-1/*.png")):
+        assert job.poll() is None and time.monotonic() < deadline, job.communicate()
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGINT)
+    _, stderr = job.communicate(timeout=120)
+    assert (job.returncode, stderr) == (130, "encord-warehouse: aborted\n")
+    assert warehouse.rows("SELECT status, error FROM sync_runs WHERE source = 'extract-frames'") == [
+        ("failed", "interrupted (Ctrl-C)")]
+    warehouse.engine.dispose()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert warehouse.scalar("SELECT count(*) FROM extracted_frames") == 410
 
 
 def test_extract_frames_prune(warehouse, tmp_path, videos):

@@ -16,6 +16,7 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -193,7 +194,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
         else:
             # spawn: children start clean, without the parent's database connections
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(config.workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_ctrl_c_left_to_the_job) as pool:
                 _pooled(engine, config, work, result, pool, progress)
         if config.prune:
             pruned, busy = prune(engine, Destination(config.dest, config.storage_options), config.project_hash)
@@ -204,6 +205,17 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
         raise
     finish_run(engine, run_id, _stats(result), "partial" if result.failures else "succeeded")
     return result
+
+
+def _ctrl_c_left_to_the_job() -> None:
+    """In each pool process: Ctrl-C in a terminal reaches the whole process group, and the job unwinds on
+    its own (its claims rolled back, the pool shut down); a pool process must not print a KeyboardInterrupt
+    traceback meanwhile. A handler, not SIG_IGN, which its ffmpeg would inherit: ffmpeg still stops at once."""
+    signal.signal(signal.SIGINT, _do_nothing)
+
+
+def _do_nothing(signum, frame) -> None:
+    pass
 
 
 _MIGRATING = threading.Lock()
