@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 from click.testing import CliRunner
 
 from connector import schema
 from connector.cli import cli
+
+CLI = [sys.executable, "-c", "from connector.cli import main; main()"]
+"""The command line as a process of its own (the console script need not be on PATH)."""
 
 SYNC_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
                "classification_frames", "attributes", "annotation_ranges", "ontology_objects", "ontology_classifications",

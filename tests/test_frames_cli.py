@@ -19,6 +19,7 @@ from connector import migrate
 from connector.db import create_schema_if_missing
 from connector.cli import FRAME_LIST, cli
 from tests.media import decode_gray, make_video, read_index
+from sync_helpers import CLI
 from tests.test_frames_job import PROJECT, label_row
 
 
@@ -103,7 +104,7 @@ def test_ctrl_c_in_a_terminal_stops_a_pooled_job_in_one_line(warehouse, tmp_path
     assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
     warehouse.engine.dispose()
     dest = tmp_path / "frames"
-    command = [sys.executable, "-c", "from connector.cli import main; main()", "extract-frames", "--media-root",
+    command = [*CLI, "extract-frames", "--media-root",
                str(media), "--dest", str(dest), "--format", "png", "--workers", "2", *warehouse.cli_args]
     job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,12 +14,11 @@ from click.testing import CliRunner
 from connector.cli import cli
 from connector.lock import warehouse_lock
 from connector.optimize import TABLES, label_row_order, optimize
-from sync_helpers import SYNC_TABLES, snapshot
+from sync_helpers import CLI, SYNC_TABLES, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "sample_export.json"
 ONTOLOGY = ROOT / "examples" / "ontology.json"
-CLI = [sys.executable, "-c", "from connector.cli import main; main()"]
 VIEW_QUERY = "SELECT * FROM frame_labels WHERE frame BETWEEN 0 AND 40"
 
 

@@ -40,6 +40,7 @@ from connector.sync_encord import sync_encord
 from connector.workers import WorkerError
 from examples import sdk_sample
 from sdk_counts import sdk_counts
+from sync_helpers import CLI
 from tests.encord_emulator import clone_row
 from tests.test_workers import children
 
@@ -415,7 +416,7 @@ def test_a_sync_in_a_terminal_shows_a_progress_bar_and_loads(warehouse, tmp_path
     reader = threading.Thread(target=lambda: _drain(controller, seen), daemon=True)
     reader.start()
     try:
-        result = subprocess.run([sys.executable, "-c", "from connector.cli import main; main()", "sync",
+        result = subprocess.run([*CLI, "sync",
                                  "--from-export", str(SAMPLE), *warehouse.cli_args],
                                 stdout=subprocess.PIPE, stderr=terminal, text=True, timeout=300, cwd=ROOT)
     finally:
@@ -433,7 +434,7 @@ def test_a_sync_whose_output_reader_left_exits_with_the_pipes_code_and_no_traceb
     """`sync | head -1`: the report hits a closed pipe; the rows are loaded, stderr stays empty, and the code
     is the shell's for a pipe's end (141), not 1, which says rows failed."""
     warehouse.engine.dispose()
-    process = subprocess.Popen([sys.executable, "-c", "from connector.cli import main; main()", "sync",
+    process = subprocess.Popen([*CLI, "sync",
                                 "--from-export", str(SAMPLE), *warehouse.cli_args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     process.stdout.close()  # the reader is gone before the report

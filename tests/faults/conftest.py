@@ -8,18 +8,16 @@ import copy
 import functools
 import os
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from examples import sdk_sample
-from sync_helpers import run_sync, snapshot, sync_args
+from sync_helpers import CLI, run_sync, snapshot, sync_args
 from tests.encord_emulator.fixtures import encord_emulator, encord_key  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "from connector.cli import main; main()"]
 
 
 @functools.lru_cache(maxsize=None)

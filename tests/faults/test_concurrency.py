@@ -109,7 +109,7 @@ def test_a_migration_waits_for_an_old_version_sync(warehouse, other_warehouse, e
     warehouse.engine.dispose()
     env = {k: v for k, v in os.environ.items() if k != "ENCORD_WAREHOUSE_TEST_KILL_AT"}
     old_sync = subprocess.Popen(
-        [sys.executable, "-c", "from connector.cli import main; main()", "sync", "--project", project.hash,
+        [*CLI, "sync", "--project", project.hash,
          "--domain", encord_emulator.url, "--ssh-key-file", str(key_path), *warehouse.cli_args],
         cwd=old_version, env={**env, "PYTHONPATH": str(old_version)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import pytest
 
 from connector import migrate
 from conftest import listed_cursor, reference_snapshot, spawn_sync
-from sync_helpers import run_sync, snapshot
+from sync_helpers import CLI, run_sync, snapshot
 from tests.encord_emulator import clone_row
 
 SYNC = ("--batch-size", "2", "--bundle-size", "3")
@@ -232,7 +231,7 @@ def test_ctrl_c_in_a_terminal_stops_a_sync_and_its_workers_in_one_line(warehouse
     rows = [clone_row(row) for _ in range(8) for row in sample]  # 6 MB: workers start at 2 MB
     export = tmp_path / "export.json"
     export.write_text(json.dumps(rows))
-    command = [sys.executable, "-c", "from connector.cli import main; main()", "sync", "--from-export", str(export),
+    command = [*CLI, "sync", "--from-export", str(export),
                "--workers", "2", "--log-format", log_format, *warehouse.cli_args]
     environment = {**os.environ, "ENCORD_WAREHOUSE_TEST_KILL_AT": "prepare:2:SIGINT:group"}  # from inside a worker
     stopped = subprocess.run(command, env=environment, start_new_session=True, capture_output=True, text=True,
