@@ -107,13 +107,13 @@ def _advance(bar):
 def _report(result) -> None:
     click.echo(
         f"run {result.run_id}: {_count(result.videos, 'video')}, {_count(result.written, 'frame')} written, "
-        f"{result.skipped} already extracted, {result.busy} claimed by other workers, {len(result.failures)} failed"
+        f"{result.skipped} already extracted, {result.busy} claimed by other workers, {result.failed} failed"
         + (f", {result.pruned} pruned" if result.pruned else "")
     )
     if result.failures:
         for failure in result.failures[:MAX_FAILURES_SHOWN]:
             click.echo(f"error: {failure}", err=True)
-        failed = len(result.failures)
+        failed = result.failed
         show_error(f"{_count(failed, 'video')} failed and {'is' if failed == 1 else 'are'} recorded in sync_errors "
                    f"(run {result.run_id}); the others were extracted")
         raise click.exceptions.Exit(1)

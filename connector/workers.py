@@ -37,8 +37,11 @@ class WorkerPool:
     one of them. A process starts when a call finds none idle, so a `count` larger than the calls
     ever in flight at once (a sync has a few batches' chunks) starts no more processes than those."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, niceness: int = WORKER_NICENESS, ctrl_c_reaches_their_programs: bool = False):
+        """`ctrl_c_reaches_their_programs`: Ctrl-C leaves the workers running (the caller unwinds and ends
+        them) but stops the programs they run (ffmpeg), which a worker ignoring SIGINT would pass on."""
         self._count = count
+        self._arguments = [str(niceness), "handled" if ctrl_c_reaches_their_programs else "ignored"]
         self._workers: list[_Worker] = []
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._starting = threading.Lock()
@@ -61,7 +64,7 @@ class WorkerPool:
             pass
         with self._starting:
             if len(self._workers) < self._count:
-                self._workers.append(_Worker())
+                self._workers.append(_Worker(self._arguments))
                 return self._workers[-1]
         return self._idle.get()  # all `count` are busy; the caller threads are `count` too, so one comes back
 
@@ -79,12 +82,12 @@ class WorkerPool:
 
 
 class _Worker:
-    def __init__(self):
+    def __init__(self, arguments: list[str]):
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),
                        # Arrow's default allocator (mimalloc) keeps about 20 MB per process cached
                        # between calls; the system one gives it back.
                        "ARROW_DEFAULT_MEMORY_POOL": "system"}
-        self.process = subprocess.Popen([sys.executable, "-m", "connector.workers"], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([sys.executable, "-m", "connector.workers", *arguments], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, env=environment)
 
     def call(self, function: Callable, args: tuple) -> Any:
@@ -140,12 +143,19 @@ def serve(calls, answers) -> None:
         gc.freeze()
 
 
+def _do_nothing(signum, frame) -> None:
+    pass
+
+
 if __name__ == "__main__":
-    # Ctrl-C in a terminal reaches the whole process group: the sync unwinds and ends its workers
-    # (closing their input), which must not each print a KeyboardInterrupt traceback meanwhile.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(WORKER_NICENESS)
+    niceness, ctrl_c = sys.argv[1:3]
+    # Ctrl-C in a terminal reaches the whole process group: the caller unwinds and ends its workers
+    # (closing their input), which must not each print a KeyboardInterrupt traceback meanwhile. A
+    # handler, unlike SIG_IGN, is not inherited by the programs a worker runs: they still stop at once.
+    signal.signal(signal.SIGINT, _do_nothing if ctrl_c == "handled" else signal.SIG_IGN)
+    os.nice(int(niceness))
     gc.disable()  # as in the sync: parsing and normalizing allocate millions of objects that form no cycles
-    calls, answers = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    calls, answers = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    # A stray print, or a program the worker runs (ffmpeg), writes to stderr, never into the answers.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     serve(calls, answers)

@@ -89,6 +89,22 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
     assert "1 video, 0 frames written, 3 already extracted" in again.stdout
 
 
+def test_the_failed_count_is_of_videos_however_many_problems_each_has(warehouse, tmp_path, videos):
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("street.mp4", "dh-street", [5, 10_000]), label_row("gone.mp4", "dh-gone", [1])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    dest = tmp_path / "frames"
+    (dest / PROJECT / "dh-street" / "manifest.jsonl").mkdir(parents=True)  # nor can its manifest be written
+    result = invoke(warehouse, "extract-frames", "--media-root", str(videos), "--dest", str(dest))
+    assert result.exit_code == 1
+    problems = warehouse.rows("SELECT data_title, field FROM sync_errors WHERE source = 'extract-frames' "
+                              "ORDER BY data_title, field")
+    assert problems == [("gone.mp4", "video"), ("street.mp4", "dest"), ("street.mp4", "frame")]
+    assert "2 videos, 0 frames written, 0 already extracted, 0 claimed by other workers, 2 failed" in result.stdout
+    assert result.stderr.splitlines()[-1].startswith("encord-warehouse: 2 videos failed and are recorded in sync_errors")
+    assert warehouse.rows("SELECT failed FROM sync_runs WHERE source = 'extract-frames'") == [(2,)]
+
+
 def test_ctrl_c_in_a_terminal_stops_a_pooled_job_in_one_line(warehouse, tmp_path):
     """Ctrl-C reaches the whole process group, the pool's processes and their ffmpeg too: one line, exit 130,
     the run recorded failed, no traceback from a pool process (until 2026-11-29 each printed one); the next

@@ -13,7 +13,7 @@ from connector.frames.manifest import manifest_lines
 from connector.frames.probe import ProbeError, hide_source, probe
 from connector.frames.warehouse import VideoWork
 from connector.frames.tools import ffmpeg_major, ffprobe_exe
-from tests.media import decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
+from tests.media import _PATTERN, decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
 
 TARGETS = [0, 1, 5, 13, 14, 40, 41, 47, 60, 61, 62, 63, 88, 99]
 
@@ -46,6 +46,17 @@ def videos(tmp_path_factory):
     subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-i", str(made["bframes.mp4"]), "-ss", "1.3",
                     "-copyinkf", "-c", "copy", str(lead_in)], check=True)
     made["lead_in.mp4"] = lead_in
+    # open GOPs cut by stream copy into .mkv (a DVD's MPEG-2 as MakeMKV writes it, a remuxed recording):
+    # the pictures that lead the first keyframe refer to a GOP cut away, and the decoder drops them
+    for name, codec, cut_at in (("open_gop_cut.mkv", ["-c:v", "mpeg2video", "-g", "12", "-bf", "2", "-q:v", "2"], "1.0"),
+                                ("open_gop_cut_h264.mkv", ["-c:v", "libx264", "-x264-params",
+                                 "keyint=23:min-keyint=23:scenecut=0:bframes=3:b-adapt=0:open-gop=1"], "0.9")):
+        whole = root / f"{name}.ts"
+        subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=160x96:r=25",
+                        "-frames:v", "150", "-vf", f"format=gray,{_PATTERN},format=yuv420p", *codec, str(whole)], check=True)
+        subprocess.run([extract_mod.ffmpeg_exe(), "-v", "error", "-y", "-ss", cut_at, "-i", str(whole), "-c", "copy",
+                        str(root / name)], check=True)
+        made[name] = root / name
     return made
 
 
@@ -61,7 +72,7 @@ PROBERS = [pytest.param(False, id="ffmpeg-only"),
 
 @pytest.mark.parametrize("use_ffprobe", PROBERS)
 @pytest.mark.parametrize("seek_cost", [2, 30])
-@pytest.mark.parametrize("name", [*VIDEOS, "cut.mp4", "lead_in.mp4"])
+@pytest.mark.parametrize("name", [*VIDEOS, "cut.mp4", "lead_in.mp4", "open_gop_cut.mkv", "open_gop_cut_h264.mkv"])
 def test_each_frame_matches_the_reference_decode(videos, references, tmp_path, name,
                                                  seek_cost, use_ffprobe):
     ref = references[name]
@@ -76,7 +87,7 @@ def test_each_frame_matches_the_reference_decode(videos, references, tmp_path, n
     assert run.missing == []
     # ffmpeg 5 lands input seeks in open-GOP streams off the keyframe; the engine notices and
     # decodes those frames again from the start (frames stay exact, it costs one more pass).
-    off_keyframe_ok = name == "open_gop.mp4" and ffmpeg_major() < 6
+    off_keyframe_ok = name.startswith("open_gop") and ffmpeg_major() < 6
     assert run.passes == 1 or (off_keyframe_ok and run.passes == 2), "a seek landed off its keyframe"
     for item in run.frames:
         got = decode_gray(item.path)
@@ -88,6 +99,19 @@ def test_each_frame_matches_the_reference_decode(videos, references, tmp_path, n
             if 0 <= neighbour < len(ref):
                 assert mean_abs_diff(image, ref[neighbour]) > 5 * mean_abs_diff(image, ref[item.frame]) + 1
         assert item.timestamp_s == pytest.approx(info.timestamp(item.frame), abs=1e-6)
+
+
+@pytest.mark.skipif(ffprobe_exe() is None, reason="no ffprobe on PATH")
+def test_the_leading_pictures_of_a_cut_open_gop_are_no_frames(videos, references):
+    """Their packets show before the first keyframe (MPEG-2: lower pts; H.264 in .mkv: none at all)."""
+    for name in ("open_gop_cut.mkv", "open_gop_cut_h264.mkv"):
+        packets = subprocess.run([ffprobe_exe(), "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                  "packet=pts,flags", "-of", "csv=p=0", str(videos[name])], capture_output=True, text=True)
+        listed = packets.stdout.split()
+        assert listed[0].endswith("K_") and not listed[1].endswith("K_"), name
+        info = probe(str(videos[name]))
+        assert info.frame_count == len(references[name]) < len(listed), name
+        assert info.pts[0] == int(listed[0].split(",")[0]) and info.exact, name
 
 
 def test_first_frame_is_frame_zero_even_after_an_edit_list(videos, references):

@@ -4,8 +4,11 @@
 import copy
 import hashlib
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -282,6 +285,25 @@ def test_explicit_frames_range_title_and_branch(warehouse, tmp_path, clips):
                    *[("dh-b", n, "webp") for n in range(5, 10)]]
 
 
+def test_a_branch_run_leaves_the_manifest_with_the_labels_of_every_branch(warehouse, tmp_path, clips):
+    """One manifest per video whichever branch a run extracts for (until 2026-11-29 a `--branch` run
+    rewrote it with that branch's labels only)."""
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40]),
+                               label_row("a.mp4", "dh-a", [40], branch="review", label_hash="lh-review")])
+    manifest = tmp_path / "dest" / PROJECT / "dh-a" / "manifest.jsonl"
+
+    def labels() -> dict[int, list[str]]:
+        return {line["frame"]: sorted(label["branch_name"] for label in line["labels"])
+                for line in map(json.loads, manifest.read_text().splitlines())}
+
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 2
+    every_branch = labels()
+    assert every_branch == {3: ["main"], 40: ["main", "review"]}
+    again = extract_frames(warehouse.engine, config(tmp_path, clips, branch="review"))
+    assert (again.written, again.skipped) == (0, 1)
+    assert labels() == every_branch
+
+
 def test_data_links(warehouse, tmp_path, clips):
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [7], link=str(clips / "a.mp4")),
                                label_row("b.mkv", "dh-b", [7], link=None)])
@@ -299,6 +321,30 @@ def test_worker_processes_share_the_videos(warehouse, tmp_path, clips):
     for i in range(4):
         image = tmp_path / "dest" / PROJECT / f"dh-{i}" / f"{50 + i:06d}.jpg"
         assert read_index(decode_gray(image)[0]) == 50 + i
+
+
+def test_a_script_without_a_main_guard_runs_the_job_with_workers_once(warehouse, tmp_path, clips):
+    """The library call from a plain script, as the README's examples are written: its workers must not run
+    the script again (multiprocessing's spawn did, each child then waiting for the caller's lock)."""
+    sync(warehouse, tmp_path, [label_row("a.mp4", f"dh-{i}", [i, 50 + i]) for i in range(3)])
+    warehouse.engine.dispose()
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from connector.db import create_warehouse_engine\n"
+        "from connector.frames.job import ExtractFramesConfig, extract_frames\n"
+        "from connector.lock import warehouse_lock\n"
+        "print('script ran')\n"
+        "engine = create_warehouse_engine()\n"
+        "with warehouse_lock(engine):\n"
+        f"    result = extract_frames(engine, ExtractFramesConfig(dest={str(tmp_path / 'dest')!r}, "
+        f"media_root={str(clips)!r}, workers=2))\n"
+        "print(result.videos, result.written, len(result.failures))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **warehouse.env}, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, "script ran\n3 6 0\n"), done.stderr
+    assert rows(warehouse, "SELECT count(*) FROM extracted_frames") == [(6,)]
+    image = tmp_path / "dest" / PROJECT / "dh-2" / f"{52:06d}.jpg"
+    assert read_index(decode_gray(image)[0]) == 52
 
 
 def test_two_workers_on_one_postgres_extract_each_frame_once(postgres_warehouse, tmp_path, clips):

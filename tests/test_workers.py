@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -73,6 +74,38 @@ def test_workers_run_nicer_than_the_process_that_starts_them():
         answers = [pool.submit(niceness).result(timeout=60) for _ in range(4)]
     assert answers == [min(os.nice(0) + WORKER_NICENESS, 19)] * 4
     assert WORKER_NICENESS > 0
+
+
+def test_a_pool_may_run_at_the_callers_own_priority():
+    with WorkerPool(1, niceness=0) as pool:
+        assert pool.submit(niceness).result(timeout=60) == os.nice(0)
+
+
+def sigint_handling_of_the_worker_and_its_programs() -> tuple[str, str]:
+    mine = "ignored" if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else "handled"
+    theirs = subprocess.run(["sh", "-c", "grep SigIgn /proc/self/status"], capture_output=True, text=True).stdout
+    return mine, "ignored" if int(theirs.split()[1], 16) & (1 << (signal.SIGINT - 1)) else "default"
+
+
+@pytest.mark.parametrize("reaches", [False, True])
+def test_ctrl_c_never_reaches_a_worker_and_reaches_its_programs_when_asked(reaches):
+    """A sync's workers ignore SIGINT (their caller ends them); the frames job's let ffmpeg stop on Ctrl-C."""
+    with WorkerPool(1, ctrl_c_reaches_their_programs=reaches) as pool:
+        answer = pool.submit(sigint_handling_of_the_worker_and_its_programs).result(timeout=60)
+    assert answer == (("handled", "default") if reaches else ("ignored", "ignored"))
+
+
+def print_and_run_a_program_that_writes_to_standard_output(n: int) -> int:
+    print("a stray print")
+    subprocess.run(["echo", "a program's output"], check=True)
+    return n * n
+
+
+def test_what_a_call_prints_or_its_programs_write_never_corrupts_the_answers(capfd):
+    with WorkerPool(1) as pool:
+        assert [pool.submit(print_and_run_a_program_that_writes_to_standard_output, n).result(timeout=60)
+                for n in range(3)] == [0, 1, 4]
+    assert capfd.readouterr().err.count("a program's output") == 3
 
 
 def test_an_exception_comes_back_as_itself():

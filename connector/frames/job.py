@@ -16,10 +16,8 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 from __future__ import annotations
 
 import os
-import signal
 import threading
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -33,6 +31,7 @@ from connector.redact import redact
 from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
 from connector.state import RunStats, finish_run, record_failures, start_run, utc_now
 from connector.storage_options import CREDENTIALS_IN_URL, has_credentials
+from connector.workers import WorkerPool
 
 from . import warehouse
 from .manifest import write_manifest
@@ -147,6 +146,8 @@ class ExtractFramesResult:
     """Wanted frames already extracted from the same video content."""
     pruned: int = 0
     """Images removed: their frames are no longer labeled (`prune`)."""
+    failed: int = 0
+    """Videos with a problem; `failures` holds each problem (a video may have several)."""
     failures: list[RowFailure] = field(default_factory=list)
 
     @property
@@ -191,10 +192,8 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
             for item in work:
                 _one(engine, config, item, result)
                 progress.step()
-        else:
-            # spawn: children start clean, without the parent's database connections
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(config.workers, mp_context=context, initializer=_ctrl_c_left_to_the_job) as pool:
+        else:  # plain child processes, as a sync's (connector/workers.py), at the job's own priority
+            with WorkerPool(config.workers, niceness=0, ctrl_c_reaches_their_programs=True) as pool:
                 _pooled(engine, config, work, result, pool, progress)
         if config.prune:
             pruned, busy = prune(engine, Destination(config.dest, config.storage_options), config.project_hash)
@@ -205,17 +204,6 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
         raise
     finish_run(engine, run_id, _stats(result), "partial" if result.failures else "succeeded")
     return result
-
-
-def _ctrl_c_left_to_the_job() -> None:
-    """In each pool process: Ctrl-C in a terminal reaches the whole process group, and the job unwinds on
-    its own (its claims rolled back, the pool shut down); a pool process must not print a KeyboardInterrupt
-    traceback meanwhile. A handler, not SIG_IGN, which its ffmpeg would inherit: ffmpeg still stops at once."""
-    signal.signal(signal.SIGINT, _do_nothing)
-
-
-def _do_nothing(signum, frame) -> None:
-    pass
 
 
 _MIGRATING = threading.Lock()
@@ -391,7 +379,7 @@ def _finish(connection, config, work, outcome: _Outcome, result: ExtractFramesRe
     warehouse.forget(connection, config.dest, work.project_hash, work.data_hash, stale)
     try:
         if outcome.fingerprint is not None:
-            write_manifest(connection, dest, work, config.branch)
+            write_manifest(connection, dest, work)
         for frame in outcome.stale:  # as prune does: rows and manifest first, the images last
             dest.remove(frame_key(work.project_hash, work.data_hash, frame, config.fmt))
     except SQLAlchemyError:
@@ -414,6 +402,7 @@ def _record_outcome(connection, work, outcome: _Outcome, result: ExtractFramesRe
         resolve_problems(connection, result.run_id, work.project_hash,
                          RunDid(videos_done=[(work.project_hash, work.data_title)]), utc_now(), source=FRAMES_SOURCE)
     result.failures.extend(failures)
+    result.failed += bool(failures)
 
 
 def _listing(frames: list[int], limit: int = 20) -> str:
@@ -424,4 +413,4 @@ def _listing(frames: list[int], limit: int = 20) -> str:
 def _stats(result: ExtractFramesResult) -> RunStats:
     return RunStats(listed=result.videos + result.busy, fetched=result.videos,
                     inserted=result.written, unchanged=result.skipped, deleted=result.pruned,
-                    failed=len(result.failures))
+                    failed=result.failed)

@@ -32,14 +32,13 @@ def manifest_lines(work: warehouse.VideoWork, rows: list[dict], labels: dict) ->
     ]
 
 
-def write_manifest(connection, dest: Destination, work: warehouse.VideoWork,
-                   branch: str | None) -> bool:
+def write_manifest(connection, dest: Destination, work: warehouse.VideoWork) -> bool:
     """Write the video's manifest if its content changed; remove it when no frame is recorded."""
     rows = warehouse.manifest_rows(connection, dest.url, work)  # dest.url keys the rows
     key = f"{work.project_hash}/{work.data_hash}/manifest.jsonl"
     if not rows:
         return dest.remove(key)
-    lines = manifest_lines(work, rows, warehouse.labels_by_frame(connection, work, branch))
+    lines = manifest_lines(work, rows, warehouse.labels_by_frame(connection, work))
     data = ("\n".join(lines) + "\n").encode()
     if dest.exists(key) and dest.read_bytes(key) == data:
         return False

@@ -83,11 +83,12 @@ class VideoInfo:
         return self.seconds(frame) - self.start_time
 
 
-def timeline(packets: list[Packet]) -> tuple[int, tuple[int, ...], tuple[int, ...], bool]:
+def timeline(packets: list[Packet], first_output_pts: int | None = None) -> tuple[int, tuple[int, ...], tuple[int, ...], bool]:
     """(frame count, pts in presentation order, keyframe indices, exact) from packets in
     decode order. Not exact (no seeking, no pts checks) when a packet lacks pts or two share
-    one: presentation order is then only known to the decoder. Pure."""
-    kept = [p for p in _from_first_keyframe(packets) if not p.discard]
+    one: presentation order is then only known to the decoder. `first_output_pts`: the pts of
+    the first frame the decoder outputs, when the stream starts with leading pictures. Pure."""
+    kept = [p for p in _decoded(_from_first_keyframe(packets), first_output_pts) if not p.discard]
     if any(p.pts is None for p in kept):
         return len(kept), (), (), False
     order = sorted(kept, key=lambda p: p.pts)
@@ -103,6 +104,32 @@ def _from_first_keyframe(packets: list[Packet]) -> list[Packet]:
     one (an edit list's lead-in): the frames decoded from it are kept."""
     first = next((index for index, packet in enumerate(packets) if packet.key), 0)
     return packets[first:]
+
+
+def leading_pictures(packets: list[Packet]) -> list[Packet]:
+    """The packets right after the first keyframe, in decode order, that show before it (a lower pts, or
+    none: a cut by stream copy may drop theirs). An open GOP's leading pictures: cut from their GOP
+    (a clip cut with `-c copy`, a DVD's MPEG-2 in .mkv), they refer to pictures the stream no longer
+    has and the decoder drops them. Some kinds (HEVC's RADL) it outputs: only decoding tells."""
+    packets = _from_first_keyframe(packets)
+    if not packets or not packets[0].key or packets[0].pts is None:
+        return []
+    leading = []
+    for packet in packets[1:]:
+        if packet.key or (packet.pts is not None and packet.pts >= packets[0].pts):
+            break
+        leading.append(packet)
+    return leading
+
+
+def _decoded(packets: list[Packet], first_output_pts: int | None) -> list[Packet]:
+    """`packets` (from the first keyframe) without the leading pictures the decoder does not output."""
+    if first_output_pts is None:
+        return packets
+    dropped = {id(p) for p in leading_pictures(packets)
+               if p.pts is None and first_output_pts >= packets[0].pts
+               or p.pts is not None and p.pts < first_output_pts}
+    return [p for p in packets if id(p) not in dropped]
 
 
 def fingerprint(packets: list[Packet], width: int, height: int) -> str:
@@ -137,8 +164,9 @@ def _fail(source: str, stderr: str) -> ProbeError:
     return ProbeError(lines[-1] if lines else "cannot read video")
 
 
-def _build(packets, width, height, tb, start, prober, format_name) -> VideoInfo:
-    count, pts, keys, exact = timeline(packets)
+def _build(source, packets, width, height, tb, start, prober, format_name) -> VideoInfo:
+    first_output = _first_output_pts(source, tb) if leading_pictures(packets) else None
+    count, pts, keys, exact = timeline(packets, first_output)
     if not count:
         raise ProbeError("no video frames")
     return VideoInfo(width=width, height=height, time_base=tb, start_time=start,
@@ -166,7 +194,7 @@ def _probe_ffprobe(exe: str, source: str) -> VideoInfo:
         for p in data.get("packets", [])
     ]
     fmt = data.get("format", {})
-    return _build(packets, int(stream["width"]), int(stream["height"]),
+    return _build(source, packets, int(stream["width"]), int(stream["height"]),
                   Fraction(stream["time_base"]), float(fmt.get("start_time") or 0.0),
                   "ffprobe", fmt.get("format_name", ""))
 
@@ -193,8 +221,23 @@ def _probe_ffmpeg(source: str) -> VideoInfo:
         raise ProbeError("no video stream")
     start, fmt = _START.search(err), _FORMAT.search(err)
     packets = [_framecrc_packet(line) for line in out.splitlines() if line and line[0] != "#"]
-    return _build(packets, int(dims[1]), int(dims[2]), Fraction(int(tb[1]), int(tb[2])),
+    return _build(source, packets, int(dims[1]), int(dims[2]), Fraction(int(tb[1]), int(tb[2])),
                   float(start[1]) if start else 0.0, "ffmpeg", fmt[1] if fmt else "")
+
+
+_SHOWINFO_TB = re.compile(r"config in time_base: (\d+)/(\d+)")
+_SHOWN_FIRST = re.compile(r"\bn: *0 +pts: *(-?\d+) ")
+
+
+def _first_output_pts(source: str, tb: Fraction) -> int | None:
+    """The pts of the first frame the decoder outputs (one frame decoded), in `tb`; None if none is."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-copyts", "-i", source,
+           "-map", "0:V:0", "-frames:v", "1", "-vf", "showinfo", "-f", "null", "-"]
+    log = subprocess.run(cmd, capture_output=True, check=False).stderr.decode(errors="replace")
+    filter_tb, shown = _SHOWINFO_TB.search(log), _SHOWN_FIRST.search(log)
+    if not filter_tb or not shown or not int(filter_tb[2]):
+        return None
+    return round(int(shown[1]) * Fraction(int(filter_tb[1]), int(filter_tb[2])) / tb)
 
 
 def _framecrc_packet(line: str) -> Packet:

@@ -30,7 +30,7 @@ def prune(engine: Engine, dest: Destination, project_hash: str | None) -> tuple[
                 continue
             warehouse.forget(connection, dest.url, video_project, data_hash, frames)
             title = warehouse.live_title(connection, video_project, data_hash)
-            write_manifest(connection, dest, warehouse.VideoWork(video_project, data_hash, title, None, ()), None)
+            write_manifest(connection, dest, warehouse.VideoWork(video_project, data_hash, title, None, ()))
             for frame, fmt in frames:
                 dest.remove(frame_key(video_project, data_hash, frame, fmt))
         removed += len(frames)

@@ -169,14 +169,12 @@ LABEL_COLUMNS = ("label_hash", "branch_name", "label_kind", "instance_hash", "fe
                  "confidence", "answers")
 
 
-def labels_by_frame(connection: Connection, work: VideoWork, branch: str | None) -> dict:
-    """frame -> the labels on it (frame_labels view), for the manifest."""
+def labels_by_frame(connection: Connection, work: VideoWork) -> dict:
+    """frame -> the labels on it (frame_labels view), of every branch, for the manifest: one file per
+    video, whichever branch a run extracted for."""
     sql = (f"SELECT frame, {', '.join(LABEL_COLUMNS)} FROM frame_labels "
            "WHERE project_hash = :p AND data_hash = :d")
     params = {"p": work.project_hash, "d": work.data_hash}
-    if branch:
-        sql += " AND branch_name = :b"
-        params["b"] = branch
     out = defaultdict(list)
     for row in connection.execute(text(sql + " ORDER BY frame, label_hash, instance_hash"),
                                   params).mappings():
