@@ -162,16 +162,21 @@ def _stops_unwind() -> Iterator[None]:
 class Commands(click.Group):
     """The command group; usage errors print one line (what is wrong), not a usage screen."""
 
-    def main(self, *args, **kwargs):
-        setup_logging(level=logging.WARNING)  # `sync` logs its events: it sets this again with its --log-format
+    def main(self, args=None, *rest, **kwargs):
+        # `sync` logs its events: it sets this again with its --log-format. Set here too, a usage error
+        # (a bad option value, found before the command runs) is then a JSON line under --log-format json.
+        setup_logging(_asked_log_format(sys.argv[1:] if args is None else list(args)), level=logging.WARNING)
         if not kwargs.get("standalone_mode", True):
-            return super().main(*args, **kwargs)
+            return super().main(args, *rest, **kwargs)
         try:
             with _stops_unwind():
-                outcome = super().main(*args, **{**kwargs, "standalone_mode": False})
+                outcome = super().main(args, *rest, **{**kwargs, "standalone_mode": False})
         except Stopped as stopped:
             show_error(str(stopped) if stopped.signum == signal.SIGTERM else "aborted")
             sys.exit(128 + stopped.signum)
+        except click.exceptions.NoArgsIsHelpError as error:  # the bare command: its help is the answer, not an error line
+            click.echo(error.format_message(), err=True)
+            sys.exit(error.exit_code)
         except click.UsageError as error:
             show_error(f"{error.format_message()} (see --help)")
             sys.exit(error.exit_code)
@@ -190,6 +195,17 @@ class Commands(click.Group):
         except BrokenPipeError:  # `encord-warehouse sync | head`: the reader left; what the command did stands
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
             raise click.exceptions.Exit(128 + signal.SIGPIPE) from None  # as a shell shows a pipe's end
+
+
+def _asked_log_format(args: list[str]) -> str:
+    for at, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--log-format="):
+            return arg.split("=", 1)[1]
+        if arg == "--log-format" and at + 1 < len(args):
+            return args[at + 1]
+    return "text"
 
 
 @click.group(cls=Commands)

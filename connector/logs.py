@@ -68,4 +68,12 @@ def _stderr_handler(kind: type[logging.StreamHandler], log_format: str, level: i
     handler = kind(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.setLevel(level)
+    if log_format != "json":
+        handler.addFilter(_not_said_twice)
     return handler
+
+
+def _not_said_twice(record: logging.LogRecord) -> bool:
+    """A person reads a failed run's reason in the command's last line; a scheduler reading JSON also gets
+    the sync_failed event, with the run id."""
+    return getattr(record, "event", None) != "sync_failed"

@@ -88,15 +88,20 @@ class Run:
 
 
 @contextmanager
-def recorded_run(engine: Engine, source: str, project_hash: str | None, export: str | None = None) -> Iterator[Run]:
-    """Record a run in sync_runs: running, then succeeded / partial (row failures) / failed (an exception).
+def recorded_run(engine: Engine, source: str, project_hash: str | None, export: str | None = None,
+                 **described) -> Iterator[Run]:
+    """Record a run in sync_runs: running, then succeeded / partial (row failures) / failed (an exception),
+    and log it (events sync_started with `described`, sync_finished with the counts, sync_failed).
 
     The caller holds the warehouse lock, so runs still marked running died unfinished and are closed.
     """
     run = Run(start_run(engine, source, project_hash, close_interrupted=True, export=export))
+    log.info("sync started", extra={"event": "sync_started", "run_id": run.run_id, "source": source,
+                                    "project": project_hash, **({"export": export} if export else {}), **described})
     try:
         yield run
     except BaseException as error:
+        log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id, "error": error_line(error)[:500]})
         try:
             finish_run(engine, run.run_id, run.stats, "failed", error=error_line(error)[:2000],
                        cursor_before=run.cursor_before, cursor_after=run.cursor_after)
@@ -104,8 +109,9 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None, export: 
             log.warning("the failed run could not be recorded in sync_runs: %s", error_line(unrecorded),
                         extra={"event": "run_not_recorded", "run_id": run.run_id})
         raise
-    finish_run(engine, run.run_id, run.stats, "partial" if run.failures else "succeeded",
-               cursor_before=run.cursor_before, cursor_after=run.cursor_after)
+    status = "partial" if run.failures else "succeeded"
+    finish_run(engine, run.run_id, run.stats, status, cursor_before=run.cursor_before, cursor_after=run.cursor_after)
+    log.info("sync finished", extra={"event": "sync_finished", "run_id": run.run_id, "status": status, **vars(run.stats)})
 
 
 def record_failures(connection: Connection, run_id: str, project_hash: str | None, failures: list[RowFailure]) -> None:

@@ -57,7 +57,8 @@ groups straight to the file instead of through its log; this bounds the memory t
 CHUNK_BYTES = 2 << 20
 """Label-row JSON normalized at a time by one process: parsed, it takes about six times this."""
 
-BatchHook = Callable[[Connection, list[datetime | None]], None]
+BatchHook = Callable[[Connection, list[datetime | None]], dict]
+"""Called in a batch's transaction with the edit times of its rows; returns fields for its batch_committed event."""
 """Runs inside each batch's transaction with the listed edit time (SourceRow.edited_at) of each of its label rows."""
 
 
@@ -373,10 +374,11 @@ def _write_batch(engine: Engine, batch: _SubmittedBatch, run_id: str, project_ha
     with engine.begin() as connection:
         updated = load.replace_label_rows(connection, staged)
         record_failures(connection, run_id, project_hash, failures + flagged_rows)
-        if on_batch is not None:
-            on_batch(connection, batch.edited_at)
+        described = on_batch(connection, batch.edited_at) if on_batch is not None else {}
         crash_point("load")
     crash_point("commit")
+    log.info("batch committed", extra={"event": "batch_committed", "run_id": run_id, "rows": len(batch.edited_at),
+                                       "written": len(staged.label_hashes), "failed": len(failures), **described})
     stats.failed += len(failures)
     stats.updated += updated
     stats.inserted += len(staged.label_hashes) - updated

@@ -23,7 +23,6 @@ from sqlalchemy import Engine
 from connector import load, migrate
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
-from connector.failures import error_line
 from connector.incremental import StoredRow, SyncPlan, full_listing_due, next_cursor, plan_sync
 from connector.ontology import build_index, normalize_ontology
 from connector.resolve import RunDid, open_problems, resolve_problems
@@ -65,18 +64,9 @@ def sync_encord(engine: Engine, config: EncordSyncConfig, source: EncordSource |
     migrate.upgrade(engine)
     with engine.connect() as connection:
         state = read_state(connection, project_hash, config.source.state_key)
-    with recorded_run(engine, "encord", project_hash) as run:
+    with recorded_run(engine, "encord", project_hash, scope=config.source.state_key) as run:
         run.cursor_before = run.cursor_after = state.cursor if state else None
-        log.info("sync started", extra={"event": "sync_started", "run_id": run.run_id, "project": project_hash,
-                                        "scope": config.source.state_key})
-        try:
-            _sync(engine, config, source, state, run, on_progress)
-        except BaseException as error:
-            log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id,
-                                            "error": error_line(error)[:500]})
-            raise
-    log.info("sync finished", extra={"event": "sync_finished", "run_id": run.run_id,
-                                     "status": "partial" if run.failures else "succeeded", **vars(run.stats)})
+        _sync(engine, config, source, state, run, on_progress)
     return SyncResult(run.run_id, run.stats, run.failures)
 
 
@@ -119,11 +109,10 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     # rows of the old ontology may be left until then).
     resumable = {"ontology_fingerprint": index.fingerprint} if state is None and not stored else {}
 
-    def commit_batch(connection, edited_at) -> None:
+    def commit_batch(connection, edited_at) -> dict:
         run.cursor_after = next_cursor(run.cursor_after, edited_at)
         write_state(connection, project_hash, state_key, cursor=run.cursor_after, **resumable)
-        log.info("batch committed", extra={"event": "batch_committed", "run_id": run.run_id, "rows": len(edited_at),
-                                           "cursor": run.cursor_after})
+        return {"cursor": run.cursor_after}
 
     run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=commit_batch,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 
 from click.testing import CliRunner
@@ -13,6 +14,14 @@ from connector.cli import cli
 
 CLI = [sys.executable, "-c", "from connector.cli import main; main()"]
 """The command line as a process of its own (the console script need not be on PATH)."""
+
+_INFO_EVENT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d info ")
+
+
+def without_info_events(stderr: str) -> list[str]:
+    """The lines of a text-format stderr that are not the run's info events (sync started, batch committed…)."""
+    return [line for line in stderr.splitlines() if not _INFO_EVENT.match(line)]
+
 
 SYNC_TABLES = ["data_units", "branches", "frames", "objects", "object_frames", "classifications",
                "classification_frames", "attributes", "annotation_ranges", "ontology_objects", "ontology_classifications",

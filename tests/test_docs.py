@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 from click.testing import CliRunner
 
 from connector.cli import cli
 from readme_examples import README, ROOT, blocks, run_python_example
-from sync_helpers import snapshot
+from sync_helpers import CLI, snapshot
 
 
 def readme_commands() -> list[str]:
@@ -31,6 +32,14 @@ def test_every_command_is_documented_with_an_example():
     for name, command in cli.commands.items():
         assert f"encord-warehouse {name}" in README, f"README does not mention `encord-warehouse {name}`"
         assert "Example" in (command.help or ""), f"`{name}` --help has no example"
+
+
+def test_the_bare_command_prints_its_help_not_an_error_line():
+    bare = subprocess.run(CLI, capture_output=True, text=True, timeout=60)
+    helped = subprocess.run([*CLI, "--help"], capture_output=True, text=True, timeout=60)
+    assert (bare.returncode, bare.stdout) == (2, "")  # a scheduler given no command still sees a failure
+    assert bare.stderr.strip() == helped.stdout.strip()
+    assert bare.stderr.startswith("Usage: ")
 
 
 def test_the_readme_python_export_example_writes_what_the_command_writes(warehouse, other_warehouse, tmp_path):

@@ -484,6 +484,10 @@ def test_every_runs_on_a_period_and_logs_json(warehouse, encord_emulator, encord
     events = [json.loads(line) for line in result.stderr.splitlines()]
     assert [e["event"] for e in events if e["event"] == "sync_finished"] == ["sync_finished"] * 3
     assert all({"ts", "level", "message", "event"} <= set(e) for e in events)
+    [first_run] = warehouse.rows("SELECT run_id, cursor_after, fetched FROM sync_runs ORDER BY started_at LIMIT 1")
+    committed = [e for e in events if e["event"] == "batch_committed" and e["run_id"] == first_run[0]]
+    assert sum(e["written"] for e in committed) == first_run[2] > 0
+    assert committed[-1]["cursor"].replace("T", " ").startswith(str(first_run[1]))
     assert encord_key.private_key_text.split("\n")[1][:20] not in result.output + result.stderr
 
 

@@ -40,7 +40,7 @@ from connector.sync_encord import sync_encord
 from connector.workers import WorkerError
 from examples import sdk_sample
 from sdk_counts import sdk_counts
-from sync_helpers import CLI
+from sync_helpers import CLI, without_info_events
 from tests.encord_emulator import clone_row
 from tests.test_workers import children
 
@@ -431,15 +431,17 @@ def test_a_sync_in_a_terminal_shows_a_progress_bar_and_loads(warehouse, tmp_path
 
 
 def test_a_sync_whose_output_reader_left_exits_with_the_pipes_code_and_no_traceback(warehouse):
-    """`sync | head -1`: the report hits a closed pipe; the rows are loaded, stderr stays empty, and the code
+    """`sync | head -1`: the report hits a closed pipe; the rows are loaded, stderr has the run's events only, and the code
     is the shell's for a pipe's end (141), not 1, which says rows failed."""
     warehouse.engine.dispose()
     process = subprocess.Popen([*CLI, "sync",
                                 "--from-export", str(SAMPLE), *warehouse.cli_args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     process.stdout.close()  # the reader is gone before the report
-    stderr = process.stderr.read()
-    assert (process.wait(timeout=120), stderr) == (141, b"")
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert [line.split()[2:4] for line in stderr.splitlines()] == [  # the run's events, no error, no traceback
+        ["info", "sync"], ["info", "batch"], ["info", "sync"]]
     assert warehouse.scalar("SELECT COUNT(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
 
 
@@ -467,7 +469,7 @@ def test_a_bad_rows_line_escapes_line_breaks_in_its_title(warehouse, tmp_path):
     lines = [line for line in result.stderr.splitlines() if "bad-shape" in line]
     assert lines == ["error: label row bad-shape (night\\nshift\\tcam\\u2028two.mp4): "
                      + lines[0].split("two.mp4): ", 1)[1]]
-    assert "unknown shape 'hexagon'" in lines[0] and len(result.stderr.splitlines()) == 2
+    assert "unknown shape 'hexagon'" in lines[0] and len(without_info_events(result.stderr)) == 2
     assert warehouse.rows("SELECT data_title FROM sync_errors") == [("night\nshift\tcam\u2028two.mp4",)]
 
 
@@ -663,6 +665,65 @@ def test_with_log_format_json_every_line_on_stderr_is_json_failures_included(war
         "; try again later or pass --wait-for-lock SECONDS")
 
 
+@pytest.mark.parametrize("usage", [["--batch-size", "0"], ["--workers", "x"], ["--no-such-option"]])
+def test_under_log_format_json_a_usage_error_is_a_json_line_too(warehouse, usage):
+    """click checks option values before the command sets its log format: a scheduler's parser must not
+    meet a plain line when a templated option is bad."""
+    for log_format in (["--log-format", "json"], ["--log-format=json"]):
+        result = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), *log_format, *usage)
+        [event] = [json.loads(line) for line in result.stderr.splitlines()]
+        assert (result.exit_code, event["level"], event["event"]) == (2, "error", "command_failed")
+        assert event["message"].endswith("(see --help)") and usage[0] in event["message"]
+    plain = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), *usage)
+    assert plain.stderr.startswith("encord-warehouse: ") and plain.stderr.count("\n") == 1
+
+
+def test_a_library_caller_that_set_up_no_logging_gets_the_exception_and_nothing_printed(warehouse, tmp_path):
+    (tmp_path / "garbage.json").write_text("<html>")
+    code = ("from connector.db import create_warehouse_engine\n"
+            "from connector.sources.export import ExportError\n"
+            "from connector.sync import ExportSyncConfig, sync_export\n"
+            "try:\n"
+            "    sync_export(create_warehouse_engine(), ExportSyncConfig('garbage.json'))\n"
+            "except ExportError as error:\n"
+            "    print('raised:', error)\n")
+    warehouse.engine.dispose()
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, **warehouse.env},
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("raised: ") and "garbage.json: not JSON" in done.stdout
+    assert warehouse.scalar("SELECT status FROM sync_runs") == "failed"
+
+
+def test_an_export_sync_logs_its_run_batches_and_end_as_an_encord_sync_does(warehouse, tmp_path):
+    """A scheduler watching the JSON events sees an export sync start, commit each batch and finish or
+    fail, with the counts sync_runs records (until 2026-11-29 an export sync logged none of them)."""
+    rows = json.loads(SAMPLE.read_text())
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(rows))
+    done = run_cli(warehouse, "sync", "--from-export", str(export), "--batch-size", "4", "--log-format", "json")
+    assert done.exit_code == 0, done.stderr
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    [run_id] = warehouse.rows("SELECT run_id FROM sync_runs")[0]
+    assert [e["event"] for e in events] == ["sync_started", *["batch_committed"] * 3, "sync_finished"]
+    assert {e["run_id"] for e in events} == {run_id}
+    assert (events[0]["source"], events[0]["project"], events[0]["export"]) == ("export", "export", str(export))
+    assert [(e["rows"], e["written"], e["failed"]) for e in events[1:4]] == [(4, 4, 0), (4, 4, 0), (2, 2, 0)]
+    recorded = warehouse.rows("SELECT status, listed, fetched, inserted, updated, unchanged, deleted, failed "
+                              "FROM sync_runs")[0]
+    counts = ("listed", "fetched", "inserted", "updated", "unchanged", "deleted", "failed")
+    assert (events[-1]["status"], *(events[-1][name] for name in counts)) == tuple(recorded)
+    assert recorded == ("succeeded", len(rows), len(rows), len(rows), 0, 0, 0, 0)
+
+    export.write_text(json.dumps(rows)[:-200])  # cut off: the run fails on reading it
+    failed = run_cli(warehouse, "sync", "--from-export", str(export), "--full-refresh", "--log-format", "json")
+    events = [json.loads(line) for line in failed.stderr.splitlines()]
+    [(run_id, error)] = warehouse.rows("SELECT run_id, error FROM sync_runs WHERE status = 'failed'")
+    assert failed.exit_code == 2 and [e["event"] for e in events if e["event"] != "batch_committed"] == [
+        "sync_started", "sync_failed", "command_failed"]
+    assert (events[-2]["run_id"], events[-2]["error"]) == (run_id, error)
+
+
 def test_a_failure_seen_again_is_one_sync_errors_row_that_keeps_when_it_was_first_seen(warehouse, tmp_path):
     """A bad row (and a broken file) fails at every run until it is fixed: sync_errors keeps one row per
     problem, with the last run and time and the first time; another problem of the same row is a row
@@ -809,7 +870,7 @@ def test_a_broken_file_in_a_directory_is_recorded_and_the_other_files_load(wareh
     (folder / "c.jsonl").write_text("\n".join(json.dumps(row) for row in rows[6:]))
     result = run_cli(warehouse, "sync", "--from-export", str(folder), "--project-hash", "proj")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[0].startswith(f"error: {folder_of_b}b.json: <json>: invalid JSON in item 1: ")
+    assert without_info_events(result.stderr)[0].startswith(f"error: {folder_of_b}b.json: <json>: invalid JSON in item 1: ")
     loaded = {h for (h,) in warehouse.rows("SELECT label_hash FROM branches")}
     assert loaded == {row["label_hash"] for row in rows[:4] + rows[6:]}
     [(label_hash, field, reason, source)] = warehouse.rows("SELECT label_hash, field, reason, source FROM sync_errors")
@@ -835,8 +896,8 @@ def test_a_database_error_is_one_line_printed_and_recorded_alike(warehouse):
     assert status == "failed" and "\n" not in stored
     assert re.search(r"(?i)duplicate key", stored), stored  # the constraint's error, not one it led to
     assert "sqlalche.me" not in stored and "[SQL" not in stored and "[parameters" not in stored
-    assert result.stderr.startswith("encord-warehouse: warehouse ") and result.stderr.endswith(f": {stored}\n")
-    assert result.stderr.count("\n") == 1
+    [reason] = without_info_events(result.stderr)
+    assert reason.startswith("encord-warehouse: warehouse ") and reason.endswith(f": {stored}")
 
 
 def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
@@ -844,7 +905,8 @@ def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
     path.write_text("<html>")
     result = run_cli(warehouse, "sync", "--from-export", str(path))
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"encord-warehouse: {path}: not JSON: expected '[' or '{{' at the start, found b'<'"
+    assert without_info_events(result.stderr) == [
+        f"encord-warehouse: {path}: not JSON: expected '[' or '{{' at the start, found b'<'"]
     assert warehouse.scalar("SELECT status FROM sync_runs") == "failed"
 
 
@@ -1066,7 +1128,8 @@ def test_an_export_piped_to_standard_input_loads_as_the_file(warehouse, other_wa
 
     warehouse.engine.dispose()
     empty = subprocess.run(command, input=b"", capture_output=True, timeout=300)
-    assert (empty.returncode, empty.stderr.decode()) == (2, "encord-warehouse: <stdin>: the file is empty\n")
+    assert (empty.returncode, without_info_events(empty.stderr.decode())) == (
+        2, ["encord-warehouse: <stdin>: the file is empty"])
 
 
 @pytest.mark.parametrize("args, message", [

@@ -240,8 +240,9 @@ def test_ctrl_c_in_a_terminal_stops_a_sync_and_its_workers_in_one_line(warehouse
     lines = stopped.stderr.splitlines()
     if log_format == "json":
         events = [json.loads(line) for line in lines]  # every line is JSON
-        assert [event["event"] for event in events] == ["workers_started", "command_failed"]
-        assert events[-1]["message"] == "aborted"
+        assert [event["event"] for event in events if event["event"] != "batch_committed"] == [
+            "sync_started", "workers_started", "sync_failed", "command_failed"]
+        assert (events[-2]["error"], events[-1]["message"]) == ("interrupted (Ctrl-C)", "aborted")
     else:
         assert [line for line in lines if " info " not in line] == ["encord-warehouse: aborted"]
     assert warehouse.rows("SELECT status, error FROM sync_runs") == [("failed", "interrupted (Ctrl-C)")]
