@@ -50,12 +50,16 @@ def parse_url(url: str) -> URL:
     """`url` parsed, or a one-line error; one that cannot be parsed is not shown unless it is a plain path,
     since it may hold a password."""
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         if "://" in url or "@" in url:
             raise WarehouseError("the warehouse URL cannot be parsed (not shown: it may hold a password); "
                                  "use duckdb:///PATH or postgresql://USER@HOST/DATABASE") from None
         raise WarehouseError(f"{url!r} is not a warehouse URL: a DuckDB file is duckdb:///{url}") from None
+    if "@" in (parsed.host or ""):  # the password ended at its first @: the rest would be shown as the host
+        raise WarehouseError("the warehouse URL's password has an @ that is not written %40 "
+                             "(the URL is not shown: it holds a password)")
+    return parsed
 
 
 def create_warehouse_engine(url: str | None = None, schema: str | None = None, must_exist: bool = False,

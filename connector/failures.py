@@ -26,8 +26,9 @@ class RowFailure:
     """True: the row loaded with problems flagged (object_frames.problems, classifications.problems);
     False: it was not loaded."""
 
-    def __post_init__(self) -> None:  # reasons quote bad values, which may be signed links
+    def __post_init__(self) -> None:  # reasons quote bad values, and paths keys, which may be signed links
         object.__setattr__(self, "reason", redact(self.reason))
+        object.__setattr__(self, "field", redact(self.field))
         # a label hash kilobytes long (quarantined for it) would not fit sync_errors' index, nor one line
         object.__setattr__(self, "label_hash", _shortened(self.label_hash))
 

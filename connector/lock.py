@@ -25,7 +25,7 @@ from connector.failures import error_line
 POLL_SECONDS = 0.2
 
 
-class LockBusy(Exception):
+class LockBusy(WarehouseError):
     """Another process holds the warehouse lock. The message names no command-line flag: a library caller
     has none (the CLI adds its --wait-for-lock)."""
 

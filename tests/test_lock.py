@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from connector.db import create_schema_if_missing, create_warehouse_engine
+from connector.db import WarehouseError, create_schema_if_missing, create_warehouse_engine
 from connector.lock import LockBusy, LockLost, warehouse_lock
 
 
@@ -27,6 +27,7 @@ def test_a_second_holder_waits_then_gets_a_message_without_command_line_flags(wa
     assert message.startswith("another sync is writing to ")
     assert message.endswith(" after waiting 0.5s; try again later")
     assert "--" not in message
+    assert isinstance(busy.value, WarehouseError)  # what the README tells a library caller to catch
     with warehouse_lock(warehouse.engine):  # released by the first holder: free again
         pass
 

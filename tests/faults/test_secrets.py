@@ -10,6 +10,7 @@ import os
 import struct
 import subprocess
 import sys
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -79,8 +80,17 @@ def test_no_secret_in_any_output(warehouse, encord_emulator, encord_key, key_pat
     outputs.append(process.stdout + process.stderr)
     quoted = sample_rows()[3]  # a bad value that is a signed link: the error quotes it
     set_path(boundingBox__x=SIGNED)(quoted)
-    export = write(tmp_path, "quoted.jsonl", [quoted])
+    keyed = sample_rows()[2]  # a signed link where a frame number goes: the error's field path holds it
+    unit = next(iter(keyed["data_units"].values()))
+    unit["labels"][SIGNED] = unit["labels"].pop(next(iter(unit["labels"])))
+    export = write(tmp_path, "quoted.jsonl", [quoted, keyed])
     assert run(["sync", "--from-export", str(export), *db]).exit_code == 1
+    assert run(["sync", "--from-export", str(export), *db, "--log-format", "json"]).exit_code == 1
+    if warehouse.dialect == "postgresql":  # a password with an @ not written %40 ends at it for a URL parser
+        at_in_password = make_url(url).set(password=f"{PASSWORD[:3]}@{PASSWORD[3:]}").render_as_string(
+            hide_password=False).replace("%40", "@", 1)
+        assert run(["status", "--db", at_in_password]).exit_code == 2
+        assert run(["sync", "--from-export", str(export), "--db", at_in_password]).exit_code == 2
 
     engine = create_warehouse_engine(warehouse.url, warehouse.schema)
     with engine.connect() as connection:
@@ -92,7 +102,7 @@ def test_no_secret_in_any_output(warehouse, encord_emulator, encord_key, key_pat
     everything = "\n".join(outputs)
     assert "not implemented" in everything and "expected a number" in everything  # failures recorded and shown
     assert "?<redacted>" in everything
-    for secret in secrets(encord_key):
+    for secret in [*secrets(encord_key), PASSWORD[3:], quote(PASSWORD[3:])]:
         assert secret not in everything, f"{secret[:12]}… leaked"
 
 
