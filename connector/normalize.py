@@ -299,9 +299,10 @@ class _RowNormalizer:
                                   "cannot share a frame")
         fps = unit.get("data_fps")
         timestamp = frame / fps if isinstance(fps, (int, float)) and fps > 0 and not with_link else None
+        size_path = f"data_units.{data_hash}"
         self.frame_rows[frame] = (
-            self.label_hash, frame, data_hash, unit.get("data_title"),
-            _int_or_none(width), _int_or_none(height), timestamp, unit.get("data_link") if with_link else None,
+            self.label_hash, frame, data_hash, unit.get("data_title"), self.integer(width, size_path, "width"),
+            self.integer(height, size_path, "height"), timestamp, unit.get("data_link") if with_link else None,
         )
 
     def read_frame_labels(self, labels: dict, frame: int, where: str) -> None:
@@ -476,7 +477,8 @@ class _RowNormalizer:
             number = answer.get("objectNumber") if isinstance(answer, dict) else None
             self.tables["objects"].append((
                 self.label_hash, object_hash, seen.feature_hash, ontology_name(seen.feature_hash, entry.get("name")),
-                entry.get("value"), entry.get("color"), entry.get("shape"), _int_or_none(number), seen.first,
+                entry.get("value"), entry.get("color"), entry.get("shape"),
+                self.integer(number, f"object_answers.{object_hash}", "objectNumber"), seen.first,
                 seen.last, seen.count, *seen.created, *seen.edited,
             ))
 
@@ -492,7 +494,7 @@ class _RowNormalizer:
             name = self.context.ontology.name(feature_hash, answer.get("name"))
             self.tables["objects"].append((
                 self.label_hash, object_hash, feature_hash, name, answer.get("value"), answer.get("color"),
-                answer.get("shape"), _int_or_none(answer.get("objectNumber")),
+                answer.get("shape"), self.integer(answer.get("objectNumber"), path, "objectNumber"),
                 None, None, None, *self.audit(answer, path),
             ))
             self.add_ranges(object_hash, "object", answer, path)
@@ -699,7 +701,8 @@ class _RowNormalizer:
             frame_count = len(units)
         self.tables["data_units"].append((
             self.context.project_hash, row["data_hash"], row.get("data_title"), data_type, single.get("data_type"),
-            _int_or_none(single.get("width")), _int_or_none(single.get("height")),
+            self.integer(single.get("width"), f"data_units.{row['data_hash']}", "width"),
+            self.integer(single.get("height"), f"data_units.{row['data_hash']}", "height"),
             self.number(single.get("data_fps"), "data_fps"), self.number(single.get("data_duration"), "data_duration"),
             _int_or_none(frame_count), row.get("dataset_hash"), row.get("dataset_title"), single.get("data_link"),
         ))
@@ -744,6 +747,19 @@ class _RowNormalizer:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"{path}.{key}" if key else path, f"expected a number, got {value!r}"[:200])
         return float(value)
+
+    def integer(self, value: Any, path: str, key: str) -> int | None:
+        """`value` as an int: a whole number, also written 1280.0 or "1280"; anything else is an error
+        naming `path.key` (until 2026-11-29 it was stored as NULL, or cut to its whole part, unsaid)."""
+        if type(value) is int or value is None:
+            return value
+        try:
+            number = math.nan if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not number.is_integer():  # nor is NaN or an infinity
+            raise self.fail(f"{path}.{key}", f"expected an integer, got {value!r}"[:200])
+        return int(number)
 
     def to_frame(self, value: Any, path: str, what: str = "frame") -> int:
         try:

@@ -16,7 +16,7 @@ from connector.crashpoint import crash_point
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, NormalizedBatch, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import OntologyIndex
-from connector.rowcheck import check_tables, flagged
+from connector.rowcheck import check_json_columns, check_tables, flagged
 from connector.sources import SourceRow
 from connector.stage import StagedBatch, stage
 
@@ -68,6 +68,7 @@ def prepare_chunk(rows: list[ChunkRow], settings: ChunkSettings) -> PreparedChun
         rows[index] = None  # each row is freed once normalized, not when the chunk is done
         try:
             data_title, tables = _normalize(entry, settings)
+            check_json_columns(entry.label_hash, tables, settings.columns, data_title, entry.json)
         except LabelRowError as error:
             failures.append(RowFailure(error.label_hash, error.field, error.reason, error.data_title, entry.item.location))
             continue

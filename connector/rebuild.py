@@ -20,7 +20,7 @@ from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
 from connector.ontology import ONTOLOGY_COLUMNS, OntologyIndex, index_from_tables
-from connector.rowcheck import check_tables
+from connector.rowcheck import check_json_columns, check_tables
 from connector.sources import parse_json
 from connector.stage import add_archive, stage
 from connector.resolve import REBUILD_SOURCE, RunDid, resolve_problems
@@ -129,6 +129,7 @@ def _rebuilt(stored, text, ontology: OntologyIndex) -> dict[str, list[tuple]]:
                          stored["listing_sha256"])
     tables = normalize_label_row(row, context)
     check_tables(label_hash, tables, _COLUMNS, row.get("data_title"))
+    check_json_columns(label_hash, tables, _COLUMNS, row.get("data_title"), text)
     branch = list(tables["branches"][0])
     branch[_BRANCH_INDEX["deleted_at"]] = stored["deleted_at"]
     tables["branches"] = [tuple(branch)]

@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
+import orjson
+
 from connector.columns import ColumnSpec, TableColumns
 from connector.failures import INDEXED_TEXT_BYTES, RowFailure
 from connector.normalize import LabelRowError
@@ -40,6 +42,22 @@ def check_tables(label_hash: str | None, tables: dict[str, list[tuple]], columns
                 key = ", ".join(f"{c.name}={rows[index][i]!r}"[:80] for i, c in enumerate(columns[name])
                                 if c.key and c.name != "label_hash")
                 raise LabelRowError(label_hash, f"{name}.{column}", f"{reason} ({key})" if key else reason, data_title)
+
+
+def check_json_columns(label_hash: str | None, tables: dict[str, list[tuple]], columns: TableColumns,
+                       data_title: str | None, json_text: bytes | str | None) -> None:
+    """Raises LabelRowError for a NUL character in a JSON column (geometry, points): Postgres' json keeps
+    it escaped, but `->>` cannot read it back as text, and every query of a view that does (`labels`,
+    frame_labels) would fail, for every title. Only a row whose JSON text (`json_text`, None: unknown)
+    has the escape is looked at."""
+    if json_text is not None and (b"\\u0000" if isinstance(json_text, bytes) else "\\u0000") not in json_text:
+        return
+    for name, rows in tables.items():
+        for (column, kind, _, _), values in zip(_checks(columns[name]), zip(*rows)):
+            for value in values if kind == "json" else ():
+                if value is not None and b"\\u0000" in orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY):
+                    raise LabelRowError(label_hash, f"{name}.{column}", "contains a NUL character (\\u0000), "
+                                        "which Postgres cannot read back as text", data_title)
 
 
 @lru_cache(maxsize=None)

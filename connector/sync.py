@@ -31,7 +31,7 @@ from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_ch
 from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
 from connector.resolve import ExportListing, RunDid, open_problems, resolve_problems
-from connector.sources.export import STDIN, Export, in_export_file, list_export, read_ontology
+from connector.sources.export import STDIN, Export, as_text, in_export_file, list_export, read_ontology
 from connector.stage import add_archive, combine
 from connector.state import (
     Run,
@@ -170,7 +170,7 @@ def _export_key(path: str) -> str:
     (a signature), - for standard input."""
     if str(path) == STDIN:
         return STDIN
-    return redact(path).rstrip("/") if is_url(path) else str(Path(path).resolve())
+    return redact(path).rstrip("/") if is_url(path) else as_text(str(Path(path).resolve()))
 
 
 def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure],
@@ -432,6 +432,8 @@ def _stored_fingerprints(engine: Engine, label_hashes: list[str], project_hash: 
     a row whose listing changed is rewritten though its JSON is the same. One stored under another project
     (an export first synced with the default --project-hash) is rewritten, which moves it, and one marked
     deleted (--keep-deleted) that comes back as it was is rewritten, which unmarks it."""
+    # A label hash with a NUL is never stored (rowcheck quarantines it) and Postgres refuses it as a parameter.
+    label_hashes = [label_hash for label_hash in label_hashes if "\x00" not in label_hash]
     if not label_hashes:
         return {}
     branches = schema.branches

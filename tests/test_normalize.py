@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -332,6 +332,30 @@ def test_three_timestamp_formats_become_utc(context):
     assert branch["created_at"] == datetime(2023, 2, 9, 14, 12, 3)
     assert branch["last_edited_at"] == datetime(2023, 9, 5, 13, 31, 24)
     assert named(tables, "object_frames")[0]["created_at"] == datetime(2024, 1, 2, 2, 4, 5)
+
+
+@pytest.mark.parametrize("text", ["Tue, 05 Nov 2024 10:00:00 UTC", "Tue, 05 Nov 2024 10:00:00 GMT",
+                                  "Tue, 05 Nov 2024 10:00:00 +0000", "Tue, 05 Nov 2024 11:00:00 +0100",
+                                  "Tue, 05 Nov 2024 04:30:00 -0530", "2024-11-05 10:00:00", "2024-11-05T10:00:00Z",
+                                  "2024-11-05T12:00:00.250+02:00"])
+def test_timestamps_read_as_the_sdk_reads_them_in_utc(text):
+    from encord.common.time_parser import parse_datetime
+
+    from connector.timestamps import parse_timestamp
+
+    theirs = parse_datetime(text)
+    theirs = theirs.astimezone(timezone.utc).replace(tzinfo=None) if theirs.tzinfo else theirs
+    assert parse_timestamp(text) == theirs
+    assert theirs.replace(microsecond=0) == datetime(2024, 11, 5, 10, 0, 0)
+
+
+@pytest.mark.parametrize("written", [640, 640.0, "640", None])
+def test_a_width_written_as_a_whole_number_in_any_form_is_that_number(written, context):
+    row = minimal_video()
+    row["data_units"]["dh-1"]["width"] = written
+    tables = normalize_label_row(row, context)
+    assert named(tables, "data_units")[0]["width"] == named(tables, "frames")[0]["width"] == (
+        None if written is None else 640)
 
 
 def test_polygon_without_rings_gets_one_ring_from_its_vertices(context):

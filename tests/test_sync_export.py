@@ -724,6 +724,23 @@ def test_an_export_sync_logs_its_run_batches_and_end_as_an_encord_sync_does(ware
     assert (events[-2]["run_id"], events[-2]["error"]) == (run_id, error)
 
 
+def test_file_and_folder_names_that_are_not_utf8_are_stored_as_escapes_and_read_once(warehouse, tmp_path):
+    """A Latin-1 name from a Windows share: recording the file read failed every run (no database takes
+    the lone surrogates Python holds such bytes as), after its rows had loaded."""
+    folder = tmp_path / os.fsdecode(b"d\xe9p")
+    (folder / os.fsdecode(b"sub\xff")).mkdir(parents=True)
+    rows = json.loads(SAMPLE.read_text())
+    (folder / os.fsdecode(b"sub\xff") / os.fsdecode(b"caf\xe9.json")).write_text(json.dumps(rows))
+    first = run_cli(warehouse, "sync", "--from-export", str(folder))
+    assert first.exit_code == 0, first.output
+    again = run_cli(warehouse, "sync", "--from-export", str(folder))
+    assert again.exit_code == 0 and "0 listed, 0 fetched" in again.output  # read before: skipped
+    shown = str(tmp_path / "d\\xe9p")
+    assert warehouse.rows("SELECT DISTINCT export FROM sync_runs") == [(shown,)]
+    assert warehouse.rows("SELECT name FROM export_files") == [("sub\\xff/caf\\xe9.json",)]
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
+
+
 def test_a_failure_seen_again_is_one_sync_errors_row_that_keeps_when_it_was_first_seen(warehouse, tmp_path):
     """A bad row (and a broken file) fails at every run until it is fixed: sync_errors keeps one row per
     problem, with the last run and time and the first time; another problem of the same row is a row

@@ -146,8 +146,8 @@ def list_export(path: str | Path, storage_options: dict | None = None) -> Export
     elif Path(path).is_dir():
         export = _local_directory(Path(path))
     else:
-        export = Export(Path(path), [ExportFile(Path(path).name, _local_version(Path(path)), Path(path), Path(path).open)],
-                        [], False)
+        export = Export(Path(path), [ExportFile(as_text(Path(path).name), _local_version(Path(path)), Path(path),
+                                                Path(path).open)], [], False)
     if export.directory and not export.files and not export.unreadable:
         raise ExportError(export.where, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
     return export
@@ -172,10 +172,16 @@ def _local_directory(directory: Path) -> Export:
         if folder == directory:
             raise ExportError(directory, f"cannot read the directory: {reason}")
     versions = [(file, _local_version(file)) for file in found]  # None: not a regular file, left out
-    files = [ExportFile(file.relative_to(directory).as_posix(), version, file, file.open)
+    files = [ExportFile(as_text(file.relative_to(directory).as_posix()), version, file, file.open)
              for file, version in versions if version is not None]
     return Export(directory, _in_name_order(files),
-                  [(folder.relative_to(directory).as_posix(), reason) for folder, reason in unreadable], True)
+                  [(as_text(folder.relative_to(directory).as_posix()), reason) for folder, reason in unreadable], True)
+
+
+def as_text(path: str) -> str:
+    """A local path as text a warehouse can store: the bytes of a name that are not UTF-8 (a Latin-1 name
+    from a Windows share; Python holds them as lone surrogates, which no database takes) as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class _Folders:
