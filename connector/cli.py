@@ -462,7 +462,8 @@ def parse_duration(text: str) -> float:
               help="json: one document for monitoring (runs with every sync_runs column, export files read, open problems, row counts).")
 @reader_wait_option
 def status(db_url: str | None, schema: str | None, runs: int, output_format: str, wait_for_lock: float) -> None:
-    """Show the last sync runs, the export files read, the open problems and the row count of every table.
+    """Show the last sync runs, the export files read, the open problems and the row count of each label,
+    ontology and frames table.
 
     \b
     Example:

@@ -86,7 +86,9 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
     if dialect == "duckdb" and (must_exist or read_only):
         _check_exists(parsed.database)
     try:
-        engine = create_engine(url, connect_args={"read_only": True} if read_only and dialect == "duckdb" else {})
+        # pre-ping: a long-lived caller's engine keeps pooled connections a Postgres restart or failover ends
+        engine = create_engine(url, connect_args={"read_only": True} if read_only and dialect == "duckdb" else {},
+                               pool_pre_ping=dialect == "postgresql")
     except ImportError as error:  # postgresql+asyncpg://, +pg8000:// without that driver installed
         raise WarehouseError(f"{parsed.render_as_string(hide_password=True)}: its driver is not installed "
                              f"({error}); postgresql:// uses psycopg, which is") from None

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
+from typing import Iterator
 
 from connector.failures import error_line
 from connector.redact import redact
@@ -14,8 +17,23 @@ from connector.redact import redact
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+_RUN_ID: ContextVar[str | None] = ContextVar("run_id", default=None)
+
+
+@contextmanager
+def logged_as_run(run_id: str) -> Iterator[None]:
+    """Records logged meanwhile (a retry, another library's warning) carry `run_id` unless they name one."""
+    token = _RUN_ID.set(run_id)
+    try:
+        yield
+    finally:
+        _RUN_ID.reset(token)
+
+
 def event_fields(record: logging.LogRecord) -> dict:
-    return {key: value for key, value in vars(record).items() if key not in _STANDARD}
+    fields = {key: value for key, value in vars(record).items() if key not in _STANDARD}
+    run_id = _RUN_ID.get()
+    return fields if run_id is None or "run_id" in fields or "event" not in fields else {**fields, "run_id": run_id}
 
 
 def _message(record: logging.LogRecord) -> str:

@@ -20,6 +20,7 @@ from connector.failures import RowFailure, error_line
 from connector.incremental import StoredRow
 from connector.load import chunks
 from connector.lock import RECORDS_FAILURE
+from connector.logs import logged_as_run
 from connector.redact import redact
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -99,7 +100,8 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None, export: 
     log.info("sync started", extra={"event": "sync_started", "run_id": run.run_id, "source": source,
                                     "project": project_hash, **({"export": export} if export else {}), **described})
     try:
-        yield run
+        with logged_as_run(run.run_id):
+            yield run
     except BaseException as error:
         log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id, "error": error_line(error)[:500]})
         try:

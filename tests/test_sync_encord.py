@@ -341,10 +341,14 @@ def test_retries_then_success(warehouse, encord_emulator, key_path, project):
     encord_emulator.inject("status", status=503, query_type="labelrow", times=1)
     encord_emulator.inject("drop", query_type="labelrow", times=1)
     encord_emulator.inject("truncate", query_type="labelrow", times=1)
-    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "4", "--retry-backoff", "0")
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "4", "--retry-backoff", "0",
+                      "--log-format", "json")
     assert result.exit_code == 0, result.output
     assert last_run(warehouse)[:4] == ("succeeded", 4, 4, 4)
     assert len(encord_emulator.log.faulted()) == 5
+    retries = [event for event in map(json.loads, result.stderr.splitlines()) if event["event"] == "retry"]
+    [run_id] = warehouse.rows("SELECT run_id FROM sync_runs")[0]
+    assert len(retries) == 5 and {event["run_id"] for event in retries} == {run_id}  # the run each belongs to
 
 
 def test_faults_beyond_the_limit_fail_cleanly_with_the_cursor_unmoved(warehouse, encord_emulator, key_path, project):

@@ -4,6 +4,7 @@ a normal re-run makes the warehouse equal to a clean full sync."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -63,6 +64,25 @@ def test_connection_terminated_mid_load(cluster, encord_emulator, key_path, proj
     assert snapshot(warehouse) == reference_snapshot(reference, encord_emulator, key_path, project.hash)
     assert warehouse.scalar("SELECT cursor FROM sync_state") == listed_cursor(encord_emulator, project.hash)
     admin.dispose()
+
+
+def test_an_engine_kept_across_a_postgres_restart_syncs_once_the_server_is_back(cluster, tmp_path):
+    """A scheduler's long-lived process keeps one engine: its pooled connections died with the restart."""
+    from connector.db import create_warehouse_engine
+    from connector.lock import warehouse_lock
+    from connector.sync import ExportSyncConfig, sync_export
+
+    export = Path(__file__).resolve().parents[2] / "examples" / "sample_export.json"
+    engine = create_warehouse_engine(cluster.url(), schema="kept_engine")
+    for restart in (False, True, False):
+        if restart:
+            cluster.restart("fast")
+        with warehouse_lock(engine):
+            assert sync_export(engine, ExportSyncConfig(str(export), full_refresh=True)).ok
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status, count(*) FROM sync_runs GROUP BY status")).all() == [
+            ("succeeded", 3)]
+    engine.dispose()
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
