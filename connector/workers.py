@@ -37,11 +37,11 @@ class WorkerPool:
     one of them. A process starts when a call finds none idle, so a `count` larger than the calls
     ever in flight at once (a sync has a few batches' chunks) starts no more processes than those."""
 
-    def __init__(self, count: int, niceness: int = WORKER_NICENESS, ctrl_c_reaches_their_programs: bool = False):
-        """`ctrl_c_reaches_their_programs`: Ctrl-C leaves the workers running (the caller unwinds and ends
-        them) but stops the programs they run (ffmpeg), which a worker ignoring SIGINT would pass on."""
+    def __init__(self, count: int, niceness: int = WORKER_NICENESS, own_process_groups: bool = False):
+        """`own_process_groups`: each worker and the programs it runs (ffmpeg) in a process group of its own,
+        which `abort` ends at once; a terminal's Ctrl-C then reaches only the caller, which aborts."""
         self._count = count
-        self._arguments = [str(niceness), "handled" if ctrl_c_reaches_their_programs else "ignored"]
+        self._niceness, self._own_process_groups = niceness, own_process_groups
         self._workers: list[_Worker] = []
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._starting = threading.Lock()
@@ -64,9 +64,16 @@ class WorkerPool:
             pass
         with self._starting:
             if len(self._workers) < self._count:
-                self._workers.append(_Worker(self._arguments))
+                self._workers.append(_Worker(self._niceness, self._own_process_groups))
                 return self._workers[-1]
         return self._idle.get()  # all `count` are busy; the caller threads are `count` too, so one comes back
+
+    def abort(self) -> None:
+        """Cancel what has not started and end the processes now, with what they run: the calls in flight
+        fail (a stopped caller's unwinding does not wait for a video's ffmpeg to finish)."""
+        self._callers.shutdown(wait=False, cancel_futures=True)
+        for worker in self._workers:
+            worker.kill()
 
     def close(self) -> None:
         """Cancel what has not started, wait for what has, end the processes."""
@@ -82,13 +89,14 @@ class WorkerPool:
 
 
 class _Worker:
-    def __init__(self, arguments: list[str]):
+    def __init__(self, niceness: int, own_process_group: bool):
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path),
                        # Arrow's default allocator (mimalloc) keeps about 20 MB per process cached
                        # between calls; the system one gives it back.
                        "ARROW_DEFAULT_MEMORY_POOL": "system"}
-        self.process = subprocess.Popen([sys.executable, "-m", "connector.workers", *arguments], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, env=environment)
+        self.process = subprocess.Popen([sys.executable, "-m", "connector.workers", str(niceness)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, env=environment, start_new_session=own_process_group)
+        self.own_process_group = own_process_group
 
     def call(self, function: Callable, args: tuple) -> Any:
         try:
@@ -100,6 +108,15 @@ class _Worker:
         if status == "error":
             raise value
         return value
+
+    def kill(self) -> None:
+        try:
+            if self.own_process_group:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
+        except ProcessLookupError:  # already gone
+            pass
 
     def stop(self) -> None:
         for pipe in (self.process.stdin, self.process.stdout):  # the worker ends at the end of its input, or
@@ -143,17 +160,11 @@ def serve(calls, answers) -> None:
         gc.freeze()
 
 
-def _do_nothing(signum, frame) -> None:
-    pass
-
-
 if __name__ == "__main__":
-    niceness, ctrl_c = sys.argv[1:3]
     # Ctrl-C in a terminal reaches the whole process group: the caller unwinds and ends its workers
-    # (closing their input), which must not each print a KeyboardInterrupt traceback meanwhile. A
-    # handler, unlike SIG_IGN, is not inherited by the programs a worker runs: they still stop at once.
-    signal.signal(signal.SIGINT, _do_nothing if ctrl_c == "handled" else signal.SIG_IGN)
-    os.nice(int(niceness))
+    # (closing their input), which must not each print a KeyboardInterrupt traceback meanwhile.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(int(sys.argv[1]))
     gc.disable()  # as in the sync: parsing and normalizing allocate millions of objects that form no cycles
     calls, answers = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     # A stray print, or a program the worker runs (ffmpeg), writes to stderr, never into the answers.

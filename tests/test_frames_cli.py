@@ -105,14 +105,16 @@ def test_the_failed_count_is_of_videos_however_many_problems_each_has(warehouse,
     assert warehouse.rows("SELECT failed FROM sync_runs WHERE source = 'extract-frames'") == [(2,)]
 
 
-def test_ctrl_c_in_a_terminal_stops_a_pooled_job_in_one_line(warehouse, tmp_path):
-    """Ctrl-C reaches the whole process group, the pool's processes and their ffmpeg too: one line, exit 130,
-    the run recorded failed, no traceback from a pool process (until 2026-11-29 each printed one); the next
-    run writes every frame."""
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_a_stopped_pooled_job_ends_at_once_in_one_line(warehouse, tmp_path, stop):
+    """Ctrl-C (the terminal's whole process group) or a scheduler's SIGTERM (the job alone): the videos in
+    flight end with their ffmpeg, one line, exit 130 / 143, the run recorded failed, no traceback from a pool
+    process; the next run writes every frame. Until 2026-11-29 a pool process printed a traceback, and after
+    SIGTERM the job waited for each running ffmpeg to finish and its frames to be uploaded."""
     media = tmp_path / "media"
     media.mkdir()
     rows = []
-    for number, frames in enumerate((10, 400)):  # one pool process soon idle, the other busy with ffmpeg
+    for number, frames in enumerate((10, 1500)):  # one pool process soon idle, the other busy with ffmpeg
         make_video(media / f"v{number}.mp4", frames=frames)
         rows.append(label_row(f"v{number}.mp4", f"dh-{number}", list(range(frames))))
     export = tmp_path / "export.json"
@@ -127,15 +129,21 @@ def test_ctrl_c_in_a_terminal_stops_a_pooled_job_in_one_line(warehouse, tmp_path
     while len(list(dest.rglob("dh-0/*.png"))) < 10 or not any(dest.rglob("dh-1/*.png")):
         assert job.poll() is None and time.monotonic() < deadline, job.communicate()
         time.sleep(0.05)
-    os.killpg(job.pid, signal.SIGINT)
+    if stop == "ctrl-c":
+        os.killpg(job.pid, signal.SIGINT)
+    else:
+        os.kill(job.pid, signal.SIGTERM)
     _, stderr = job.communicate(timeout=120)
-    assert (job.returncode, stderr) == (130, "encord-warehouse: aborted\n")
-    assert warehouse.rows("SELECT status, error FROM sync_runs WHERE source = 'extract-frames'") == [
-        ("failed", "interrupted (Ctrl-C)")]
+    reason = "interrupted (Ctrl-C)" if stop == "ctrl-c" else "terminated (SIGTERM)"
+    assert (job.returncode, stderr) == ((130, "encord-warehouse: aborted\n") if stop == "ctrl-c"
+                                        else (143, f"encord-warehouse: {reason}\n"))
+    ffmpeg_left = subprocess.run(["pgrep", "-f", str(media / "v1.mp4")], capture_output=True, text=True).stdout
+    assert ffmpeg_left == "" and len(list(dest.rglob("dh-1/*.png"))) < 1500  # not waited for
+    assert warehouse.rows("SELECT status, error FROM sync_runs WHERE source = 'extract-frames'") == [("failed", reason)]
     warehouse.engine.dispose()
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert warehouse.scalar("SELECT count(*) FROM extracted_frames") == 410
+    assert warehouse.scalar("SELECT count(*) FROM extracted_frames") == 1510
 
 
 def test_extract_frames_prune(warehouse, tmp_path, videos):

@@ -730,15 +730,18 @@ def test_file_and_folder_names_that_are_not_utf8_are_stored_as_escapes_and_read_
     folder = tmp_path / os.fsdecode(b"d\xe9p")
     (folder / os.fsdecode(b"sub\xff")).mkdir(parents=True)
     rows = json.loads(SAMPLE.read_text())
-    (folder / os.fsdecode(b"sub\xff") / os.fsdecode(b"caf\xe9.json")).write_text(json.dumps(rows))
-    first = run_cli(warehouse, "sync", "--from-export", str(folder))
-    assert first.exit_code == 0, first.output
-    again = run_cli(warehouse, "sync", "--from-export", str(folder))
-    assert again.exit_code == 0 and "0 listed, 0 fetched" in again.output  # read before: skipped
+    (folder / os.fsdecode(b"sub\xff") / os.fsdecode(b"caf\xe9.json")).write_text(json.dumps(rows[1:]))
+    bad = {**rows[0], "data_units": "not a dict"}
+    (folder / os.fsdecode(b"z\xe9.json")).write_text(json.dumps([bad]))  # a bad row, in the last file: read again
+    for run in range(2):
+        result = run_cli(warehouse, "sync", "--from-export", str(folder))
+        assert result.exit_code == 1, result.output
+        assert ("9 inserted" if run == 0 else "1 listed, 1 fetched, 0 inserted") in result.output  # the other file: skipped
     shown = str(tmp_path / "d\\xe9p")
     assert warehouse.rows("SELECT DISTINCT export FROM sync_runs") == [(shown,)]
     assert warehouse.rows("SELECT name FROM export_files") == [("sub\\xff/caf\\xe9.json",)]
-    assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows)
+    assert warehouse.rows("SELECT source, field FROM sync_errors") == [("z\\xe9.json[0]", "data_units")]
+    assert warehouse.scalar("SELECT count(*) FROM branches") == len(rows) - 1
 
 
 def test_a_failure_seen_again_is_one_sync_errors_row_that_keeps_when_it_was_first_seen(warehouse, tmp_path):

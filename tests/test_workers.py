@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -81,18 +80,39 @@ def test_a_pool_may_run_at_the_callers_own_priority():
         assert pool.submit(niceness).result(timeout=60) == os.nice(0)
 
 
-def sigint_handling_of_the_worker_and_its_programs() -> tuple[str, str]:
-    mine = "ignored" if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else "handled"
-    theirs = subprocess.run(["sh", "-c", "grep SigIgn /proc/self/status"], capture_output=True, text=True).stdout
-    return mine, "ignored" if int(theirs.split()[1], 16) & (1 << (signal.SIGINT - 1)) else "default"
+def run_a_program(pid_file: str, seconds: int) -> None:
+    program = subprocess.Popen(["sleep", str(seconds)])
+    Path(pid_file).write_text(str(program.pid))
+    program.wait()
 
 
-@pytest.mark.parametrize("reaches", [False, True])
-def test_ctrl_c_never_reaches_a_worker_and_reaches_its_programs_when_asked(reaches):
-    """A sync's workers ignore SIGINT (their caller ends them); the frames job's let ffmpeg stop on Ctrl-C."""
-    with WorkerPool(1, ctrl_c_reaches_their_programs=reaches) as pool:
-        answer = pool.submit(sigint_handling_of_the_worker_and_its_programs).result(timeout=60)
-    assert answer == (("handled", "default") if reaches else ("ignored", "ignored"))
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_abort_ends_the_calls_in_flight_and_the_programs_they_run_at_once(tmp_path):
+    """A stopped frames job (SIGTERM from a scheduler) does not wait for a video's ffmpeg to finish."""
+    pid_file = tmp_path / "program.pid"
+    with WorkerPool(1, own_process_groups=True) as pool:
+        call = pool.submit(run_a_program, str(pid_file), 120)
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        program = int(pid_file.read_text())
+        assert alive(program)
+        started = time.monotonic()
+        pool.abort()
+        with pytest.raises(WorkerError):
+            call.result(timeout=30)
+    assert time.monotonic() - started < 10
+    deadline = time.monotonic() + 10
+    while alive(program) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not alive(program)
 
 
 def print_and_run_a_program_that_writes_to_standard_output(n: int) -> int:

@@ -193,8 +193,12 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
                 _one(engine, config, item, result)
                 progress.step()
         else:  # plain child processes, as a sync's (connector/workers.py), at the job's own priority
-            with WorkerPool(config.workers, niceness=0, ctrl_c_reaches_their_programs=True) as pool:
-                _pooled(engine, config, work, result, pool, progress)
+            with WorkerPool(config.workers, niceness=0, own_process_groups=True) as pool:
+                try:
+                    _pooled(engine, config, work, result, pool, progress)
+                except BaseException:  # stopped (SIGTERM, Ctrl-C) or failed: the videos in flight end now
+                    pool.abort()
+                    raise
         if config.prune:
             pruned, busy = prune(engine, Destination(config.dest, config.storage_options), config.project_hash)
             result.pruned += pruned

@@ -109,23 +109,31 @@ class Export:
         files = self.files[start:]
         if not self.directory:
             for file in files:
-                yield from _read_file(file)
+                yield from _located(file, _read_file(file))
             return
         last_file = _last_file_of_each_row(files) if len(files) > 1 else {}
         superseded = 0
         for index, file in enumerate(files):
-            in_subdirectory = "/" in file.name  # its rows' locations say so (copying every row costs)
             try:
-                for item in _read_file(file):
+                for item in _located(file, _read_file(file)):
                     if last_file.get(label_hash_of(item), index) > index:
                         superseded += 1
                         continue
-                    yield replace(item, location=file.name + item.location.removeprefix(file.where.name)) if in_subdirectory else item
+                    yield item
             except ExportError as error:  # its rows before the break are read, and the other files
                 yield SourceRow(None, file.name, error=error.reason)
         if superseded:
             log.info("%d label rows of %s are also in a later file; the last file's copy was read", superseded, self.where,
                      extra={"event": "rows_superseded", "rows": superseded})
+
+
+def _located(file: ExportFile, items: Iterator[SourceRow]) -> Iterator[SourceRow]:
+    """The items with locations that name the file as the export lists it: by its path in a directory, in
+    text a warehouse stores (its rows' failures are then matched to it). Only where that is not its own name
+    is each item copied (copying every row costs)."""
+    if file.name == file.where.name:
+        return items
+    return (replace(item, location=file.name + item.location.removeprefix(file.where.name)) for item in items)
 
 
 def in_export_file(location: str, name: str) -> bool:
