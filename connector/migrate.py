@@ -15,7 +15,7 @@ from connector.db import WarehouseError, create_schema_if_missing
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-SCHEMA_REVISION = "0014"
+SCHEMA_REVISION = "0015"
 """The newest migration's revision (migrations/versions/); a test checks it is Alembic's head."""
 
 

@@ -2,7 +2,7 @@
 
 Migrations under migrations/versions create exactly these tables (a test compares them);
 the loader and the CLI read column names and types from here. Keys are Encord's own
-hashes: no autoincrement ids anywhere. Timestamps are naive and in UTC.
+hashes: no autoincrement ids anywhere (sync_runs.run_seq numbers runs, not rows). Timestamps are naive and in UTC.
 """
 
 from sqlalchemy import (
@@ -18,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    text,
 )
 
 from connector.columns import ColumnSpec, TableColumns
@@ -298,6 +299,8 @@ sync_runs = Table(
     Column("cursor_after", DateTime),
     Column("error", Text),
     Column("export", Text),  # an export sync's --from-export, as export_files.export names it (0009)
+    # The order runs started in, which status shows, from a sequence: the clock can step back (0015).
+    Column("run_seq", BigInteger, server_default=text("nextval('sync_runs_run_seq')")),
 )
 
 sync_state = Table(

@@ -37,13 +37,15 @@ def open_problem_count(engine: Engine) -> int | None:
 
 
 def recent_runs(engine: Engine, limit: int = 10) -> list[dict]:
-    """The last `limit` runs, newest first, with the columns the warehouse has (see _columns)."""
+    """The last `limit` runs, latest started first, with the columns the warehouse has (see _columns):
+    in the order of run_seq, not of the clock that stamped started_at (0015)."""
     runs = schema.sync_runs
     with engine.connect() as connection:
         present = _columns(connection, runs)
         if not present:
             return []
-        query = select(*(c for c in runs.columns if c.name in present)).order_by(runs.c.started_at.desc()).limit(limit)
+        newest_first = runs.c.run_seq if "run_seq" in present else runs.c.started_at
+        query = select(*(c for c in runs.columns if c.name in present)).order_by(newest_first.desc()).limit(limit)
         return [dict(row) for row in connection.execute(query).mappings()]
 
 

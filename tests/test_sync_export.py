@@ -16,14 +16,14 @@ import sys
 import termios
 import threading
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, text, update
 
 from connector import migrate, schema, sync
 from connector.cli import cli
@@ -1198,6 +1198,29 @@ def test_status_as_json_for_monitoring(warehouse, tmp_path):
         row[4].replace(tzinfo=timezone.utc) for row in stored]
     assert document["tables"]["object_frames"] == warehouse.scalar("SELECT count(*) FROM object_frames") > 0
     assert set(document["tables"]) == set(COUNTED_TABLES)
+
+
+def test_status_shows_the_latest_run_first_after_the_clock_stepped_back(warehouse):
+    """The machine's clock ran a day ahead during the first run, then was corrected (a VM snapshot restored,
+    NTP fixed): status, text and JSON, still names the second run as the latest. Until 2026-11-29 it
+    ordered by started_at and showed the first run first until the clock caught up."""
+    first = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
+    assert first.exit_code == 0, first.output
+    with warehouse.engine.begin() as connection:
+        connection.execute(update(schema.sync_runs).values(started_at=schema.sync_runs.c.started_at + timedelta(days=1)))
+    second = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY), "--full-refresh")
+    assert second.exit_code == 0, second.output
+    [(latest, latest_started, seq), (earlier, earlier_started, earlier_seq)] = warehouse.rows(
+        "SELECT run_id, started_at, run_seq FROM sync_runs ORDER BY run_seq DESC")
+    assert latest in second.output and earlier in first.output
+    assert latest_started < earlier_started and seq == earlier_seq + 1
+    warehouse.engine.dispose()  # status opens a DuckDB file read-only: not in a process that has it open to write
+    document = json.loads(run_cli(warehouse, "status", "--format", "json").output)
+    assert [run["run_id"] for run in document["runs"]] == [latest, earlier]
+    assert document["runs"][0]["run_seq"] == seq
+    lines = run_cli(warehouse, "status").output.splitlines()
+    assert lines[1].startswith(f"  {latest_started:%Y-%m-%d %H:%M:%S}  succeeded")
+    assert lines[2].startswith(f"  {earlier_started:%Y-%m-%d %H:%M:%S}  succeeded")
 
 
 def test_status_lists_the_export_files_read(warehouse, tmp_path):

@@ -24,7 +24,7 @@ from tests.encord_emulator import clone_row
 ROOT = Path(__file__).resolve().parents[2]
 ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"},
                             "branches": {"listing_sha256"},
-                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export"}}
+                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export", "run_seq"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files", "annotation_ranges"}
 COLUMNS_OF_LATER_REVISIONS = {"problems", "listing_sha256"}  # of the label-row tables
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
@@ -232,6 +232,36 @@ def test_status_reads_a_warehouse_an_older_version_migrated_without_migrating_it
         assert [(run["status"], run["inserted"]) for run in document["runs"]] == [("succeeded", loaded)]
         assert "export" not in document["runs"][0] and document["open_problems"] == problems
         assert migrate.current_revision(warehouse.engine) == revision
+
+
+def test_0015_numbers_earlier_runs_by_start_and_later_runs_by_its_sequence_down_and_up_again(warehouse):
+    """Runs recorded at 0014 (stored out of order) get run_seq in the order they started; a run after the
+    upgrade takes the next number and status shows it first, though its clock is behind theirs. Down and
+    up again (the real alembic command): the sequence goes with the column and comes back after them."""
+    migrate.upgrade(warehouse.engine, "0014")
+    starts = {"run-b": "2026-11-02 00:00:00", "run-c": "2099-01-01 00:00:00", "run-a": "2026-11-01 00:00:00"}
+    with warehouse.engine.begin() as connection:
+        for run_id, started in starts.items():
+            connection.exec_driver_sql("INSERT INTO sync_runs (run_id, source, started_at, status) "
+                                       f"VALUES ('{run_id}', 'export', TIMESTAMP '{started}', 'succeeded')")
+    alembic(warehouse, "upgrade", "head")
+    numbered = "SELECT run_id, run_seq FROM sync_runs ORDER BY run_seq"
+    assert warehouse.rows(numbered) == [("run-a", 1), ("run-b", 2), ("run-c", 3)]
+    sync = ["sync", "--from-export", str(ROOT / "examples/sample_export.json"), *warehouse.cli_args]
+    assert CliRunner().invoke(cli, sync).exit_code == 0
+    [(latest, seq)] = warehouse.rows("SELECT run_id, run_seq FROM sync_runs WHERE run_id NOT LIKE 'run-%'")
+    assert seq == 4
+    warehouse.engine.dispose()
+    document = json.loads(CliRunner().invoke(cli, ["status", "--format", "json", *warehouse.cli_args]).output)
+    assert [run["run_id"] for run in document["runs"]] == [latest, "run-c", "run-b", "run-a"]
+
+    alembic(warehouse, "downgrade", "-1")
+    assert "run_seq" not in {c for (c,) in warehouse.rows(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'sync_runs' AND table_schema = current_schema()")}
+    alembic(warehouse, "upgrade", "head")  # the sequence was dropped: created again without a clash
+    assert warehouse.rows(numbered) == [("run-a", 1), ("run-b", 2), (latest, 3), ("run-c", 4)]
+    assert CliRunner().invoke(cli, sync).exit_code == 0
+    assert warehouse.scalar("SELECT max(run_seq) FROM sync_runs") == 5 == warehouse.scalar("SELECT count(*) FROM sync_runs")
 
 
 def test_an_upgrade_replaces_changed_views_in_place_keeping_analysts_views_and_grants(warehouse, tmp_path):
