@@ -36,6 +36,7 @@ from connector.stage import add_archive, combine
 from connector.state import (
     Run,
     RunStats,
+    forget_other_ontologies,
     read_export_files,
     record_failures,
     recorded_run,
@@ -102,13 +103,15 @@ class ExportSyncConfig:
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path, config.storage_options) if config.ontology_path else None
-    export_key = _export_key(config.path)
+    export_key, index = _export_key(config.path), build_index(ontology)
     with recorded_run(engine, "export", config.project_hash, export=export_key) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
             if ontology is not None:
                 load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
-        export, index = list_export(config.path, config.storage_options), build_index(ontology)
+                # An Encord sync of the project that read another ontology replaces these tables on its next run.
+                forget_other_ontologies(connection, config.project_hash, index.fingerprint)
+        export = list_export(config.path, config.storage_options)
         start = _first_file_to_read(engine, config, export_key, export, index)
         seen: set[str] | None = set() if config.delete_missing or _has_open_problems(engine, config.project_hash) else None
         run.failures = load_rows(

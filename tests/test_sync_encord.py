@@ -336,6 +336,34 @@ def test_a_filtered_run_during_an_ontology_change_leaves_every_other_row_to_the_
     assert fetched == [[project.rows["image"]["label_hash"]], []]
 
 
+def test_an_export_sync_with_another_ontology_is_undone_by_the_next_encord_sync(
+        warehouse, other_warehouse, encord_emulator, key_path, project, tmp_path):
+    """An export of the project with an older ontology file (Car named OLD_Car) replaces the ontology tables;
+    the next Encord sync puts Encord's back and normalizes its rows with it, and a rebuild then gives what
+    that sync wrote. Until 2026-11-29 the Encord sync kept the export's tables (its own ontology had not
+    changed), and a rebuild wrote OLD_Car into objects for good."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    older = copy.deepcopy(project.ontology)
+    car = next(obj for obj in older["objects"] if obj["name"] == "Car")
+    car["name"] = "OLD_Car"
+    (tmp_path / "ontology.json").write_text(json.dumps(older))
+    (tmp_path / "export.json").write_text(json.dumps([project.rows["image"]]))
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(tmp_path / "export.json"), "--project-hash", project.hash,
+                                      "--ontology", str(tmp_path / "ontology.json"), *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    car_name = "SELECT name FROM ontology_objects WHERE feature_hash = :f"
+    assert warehouse.scalar(car_name, f=car["featureNodeHash"]) == "OLD_Car"
+
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert warehouse.scalar(car_name, f=car["featureNodeHash"]) == "Car"
+    run_sync(other_warehouse, encord_emulator, key_path, project.hash)
+    assert snapshot(warehouse) == snapshot(other_warehouse)
+    assert CliRunner().invoke(cli, ["rebuild", *warehouse.cli_args]).exit_code == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse)
+    assert {name for (name,) in warehouse.rows("SELECT DISTINCT name FROM objects WHERE feature_hash = :f",
+                                               f=car["featureNodeHash"])} == {"Car"}
+
+
 def test_retries_then_success(warehouse, encord_emulator, key_path, project):
     encord_emulator.inject("status", status=429, retry_after="0", query_type="labelrowmetadata", times=2)
     encord_emulator.inject("status", status=503, query_type="labelrow", times=1)
