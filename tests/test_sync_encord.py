@@ -336,6 +336,34 @@ def test_a_filtered_run_during_an_ontology_change_leaves_every_other_row_to_the_
     assert fetched == [[project.rows["image"]["label_hash"]], []]
 
 
+def test_rows_naming_a_feature_deleted_from_the_ontology_are_quarantined_whole(
+        warehouse, other_warehouse, encord_emulator, key_path, project):
+    """Bus deleted from the project's ontology in Encord (not archived) while the video and the image still use it:
+    the SDK refuses those two (OntologyError). They are quarantined, keeping what the warehouse had, and the
+    others load. Until 2026-11-29 the error was retried, and the retry skipped the row the SDK had choked on,
+    which it leaves marked read with the labels before Bus: the rows loaded cut short, exit 0, nothing recorded."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    before = snapshot(warehouse)
+    without_bus = copy.deepcopy(project.ontology)
+    without_bus["objects"] = [obj for obj in without_bus["objects"] if obj["name"] != "Bus"]
+    encord_emulator.set_ontology(project.hash, without_bus)
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--max-retries", "3", "--retry-backoff", "0",
+                      expect=1)
+    assert last_run(warehouse) == ("partial", 4, 4, 0, 2, 0, 0, 2)
+    refused = {project.rows[name]["label_hash"] for name in ("video", "image")}
+    problems = warehouse.rows("SELECT label_hash, field, reason FROM sync_errors WHERE resolved_at IS NULL")
+    assert {label_hash for label_hash, _, _ in problems} == refused
+    assert all(field == "<source>" and "OntologyError" in reason and "bu5Rbb01" in reason for _, field, reason in problems)
+    assert "retrying" not in result.output
+    after = snapshot(warehouse)
+    for table in ("objects", "object_frames", "classifications", "attributes"):
+        kept = [row for row in after[table] if row[0] in refused]
+        assert kept == [row for row in before[table] if row[0] in refused] != [], table
+    run_sync(other_warehouse, encord_emulator, key_path, project.hash, expect=1)
+    for table in ("objects", "object_frames", "attributes"):
+        assert [row for row in after[table] if row[0] not in refused] == snapshot(other_warehouse)[table], table
+
+
 def test_an_export_sync_with_another_ontology_is_undone_by_the_next_encord_sync(
         warehouse, other_warehouse, encord_emulator, key_path, project, tmp_path):
     """An export of the project with an older ontology file (Car named OLD_Car) replaces the ontology tables;

@@ -255,14 +255,12 @@ class EncordSource:
                 self._note_unparseable(chunk[0], error)
 
     def _initialise_alone(self, chunk: list[Listing]) -> None:
-        """Every row of the chunk in a request of its own, noting those whose labels or answer cannot be read.
-        The SDK leaves a row it choked on marked initialised with the labels read so far: hence overwrite."""
+        """Every row of the chunk in a request of its own, noting those whose labels or answer cannot be read."""
         from encord.exceptions import ResourceNotFoundError
 
         for listing in chunk:
             try:
-                self._call("fetch label rows", lambda: self._initialise_handles([listing], overwrite=True),
-                           passthrough=_passthrough())
+                self._call("fetch label rows", lambda: self._initialise_handles([listing]), passthrough=_passthrough())
             except ResourceNotFoundError:  # deleted since it was listed: fetch() logs it as vanished
                 continue
             except _unreadable_errors() as error:
@@ -293,7 +291,7 @@ class EncordSource:
         from encord.exceptions import ResourceNotFoundError
 
         try:
-            self._initialise_handles([listing], overwrite=True)
+            self._initialise_handles([listing])
         except ResourceNotFoundError:
             return True  # deleted meanwhile: fetch() logs it as vanished
         except Exception:  # noqa: BLE001 (the row's answer still does not read: quarantined)
@@ -319,14 +317,16 @@ class EncordSource:
         except _unreadable_errors():
             pass  # the SDK parsed the answer but not the labels in it: the API answers
 
-    def _initialise_handles(self, chunk: list[Listing], overwrite: bool = False) -> None:
-        handles = [self._handles[listing.label_hash] for listing in chunk]
-        handles = [handle for handle in handles if overwrite or not handle.is_labelling_initialised]
+    def _initialise_handles(self, chunk: list[Listing]) -> None:
+        """Every row of the chunk fetched, also those an earlier attempt initialised: the SDK leaves a row it
+        choked on marked initialised with the labels read so far, and a retry that skipped it loaded it cut
+        short (until 2026-11-29)."""
         with self.project.create_bundle(bundle_size=self.config.bundle_size) as bundle:
-            for handle in handles:
+            for listing in chunk:
+                handle = self._handles[listing.label_hash]
                 if handle.label_hash is None:  # would create a label row on the server
                     raise AssertionError("refusing to initialise a label row without a label_hash")
-                handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls, overwrite=overwrite)
+                handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls, overwrite=True)
 
     def _source_row(self, listing: Listing) -> SourceRow:
         location = f"encord:{self.config.project_hash}/{listing.label_hash}"
@@ -480,10 +480,11 @@ def _unparseable_answer(error: EncordSourceError) -> bool:
 
 
 def _unreadable_errors() -> tuple[type[Exception], ...]:
-    """What the SDK raises when a fetched label row's content is not what it accepts (not a transport error)."""
-    from encord.exceptions import LabelRowError
+    """What the SDK raises when a fetched label row's content is not what it accepts (not a transport error);
+    OntologyError: the row names a feature the project's ontology no longer has (deleted in Encord)."""
+    from encord.exceptions import LabelRowError, OntologyError
 
-    return (LabelRowError, ValueError, KeyError, TypeError, AttributeError, IndexError, NotImplementedError)
+    return (LabelRowError, OntologyError, ValueError, KeyError, TypeError, AttributeError, IndexError, NotImplementedError)
 
 
 def _listing(row) -> Listing:
