@@ -7,13 +7,10 @@ SCHEMA_REVISION, as on every scheduled run but the first after an upgrade, costs
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import Engine, inspect, text
 
 from connector.db import WarehouseError, create_schema_if_missing
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from connector.shipped import MIGRATIONS_DIR
 
 SCHEMA_REVISION = "0015"
 """The newest migration's revision (migrations/versions/); a test checks it is Alembic's head."""
@@ -87,7 +84,8 @@ def _config(connection):
 
     import connector.alembic_duckdb  # noqa: F401  (registers Alembic's DuckDB implementation)
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config()  # alembic.ini is the plain `alembic` command's; an installed wheel has none
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
     return config

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from sqlalchemy import Connection
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from connector.shipped import SQL_DIR
 
 Manifest = Sequence[tuple[str, int]]
 
