@@ -155,11 +155,16 @@ def replace_project(connection: Connection, project: dict) -> None:
     connection.execute(projects.insert().values(**values))
 
 
-def replace_ontology(connection: Connection, project_hash: str, tables: dict[str, list[tuple]]) -> None:
+def replace_ontology(connection: Connection, project_hash: str, tables: dict[str, list[tuple]], fingerprint: str) -> None:
+    """The project's ontology tables hold these rows, of the ontology `fingerprint` names (projects.ontology_fingerprint:
+    the `projects` row is written first)."""
     for name, rows in tables.items():
         table = schema.metadata.tables[name]
         connection.execute(delete(table).where(table.c.project_hash == project_hash))
         insert_rows(connection, table, rows)
+    projects = schema.projects
+    connection.execute(update(projects).where(projects.c.project_hash == project_hash)
+                       .values(ontology_fingerprint=fingerprint))
 
 
 def delete_label_rows(connection: Connection, project_hash: str, label_hashes: list[str], data_hashes: list[str],

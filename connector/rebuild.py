@@ -19,13 +19,12 @@ from connector import load, migrate, schema
 from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
-from connector.ontology import ONTOLOGY_COLUMNS, OntologyIndex, index_from_tables
+from connector.ontology import OntologyIndex
 from connector.rowcheck import check_json_columns, check_tables
 from connector.sources import parse_json
 from connector.stage import add_archive, stage
 from connector.resolve import REBUILD_SOURCE, RunDid, resolve_problems
-from connector.state import RunStats, record_failures, recorded_run, utc_now
-from connector.sync import SyncResult
+from connector.state import RunStats, SyncResult, record_failures, recorded_run, stored_ontology, utc_now
 
 _COLUMNS = schema.column_specs()
 _BRANCH_INDEX = {name: i for i, name in enumerate(c.name for c in schema.branches.columns)}
@@ -46,10 +45,8 @@ def rebuild(engine: Engine, config: RebuildConfig) -> SyncResult:
     migrate.upgrade(engine, synced_only=True)
     with recorded_run(engine, "rebuild", config.project_hash) as run:
         with engine.connect() as connection:
-            work = _label_rows(connection, config.project_hash)
-        for start in range(0, len(work), config.batch_size):
-            with engine.begin() as connection:
-                run.failures += _rebuild_batch(connection, work[start:start + config.batch_size], run.run_id, run.stats)
+            work = label_rows(connection, config.project_hash)
+        run.failures = rebuild_rows(engine, work, run.run_id, run.stats, config.batch_size)
         run.stats.listed = len(work)
         did = RunDid(read=[label_hash for _, label_hash in work], rebuilt=True)
         with engine.begin() as connection:  # None: the problems rebuilds recorded of no project until 2026-11-29
@@ -64,7 +61,19 @@ _DATA_UNIT_ORDER = (schema.branches.c.project_hash, schema.branches.c.data_hash,
 size), the last edited one's are written last and kept, whatever order the database returns rows in."""
 
 
-def _label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:
+def rebuild_rows(engine: Engine, work: list[tuple[str, str]], run_id: str, stats: RunStats,
+                 batch_size: int) -> list[RowFailure]:
+    """Re-derive the label rows of `work` ((project_hash, label_hash), as label_rows lists them), a transaction
+    per batch; a row that no longer normalizes keeps its tables and is returned (and recorded) as a failure."""
+    failures = []
+    for start in range(0, len(work), batch_size):
+        with engine.begin() as connection:
+            failures += _rebuild_batch(connection, work[start:start + batch_size], run_id, stats)
+    return failures
+
+
+def label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:
+    """(project_hash, label_hash) of the stored label rows, of one project or all, in the order they are rebuilt."""
     branches = schema.branches
     query = select(branches.c.project_hash, branches.c.label_hash).order_by(*_DATA_UNIT_ORDER)
     if project_hash is not None:
@@ -86,7 +95,7 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
     for stored in connection.execute(query).mappings().all():  # DuckDB: one open result per connection
         project_hash, label_hash = stored["project_hash"], stored["label_hash"]
         if project_hash not in indexes:
-            indexes[project_hash] = ontology_index(connection, project_hash)
+            indexes[project_hash] = stored_ontology(connection, project_hash)
         try:
             tables = _rebuilt(stored, raw_rows.get(label_hash, _NOT_ARCHIVED), indexes[project_hash])
         except LabelRowError as error:
@@ -152,13 +161,3 @@ def _raw_label_rows(connection: Connection, label_hashes: list[str]) -> dict[str
         whole = [number for number, _ in numbered] == list(range(len(numbered)))
         joined[label_hash] = "".join(text for _, text in numbered) if whole else _DAMAGED
     return joined
-
-
-def ontology_index(connection: Connection, project_hash: str) -> OntologyIndex:
-    """What normalize needs of the ontology, read back from the ontology tables."""
-    tables = {}
-    for name, columns in ONTOLOGY_COLUMNS.items():
-        table = schema.metadata.tables[name]
-        query = select(*(table.c[column] for column in columns)).where(table.c.project_hash == project_hash)
-        tables[name] = [tuple(row) for row in connection.execute(query)]
-    return index_from_tables(tables)

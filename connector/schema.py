@@ -46,6 +46,7 @@ projects = Table(
     Column("created_at", DateTime),
     Column("last_edited_at", DateTime),
     Column("synced_at", DateTime),
+    Column("ontology_fingerprint", Text),  # of the ontology its ontology tables hold (0016)
 )
 
 ontology_objects = Table(

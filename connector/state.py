@@ -6,6 +6,7 @@ rows it describes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from connector.incremental import StoredRow
 from connector.load import chunks
 from connector.lock import RECORDS_FAILURE
 from connector.logs import logged_as_run
+from connector.ontology import ONTOLOGY_COLUMNS, OntologyIndex, index_from_tables
 from connector.redact import redact
 
 log = logging.getLogger("encord_warehouse.sync")
@@ -75,6 +77,17 @@ def finish_run(engine: Engine, run_id: str, stats: RunStats, status: str, error:
             finished_at=utc_now(), status=status, error=error and redact(error),
             cursor_before=cursor_before, cursor_after=cursor_after, **asdict(stats),
         ))
+
+
+@dataclass
+class SyncResult:
+    run_id: str
+    stats: RunStats
+    failures: list[RowFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
 
 
 @dataclass
@@ -215,6 +228,22 @@ def write_state(connection: Connection, project_hash: str, scope: str, **values)
               "updated_at": utc_now()}
     connection.execute(delete(state).where(key))
     connection.execute(insert(state).values(**merged))
+
+
+def stored_ontology(connection: Connection, project_hash: str) -> OntologyIndex:
+    """The project's ontology as its ontology tables hold it (from --ontology or an Encord sync), named by the
+    fingerprint recorded with them; tables written before 0016 are named by a hash of their rows."""
+    tables = {}
+    for name, columns in ONTOLOGY_COLUMNS.items():
+        table = schema.metadata.tables[name]
+        query = select(*(table.c[column] for column in columns)).where(table.c.project_hash == project_hash)
+        tables[name] = [tuple(row) for row in connection.execute(query)]
+    projects = schema.projects
+    fingerprint = connection.scalar(select(projects.c.ontology_fingerprint).where(projects.c.project_hash == project_hash))
+    if fingerprint is None and any(tables.values()):
+        rows = repr({name: sorted(map(repr, rows)) for name, rows in tables.items()})
+        fingerprint = "tables:" + hashlib.sha256(rows.encode()).hexdigest()
+    return index_from_tables(tables, fingerprint)
 
 
 def forget_other_ontologies(connection: Connection, project_hash: str, fingerprint: str | None) -> None:

@@ -28,6 +28,7 @@ from connector.incremental import first_file_to_read
 from connector.normalize import content_fingerprint, listing_fingerprint
 from connector.ontology import OntologyIndex, build_index, normalize_ontology
 from connector.prepare import ChunkRow, ChunkSettings, PreparedChunk, prepare_chunk
+from connector.rebuild import label_rows, rebuild_rows
 from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
 from connector.resolve import ExportListing, RunDid, open_problems, resolve_problems
@@ -36,10 +37,12 @@ from connector.stage import add_archive, combine
 from connector.state import (
     Run,
     RunStats,
+    SyncResult,
     forget_other_ontologies,
     read_export_files,
     record_failures,
     recorded_run,
+    stored_ontology,
     stored_rows,
     utc_now,
     write_export_files,
@@ -61,17 +64,6 @@ CHUNK_BYTES = 2 << 20
 BatchHook = Callable[[Connection, list[datetime | None]], dict]
 """Called in a batch's transaction with the edit times of its rows; returns fields for its batch_committed event."""
 """Runs inside each batch's transaction with the listed edit time (SourceRow.edited_at) of each of its label rows."""
-
-
-@dataclass
-class SyncResult:
-    run_id: str
-    stats: RunStats
-    failures: list[RowFailure] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
 
 @dataclass
@@ -103,17 +95,15 @@ class ExportSyncConfig:
 def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[[int], None] | None = None) -> SyncResult:
     migrate.upgrade(engine)
     ontology = read_ontology(config.ontology_path, config.storage_options) if config.ontology_path else None
-    export_key, index = _export_key(config.path), build_index(ontology)
+    export_key = _export_key(config.path)
     with recorded_run(engine, "export", config.project_hash, export=export_key) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
-            if ontology is not None:
-                load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash))
-                # An Encord sync of the project that read another ontology replaces these tables on its next run.
-                forget_other_ontologies(connection, config.project_hash, index.fingerprint)
+            index, ontology_changed = _ontology_of_run(connection, config.project_hash, ontology)
         export = list_export(config.path, config.storage_options)
         start = _first_file_to_read(engine, config, export_key, export, index)
-        seen: set[str] | None = set() if config.delete_missing or _has_open_problems(engine, config.project_hash) else None
+        collect = config.delete_missing or ontology_changed or _has_open_problems(engine, config.project_hash)
+        seen: set[str] | None = set() if collect else None
         run.failures = load_rows(
             engine, export.rows(start), run.run_id, config.project_hash, index, run.stats,
             batch_size=config.batch_size, full_refresh=config.full_refresh, on_progress=on_progress,
@@ -124,6 +114,8 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
         deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted) \
             if config.delete_missing else None
         run.stats.deleted = len(deleted or ())
+        if ontology_changed:
+            run.failures += _rederive_unread(engine, config, seen, run)
         listing = ExportListing(export_key, [file.name for file in export.files],
                                 [folder for folder, _ in export.unreadable])
         with engine.begin() as connection:
@@ -131,6 +123,33 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
                 read=seen or (), deleted=deleted or (), files_read=files_read, listing=listing,
                 every_row=deleted is not None), utc_now())
     return SyncResult(run.run_id, run.stats, run.failures)
+
+
+def _ontology_of_run(connection: Connection, project_hash: str, ontology: dict | None) -> tuple[OntologyIndex, bool]:
+    """The ontology the run normalizes with, and whether the project's stored rows were normalized with another:
+    --ontology's, which replaces the project's ontology tables; without it, the ontology the tables hold (from
+    an earlier --ontology or an Encord sync; until 2026-11-29 none, and names went back to the rows' own)."""
+    if ontology is None:
+        return stored_ontology(connection, project_hash), False
+    index = build_index(ontology)
+    changed = stored_ontology(connection, project_hash).fingerprint != index.fingerprint
+    load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash), index.fingerprint)
+    # An Encord sync of the project that read another ontology replaces these tables on its next run.
+    forget_other_ontologies(connection, project_hash, index.fingerprint)
+    return index, changed
+
+
+def _rederive_unread(engine: Engine, config: ExportSyncConfig, seen: set[str], run: Run) -> list[RowFailure]:
+    """After a change of ontology, the project's stored rows this run did not read (their files gone from the
+    folder) re-derived from the raw archive with the new one, as `rebuild` does; counted as updated."""
+    with engine.connect() as connection:
+        unread = [(project, label_hash) for project, label_hash in label_rows(connection, config.project_hash)
+                  if label_hash not in seen]
+    rederived = RunStats()
+    failures = rebuild_rows(engine, unread, run.run_id, rederived, config.batch_size)
+    run.stats.updated += rederived.updated
+    run.stats.failed += rederived.failed
+    return failures
 
 
 def _has_open_problems(engine: Engine, project_hash: str) -> bool:

@@ -27,9 +27,9 @@ from connector.incremental import StoredRow, SyncPlan, full_listing_due, next_cu
 from connector.ontology import build_index, normalize_ontology
 from connector.resolve import RunDid, open_problems, resolve_problems
 from connector.sources.encord import EncordSource, EncordSourceConfig, Listing, listing_bound
-from connector.state import (Run, SyncState, forget_other_ontologies, read_state, recorded_run, stored_rows, utc_now,
-                             write_state)
-from connector.sync import DEFAULT_BATCH_SIZE, SyncResult, default_workers, load_rows
+from connector.state import (Run, SyncResult, SyncState, forget_other_ontologies, read_state, recorded_run, stored_rows,
+                             utc_now, write_state)
+from connector.sync import DEFAULT_BATCH_SIZE, default_workers, load_rows
 
 log = logging.getLogger("encord_warehouse.sync")
 
@@ -98,7 +98,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     with engine.begin() as connection:
         load.replace_project(connection, {**source.project_row(), "synced_at": utc_now()})
         if ontology_changed:
-            load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash))
+            load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash), index.fingerprint)
             # Rows another state's runs loaded with another ontology are theirs to fetch again, and
             # this run's until it has fetched all of its own (it may fail; the ontology may change back).
             forget_other_ontologies(connection, project_hash, index.fingerprint)

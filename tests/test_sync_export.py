@@ -1183,6 +1183,81 @@ def test_encord_settings_in_the_environment_do_not_stop_an_export_sync(warehouse
     assert warehouse.scalar("SELECT count(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
 
 
+def renamed_ontology(tmp_path, name: str = "Automobile") -> tuple[Path, str]:
+    """examples/ontology.json with Car renamed: the file, and Car's feature hash."""
+    ontology = json.loads(ONTOLOGY.read_text())
+    car = next(obj for obj in ontology["objects"] if obj["name"] == "Car")
+    car["name"] = name
+    path = tmp_path / f"ontology-{name}.json"
+    path.write_text(json.dumps(ontology))
+    return path, car["featureNodeHash"]
+
+
+def names_of(warehouse, feature_hash: str) -> set[str]:
+    return {name for (name,) in warehouse.rows("SELECT DISTINCT name FROM objects WHERE feature_hash = :f", f=feature_hash)}
+
+
+def test_an_export_sync_without_ontology_uses_the_one_the_warehouse_holds(warehouse, other_warehouse, tmp_path):
+    """Once a run gave --ontology, a run without it (a scheduled job's, say) normalizes with that ontology: nothing
+    is rewritten, names stay the ontology's, nested answers keep their parents, and a rebuild agrees. Until
+    2026-11-29 it used none: every row was rewritten with the rows' own names and no parents."""
+    ontology, car = renamed_ontology(tmp_path)
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ontology)).exit_code == 0
+    before = snapshot(warehouse)
+    nested = "SELECT count(*) FROM attributes WHERE parent_attribute_hash IS NOT NULL"
+    assert names_of(warehouse, car) == {"Automobile"} and warehouse.scalar(nested) > 0
+    copy = tmp_path / "copy.json"  # another file with the same rows: read again (the same file would be skipped)
+    copy.write_bytes(SAMPLE.read_bytes())
+    again = run_cli(warehouse, "sync", "--from-export", str(copy))
+    assert again.exit_code == 0, again.output
+    assert ": 10 listed, 10 fetched, 0 inserted, 0 updated, 10 unchanged," in again.output
+    assert snapshot(warehouse) == before
+    assert run_cli(warehouse, "rebuild").exit_code == 0
+    assert snapshot(warehouse) == before
+
+
+def test_an_export_sync_without_ontology_names_as_ontology_tables_written_before_0016(warehouse, tmp_path):
+    """Ontology tables with no fingerprint recorded (written before 0016): a run without --ontology still normalizes
+    with them. It rewrites the rows once, since their fingerprints named the ontology otherwise, then skips."""
+    ontology, car = renamed_ontology(tmp_path)
+    assert run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ontology)).exit_code == 0
+    with warehouse.engine.begin() as connection:
+        connection.execute(update(schema.projects).values(ontology_fingerprint=None))
+    before = snapshot(warehouse, skip_columns=("synced_at", "content_sha256"))
+    again = run_cli(warehouse, "sync", "--from-export", str(SAMPLE))
+    assert again.exit_code == 0, again.output
+    assert ": 10 listed, 10 fetched, 0 inserted, 10 updated, 0 unchanged," in again.output  # once: the rows' fingerprints name the ontology
+    assert snapshot(warehouse, skip_columns=("synced_at", "content_sha256")) == before
+    assert names_of(warehouse, car) == {"Automobile"}
+    assert ": 0 listed, 0 fetched, 0 inserted, 0 updated, 0 unchanged," in run_cli(warehouse, "sync", "--from-export", str(SAMPLE)).output
+
+
+def test_a_changed_ontology_reaches_the_rows_of_files_gone_from_the_folder(warehouse, other_warehouse, tmp_path):
+    """A daily folder whose oldest file was removed (a retention rule), then a newer --ontology: the rows only that
+    file held are re-derived from the raw archive too, and the warehouse equals a rebuild's. Until 2026-11-29
+    they kept the old names until a rebuild."""
+    rows = json.loads(SAMPLE.read_text())
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    (folder / "day-1.json").write_text(json.dumps(rows[:4]))
+    (folder / "day-2.json").write_text(json.dumps(rows[4:]))
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY)).exit_code == 0
+    (folder / "day-1.json").unlink()
+    ontology, car = renamed_ontology(tmp_path)
+    changed = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology))
+    assert changed.exit_code == 0, changed.output
+    assert ", 0 inserted, 10 updated, 0 unchanged," in changed.output  # 6 read, 4 re-derived
+    assert names_of(warehouse, car) == {"Automobile"}
+    assert warehouse.scalar("SELECT count(*) FROM branches") == 10
+    after = snapshot(warehouse)
+    assert run_cli(warehouse, "rebuild").exit_code == 0
+    assert snapshot(warehouse) == after
+    (folder / "day-1.json").write_text(json.dumps(rows[:4]))  # the same rows, read again: nothing to change
+    assert run_cli(other_warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology)).exit_code == 0
+    assert snapshot(warehouse, skip_columns=("synced_at", "content_sha256")) == \
+        snapshot(other_warehouse, skip_columns=("synced_at", "content_sha256"))
+
+
 def test_status_as_json_for_monitoring(warehouse, tmp_path):
     first = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
     copy = tmp_path / "copy.json"  # another file with the same rows: read, and every row unchanged

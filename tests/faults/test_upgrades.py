@@ -24,9 +24,10 @@ from tests.encord_emulator import clone_row
 ROOT = Path(__file__).resolve().parents[2]
 ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"},
                             "branches": {"listing_sha256"},
-                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export", "run_seq"}}
+                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export", "run_seq"},
+                            "projects": {"ontology_fingerprint"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files", "annotation_ranges"}
-COLUMNS_OF_LATER_REVISIONS = {"problems", "listing_sha256"}  # of the label-row tables
+COLUMNS_OF_LATER_REVISIONS = {"problems", "listing_sha256", "ontology_fingerprint"}  # of the label-row tables and projects
 DATA_TABLES = [*SYNC_TABLES, "projects", "sync_state"]
 TABLES_OF_0002 = [name for name in DATA_TABLES if name not in TABLES_OF_LATER_REVISIONS]
 
@@ -61,7 +62,7 @@ def test_a_populated_0001_warehouse_upgrades_to_head_intact(warehouse, other_war
     copy_data(other_warehouse, warehouse)
     migrate.upgrade(warehouse.engine)
     assert migrate.current_revision(warehouse.engine) == migrate.head_revision()
-    listing = {"listing_sha256"}  # 0012: not known for rows stored before
+    listing = {"listing_sha256", "ontology_fingerprint"}  # 0012, 0016: not known for rows stored before
     assert snapshot(warehouse, DATA_TABLES, skip=listing) == snapshot(other_warehouse, DATA_TABLES, skip=listing)
     assert warehouse.scalar("SELECT count(*) FROM branches WHERE listing_sha256 IS NULL") == 9
     assert raw_documents(warehouse) == raw_documents(other_warehouse)
@@ -255,7 +256,7 @@ def test_0015_numbers_earlier_runs_by_start_and_later_runs_by_its_sequence_down_
     document = json.loads(CliRunner().invoke(cli, ["status", "--format", "json", *warehouse.cli_args]).output)
     assert [run["run_id"] for run in document["runs"]] == [latest, "run-c", "run-b", "run-a"]
 
-    alembic(warehouse, "downgrade", "-1")
+    alembic(warehouse, "downgrade", "0014")
     assert "run_seq" not in {c for (c,) in warehouse.rows(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'sync_runs' AND table_schema = current_schema()")}
     alembic(warehouse, "upgrade", "head")  # the sequence was dropped: created again without a clash

@@ -1,0 +1,31 @@
+"""projects.ontology_fingerprint: which ontology the project's ontology tables hold
+
+An export sync without --ontology normalized its rows with no ontology at all, though the tables
+held the project's (from an earlier --ontology or an Encord sync): names went back to the rows' own,
+nested answers lost their parents, and `rebuild` (which reads the tables) disagreed. It now uses the
+stored ontology, and needs its fingerprint to skip the files and rows it read with it before. An
+export sync that changes the ontology also re-derives the project's rows it did not read (their
+files gone from the folder) from the raw archive. Projects stored before this revision have none:
+their next export sync reads their files once more.
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-11-29
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0016'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('projects', sa.Column('ontology_fingerprint', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column('projects', 'ontology_fingerprint')
