@@ -87,17 +87,33 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         _check_exists(parsed.database)
     try:
         # pre-ping: a long-lived caller's engine keeps pooled connections a Postgres restart or failover ends
-        engine = create_engine(url, connect_args={"read_only": True} if read_only and dialect == "duckdb" else {},
-                               pool_pre_ping=dialect == "postgresql")
+        engine = create_engine(url, connect_args=_connect_args(dialect, read_only), pool_pre_ping=dialect == "postgresql")
     except ImportError as error:  # postgresql+asyncpg://, +pg8000:// without that driver installed
         raise WarehouseError(f"{parsed.render_as_string(hide_password=True)}: its driver is not installed "
                              f"({error}); postgresql:// uses psycopg, which is") from None
+    if dialect == "postgresql":
+        event.listen(engine, "connect", _refuse_other_encodings)
     if schema:
         _use_schema(engine, schema)
         engine = engine.execution_options(warehouse_schema=schema)
         if must_exist or read_only:
             _check_schema_exists(engine, schema)
     return engine
+
+
+def _connect_args(dialect: str, read_only: bool) -> dict:
+    if dialect == "postgresql":  # what the server sends is decoded as UTF-8 whatever the database's encoding
+        return {"client_encoding": "utf8"}
+    return {"read_only": True} if read_only else {}
+
+
+def _refuse_other_encodings(dbapi_connection, _record) -> None:
+    """A database not encoded in UTF8 cannot hold every title and name Encord can (LATIN1 failed a whole sync on
+    one character, SQL_ASCII every command), so it is refused in one line, before anything is written."""
+    encoding = dbapi_connection.info.parameter_status("server_encoding")
+    if encoding not in (None, "UTF8"):
+        raise WarehouseError(f"the Postgres database is encoded {encoding}; encord-warehouse needs a UTF8 database "
+                             "(CREATE DATABASE name ENCODING 'UTF8' TEMPLATE template0)")
 
 
 def _check_schema_exists(engine: Engine, schema: str) -> None:

@@ -124,3 +124,27 @@ def test_reading_a_missing_schema_creates_nothing_and_a_sync_creates_it(postgres
     with admin.connect() as connection:
         connection.execute(text(f'DROP SCHEMA "{warehouse.schema}" CASCADE'))
 
+
+
+@pytest.mark.parametrize("encoding", ["LATIN1", "SQL_ASCII"])
+def test_a_database_not_encoded_in_utf8_is_refused_in_one_line_before_anything_is_written(admin, postgres_url, encoding):
+    """Until 2026-11-29 a LATIN1 database failed a whole sync in a traceback on the first character outside
+    Latin-1 (nothing loaded), and a SQL_ASCII one (initdb's default under the C locale) every command."""
+    database = f"enc_{encoding.lower()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {database} ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' "
+                                "TEMPLATE template0"))
+    url = make_url(postgres_url).set(database=database).render_as_string(hide_password=False)
+    try:
+        for command in (["sync", *SAMPLE], ["status"], ["migrate"]):
+            result = CliRunner().invoke(cli, [*command, "--db", url])
+            assert (result.exit_code, result.stderr) == (2, (
+                f"encord-warehouse: the Postgres database is encoded {encoding}; encord-warehouse needs a UTF8 "
+                "database (CREATE DATABASE name ENCODING 'UTF8' TEMPLATE template0)\n")), command
+        engine = create_engine(url, connect_args={"client_encoding": "utf8"})  # else SQLAlchemy misreads SQL_ASCII's answers
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")) == 0
+        engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
