@@ -192,7 +192,12 @@ def _export_key(path: str) -> str:
     (a signature), - for standard input."""
     if str(path) == STDIN:
         return STDIN
-    return redact(path).rstrip("/") if is_url(path) else as_text(str(Path(path).resolve()))
+    if is_url(path):
+        return redact(path).rstrip("/")
+    try:
+        return as_text(str(Path(path).resolve()))
+    except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13): opening it says so
+        return as_text(os.path.abspath(path))
 
 
 def _delete_missing(engine: Engine, project_hash: str, seen: set[str], failures: list[RowFailure],

@@ -930,6 +930,19 @@ def test_unreadable_export_is_a_one_line_error(warehouse, tmp_path):
     assert warehouse.scalar("SELECT status FROM sync_runs") == "failed"
 
 
+def test_an_export_path_that_cannot_be_looked_at_is_a_one_line_error(warehouse, tmp_path):
+    """A name too long for the file system, a loop of links: one line, exit 2, the run recorded as failed. Until
+    2026-11-29 a traceback (the same for a folder on the way that the user may not enter)."""
+    long_name = tmp_path / ("a" * 300 + ".json")
+    (tmp_path / "loop-a").symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(tmp_path / "loop-a")
+    for path, reason in ((long_name, "File name too long"), (tmp_path / "loop-a", "cannot open: Too many levels of symbolic links")):
+        result = run_cli(warehouse, "sync", "--from-export", str(path))
+        assert result.exit_code == 2
+        assert without_info_events(result.stderr) == [f"encord-warehouse: {path}: {reason}"]
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",), ("failed",)]
+
+
 @pytest.mark.parametrize("command", [["sync", "--from-export", str(SAMPLE)], ["migrate"], ["optimize"], ["rebuild"],
                                      ["status"]])
 def test_a_duckdb_file_in_a_missing_directory_is_a_one_line_error(tmp_path, command):

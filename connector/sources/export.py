@@ -151,7 +151,7 @@ def list_export(path: str | Path, storage_options: dict | None = None) -> Export
         return Export(stdin, [ExportFile(stdin.name, None, stdin, lambda mode: nullcontext(sys.stdin.buffer))], [], False)
     if is_url(str(path)):
         export = _remote_export(_Url(path), storage_options or {})
-    elif Path(path).is_dir():
+    elif _is_directory(Path(path)):
         export = _local_directory(Path(path))
     else:
         export = Export(Path(path), [ExportFile(as_text(Path(path).name), _local_version(Path(path)), Path(path),
@@ -159,6 +159,15 @@ def list_export(path: str | Path, storage_options: dict | None = None) -> Export
     if export.directory and not export.files and not export.unreadable:
         raise ExportError(export.where, "no .json or .jsonl files (or .gz of them) in this directory or its subdirectories")
     return export
+
+
+def _is_directory(path: Path) -> bool:
+    """Whether `path` is a directory; what keeps it from being looked at (a folder on the way the user may not
+    enter, a name too long) is the export's error, not a traceback."""
+    try:
+        return path.is_dir()
+    except OSError as error:
+        raise ExportError(path, _reason(error, path)) from None
 
 
 def _is_export_file(name: str) -> bool:
