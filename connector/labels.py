@@ -40,11 +40,13 @@ class LabelsQuery:
     """Frame ranges (first, last), inclusive: ((10, 10), (30, 40)) is frames 10 and 30..40."""
     branch: str | None = None
     """Only this branch ('main' or an annotator branch); None: every branch."""
+    project_hash: str | None = None
+    data_hash: str | None = None
+    """Which data unit, when more than one has the title (in several projects or datasets)."""
 
     def where(self) -> tuple[str, dict[str, Any], list]:
         """A constant WHERE clause, its bind values and any expanding bind parameters."""
-        params: dict[str, Any] = {"title": self.title}
-        clauses = ["data_title = :title"]
+        params, clauses = self.data_unit_where()
         expanding = []
         if self.frames is not None:
             if self.start is not None or self.end is not None:
@@ -63,6 +65,16 @@ class LabelsQuery:
             clauses.append("branch_name = :branch")
             params["branch"] = self.branch
         return " AND ".join(clauses), params, expanding
+
+    def data_unit_where(self) -> tuple[dict[str, Any], list[str]]:
+        """The bind values and clauses that pick the data unit."""
+        params: dict[str, Any] = {"title": self.title}
+        clauses = ["data_title = :title"]
+        for column in ("project_hash", "data_hash"):
+            if getattr(self, column) is not None:
+                clauses.append(f"{column} = :{column}")
+                params[column] = getattr(self, column)
+        return params, clauses
 
 
 def _frames_clause(ranges: tuple[tuple[int, int], ...], params: dict[str, Any], expanding: list) -> str:
@@ -99,7 +111,7 @@ def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
         + _bytewise(engine, "e.object_hash", "e.classification_hash") + ", e.answer_seq"
     ).bindparams(*expanding)
     with engine.connect() as connection:
-        _check_title(connection, query.title)
+        _check_unit(connection, query)
         return [dict(row) for row in connection.execute(sql, params).mappings()]
 
 
@@ -122,7 +134,8 @@ def labels_by_frame(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
         frame = frames.get(key)
         if frame is None:
             frame = frames[key] = {
-                "data_title": row["data_title"], "data_hash": row["data_hash"], "label_hash": row["label_hash"],
+                "data_title": row["data_title"], "project_hash": row["project_hash"], "data_hash": row["data_hash"],
+                "label_hash": row["label_hash"],
                 "branch_name": row["branch_name"], "frame": row["frame"], "objects": {}, "classifications": {},
             }
         if row["label_kind"] == "object":
@@ -181,11 +194,22 @@ def _attach_vertices(frames: dict[tuple, dict[str, Any]], vertices: list[dict[st
                 entry["vertices_px"] = polygons
 
 
-def _check_title(connection, title: str) -> None:
+def _check_unit(connection, query: LabelsQuery) -> None:
+    """One data unit has the title (of the project and data hash given): until 2026-11-29 the labels of every
+    data unit so titled were printed together, in CSV with nothing to tell them apart."""
     if not inspect(connection).has_table("data_units"):
         raise LabelsError(EMPTY_WAREHOUSE)
-    found = connection.execute(text("SELECT data_type FROM data_units WHERE data_title = :title"), {"title": title}).scalars().all()
+    params, clauses = query.data_unit_where()
+    found = connection.execute(text("SELECT project_hash, data_hash, data_type FROM data_units WHERE "
+                                    + " AND ".join(clauses) + " ORDER BY project_hash, data_hash"), params).all()
+    title = query.title
     if not found:
-        raise LabelsError(f"no data unit titled {title!r} in the warehouse")
-    if set(found) <= RANGE_TYPES:
-        raise LabelsError(f"{title!r} is {found[0]}, labeled by ranges, not frames: its labels are in the view range_labels")
+        given = "".join(f" {option} {value}" for option, value in (("--project-hash", query.project_hash),
+                                                                   ("--data-hash", query.data_hash)) if value)
+        raise LabelsError(f"no data unit titled {title!r} in the warehouse" + (f" with{given}" if given else ""))
+    if len(found) > 1:
+        units = ", ".join(f"project {project} data {data}" for project, data, _ in found[:3])
+        raise LabelsError(f"{len(found)} data units are titled {title!r} ({units}{', ...' if len(found) > 3 else ''}): "
+                          "choose one with --project-hash or --data-hash")
+    if found[0].data_type in RANGE_TYPES:
+        raise LabelsError(f"{title!r} is {found[0].data_type}, labeled by ranges, not frames: its labels are in the view range_labels")

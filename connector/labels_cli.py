@@ -25,9 +25,12 @@ from connector.cli import (FRAME_LIST, UserError, cli, command_engine, db_option
 @click.option("--frames", "frame_list", type=FRAME_LIST, default=None, metavar="10,20,30-40",
               help="A list of frames (and ranges) instead of --start/--end.")
 @click.option("--branch", default=None, help="Only this branch ('main' or an annotator branch). Default: every branch.")
+@click.option("--project-hash", default=None, help="The data unit's project, when the title is in several.")
+@click.option("--data-hash", default=None, help="The data unit's hash, when several data units have the title.")
 @click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
 @reader_wait_option
-def labels(db_url, schema, title, start, end, frame_list, branch, output_format, wait_for_lock) -> None:
+def labels(db_url, schema, title, start, end, frame_list, branch, project_hash, data_hash, output_format,
+           wait_for_lock) -> None:
     """Print the objects, classifications and attributes of frames of one data unit.
 
     JSON: one entry per label row and frame, objects with pixel geometry and attributes, then
@@ -40,7 +43,7 @@ def labels(db_url, schema, title, start, end, frame_list, branch, output_format,
     """
     with one_line_errors(db_url):
         try:
-            query = library.LabelsQuery(title, start, end, frame_list, branch)
+            query = library.LabelsQuery(title, start, end, frame_list, branch, project_hash, data_hash)
             with command_engine(db_url, schema, read_only=True, lock_wait=wait_for_lock) as engine:
                 click.echo(_render(engine, query, output_format), nl=False)
         except library.LabelsError as error:

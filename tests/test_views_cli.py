@@ -181,3 +181,32 @@ def test_labels_print_in_byte_order_on_a_postgres_database_of_another_collation(
     assert printed[0] == printed[1]
     table = [dict(zip(CSV_COLUMNS, line)) for line in list(csv.reader(io.StringIO(printed[1])))[1:]]
     assert list(dict.fromkeys(r["object_hash"] for r in table if r["label_kind"] == "object")) == sorted(hashes)
+
+
+def test_a_title_of_data_units_in_two_projects_is_refused_until_one_is_chosen(loaded, tmp_path):
+    """The same video in projects p1 and p2 (another label row, the same data unit): until 2026-11-29 `labels`
+    printed both projects' labels together, in CSV with nothing to tell them apart."""
+    warehouse, by_type = loaded
+    video = by_type["video"]
+    copy = {**json.loads(json.dumps(video)), "label_hash": str(uuid.uuid4())}
+    (tmp_path / "p2.json").write_text(json.dumps([copy]))
+    assert sync_export(warehouse.engine, ExportSyncConfig(str(tmp_path / "p2.json"), "p2", str(tmp_path / "ontology.json"))).ok
+    title, data_hash = video["data_title"], video["data_hash"]
+    refused = _run(warehouse, "--title", title, "--frames", "0-3")
+    assert (refused.exit_code, refused.output) == (2, (
+        f"encord-warehouse: 2 data units are titled {title!r} (project p1 data {data_hash}, project p2 data {data_hash}): "
+        "choose one with --project-hash or --data-hash\n"))
+    assert _run(warehouse, "--title", title, "--frames", "0-3", "--data-hash", data_hash).exit_code == 2
+    by_project = {}
+    for project, label_hash in (("p1", video["label_hash"]), ("p2", copy["label_hash"])):
+        result = _run(warehouse, "--title", title, "--frames", "0-3", "--project-hash", project)
+        assert result.exit_code == 0, result.output
+        frames = json.loads(result.output)
+        assert {(f["project_hash"], f["label_hash"]) for f in frames} == {(project, label_hash)}
+        by_project[project] = [{**f, "project_hash": None, "label_hash": None} for f in frames]
+        printed = list(csv.DictReader(io.StringIO(
+            _run(warehouse, "--title", title, "--frames", "0-3", "--project-hash", project, "--format", "csv").output)))
+        assert {row["label_hash"] for row in printed} == {label_hash}
+    assert by_project["p1"] == by_project["p2"] != []
+    missing = _run(warehouse, "--title", title, "--frames", "0", "--project-hash", "p3")
+    assert missing.output == f"encord-warehouse: no data unit titled {title!r} in the warehouse with --project-hash p3\n"
