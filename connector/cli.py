@@ -286,7 +286,7 @@ def migrate(db_url: str | None, schema: str | None, wait_for_lock: float) -> Non
 @click.option("--every", metavar="DURATION", help="Keep running: sync, then again every DURATION (15m, 1h, 30s).")
 @click.option("--max-runs", type=click.IntRange(1), help="With --every: stop after this many runs.")
 @click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
-              help="If another sync is writing to this warehouse, wait this long for it.")
+              help="If another command (a sync, migrate, rebuild, optimize) is writing to this warehouse, wait this long for it.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Log lines on stderr: text, or one JSON object per line for schedulers.")
 def sync(**options) -> None:

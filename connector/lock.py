@@ -56,7 +56,7 @@ def _file_lock(path: str, wait_seconds: float) -> Iterator[None]:
     except OSError as error:  # no such directory, or one this user cannot write to
         raise WarehouseError(f"the DuckDB file {path[:-5]}: cannot create its lock file: {error.strerror or error}") from None
     try:
-        _poll(lambda: _try_flock(handle), wait_seconds, lambda: f"another sync is writing to the DuckDB file {path[:-5]}")
+        _poll(lambda: _try_flock(handle), wait_seconds, lambda: f"another encord-warehouse command is writing to the DuckDB file {path[:-5]}")
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -164,7 +164,7 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     try:
         if connection.dialect.server_version_info >= (14,):  # the session idles for the whole run
             connection.execute(text("SET idle_session_timeout = 0"))
-        _poll(acquire, wait_seconds, lambda: "another sync is writing to this Postgres warehouse")
+        _poll(acquire, wait_seconds, lambda: "another encord-warehouse command is writing to this Postgres warehouse")
         event.listen(engine, "commit", check_held)
         yield
     finally:

@@ -24,7 +24,7 @@ def test_a_second_holder_waits_then_gets_a_message_without_command_line_flags(wa
         waited = time.monotonic() - started
     assert waited >= 0.5
     message = str(busy.value)
-    assert message.startswith("another sync is writing to ")
+    assert message.startswith("another encord-warehouse command is writing to ")
     assert message.endswith(" after waiting 0.5s; try again later")
     assert "--" not in message
     assert isinstance(busy.value, WarehouseError)  # what the README tells a library caller to catch

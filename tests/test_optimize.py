@@ -121,5 +121,5 @@ def test_optimize_refuses_while_a_sync_holds_the_lock(warehouse):
     synced(warehouse)
     with warehouse_lock(warehouse.engine):
         result = invoke(warehouse, "optimize", expect=2)
-    assert "another sync is writing to" in result.output and len(result.output.splitlines()) == 1
+    assert "another encord-warehouse command is writing to" in result.output and len(result.output.splitlines()) == 1
     assert out_of_order(warehouse) == [table.name for table in TABLES]

@@ -430,7 +430,7 @@ def test_faults_beyond_the_limit_fail_cleanly_with_the_cursor_unmoved(warehouse,
 def test_a_second_sync_waits_for_the_lock_or_exits(warehouse, encord_emulator, key_path, project):
     with warehouse_lock(warehouse.engine):
         result = run_sync(warehouse, encord_emulator, key_path, project.hash, expect=2)
-    assert "another sync is writing to" in result.stderr and "--wait-for-lock" in result.stderr
+    assert "another encord-warehouse command is writing to" in result.stderr and "--wait-for-lock" in result.stderr
     assert encord_emulator.log.listings() == []
     held, release = threading.Event(), threading.Event()
 

@@ -661,7 +661,7 @@ def test_with_log_format_json_every_line_on_stderr_is_json_failures_included(war
         busy = run_cli(warehouse, "sync", "--from-export", str(export), "--log-format", "json")
     [event] = [json.loads(line) for line in busy.stderr.splitlines()]
     assert busy.exit_code == 2 and (event["level"], event["event"]) == ("error", "command_failed")
-    assert event["message"].startswith("another sync is writing to ") and event["message"].endswith(
+    assert event["message"].startswith("another encord-warehouse command is writing to ") and event["message"].endswith(
         "; try again later or pass --wait-for-lock SECONDS")
 
 

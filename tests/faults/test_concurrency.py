@@ -37,7 +37,7 @@ def test_two_syncs_started_at_once(warehouse, other_warehouse, encord_emulator, 
     waiting = spawn_sync(warehouse, encord_emulator, key_path, project.hash, "--wait-for-lock", "60")
     impatient = spawn_sync(warehouse, encord_emulator, key_path, project.hash)
     code, _, stderr = finish(impatient)
-    assert code == 2 and "another sync is writing to" in stderr
+    assert code == 2 and "another encord-warehouse command is writing to" in stderr
     time.sleep(0.5)
     assert waiting.poll() is None  # it waits for the lock rather than interleaving
     release.set()
