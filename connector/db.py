@@ -177,8 +177,16 @@ def _setting(connection, name: str) -> str:
 
 
 def _check_exists(database: str | None) -> None:
-    if database and database != ":memory:" and not os.path.exists(database):
-        raise WarehouseError(f"no DuckDB warehouse at {database}: run `encord-warehouse sync` (or `migrate`) first")
+    """A file that is not there is "run sync first"; one that cannot be looked at (a folder on the way the user
+    may not enter, a name too long) says why, where "run sync first" would send the user the wrong way."""
+    if not database or database == ":memory:":
+        return
+    try:
+        os.stat(database)
+    except FileNotFoundError:
+        raise WarehouseError(f"no DuckDB warehouse at {database}: run `encord-warehouse sync` (or `migrate`) first") from None
+    except OSError as error:
+        raise WarehouseError(f"the DuckDB file {database}: cannot open: {error.strerror or error}") from None
 
 
 def warehouse_schema(engine: Engine) -> str | None:

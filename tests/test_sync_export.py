@@ -959,6 +959,15 @@ def test_a_duckdb_file_in_a_missing_directory_is_a_one_line_error(tmp_path, comm
     assert not (tmp_path / "no").exists()
 
 
+@pytest.mark.parametrize("command", [["optimize"], ["rebuild"], ["status"], ["labels", "--title", "t", "--frames", "0"]])
+def test_a_duckdb_file_that_cannot_be_looked_at_is_not_called_missing(tmp_path, command):
+    """A name too long (or, for a user other than root, a folder it may not enter): why, not "run sync first",
+    which failed in turn (until 2026-11-29)."""
+    path = tmp_path / ("w" * 300 + ".duckdb")
+    result = CliRunner().invoke(cli, [*command, "--db", f"duckdb:///{path}"], catch_exceptions=False)
+    assert (result.exit_code, result.stderr) == (2, f"encord-warehouse: the DuckDB file {path}: cannot open: File name too long\n")
+
+
 @pytest.mark.parametrize("command", [["optimize"], ["rebuild"]])
 def test_maintenance_of_a_warehouse_that_is_not_there_creates_none(tmp_path, command):
     path = tmp_path / "typo.duckdb"
