@@ -45,6 +45,10 @@ class OntologyIndex:
     names: dict[str, str] = field(default_factory=dict)
     fingerprint: str | None = None  # changes when the ontology does, so rows are re-derived
 
+    def normalizes_as(self, other: OntologyIndex) -> bool:
+        """Whether label rows normalize the same with either (their fingerprints may differ: fields not stored)."""
+        return (self.attributes, self.object_uids, self.names) == (other.attributes, other.object_uids, other.names)
+
     def attribute(self, feature_hash: str) -> AttributeInfo | None:
         return self.attributes.get(feature_hash)
 

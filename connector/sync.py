@@ -132,7 +132,7 @@ def _ontology_of_run(connection: Connection, project_hash: str, ontology: dict |
     if ontology is None:
         return stored_ontology(connection, project_hash), False
     index = build_index(ontology)
-    changed = stored_ontology(connection, project_hash).fingerprint != index.fingerprint
+    changed = not stored_ontology(connection, project_hash).normalizes_as(index)
     load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash), index.fingerprint)
     # An Encord sync of the project that read another ontology replaces these tables on its next run.
     forget_other_ontologies(connection, project_hash, index.fingerprint)

@@ -1265,6 +1265,10 @@ def test_a_changed_ontology_reaches_the_rows_of_files_gone_from_the_folder(wareh
     (folder / "day-2.json").write_text(json.dumps(rows[4:]))
     assert run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY)).exit_code == 0
     (folder / "day-1.json").unlink()
+    with warehouse.engine.begin() as connection:  # as a warehouse upgraded to 0016 has it
+        connection.execute(update(schema.projects).values(ontology_fingerprint=None))
+    same = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY))
+    assert ": 6 listed, 6 fetched, 0 inserted, 0 updated, 6 unchanged," in same.output  # the same ontology: nothing re-derived
     ontology, car = renamed_ontology(tmp_path)
     changed = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology))
     assert changed.exit_code == 0, changed.output
