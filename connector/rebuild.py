@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 from connector import load, migrate, schema
 from connector.db import capped_memory
 from connector.failures import RowFailure
-from connector.normalize import LabelRowError, RowContext, merge_label_rows, normalize_label_row
+from connector.normalize import LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row
 from connector.ontology import OntologyIndex
 from connector.rowcheck import check_json_columns, check_tables
 from connector.sources import parse_json
@@ -61,14 +61,18 @@ _DATA_UNIT_ORDER = (schema.branches.c.project_hash, schema.branches.c.data_hash,
 size), the last edited one's are written last and kept, whatever order the database returns rows in."""
 
 
-def rebuild_rows(engine: Engine, work: list[tuple[str, str]], run_id: str, stats: RunStats,
-                 batch_size: int) -> list[RowFailure]:
+def rebuild_rows(engine: Engine, work: list[tuple[str, str]], run_id: str, stats: RunStats, batch_size: int,
+                 ontology: OntologyIndex | None = None) -> list[RowFailure]:
     """Re-derive the label rows of `work` ((project_hash, label_hash), as label_rows lists them), a transaction
-    per batch; a row that no longer normalizes keeps its tables and is returned (and recorded) as a failure."""
+    per batch; a row that no longer normalizes keeps its tables and is returned (and recorded) as a failure.
+    `ontology`: instead of the one the ontology tables hold (an export sync's new --ontology); the rows' content
+    fingerprints name the ontology they were made with, so they are made again: an export's row then reads as
+    unchanged when its file comes back, and an Encord row, whose listing fields the warehouse keeps only in part,
+    has none, so the next fetch rewrites it."""
     failures = []
     for start in range(0, len(work), batch_size):
         with engine.begin() as connection:
-            failures += _rebuild_batch(connection, work[start:start + batch_size], run_id, stats)
+            failures += _rebuild_batch(connection, work[start:start + batch_size], run_id, stats, ontology)
     return failures
 
 
@@ -81,7 +85,8 @@ def label_rows(connection: Connection, project_hash: str | None) -> list[tuple[s
     return [tuple(row) for row in connection.execute(query)]
 
 
-def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: str, stats: RunStats) -> list[RowFailure]:
+def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: str, stats: RunStats,
+                   ontology: OntologyIndex | None) -> list[RowFailure]:
     branches, units = schema.branches, schema.data_units
     query = (select(branches, units.c.frame_count)
              .join(units, (units.c.project_hash == branches.c.project_hash) & (units.c.data_hash == branches.c.data_hash),
@@ -95,9 +100,10 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
     for stored in connection.execute(query).mappings().all():  # DuckDB: one open result per connection
         project_hash, label_hash = stored["project_hash"], stored["label_hash"]
         if project_hash not in indexes:
-            indexes[project_hash] = stored_ontology(connection, project_hash)
+            indexes[project_hash] = ontology or stored_ontology(connection, project_hash)
         try:
-            tables = _rebuilt(stored, raw_rows.get(label_hash, _NOT_ARCHIVED), indexes[project_hash])
+            tables = _rebuilt(stored, raw_rows.get(label_hash, _NOT_ARCHIVED), indexes[project_hash],
+                              refingerprint=ontology is not None)
         except LabelRowError as error:
             failures.setdefault(project_hash, []).append(
                 RowFailure(label_hash, error.field, error.reason, error.data_title, REBUILD_SOURCE))
@@ -119,7 +125,7 @@ def _rebuild_batch(connection: Connection, work: list[tuple[str, str]], run_id: 
 _NOT_ARCHIVED, _DAMAGED = object(), object()
 
 
-def _rebuilt(stored, text, ontology: OntologyIndex) -> dict[str, list[tuple]]:
+def _rebuilt(stored, text, ontology: OntologyIndex, refingerprint: bool) -> dict[str, list[tuple]]:
     """The tables of one stored label row from its archived JSON; LabelRowError when they cannot be made."""
     label_hash = stored["label_hash"]
     if text is _NOT_ARCHIVED:
@@ -134,7 +140,10 @@ def _rebuilt(stored, text, ontology: OntologyIndex) -> dict[str, list[tuple]]:
                       if stored["workflow_stage"] else None)
     metadata = {"workflow_graph_node": workflow_stage, "label_status": stored["label_status"],
                 "annotation_task_status": stored["annotation_task_status"], "number_of_frames": stored["frame_count"]}
-    context = RowContext(stored["project_hash"], stored["synced_at"], ontology, metadata, stored["content_sha256"],
+    fingerprint = stored["content_sha256"]
+    if refingerprint:  # an export's row has no listing (listing_sha256), and its fingerprint none of its fields
+        fingerprint = content_fingerprint(text.encode(), None, ontology) if stored["listing_sha256"] is None else None
+    context = RowContext(stored["project_hash"], stored["synced_at"], ontology, metadata, fingerprint,
                          stored["listing_sha256"])
     tables = normalize_label_row(row, context)
     check_tables(label_hash, tables, _COLUMNS, row.get("data_title"))

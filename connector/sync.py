@@ -99,7 +99,11 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
     with recorded_run(engine, "export", config.project_hash, export=export_key) as run:
         with engine.begin() as connection:
             load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
-            index, ontology_changed = _ontology_of_run(connection, config.project_hash, ontology)
+            stored = stored_ontology(connection, config.project_hash)
+        # Without --ontology, the ontology the warehouse holds (from an earlier --ontology or an Encord sync;
+        # until 2026-11-29 none, and names went back to the rows' own).
+        index = stored if ontology is None else build_index(ontology)
+        ontology_changed = not stored.normalizes_as(index)
         export = list_export(config.path, config.storage_options)
         start = _first_file_to_read(engine, config, export_key, export, index)
         collect = config.delete_missing or ontology_changed or _has_open_problems(engine, config.project_hash)
@@ -115,7 +119,13 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
             if config.delete_missing else None
         run.stats.deleted = len(deleted or ())
         if ontology_changed:
-            run.failures += _rederive_unread(engine, config, seen, run)
+            run.failures += _rederive_unread(engine, config, seen, index, run)
+        if ontology is not None:  # last: a run that fails before finds the change again, and re-derives
+            with engine.begin() as connection:
+                load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash),
+                                      index.fingerprint)
+                # An Encord sync of the project that read another ontology replaces these tables on its next run.
+                forget_other_ontologies(connection, config.project_hash, index.fingerprint)
         listing = ExportListing(export_key, [file.name for file in export.files],
                                 [folder for folder, _ in export.unreadable])
         with engine.begin() as connection:
@@ -125,28 +135,16 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
     return SyncResult(run.run_id, run.stats, run.failures)
 
 
-def _ontology_of_run(connection: Connection, project_hash: str, ontology: dict | None) -> tuple[OntologyIndex, bool]:
-    """The ontology the run normalizes with, and whether the project's stored rows were normalized with another:
-    --ontology's, which replaces the project's ontology tables; without it, the ontology the tables hold (from
-    an earlier --ontology or an Encord sync; until 2026-11-29 none, and names went back to the rows' own)."""
-    if ontology is None:
-        return stored_ontology(connection, project_hash), False
-    index = build_index(ontology)
-    changed = not stored_ontology(connection, project_hash).normalizes_as(index)
-    load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash), index.fingerprint)
-    # An Encord sync of the project that read another ontology replaces these tables on its next run.
-    forget_other_ontologies(connection, project_hash, index.fingerprint)
-    return index, changed
-
-
-def _rederive_unread(engine: Engine, config: ExportSyncConfig, seen: set[str], run: Run) -> list[RowFailure]:
+def _rederive_unread(engine: Engine, config: ExportSyncConfig, seen: set[str], ontology: OntologyIndex,
+                     run: Run) -> list[RowFailure]:
     """After a change of ontology, the project's stored rows this run did not read (their files gone from the
-    folder) re-derived from the raw archive with the new one, as `rebuild` does; counted as updated."""
+    folder) re-derived from the raw archive with the new one, as `rebuild` does; counted as listed and updated."""
     with engine.connect() as connection:
         unread = [(project, label_hash) for project, label_hash in label_rows(connection, config.project_hash)
                   if label_hash not in seen]
     rederived = RunStats()
-    failures = rebuild_rows(engine, unread, run.run_id, rederived, config.batch_size)
+    failures = rebuild_rows(engine, unread, run.run_id, rederived, config.batch_size, ontology=ontology)
+    run.stats.listed += len(unread)
     run.stats.updated += rederived.updated
     run.stats.failed += rederived.failed
     return failures

@@ -1270,18 +1270,53 @@ def test_a_changed_ontology_reaches_the_rows_of_files_gone_from_the_folder(wareh
     same = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY))
     assert ": 6 listed, 6 fetched, 0 inserted, 0 updated, 6 unchanged," in same.output  # the same ontology: nothing re-derived
     ontology, car = renamed_ontology(tmp_path)
+    typo = run_cli(warehouse, "sync", "--from-export", f"{folder}-typo", "--ontology", str(ontology))
+    assert typo.exit_code == 2  # a run that fails changes no table: the next finds the change and re-derives
+    assert warehouse.scalar("SELECT name FROM ontology_objects WHERE feature_hash = :f", f=car) == "Car"
     changed = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology))
     assert changed.exit_code == 0, changed.output
-    assert ", 0 inserted, 10 updated, 0 unchanged," in changed.output  # 6 read, 4 re-derived
+    assert ": 10 listed, 6 fetched, 0 inserted, 10 updated, 0 unchanged," in changed.output  # 6 read, 4 re-derived
     assert names_of(warehouse, car) == {"Automobile"}
     assert warehouse.scalar("SELECT count(*) FROM branches") == 10
     after = snapshot(warehouse)
     assert run_cli(warehouse, "rebuild").exit_code == 0
     assert snapshot(warehouse) == after
-    (folder / "day-1.json").write_text(json.dumps(rows[:4]))  # the same rows, read again: nothing to change
-    assert run_cli(other_warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology)).exit_code == 0
-    assert snapshot(warehouse, skip_columns=("synced_at", "content_sha256")) == \
-        snapshot(other_warehouse, skip_columns=("synced_at", "content_sha256"))
+
+    (folder / "day-1.json").write_text(json.dumps(rows[:4]))  # the same rows back: nothing to change
+    again = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology))
+    assert ": 10 listed, 10 fetched, 0 inserted, 0 updated, 10 unchanged," in again.output
+    assert snapshot(warehouse) == after
+    back = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY))  # it was the wrong one
+    assert back.exit_code == 0, back.output
+    assert names_of(warehouse, car) == {"Car"}
+    assert run_cli(other_warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY)).exit_code == 0
+    assert snapshot(warehouse) == snapshot(other_warehouse)  # content fingerprints too: the next runs agree
+
+
+def test_an_ontology_change_killed_mid_run_is_finished_by_the_next_run(warehouse, tmp_path):
+    """kill -9 after the first batch of a run with a newer --ontology: the next run still finds the change and
+    re-derives the rows of the file gone from the folder. Until 2026-11-29 the ontology tables were replaced in
+    the run's first transaction, and no later run re-derived those rows."""
+    rows = json.loads(SAMPLE.read_text())
+    folder = tmp_path / "daily"
+    folder.mkdir()
+    (folder / "day-1.json").write_text(json.dumps(rows[:4]))
+    (folder / "day-2.json").write_text(json.dumps(rows[4:]))
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY)).exit_code == 0
+    (folder / "day-1.json").unlink()
+    ontology, car = renamed_ontology(tmp_path)
+    command = [*CLI, "sync", "--from-export", str(folder), "--ontology", str(ontology), "--batch-size", "2",
+               *warehouse.cli_args]
+    warehouse.engine.dispose()
+    killed = subprocess.run(command, env={**os.environ, "ENCORD_WAREHOUSE_TEST_KILL_AT": "commit:1"},
+                            capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    assert warehouse.scalar("SELECT name FROM ontology_objects WHERE feature_hash = :f", f=car) == "Car"
+    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ontology)).exit_code == 0
+    assert names_of(warehouse, car) == {"Automobile"}
+    after = snapshot(warehouse)
+    assert run_cli(warehouse, "rebuild").exit_code == 0
+    assert snapshot(warehouse) == after
 
 
 def test_status_as_json_for_monitoring(warehouse, tmp_path):
