@@ -200,8 +200,10 @@ def _check_unit(connection, query: LabelsQuery) -> None:
     if not inspect(connection).has_table("data_units"):
         raise LabelsError(EMPTY_WAREHOUSE)
     params, clauses = query.data_unit_where()
-    found = connection.execute(text("SELECT project_hash, data_hash, data_type FROM data_units WHERE "
-                                    + " AND ".join(clauses) + " ORDER BY project_hash, data_hash"), params).all()
+    live = ("EXISTS (SELECT 1 FROM branches AS b WHERE b.project_hash = u.project_hash AND b.data_hash = u.data_hash "
+            "AND b.deleted_at IS NULL)")  # as the views: label rows marked deleted (--keep-deleted) are left out
+    found = connection.execute(text("SELECT project_hash, data_hash, data_type FROM data_units AS u WHERE "
+                                    + " AND ".join([*clauses, live]) + " ORDER BY project_hash, data_hash"), params).all()
     title = query.title
     if not found:
         given = "".join(f" {option} {value}" for option, value in (("--project-hash", query.project_hash),
@@ -209,7 +211,8 @@ def _check_unit(connection, query: LabelsQuery) -> None:
         raise LabelsError(f"no data unit titled {title!r} in the warehouse" + (f" with{given}" if given else ""))
     if len(found) > 1:
         units = ", ".join(f"project {project} data {data}" for project, data, _ in found[:3])
+        options = "--project-hash" if len({data for _, data, _ in found}) == 1 else "--project-hash or --data-hash"
         raise LabelsError(f"{len(found)} data units are titled {title!r} ({units}{', ...' if len(found) > 3 else ''}): "
-                          "choose one with --project-hash or --data-hash")
+                          f"choose one with {options}")
     if found[0].data_type in RANGE_TYPES:
         raise LabelsError(f"{title!r} is {found[0].data_type}, labeled by ranges, not frames: its labels are in the view range_labels")

@@ -195,7 +195,7 @@ def test_a_title_of_data_units_in_two_projects_is_refused_until_one_is_chosen(lo
     refused = _run(warehouse, "--title", title, "--frames", "0-3")
     assert (refused.exit_code, refused.output) == (2, (
         f"encord-warehouse: 2 data units are titled {title!r} (project p1 data {data_hash}, project p2 data {data_hash}): "
-        "choose one with --project-hash or --data-hash\n"))
+        "choose one with --project-hash\n"))  # the same data unit in both: --data-hash cannot tell them apart
     assert _run(warehouse, "--title", title, "--frames", "0-3", "--data-hash", data_hash).exit_code == 2
     by_project = {}
     for project, label_hash in (("p1", video["label_hash"]), ("p2", copy["label_hash"])):
@@ -210,3 +210,17 @@ def test_a_title_of_data_units_in_two_projects_is_refused_until_one_is_chosen(lo
     assert by_project["p1"] == by_project["p2"] != []
     missing = _run(warehouse, "--title", title, "--frames", "0", "--project-hash", "p3")
     assert missing.output == f"encord-warehouse: no data unit titled {title!r} in the warehouse with --project-hash p3\n"
+
+
+def test_a_data_unit_whose_label_rows_are_marked_deleted_does_not_make_its_title_ambiguous(loaded, tmp_path):
+    """As the views leave out label rows marked deleted (--keep-deleted), so does the choice of data unit."""
+    warehouse, by_type = loaded
+    video = by_type["video"]
+    copy = {**json.loads(json.dumps(video)), "label_hash": str(uuid.uuid4())}
+    (tmp_path / "p2.json").write_text(json.dumps([copy]))
+    assert sync_export(warehouse.engine, ExportSyncConfig(str(tmp_path / "p2.json"), "p2", str(tmp_path / "ontology.json"))).ok
+    with warehouse.engine.begin() as connection:
+        connection.execute(text("UPDATE branches SET deleted_at = synced_at WHERE label_hash = :h"), {"h": copy["label_hash"]})
+    result = _run(warehouse, "--title", video["data_title"], "--frames", "0-3")
+    assert result.exit_code == 0, result.output
+    assert {(f["project_hash"], f["label_hash"]) for f in json.loads(result.output)} == {("p1", video["label_hash"])}
