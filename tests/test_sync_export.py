@@ -1254,10 +1254,9 @@ def test_an_export_sync_without_ontology_names_as_ontology_tables_written_before
     assert ": 0 listed, 0 fetched, 0 inserted, 0 updated, 0 unchanged," in run_cli(warehouse, "sync", "--from-export", str(SAMPLE)).output
 
 
-def test_a_changed_ontology_reaches_the_rows_of_files_gone_from_the_folder(warehouse, other_warehouse, tmp_path):
-    """A daily folder whose oldest file was removed (a retention rule), then a newer --ontology: the rows only that
-    file held are re-derived from the raw archive too, and the warehouse equals a rebuild's. Until 2026-11-29
-    they kept the old names until a rebuild."""
+def folder_synced_then_first_file_gone(warehouse, tmp_path) -> tuple[Path, list[dict]]:
+    """The sample in a daily folder of two files synced with examples/ontology.json, then its first file (4 of the
+    10 label rows) removed, as a retention rule does: the folder, and the rows."""
     rows = json.loads(SAMPLE.read_text())
     folder = tmp_path / "daily"
     folder.mkdir()
@@ -1265,6 +1264,14 @@ def test_a_changed_ontology_reaches_the_rows_of_files_gone_from_the_folder(wareh
     (folder / "day-2.json").write_text(json.dumps(rows[4:]))
     assert run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY)).exit_code == 0
     (folder / "day-1.json").unlink()
+    return folder, rows
+
+
+def test_a_changed_ontology_reaches_the_rows_of_files_gone_from_the_folder(warehouse, other_warehouse, tmp_path):
+    """A daily folder whose oldest file was removed (a retention rule), then a newer --ontology: the rows only that
+    file held are re-derived from the raw archive too, and the warehouse equals a rebuild's. Until 2026-11-29
+    they kept the old names until a rebuild."""
+    folder, rows = folder_synced_then_first_file_gone(warehouse, tmp_path)
     with warehouse.engine.begin() as connection:  # as a warehouse upgraded to 0016 has it
         connection.execute(update(schema.projects).values(ontology_fingerprint=None))
     same = run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY))
@@ -1297,13 +1304,7 @@ def test_an_ontology_change_killed_mid_run_is_finished_by_the_next_run(warehouse
     """kill -9 after the first batch of a run with a newer --ontology: the next run still finds the change and
     re-derives the rows of the file gone from the folder. Until 2026-11-29 the ontology tables were replaced in
     the run's first transaction, and no later run re-derived those rows."""
-    rows = json.loads(SAMPLE.read_text())
-    folder = tmp_path / "daily"
-    folder.mkdir()
-    (folder / "day-1.json").write_text(json.dumps(rows[:4]))
-    (folder / "day-2.json").write_text(json.dumps(rows[4:]))
-    assert run_cli(warehouse, "sync", "--from-export", str(folder), "--ontology", str(ONTOLOGY)).exit_code == 0
-    (folder / "day-1.json").unlink()
+    folder, _ = folder_synced_then_first_file_gone(warehouse, tmp_path)
     ontology, car = renamed_ontology(tmp_path)
     command = [*CLI, "sync", "--from-export", str(folder), "--ontology", str(ontology), "--batch-size", "2",
                *warehouse.cli_args]
