@@ -47,6 +47,7 @@ projects = Table(
     Column("last_edited_at", DateTime),
     Column("synced_at", DateTime),
     Column("ontology_fingerprint", Text),  # of the ontology its ontology tables hold (0016)
+    Column("ontology_pending", Boolean),  # an export sync that changed it has yet to re-derive the rows (0016)
 )
 
 ontology_objects = Table(

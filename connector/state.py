@@ -246,6 +246,18 @@ def stored_ontology(connection: Connection, project_hash: str) -> OntologyIndex:
     return index_from_tables(tables, fingerprint)
 
 
+def ontology_pending(connection: Connection, project_hash: str) -> bool:
+    projects = schema.projects
+    return bool(connection.scalar(select(projects.c.ontology_pending).where(projects.c.project_hash == project_hash)))
+
+
+def set_ontology_pending(connection: Connection, project_hash: str, pending: bool) -> None:
+    """Whether an export sync that changed the project's ontology has yet to re-derive its rows (the `projects`
+    row exists)."""
+    projects = schema.projects
+    connection.execute(update(projects).where(projects.c.project_hash == project_hash).values(ontology_pending=pending))
+
+
 def forget_other_ontologies(connection: Connection, project_hash: str, fingerprint: str | None) -> None:
     """The project's ontology tables now hold `fingerprint`'s ontology: every state of the project that
     recorded another one (its rows were normalized with it) records none, so its next run fetches its rows again."""

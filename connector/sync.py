@@ -39,9 +39,11 @@ from connector.state import (
     RunStats,
     SyncResult,
     forget_other_ontologies,
+    ontology_pending,
     read_export_files,
     record_failures,
     recorded_run,
+    set_ontology_pending,
     stored_ontology,
     stored_rows,
     utc_now,
@@ -97,16 +99,10 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
     ontology = read_ontology(config.ontology_path, config.storage_options) if config.ontology_path else None
     export_key = _export_key(config.path)
     with recorded_run(engine, "export", config.project_hash, export=export_key) as run:
-        with engine.begin() as connection:
-            load.replace_project(connection, {"project_hash": config.project_hash, "synced_at": utc_now()})
-            stored = stored_ontology(connection, config.project_hash)
-        # Without --ontology, the ontology the warehouse holds (from an earlier --ontology or an Encord sync;
-        # until 2026-11-29 none, and names went back to the rows' own).
-        index = stored if ontology is None else build_index(ontology)
-        ontology_changed = not stored.normalizes_as(index)
+        index, rederive = _take_ontology(engine, config.project_hash, ontology)
         export = list_export(config.path, config.storage_options)
-        start = _first_file_to_read(engine, config, export_key, export, index)
-        collect = config.delete_missing or ontology_changed or _has_open_problems(engine, config.project_hash)
+        start = 0 if rederive else _first_file_to_read(engine, config, export_key, export, index)
+        collect = config.delete_missing or rederive or _has_open_problems(engine, config.project_hash)
         seen: set[str] | None = set() if collect else None
         run.failures = load_rows(
             engine, export.rows(start), run.run_id, config.project_hash, index, run.stats,
@@ -118,21 +114,37 @@ def sync_export(engine: Engine, config: ExportSyncConfig, on_progress: Callable[
         deleted = _delete_missing(engine, config.project_hash, seen, run.failures, config.keep_deleted) \
             if config.delete_missing else None
         run.stats.deleted = len(deleted or ())
-        if ontology_changed:
+        if rederive:
             run.failures += _rederive_unread(engine, config, seen, index, run)
-        if ontology is not None:  # last: a run that fails before finds the change again, and re-derives
-            with engine.begin() as connection:
-                load.replace_ontology(connection, config.project_hash, normalize_ontology(ontology, config.project_hash),
-                                      index.fingerprint)
-                # An Encord sync of the project that read another ontology replaces these tables on its next run.
-                forget_other_ontologies(connection, config.project_hash, index.fingerprint)
         listing = ExportListing(export_key, [file.name for file in export.files],
                                 [folder for folder, _ in export.unreadable])
         with engine.begin() as connection:
             resolve_problems(connection, run.run_id, config.project_hash, RunDid(
                 read=seen or (), deleted=deleted or (), files_read=files_read, listing=listing,
                 every_row=deleted is not None), utc_now())
+            if rederive:
+                set_ontology_pending(connection, config.project_hash, False)
     return SyncResult(run.run_id, run.stats, run.failures)
+
+
+def _take_ontology(engine: Engine, project_hash: str, ontology: dict | None) -> tuple[OntologyIndex, bool]:
+    """The ontology the run normalizes with, and whether the run is to read every file and re-derive the
+    project's stored rows it does not read: --ontology's, which replaces the project's ontology tables; without
+    it, the ontology the tables hold (from an earlier --ontology or an Encord sync; until 2026-11-29 none, and
+    names went back to the rows' own). Rows are re-derived when the new ontology names them otherwise, or when a
+    run that was to do so did not finish (ontology_pending: set here, cleared by the run's last transaction)."""
+    with engine.begin() as connection:
+        load.replace_project(connection, {"project_hash": project_hash, "synced_at": utc_now()})
+        stored = stored_ontology(connection, project_hash)
+        index = stored if ontology is None else build_index(ontology)
+        rederive = ontology_pending(connection, project_hash) or not stored.normalizes_as(index)
+        if ontology is not None:
+            load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash), index.fingerprint)
+            # An Encord sync of the project that read another ontology replaces these tables on its next run.
+            forget_other_ontologies(connection, project_hash, index.fingerprint)
+        if rederive:
+            set_ontology_pending(connection, project_hash, True)
+    return index, rederive
 
 
 def _rederive_unread(engine: Engine, config: ExportSyncConfig, seen: set[str], ontology: OntologyIndex,
