@@ -373,7 +373,7 @@ def _submit_batch(engine: Engine, batch: list[ChunkRow], settings: ChunkSettings
             submitted.failures.append(RowFailure(row.label_hash, source, row.item.error, _title(row.item), row.item.location))
             continue
         if row.label_hash is not None and row.json is None:
-            reason = "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string?)"
+            reason = "cannot be written as JSON (an integer past 64 bits, a lone surrogate in a string, nesting too deep?)"
             submitted.failures.append(RowFailure(row.label_hash, "<row>", reason, _title(row.item), row.item.location))
             continue
         fingerprints = (row.fingerprint, row.listing)

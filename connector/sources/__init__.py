@@ -53,7 +53,7 @@ def label_hash_of(item: SourceRow) -> str | None:
     if item.text is not None:
         try:
             label_hash = _LABEL_HASH.decode(item.text).label_hash
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # nested past Python's recursion limit: parse_json says so
             return None
     else:
         label_hash = item.row.get("label_hash") if isinstance(item.row, dict) else None
@@ -81,10 +81,10 @@ def archive_json(row: Any) -> bytes | None:
     """`row` as JSON text that reads back as `row` (parse_json, then normalize): NaN and infinities,
     which JSON cannot hold (orjson writes null), spelled as the strings normalize.NON_FINITE_TEXT reads,
     keys that are not strings written as strings. None when it cannot be written (an integer past 64
-    bits, a lone surrogate in a string): such a row is quarantined."""
+    bits, a lone surrogate in a string, nesting past orjson's depth): such a row is quarantined."""
     try:
         return orjson.dumps(_json_safe(row), option=orjson.OPT_NON_STR_KEYS)
-    except TypeError:
+    except (TypeError, RecursionError):  # RecursionError: nested deeper than Python's limit
         return None
 
 
@@ -112,5 +112,5 @@ def parse_json(text: bytes) -> Any:
             raise orjson.JSONDecodeError(f"not UTF-8 (byte 0x{text[bad.start]:02x})", before, len(before)) from None
         try:
             return json.loads(decoded)
-        except ValueError:
+        except (ValueError, RecursionError):  # orjson's error says why: "recursion limit exceeded" for the latter
             raise error from None

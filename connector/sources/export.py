@@ -181,10 +181,13 @@ def _local_directory(directory: Path) -> Export:
     found: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
     seen = _Folders(directory)
-    for folder, subfolders, names in os.walk(directory, followlinks=True, onerror=lambda error: unreadable.append(
-            (Path(error.filename), error.strerror or str(error)))):
-        subfolders[:] = [name for name in sorted(subfolders) if not name.startswith(".") and seen.first(Path(folder, name))]
-        found += [Path(folder, name) for name in names if _is_export_file(name)]
+    try:
+        for folder, subfolders, names in os.walk(directory, followlinks=True, onerror=lambda error: unreadable.append(
+                (Path(error.filename), error.strerror or str(error)))):
+            subfolders[:] = [name for name in sorted(subfolders) if not name.startswith(".") and seen.first(Path(folder, name))]
+            found += [Path(folder, name) for name in names if _is_export_file(name)]
+    except RecursionError:  # os.walk recurses once per level (until Python 3.12)
+        raise ExportError(directory, "its folders nest too deep to list (about 1,000 levels)") from None
     for folder, reason in unreadable:
         if folder == directory:
             raise ExportError(directory, f"cannot read the directory: {reason}")
@@ -517,7 +520,7 @@ def _elements(text: memoryview) -> list[tuple[Any, bytes | None]] | None:
     array = b"".join((b"[", text, b"]"))
     try:
         return [(None, bytes(raw)) for raw in _RAW_ELEMENTS.decode(array)]
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         pass
     try:
         return [(row, None) for row in parse_json(array)]

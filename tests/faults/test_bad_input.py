@@ -485,3 +485,53 @@ def test_a_group_stored_with_images_sharing_a_data_sequence_is_listed_by_rebuild
         (group["label_hash"], f"data_units.{second}.data_sequence",
          f"frame 0 is data unit {first}'s too: two data units of one label row cannot share a frame")]
     assert warehouse.rows("SELECT frame, data_hash FROM frames ORDER BY frame") == frames_before
+
+
+DEEP = "[" * 3000 + "]" * 3000  # nested past orjson's limit and Python's recursion limit
+
+
+def with_deep_value(row: dict) -> str:
+    """The row's JSON with an extra key whose value nests 3,000 arrays deep."""
+    return json.dumps({**row, "extra": "DEEP"}).replace('"DEEP"', DEEP)
+
+
+def test_a_row_nested_past_the_recursion_limit_is_quarantined_in_each_export_form(warehouse, tmp_path):
+    """An array (cut by msgspec, then streamed by ijson), JSON Lines and a single-row file: the deep row is
+    quarantined in one line and the others load. Until 2026-11-29 a RecursionError traceback ended the sync
+    with nothing loaded."""
+    good, deep = sample_rows()[:2]
+    others = [json.dumps(row) for row in sample_rows()[2:4]]
+    forms = {"array.json": "[" + ", ".join([others[0], with_deep_value(deep), others[1]]) + "]",
+             "lines.jsonl": "\n".join([others[0], with_deep_value(deep), others[1]]) + "\n"}
+    for name, text in forms.items():
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        (folder / name).write_text(text)
+        (folder / "single.json").write_text(json.dumps(good))
+        result = export_sync(warehouse, folder, expect=1)
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        assert line.startswith(f"error: label row {deep['label_hash']} ({deep['data_title']}): <row>: cannot be written"
+                               if name == "array.json" else "error: lines.jsonl:2: <json>: invalid JSON: depth limit exceeded")
+        assert sorted(h for (h,) in warehouse.rows("SELECT label_hash FROM branches")) == sorted(
+            row["label_hash"] for row in [good, *sample_rows()[2:4]])
+
+
+def test_an_ontology_or_a_folder_nested_too_deep_is_one_line(warehouse, tmp_path):
+    ontology = json.dumps({"objects": [], "classifications": [], "deep": "DEEP"}).replace('"DEEP"', DEEP)
+    (tmp_path / "ontology.json").write_text(ontology)
+    (tmp_path / "rows.json").write_text(json.dumps(sample_rows()[:1]))
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(tmp_path / "rows.json"), "--ontology",
+                                      str(tmp_path / "ontology.json"), *warehouse.cli_args])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"encord-warehouse: {tmp_path / 'ontology.json'}: ontology is not valid JSON: "
+                                    "depth limit exceeded: line 1 column ")
+    folder = tmp_path / "deep"
+    here = folder
+    here.mkdir()
+    for _ in range(1100):  # os.makedirs itself recurses per level
+        here = here / "d"
+        here.mkdir()
+    (here / "rows.json").write_text(json.dumps(sample_rows()[:1]))
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(folder), *warehouse.cli_args])
+    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+        2, f"encord-warehouse: {folder}: its folders nest too deep to list (about 1,000 levels)")
