@@ -424,13 +424,15 @@ def _read_exactly(handle, size: int) -> bytes:
 
 
 def _through_first_significant_byte(head: bytes, handle, path: Path | _Url) -> bytes:
-    """`head` and what follows it in `handle`, read at least up to the first byte that is not white space."""
-    while head.isspace() or not head:
-        byte = handle.read(1)
-        if not byte:
+    """`head` and what follows it in `handle`, read at least up to the first byte that is not white space; in
+    chunks (a byte at a time, white space before the JSON took time in the square of its length)."""
+    parts = [head]
+    while not parts[-1].strip():
+        chunk = handle.read(_CHUNK)
+        if not chunk:
             raise ExportError(path, "the file is empty")
-        head += byte
-    return head
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _read_array(handle, path: Path | _Url) -> Iterator[SourceRow]:
