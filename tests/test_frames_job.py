@@ -2,7 +2,9 @@
 `warehouse` fixture), synced from label rows shaped like the sample video row."""
 
 import copy
+import functools
 import hashlib
+import http.server
 import json
 import os
 import re
@@ -304,13 +306,32 @@ def test_a_branch_run_leaves_the_manifest_with_the_labels_of_every_branch(wareho
     assert labels() == every_branch
 
 
-def test_data_links(warehouse, tmp_path, clips):
-    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [7], link=str(clips / "a.mp4")),
-                               label_row("b.mkv", "dh-b", [7], link=None)])
+@pytest.fixture
+def served(clips):
+    """The clips over HTTP on loopback, as signed links serve them: the base URL."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(clips))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_data_links_are_read_only_as_http_urls(warehouse, tmp_path, clips, served):
+    """A link an export file set to a local path (anyone's private video) or to an ffprobe option is not read:
+    until 2026-11-29 both were handed to ffmpeg and ffprobe as they were."""
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [7], link=f"{served}/a.mp4"),
+                               label_row("b.mkv", "dh-b", [7], link=None),
+                               label_row("local.mp4", "dh-local", [7], link=str(clips / "a.mp4")),
+                               label_row("option.mp4", "dh-option", [7], link="-report")])
     cfg = ExtractFramesConfig(dest=str(tmp_path / "dest"), use_data_link=True)
     result = extract_frames(warehouse.engine, cfg)
     assert result.written == 1
-    assert [(f.data_title, f.field) for f in result.failures] == [("b.mkv", "video")]
+    assert read_index(decode_gray(tmp_path / "dest" / PROJECT / "dh-a" / "000007.jpg")[0]) == 7
+    refused = "the stored data_link is not an http(s) URL (a local path or another scheme, which an export file can set): not read"
+    assert sorted((f.data_title, f.field, f.reason) for f in result.failures) == [
+        ("b.mkv", "video", "no data_link stored for this video (sync with --signed-urls)"),
+        ("local.mp4", "video", refused), ("option.mp4", "video", refused)]
+    assert not list(tmp_path.glob("ffprobe-*.log")) and not list(Path.cwd().glob("ffprobe-*.log"))
 
 
 def test_worker_processes_share_the_videos(warehouse, tmp_path, clips):

@@ -350,6 +350,9 @@ class _Link:
     def __enter__(self) -> str:
         if not self.link:
             raise VideoNotFound("no data_link stored for this video (sync with --signed-urls)")
+        if not self.link.lower().startswith(("https://", "http://")):  # what Encord signs; an export sets anything
+            raise VideoNotFound("the stored data_link is not an http(s) URL (a local path or another scheme, which "
+                                "an export file can set): not read")
         return self.link
 
     def __exit__(self, *exc) -> None:

@@ -180,7 +180,7 @@ def _build(source, packets, width, height, tb, start, prober, format_name) -> Vi
 def _probe_ffprobe(exe: str, source: str) -> VideoInfo:
     cmd = [exe, "-v", "error", "-select_streams", "V:0", "-show_entries",
            "stream=width,height,time_base:format=start_time,format_name:packet=pts,dts,size,flags",
-           "-of", "json", source]
+           "-of", "json", "-i", source]  # -i: a source that starts with - is not an option
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise _fail(source, proc.stderr)
