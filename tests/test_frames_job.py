@@ -515,6 +515,22 @@ def test_prune_removes_the_images_of_frames_no_longer_labeled_and_of_videos_gone
     assert stored_images(dest) == [f"{PROJECT}/dh-a/000003.jpg", f"{PROJECT}/dh-a/manifest.jsonl"]
 
 
+def test_a_data_hash_that_would_cut_an_object_key_is_refused(warehouse, tmp_path, clips, s3):
+    """s3fs reads `?versionId=` in a path as a version and cuts the key there: every frame of a data hash
+    `v?versionId=` was written to the one object `.../v`, each over the one before. Such a video is refused."""
+    fs, bucket = s3
+    fs.put_file(str(clips / "a.mp4"), f"{bucket}/videos/a.mp4")
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [5]), label_row("a.mp4", "v?versionId=", [5, 6], label_hash="lh-v"),
+                               label_row("a.mp4", "w#x", [7], label_hash="lh-w")])
+    cfg = ExtractFramesConfig(dest=f"s3://{bucket}/frames", media_root=f"s3://{bucket}/videos")
+    result = extract_frames(warehouse.engine, cfg)
+    assert result.written == 1
+    assert sorted((f.field, f.reason) for f in result.failures) == [
+        ("data_title", "unsafe hash: 'v?versionId='; video skipped"), ("data_title", "unsafe hash: 'w#x'; video skipped")]
+    assert sorted(fs.find(f"{bucket}/frames")) == [f"{bucket}/frames/{PROJECT}/dh-a/000005.jpg",
+                                                  f"{bucket}/frames/{PROJECT}/dh-a/manifest.jsonl"]
+
+
 def test_prune_of_one_project_on_s3(warehouse, tmp_path, clips, s3):
     """On S3 the objects go (and the manifest of a video left with none); --project-hash keeps another
     project's images, unlabeled or not."""

@@ -39,7 +39,7 @@ from .extract import FORMATS, ExtractError
 from .probe import ProbeError, hide_source, probe
 from .prune import prune
 from .sources import VideoNotFound, check_media_root, open_video
-from .storage import Destination, UnsafePath, check_protocol, frame_key
+from .storage import Destination, UnsafePath, check_protocol, frame_key, video_folder
 from .video import FrameRecord, extract_video
 
 MAX_EXPLICIT_FRAMES = 1_000_000
@@ -296,6 +296,7 @@ def process_video(task: _Task) -> _Outcome:
     outcome = _Outcome()
     dest = Destination(config.dest, config.storage_options)
     try:
+        video_folder(work.project_hash, work.data_hash)  # a hash that cannot name the video's folder: before reading it
         with _open(config, work) as source:
             info = probe(source)
             outcome.fingerprint = info.fingerprint

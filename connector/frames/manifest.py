@@ -14,7 +14,7 @@ from __future__ import annotations
 from connector.jsonout import strict_dumps
 
 from . import warehouse
-from .storage import Destination
+from .storage import Destination, video_folder
 
 
 def manifest_lines(work: warehouse.VideoWork, rows: list[dict], labels: dict) -> list[str]:
@@ -35,7 +35,7 @@ def manifest_lines(work: warehouse.VideoWork, rows: list[dict], labels: dict) ->
 def write_manifest(connection, dest: Destination, work: warehouse.VideoWork) -> bool:
     """Write the video's manifest if its content changed; remove it when no frame is recorded."""
     rows = warehouse.manifest_rows(connection, dest.url, work)  # dest.url keys the rows
-    key = f"{work.project_hash}/{work.data_hash}/manifest.jsonl"
+    key = f"{video_folder(work.project_hash, work.data_hash)}/manifest.jsonl"
     if not rows:
         return dest.remove(key)
     lines = manifest_lines(work, rows, warehouse.labels_by_frame(connection, work))

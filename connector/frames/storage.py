@@ -147,7 +147,13 @@ def _protocols(fs) -> tuple[str, ...]:
 
 def frame_key(project_hash: str, data_hash: str, frame: int, fmt: str) -> str:
     """`{project_hash}/{data_hash}/{frame:06d}.{ext}` (the issue's layout)."""
+    return f"{video_folder(project_hash, data_hash)}/{frame:06d}.{fmt}"
+
+
+def video_folder(project_hash: str, data_hash: str) -> str:
+    """`{project_hash}/{data_hash}`, each one safe name without ? or #, which end an object store's key (s3fs
+    wrote every frame of a data hash `v?versionId=` to the one object `v`)."""
     for part in (project_hash, data_hash):
-        if len(safe_parts(part)) != 1:
+        if len(safe_parts(part)) != 1 or "?" in part or "#" in part:
             raise UnsafePath(f"unsafe hash: {part!r}")
-    return f"{project_hash}/{data_hash}/{frame:06d}.{fmt}"
+    return f"{project_hash}/{data_hash}"
