@@ -384,16 +384,16 @@ class _RowNormalizer:
             rings, rings_in_unit_square = self.rings(obj.get("polygons"), points, ".polygons") if shape == "polygon" \
                 else (None, True)
             x, y = points[0] if shape == "point" and points else (None, None)
-            raw, finite = _raw_geometry(value) if shape == "skeleton" or has_z else (None, True)
+            raw, finite = self.raw_geometry(value, path) if shape == "skeleton" or has_z else (None, True)
             return (x, y, None, None, None, points, rings, raw), in_unit_square and rings_in_unit_square and finite
         if shape in ("circle", "ellipse"):
             x, y = (self.number(value.get(k), path, k, required=True) for k in "xy")
             theta = self.number(value.get("theta"), path, "theta")
-            raw, finite = _raw_geometry(value)
+            raw, finite = self.raw_geometry(value, path)
             return (x, y, None, None, theta, None, None, raw), 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and finite
         if shape == "bitmask":
             self.required(value, "rleString", path)
-        raw, finite = _raw_geometry(value)  # bitmask and cuboid geometry stays raw JSON
+        raw, finite = self.raw_geometry(value, path)  # bitmask and cuboid geometry stays raw JSON
         return (None, None, None, None, None, None, None, raw), finite
 
     def problems(self, shape: str, geometry: tuple, in_unit_square: bool, frame: int) -> str | None:
@@ -507,6 +507,8 @@ class _RowNormalizer:
         for index, part in enumerate(html):
             if not (isinstance(part, dict) and isinstance(part.get("start"), dict) and isinstance(part.get("end"), dict)):
                 raise self.fail(f"{path}.range_html[{index}]", "expected {start: {xpath, offset}, end: {xpath, offset}}")
+            if _too_deep(part):  # kept as raw JSON
+                raise self.fail(f"{path}.range_html[{index}]", _TOO_DEEP)
         value, value_path = self.range_value(answer, path, kind)
         spans = [(start, end, None) for start, end in joined_ranges(self.ranges(value, value_path, "range bound"))]
         for start, end, html_range in spans + [(None, None, part) for part in html]:
@@ -709,6 +711,12 @@ class _RowNormalizer:
 
     # ---- small readers
 
+    def raw_geometry(self, value: Any, path: str) -> tuple[Any, bool]:
+        try:
+            return _raw_geometry(value)
+        except _TooDeep:
+            raise self.fail(path, _TOO_DEEP) from None
+
     def required(self, node: dict, key: str, path: str) -> Any:
         value = node.get(key)
         if value is None or value == "":
@@ -823,6 +831,22 @@ def joined_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return joined
 
 
+_TOO_DEEP = "nested too deep to store as JSON (past 254 levels)"
+
+
+class _TooDeep(Exception):
+    """A value kept as raw JSON nests deeper than orjson writes (254 levels): Arrow staging failed on it,
+    and with it the whole sync, until 2026-11-29."""
+
+
+def _too_deep(value: Any) -> bool:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        return "Recursion" in str(error)
+    return False
+
+
 def _raw_geometry(value: Any) -> tuple[Any, bool]:
     """Geometry kept as raw JSON, with the archive's spelling of NaN and infinities (NON_FINITE_TEXT) read
     back as numbers, as a sync from the source holds them (so `rebuild` equals the sync); and whether all
@@ -830,7 +854,9 @@ def _raw_geometry(value: Any) -> tuple[Any, bool]:
     that there is nothing to read back (it writes a NaN as null), and only then is the value walked."""
     try:
         text = orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits: walked
+    except (TypeError, orjson.JSONEncodeError) as error:  # an integer past 64 bits: walked
+        if "Recursion" in str(error):
+            raise _TooDeep from None
         text = b"null"
     if b"null" not in text and b"NaN" not in text and b"Infinity" not in text:
         return value, True

@@ -71,6 +71,10 @@ def check_ontology(ontology: Any) -> None:
     if (not isinstance(ontology, dict) or not any(key in ontology for key in lists)
             or not all(isinstance(ontology.get(key, []), list) for key in lists)):
         raise OntologyError("expected an object with 'objects' and 'classifications' lists (OntologyStructure.to_dict())")
+    try:
+        orjson.dumps(ontology)  # as its fingerprint is made (build_index)
+    except orjson.JSONEncodeError as error:
+        raise OntologyError(f"cannot be written as JSON: {error}") from None
 
 
 def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str, list[tuple]]:

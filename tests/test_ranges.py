@@ -107,6 +107,14 @@ def mutated(change):
     return row
 
 
+def nested(depth: int) -> list:
+    """A list nested `depth` deep: past what orjson writes (254), within what Python's JSON reading takes."""
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 def first_object(row):
     return next(iter(row["object_answers"].values()))
 
@@ -116,6 +124,8 @@ def first_object(row):
     (lambda r: first_object(r).update(range=[[-1, 10]]), ".range[0]", "range bound -1 is not a non-negative integer"),
     (lambda r: first_object(r).update(range="1000-2500"), ".range", "expected a list of [start, end] pairs"),
     (lambda r: first_object(r).update(range_html=[{"start": 3}]), ".range_html[0]", "expected {start: {xpath, offset}"),
+    (lambda r: first_object(r).update(range_html=[{"start": {"xpath": nested(300)}, "end": {}}]), ".range_html[0]",
+     "nested too deep to store as JSON"),
     (lambda r: first_object(r).pop("featureHash"), ".featureHash", "missing"),
     (lambda r: next(iter(r["data_units"].values())).update(labels={"0": {"objects": []}}), ".labels", "expected none"),
 ])

@@ -8,6 +8,7 @@ import hashlib
 import json
 import math
 import os
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -15,6 +16,8 @@ from conftest import reference_snapshot, sample_rows
 from connector.cli import cli
 from sync_helpers import run_sync, snapshot
 from tests.encord_emulator import clone_row
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LABEL_TABLES = ["branches", "frames", "objects", "object_frames", "classifications", "classification_frames",
                 "attributes", "data_units"]
@@ -535,3 +538,26 @@ def test_an_ontology_or_a_folder_nested_too_deep_is_one_line(warehouse, tmp_path
     result = CliRunner().invoke(cli, ["sync", "--from-export", str(folder), *warehouse.cli_args])
     assert (result.exit_code, result.stderr.splitlines()[-1]) == (
         2, f"encord-warehouse: {folder}: its folders nest too deep to list (about 1,000 levels)")
+
+
+def test_a_raw_json_value_or_an_ontology_nested_past_what_orjson_writes_is_one_line(warehouse, tmp_path):
+    """300 levels: read, but past the 254 orjson writes. A bitmask holding such a value is its row's problem (the
+    others load), an ontology one line. Until 2026-11-29 the bitmask failed the chunk's staging, and with it the
+    sync, at every run; the ontology was a traceback."""
+    deep, *others = sample_rows()[:4]
+    bitmask = next(obj for unit in deep["data_units"].values() for frame in (unit.get("labels") or {}).values()
+                   if isinstance(frame, dict) for obj in frame.get("objects", []) if obj.get("shape") == "bitmask")
+    bitmask["bitmask"]["extra"] = "DEEP"
+    nested = "[" * 300 + "]" * 300
+    (tmp_path / "rows.json").write_text(json.dumps([*others, deep]).replace('"DEEP"', nested))
+    result = export_sync(warehouse, tmp_path / "rows.json", expect=1)
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: label row {deep['label_hash']} ({deep['data_title']}): data_units.")
+    assert line.endswith(".bitmask: nested too deep to store as JSON (past 254 levels)")
+    assert sorted(h for (h,) in warehouse.rows("SELECT label_hash FROM branches")) == sorted(r["label_hash"] for r in others)
+    ontology = json.loads((ROOT / "examples" / "ontology.json").read_text())
+    (tmp_path / "ontology.json").write_text(json.dumps({**ontology, "deep": "DEEP"}).replace('"DEEP"', nested))
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(tmp_path / "rows.json"), "--ontology",
+                                      str(tmp_path / "ontology.json"), *warehouse.cli_args])
+    assert (result.exit_code, result.stderr) == (2, f"encord-warehouse: {tmp_path / 'ontology.json'}: not an ontology: "
+                                                 "cannot be written as JSON: Recursion limit reached\n")
