@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 import connector.frames.job as job
 from connector import migrate
@@ -515,20 +516,39 @@ def test_prune_removes_the_images_of_frames_no_longer_labeled_and_of_videos_gone
     assert stored_images(dest) == [f"{PROJECT}/dh-a/000003.jpg", f"{PROJECT}/dh-a/manifest.jsonl"]
 
 
-def test_a_data_hash_that_would_cut_an_object_key_is_refused(warehouse, tmp_path, clips, s3):
+def test_a_data_hash_that_would_cut_an_object_key_is_refused_on_s3_and_kept_in_a_folder(warehouse, tmp_path, clips, s3):
     """s3fs reads `?versionId=` in a path as a version and cuts the key there: every frame of a data hash
-    `v?versionId=` was written to the one object `.../v`, each over the one before. Such a video is refused."""
+    `v?versionId=` was written to the one object `.../v`, each over the one before. On S3 such a video is
+    refused before it is read; in a folder, where ? and # are plain characters, it is written. A prune on S3
+    goes past such a video's rows (recorded by an older version) instead of stopping at it."""
     fs, bucket = s3
     fs.put_file(str(clips / "a.mp4"), f"{bucket}/videos/a.mp4")
-    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [5]), label_row("a.mp4", "v?versionId=", [5, 6], label_hash="lh-v"),
-                               label_row("a.mp4", "w#x", [7], label_hash="lh-w")])
-    cfg = ExtractFramesConfig(dest=f"s3://{bucket}/frames", media_root=f"s3://{bucket}/videos")
-    result = extract_frames(warehouse.engine, cfg)
-    assert result.written == 1
+    labeled = [label_row("a.mp4", "dh-a", [5, 8]), label_row("a.mp4", "v?versionId=", [5, 6], label_hash="lh-v"),
+               label_row("a.mp4", "w#x", [7], label_hash="lh-w")]
+    sync(warehouse, tmp_path, labeled)
+    on_s3 = dict(dest=f"s3://{bucket}/frames", media_root=f"s3://{bucket}/videos")
+    result = extract_frames(warehouse.engine, ExtractFramesConfig(**on_s3))
+    assert result.written == 2
     assert sorted((f.field, f.reason) for f in result.failures) == [
-        ("data_title", "unsafe hash: 'v?versionId='; video skipped"), ("data_title", "unsafe hash: 'w#x'; video skipped")]
-    assert sorted(fs.find(f"{bucket}/frames")) == [f"{bucket}/frames/{PROJECT}/dh-a/000005.jpg",
-                                                  f"{bucket}/frames/{PROJECT}/dh-a/manifest.jsonl"]
+        ("data_title", f"unsafe name for an object store (? and # end a key there): '{PROJECT}/{h}'; video skipped")
+        for h in ("v?versionId=", "w#x")]
+    assert sorted(fs.find(f"{bucket}/frames")) == [f"{bucket}/frames/{PROJECT}/dh-a/{name}"
+                                                  for name in ("000005.jpg", "000008.jpg", "manifest.jsonl")]
+    in_folder = extract_frames(warehouse.engine, config(tmp_path, clips))
+    assert in_folder.ok and in_folder.written == 5
+    assert read_index(decode_gray(tmp_path / "dest" / PROJECT / "v?versionId=" / "000006.jpg")[0]) == 6
+
+    with warehouse.engine.begin() as connection:  # as a version before the refusal recorded it on S3
+        connection.execute(text("INSERT INTO extracted_frames (dest, project_hash, data_hash, frame, format, uri, sha256) "
+                                "VALUES (:dest, :project, 'v?versionId=', 6, 'jpg', 'u', 's')"),
+                           {"dest": on_s3["dest"], "project": PROJECT})
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [5]), label_row("a.mp4", "v?versionId=", [5], label_hash="lh-v")])
+    pruned = extract_frames(warehouse.engine, ExtractFramesConfig(**on_s3, prune=True))
+    assert pruned.pruned == 1  # the older rows of v?versionId= go too; its objects cannot be named
+    assert sorted(fs.find(f"{bucket}/frames")) == [f"{bucket}/frames/{PROJECT}/dh-a/{name}"
+                                                  for name in ("000005.jpg", "manifest.jsonl")]
+    assert rows(warehouse, "SELECT data_hash, frame FROM extracted_frames WHERE dest = :d ORDER BY 1, 2",
+                d=on_s3["dest"]) == [("dh-a", 5)]
 
 
 def test_prune_of_one_project_on_s3(warehouse, tmp_path, clips, s3):

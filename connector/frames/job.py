@@ -296,7 +296,7 @@ def process_video(task: _Task) -> _Outcome:
     outcome = _Outcome()
     dest = Destination(config.dest, config.storage_options)
     try:
-        video_folder(work.project_hash, work.data_hash)  # a hash that cannot name the video's folder: before reading it
+        dest.path(video_folder(work.project_hash, work.data_hash))  # a hash that cannot name its folder: before reading
         with _open(config, work) as source:
             info = probe(source)
             outcome.fingerprint = info.fingerprint

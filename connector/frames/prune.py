@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from . import warehouse
 from .manifest import write_manifest
-from .storage import Destination, frame_key
+from .storage import Destination, UnsafePath, frame_key, video_folder
 
 
 def prune(engine: Engine, dest: Destination, project_hash: str | None) -> tuple[int, int]:
@@ -29,6 +29,10 @@ def prune(engine: Engine, dest: Destination, project_hash: str | None) -> tuple[
                 busy += 1
                 continue
             warehouse.forget(connection, dest.url, video_project, data_hash, frames)
+            try:
+                dest.path(video_folder(video_project, data_hash))
+            except UnsafePath:  # recorded before such a hash was refused: its objects cannot be named; rows go
+                continue
             title = warehouse.live_title(connection, video_project, data_hash)
             write_manifest(connection, dest, warehouse.VideoWork(video_project, data_hash, title, None, ()))
             for frame, fmt in frames:

@@ -78,7 +78,10 @@ class Destination:
             raise ValueError(f"cannot reach the destination {redact(self.url)}: {error_line(error)}") from None
 
     def path(self, key: str) -> str:
-        return posixpath.join(self.root, *safe_parts(key))
+        parts = safe_parts(key)
+        if not self.local and ("?" in key or "#" in key):  # s3fs cut the key at a `?versionId=`: frames overwrote one another
+            raise UnsafePath(f"unsafe name for an object store (? and # end a key there): {key!r}")
+        return posixpath.join(self.root, *parts)
 
     def uri(self, key: str) -> str:
         return self.fs.unstrip_protocol(self.path(key))
@@ -151,9 +154,8 @@ def frame_key(project_hash: str, data_hash: str, frame: int, fmt: str) -> str:
 
 
 def video_folder(project_hash: str, data_hash: str) -> str:
-    """`{project_hash}/{data_hash}`, each one safe name without ? or #, which end an object store's key (s3fs
-    wrote every frame of a data hash `v?versionId=` to the one object `v`)."""
+    """`{project_hash}/{data_hash}`, each one safe name."""
     for part in (project_hash, data_hash):
-        if len(safe_parts(part)) != 1 or "?" in part or "#" in part:
+        if len(safe_parts(part)) != 1:
             raise UnsafePath(f"unsafe hash: {part!r}")
     return f"{project_hash}/{data_hash}"
