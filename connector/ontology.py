@@ -95,13 +95,13 @@ def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str,
         ))
     for attribute, nesting in _walk_attributes(ontology):
         tables["ontology_attributes"].append((
-            project_hash, _required(attribute, "featureNodeHash"), attribute.get("id"), attribute.get("name"),
+            project_hash, _required(attribute, "featureNodeHash"), _text_or_none(attribute.get("id")), attribute.get("name"),
             attribute.get("type"), nesting.owner, nesting.parent_attribute, nesting.parent_option,
             attribute.get("dynamic"), attribute.get("required"), attribute.get("archived"),
         ))
         for option in attribute.get("options") or []:
             tables["ontology_options"].append((
-                project_hash, _required(option, "featureNodeHash"), option.get("id"), option.get("label"),
+                project_hash, _required(option, "featureNodeHash"), _text_or_none(option.get("id")), option.get("label"),
                 option.get("value"), attribute["featureNodeHash"], option.get("archived"),
             ))
     return tables
@@ -157,6 +157,11 @@ def _required(node: dict, key: str) -> Any:
     if key not in node:
         raise OntologyError(f"ontology node {node.get('id', '?')} has no {key!r}")
     return node[key]
+
+
+def _text_or_none(value: Any) -> str | None:
+    """An attribute's or option's id ("1.2" as the SDK writes it; a hand-written ontology may give 7)."""
+    return None if value is None else str(value)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -1330,6 +1330,21 @@ def test_an_ontology_change_killed_mid_run_is_finished_by_the_next_run(warehouse
         assert snapshot(warehouse) == snapshot(other_warehouse)
 
 
+def test_an_ontology_with_numbers_for_attribute_and_option_ids_loads(warehouse, tmp_path):
+    """A hand-written ontology whose attribute and option ids are numbers (the SDK writes "1.2"): stored as text.
+    Until 2026-11-29 DuckDB's load of the ontology tables failed in a pyarrow traceback."""
+    ontology = json.loads(ONTOLOGY.read_text())
+    attribute = next(a for obj in ontology["objects"] for a in obj.get("attributes") or [] if a.get("options"))
+    attribute["id"], attribute["options"][0]["id"] = 7, 8
+    (tmp_path / "ontology.json").write_text(json.dumps(ontology))
+    result = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(tmp_path / "ontology.json"))
+    assert result.exit_code == 0, result.output
+    assert warehouse.scalar("SELECT uid FROM ontology_attributes WHERE feature_hash = :f",
+                            f=attribute["featureNodeHash"]) == "7"
+    assert warehouse.scalar("SELECT uid FROM ontology_options WHERE feature_hash = :f",
+                            f=attribute["options"][0]["featureNodeHash"]) == "8"
+
+
 def test_status_as_json_for_monitoring(warehouse, tmp_path):
     first = run_cli(warehouse, "sync", "--from-export", str(SAMPLE), "--ontology", str(ONTOLOGY))
     copy = tmp_path / "copy.json"  # another file with the same rows: read, and every row unchanged
