@@ -137,11 +137,12 @@ def _take_ontology(engine: Engine, project_hash: str, ontology: dict | None) -> 
         load.replace_project(connection, {"project_hash": project_hash, "synced_at": utc_now()})
         stored = stored_ontology(connection, project_hash)
         index = stored if ontology is None else build_index(ontology)
-        rederive = ontology_pending(connection, project_hash) or not stored.normalizes_as(index)
+        changed = not stored.normalizes_as(index)
         if ontology is not None:
             load.replace_ontology(connection, project_hash, normalize_ontology(ontology, project_hash), index.fingerprint)
-            # An Encord sync of the project that read another ontology replaces these tables on its next run.
+        if changed:  # an Encord sync of the project fetches its rows again, and puts its own ontology back
             forget_other_ontologies(connection, project_hash, index.fingerprint)
+        rederive = changed or ontology_pending(connection, project_hash)
         if rederive:
             set_ontology_pending(connection, project_hash, True)
     return index, rederive

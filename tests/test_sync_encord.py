@@ -336,6 +336,22 @@ def test_a_filtered_run_during_an_ontology_change_leaves_every_other_row_to_the_
     assert fetched == [[project.rows["image"]["label_hash"]], []]
 
 
+def test_an_export_sync_with_the_same_ontology_leaves_the_encord_sync_incremental(
+        warehouse, encord_emulator, key_path, project, tmp_path):
+    """An export of the project whose --ontology file names every feature as Encord's does (it differs in a field
+    the warehouse does not keep): the next Encord sync fetches again only the row the export wrote (its listing
+    unknown), not every row as after a change of ontology."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    (tmp_path / "ontology.json").write_text(json.dumps({**project.ontology, "description": "exported in March"}))
+    (tmp_path / "export.json").write_text(json.dumps([project.rows["image"]]))
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(tmp_path / "export.json"), "--project-hash", project.hash,
+                                      "--ontology", str(tmp_path / "ontology.json"), *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [project.rows["image"]["label_hash"]]
+
+
 def test_rows_naming_a_feature_deleted_from_the_ontology_are_quarantined_whole(
         warehouse, other_warehouse, encord_emulator, key_path, project):
     """Bus deleted from the project's ontology in Encord (not archived) while the video and the image still use it:
