@@ -507,8 +507,7 @@ class _RowNormalizer:
         for index, part in enumerate(html):
             if not (isinstance(part, dict) and isinstance(part.get("start"), dict) and isinstance(part.get("end"), dict)):
                 raise self.fail(f"{path}.range_html[{index}]", "expected {start: {xpath, offset}, end: {xpath, offset}}")
-            if _too_deep(part):  # kept as raw JSON
-                raise self.fail(f"{path}.range_html[{index}]", _TOO_DEEP)
+            self.raw_json(part, f"{path}.range_html[{index}]")  # kept as raw JSON
         value, value_path = self.range_value(answer, path, kind)
         spans = [(start, end, None) for start, end in joined_ranges(self.ranges(value, value_path, "range bound"))]
         for start, end, html_range in spans + [(None, None, part) for part in html]:
@@ -712,10 +711,25 @@ class _RowNormalizer:
     # ---- small readers
 
     def raw_geometry(self, value: Any, path: str) -> tuple[Any, bool]:
+        """Geometry kept as raw JSON, with the archive's spelling of NaN and infinities (NON_FINITE_TEXT) read
+        back as numbers, as a sync from the source holds them (so `rebuild` equals the sync); and whether all
+        its numbers are finite. Runs once per skeleton, circle, ellipse or bitmask: orjson tells at C speed
+        that there is nothing to read back (it writes a NaN as null), and only then is the value walked."""
+        text = self.raw_json(value, path)
+        if b"null" not in text and b"NaN" not in text and b"Infinity" not in text:
+            return value, True
+        return _read_back(value)
+
+    def raw_json(self, value: Any, path: str) -> bytes:
+        """`value` as orjson writes it (null for an integer past 64 bits); an error naming `path` when it nests
+        deeper than orjson writes (254 levels): such a value failed its chunk's Arrow staging, and with it the
+        whole sync, until 2026-11-29."""
         try:
-            return _raw_geometry(value)
-        except _TooDeep:
-            raise self.fail(path, _TOO_DEEP) from None
+            return orjson.dumps(value)
+        except TypeError as error:  # orjson's JSONEncodeError is one
+            if "Recursion" in str(error):
+                raise self.fail(path, "nested too deep to store as JSON (past 254 levels)") from None
+            return b"null"
 
     def required(self, node: dict, key: str, path: str) -> Any:
         value = node.get(key)
@@ -831,36 +845,6 @@ def joined_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return joined
 
 
-_TOO_DEEP = "nested too deep to store as JSON (past 254 levels)"
-
-
-class _TooDeep(Exception):
-    """A value kept as raw JSON nests deeper than orjson writes (254 levels): Arrow staging failed on it,
-    and with it the whole sync, until 2026-11-29."""
-
-
-def _too_deep(value: Any) -> bool:
-    try:
-        orjson.dumps(value)
-    except orjson.JSONEncodeError as error:
-        return "Recursion" in str(error)
-    return False
-
-
-def _raw_geometry(value: Any) -> tuple[Any, bool]:
-    """Geometry kept as raw JSON, with the archive's spelling of NaN and infinities (NON_FINITE_TEXT) read
-    back as numbers, as a sync from the source holds them (so `rebuild` equals the sync); and whether all
-    its numbers are finite. Runs once per skeleton, circle, ellipse or bitmask: orjson tells at C speed
-    that there is nothing to read back (it writes a NaN as null), and only then is the value walked."""
-    try:
-        text = orjson.dumps(value)
-    except (TypeError, orjson.JSONEncodeError) as error:  # an integer past 64 bits: walked
-        if "Recursion" in str(error):
-            raise _TooDeep from None
-        text = b"null"
-    if b"null" not in text and b"NaN" not in text and b"Infinity" not in text:
-        return value, True
-    return _read_back(value)
 
 
 def _read_back(value: Any) -> tuple[Any, bool]:

@@ -529,15 +529,18 @@ def test_an_ontology_or_a_folder_nested_too_deep_is_one_line(warehouse, tmp_path
     assert result.stderr.startswith(f"encord-warehouse: {tmp_path / 'ontology.json'}: ontology is not valid JSON: "
                                     "depth limit exceeded: line 1 column ")
     folder = tmp_path / "deep"
-    here = folder
-    here.mkdir()
-    for _ in range(1100):  # os.makedirs itself recurses per level
-        here = here / "d"
-        here.mkdir()
-    (here / "rows.json").write_text(json.dumps(sample_rows()[:1]))
-    result = CliRunner().invoke(cli, ["sync", "--from-export", str(folder), *warehouse.cli_args])
-    assert (result.exit_code, result.stderr.splitlines()[-1]) == (
-        2, f"encord-warehouse: {folder}: its folders nest too deep to list (about 1,000 levels)")
+    levels = [folder, *(folder / ("d/" * depth).rstrip("/") for depth in range(1, 1101))]
+    for level in levels:  # os.makedirs, and shutil.rmtree (pytest's clean-up of tmp_path), recurse per level
+        level.mkdir()
+    (levels[-1] / "rows.json").write_text(json.dumps(sample_rows()[:1]))
+    try:
+        result = CliRunner().invoke(cli, ["sync", "--from-export", str(folder), *warehouse.cli_args])
+        assert (result.exit_code, result.stderr.splitlines()[-1]) == (
+            2, f"encord-warehouse: {folder}: its folders nest too deep to list (about 1,000 levels)")
+    finally:
+        (levels[-1] / "rows.json").unlink()
+        for level in reversed(levels):
+            level.rmdir()
 
 
 def test_a_raw_json_value_or_an_ontology_nested_past_what_orjson_writes_is_one_line(warehouse, tmp_path):
