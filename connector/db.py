@@ -81,6 +81,10 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         path = "/".join(filter(None, [parsed.host, parsed.database]))
         raise WarehouseError(f"{parsed.render_as_string(hide_password=True)} names a host, not a file: "
                              f"a DuckDB file is duckdb:///{path} (three slashes)")
+    if dialect == "duckdb" and parsed.database in (None, "", ":memory:"):
+        raise WarehouseError("the warehouse URL names an in-memory DuckDB, gone when the "
+                             "command ends (and each connection would see its own): give a file, "
+                             "e.g. duckdb:///encord.duckdb")
     if schema and dialect != "postgresql":
         raise WarehouseError("--schema applies to Postgres only; a DuckDB warehouse is one file")
     if dialect == "duckdb" and (must_exist or read_only):
@@ -179,8 +183,6 @@ def _setting(connection, name: str) -> str:
 def _check_exists(database: str | None) -> None:
     """A file that is not there is "run sync first"; one that cannot be looked at (a folder on the way the user
     may not enter, a name too long) says why, where "run sync first" would send the user the wrong way."""
-    if not database or database == ":memory:":
-        return
     try:
         os.stat(database)
     except FileNotFoundError:

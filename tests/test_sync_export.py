@@ -1477,6 +1477,8 @@ def test_jobs_on_what_a_sync_loaded_refuse_a_warehouse_never_synced_and_create_n
     ("/data/labels.duckdb", "'/data/labels.duckdb' is not a warehouse URL: a DuckDB file is duckdb:////data/labels.duckdb"),
     ("duckdb://data/labels.duckdb",
      "duckdb://data/labels.duckdb names a host, not a file: a DuckDB file is duckdb:///data/labels.duckdb (three slashes)"),
+    *[(memory, "the warehouse URL names an in-memory DuckDB, gone when the command ends (and each connection "
+       "would see its own): give a file, e.g. duckdb:///encord.duckdb") for memory in ("duckdb:///:memory:", "duckdb://")],
     ("postgresql://me:s3cret@db.internal:port/analytics", "the warehouse URL cannot be parsed (not shown: it may hold a "
      "password); use duckdb:///PATH or postgresql://USER@HOST/DATABASE"),
     ("postgresql+pg8000://me:s3cret@db.internal/analytics", "postgresql+pg8000://me:***@db.internal/analytics: its "
