@@ -22,7 +22,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, Table, func, insert, literal_column, select, text
+from sqlalchemy import Connection, Engine, Table, TableClause, func, insert, literal_column, select, text
+from sqlalchemy import column as sql_column, table as sql_table
 
 from connector import migrate, schema
 from connector.crashpoint import crash_point
@@ -52,6 +53,7 @@ def optimize(engine: Engine, range_rows: int = RANGE_ROWS) -> list[TableOptimize
     """Every label table optimized, one at a time (on DuckDB, one transaction each)."""
     migrate.upgrade(engine, synced_only=True)
     duckdb = dialect_of(engine) == "duckdb"
+    (_refuse_unique_indexes if duckdb else _refuse_tables_not_owned)(engine)
     done = []
     for table in TABLES:
         started = time.perf_counter()
@@ -75,23 +77,45 @@ def label_row_order(table: Table) -> list[str]:
 def _sort_duckdb(engine: Engine, table: Table, range_rows: int) -> int:
     rowid = literal_column("rowid")
     with engine.begin() as connection:
-        last, count = connection.execute(select(func.max(rowid), func.count()).select_from(table)).one()
+        live = _as_stored(connection, table.name)
+        last, count = connection.execute(select(func.max(rowid), func.count()).select_from(live)).one()
         if not count:
             return 0
-        order = [table.c[name] for name in label_row_order(table)]
+        order = [live.c[name] for name in label_row_order(table)]
         copied = 0
         for low, high in _ranges(_label_hash_bounds(connection, -(-count // range_rows))):
-            rows = select(table).where(rowid <= last)
+            rows = select(live).where(rowid <= last)
             if low is not None:
-                rows = rows.where(table.c.label_hash >= low)
+                rows = rows.where(live.c.label_hash >= low)
             if high is not None:
-                rows = rows.where(table.c.label_hash < high)
-            copied += connection.execute(insert(table).from_select(list(table.columns), rows.order_by(*order))).rowcount
-        deleted = connection.execute(table.delete().where(rowid <= last)).rowcount
+                rows = rows.where(live.c.label_hash < high)
+            copied += connection.execute(insert(live).from_select(list(live.columns), rows.order_by(*order))).rowcount
+        deleted = connection.execute(live.delete().where(rowid <= last)).rowcount
         if copied != deleted:
             raise OptimizeError(f"{table.name}: {copied} rows copied in order but {deleted} taken out; rolled back")
         crash_point("optimize")
     return deleted
+
+
+def _as_stored(connection: Connection, table_name: str) -> TableClause:
+    """The table with the columns it has in the file: one a user added to it is copied too, not left NULL."""
+    names = connection.execute(text(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = :table AND schema_name = current_schema() "
+        "AND database_name = current_database() ORDER BY column_index"), {"table": table_name}).scalars()
+    return sql_table(table_name, *(sql_column(name) for name in names))
+
+
+def _refuse_unique_indexes(engine: Engine) -> None:
+    """A unique index a user put on a label table (ours have none on DuckDB) fails the rewrite on the first row:
+    DuckDB checks it against the copy made beside each row, even with the index dropped in the same transaction."""
+    with engine.connect() as connection:
+        unique = connection.execute(text(
+            "SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND schema_name = current_schema() "
+            "AND database_name = current_database() AND list_contains(:tables, table_name) ORDER BY ALL"),
+            {"tables": [table.name for table in TABLES]}).first()
+    if unique:
+        raise WarehouseError(f"optimize rewrites table {unique[0]}, and DuckDB holds its unique index {unique[1]} "
+                             "against the rows being rewritten: drop the index, run optimize, then create it again")
 
 
 def _ranges(bounds: list[str]) -> list[tuple[str | None, str | None]]:
@@ -109,6 +133,23 @@ def _label_hash_bounds(connection: Connection, parts: int) -> list[str]:
     numbered = select(branches.c.label_hash, func.row_number().over(order_by=branches.c.label_hash).label("n")).subquery()
     query = select(numbered.c.label_hash).where(numbered.c.n % step == 0).order_by(numbered.c.label_hash)
     return list(connection.execute(query).scalars())[:parts - 1]
+
+
+def _refuse_tables_not_owned(engine: Engine) -> None:
+    """Postgres skips a table the role may not vacuum with a warning only, VACUUM succeeding: optimize would
+    report every table done with none vacuumed. The rule is the server's (its owner's role or the database's;
+    from Postgres 17 also the MAINTAIN privilege)."""
+    maintain = " AND NOT has_table_privilege(c.oid, 'MAINTAIN')" if engine.dialect.server_version_info >= (17,) else ""
+    with engine.connect() as connection:
+        refused = connection.execute(text(
+            "SELECT t.name, pg_get_userbyid(c.relowner) FROM unnest(CAST(:tables AS text[])) AS t(name) "
+            "JOIN pg_class AS c ON c.oid = to_regclass(quote_ident(t.name)) "
+            "JOIN pg_database AS d ON d.datname = current_database() "
+            f"WHERE NOT pg_has_role(c.relowner, 'USAGE') AND NOT pg_has_role(d.datdba, 'USAGE'){maintain} "
+            "ORDER BY t.name"), {"tables": [table.name for table in TABLES]}).first()
+    if refused:
+        raise WarehouseError(f"optimize vacuums the label tables, and Postgres lets only a table's owner do so: "
+                             f"table {refused[0]} is owned by {refused[1]}; run optimize as {refused[1]}")
 
 
 def _vacuum_postgres(engine: Engine, table: Table) -> int:

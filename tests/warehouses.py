@@ -36,6 +36,11 @@ class Warehouse:
         with self.engine.connect() as connection:
             return connection.execute(text(sql), params).scalar()
 
+    def execute(self, sql: str, **params) -> None:
+        """One statement, committed (DDL or DML a user runs on the warehouse)."""
+        with self.engine.begin() as connection:
+            connection.execute(text(sql), params)
+
 
 def new_postgres_warehouse(url: str) -> Warehouse:
     """A warehouse in a fresh schema of the Postgres server at `url`."""

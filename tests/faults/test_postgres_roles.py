@@ -148,3 +148,26 @@ def test_a_database_not_encoded_in_utf8_is_refused_in_one_line_before_anything_i
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
+
+
+def test_optimize_by_a_role_that_does_not_own_the_tables_is_refused_not_reported_done(synced, role, admin):
+    """Postgres skips a table the role may not vacuum with a warning, VACUUM succeeding: optimize printed
+    "vacuumed and analyzed" for every table and vacuumed none. A member of the owner's role may."""
+    url, name = role
+    owner = synced.scalar("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('objects')")
+    with admin.connect() as connection:
+        connection.execute(text(f'GRANT USAGE ON SCHEMA "{synced.schema}" TO "{name}"'))
+        connection.execute(text(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{synced.schema}" TO "{name}"'))
+    scheduled = ["--db", url, "--schema", synced.schema]
+    refused = run(scheduled, "optimize", expect=2)
+    assert refused.output == ("encord-warehouse: optimize vacuums the label tables, and Postgres lets only a table's "
+                              f"owner do so: table attributes is owned by {owner}; run optimize as {owner}\n")
+    assert synced.scalar("SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                         "AND last_vacuum IS NOT NULL") == 0
+
+    with admin.connect() as connection:
+        connection.execute(text(f'GRANT "{owner}" TO "{name}"'))
+    done = run(scheduled, "optimize").output
+    assert "objects: 83 rows vacuumed and analyzed" in done
+    assert synced.scalar("SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                         "AND relname = 'objects' AND last_vacuum IS NOT NULL") == 1
