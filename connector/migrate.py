@@ -12,7 +12,7 @@ from sqlalchemy import Engine, inspect, text
 from connector.db import WarehouseError, create_schema_if_missing
 from connector.shipped import MIGRATIONS_DIR
 
-SCHEMA_REVISION = "0016"
+SCHEMA_REVISION = "0017"
 """The newest migration's revision (migrations/versions/); a test checks it is Alembic's head."""
 
 

@@ -5,6 +5,9 @@ exist is not created by a command that only reads."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -57,6 +60,14 @@ def run(db_args, *args, expect=0):
     result = CliRunner().invoke(cli, [*args, *db_args], catch_exceptions=False)
     assert result.exit_code == expect, result.output
     return result
+
+
+def alembic(url, *args):
+    environment = {**os.environ, "ENCORD_WAREHOUSE_DB": url}
+    environment.pop("ENCORD_WAREHOUSE_SCHEMA", None)
+    result = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=ROOT, env=environment, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def schema_exists(admin, schema) -> bool:
@@ -171,3 +182,40 @@ def test_optimize_by_a_role_that_does_not_own_the_tables_is_refused_not_reported
     assert "objects: 83 rows vacuumed and analyzed" in done
     assert synced.scalar("SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema() "
                          "AND relname = 'objects' AND last_vacuum IS NOT NULL") == 1
+
+
+def test_frame_labels_range_reads_its_own_schema_whoever_calls_it(admin, postgres_url, role):
+    """A warehouse made without --schema lands in public; until 0017 its function kept the default search_path
+    as written, `"$user", public`, and an analyst whose own schema holds a `frame_labels` (a dbt model) got that
+    one's rows from public.frame_labels_range. Down to 0016 shows the old pin; up again, the new one."""
+    url, name = role
+    database = f"enc_range_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {database}"))
+    warehouse_url = make_url(postgres_url).set(database=database).render_as_string(hide_password=False)
+    try:
+        run(["--db", warehouse_url], "sync", *SAMPLE)
+        owner = create_engine(warehouse_url, isolation_level="AUTOCOMMIT")
+        with owner.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{name}" AUTHORIZATION "{name}"'))
+            connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{name}"'))
+            title, frame = connection.execute(text(
+                "SELECT data_title, min(frame) FROM frame_labels GROUP BY 1 ORDER BY 1 LIMIT 1")).one()
+            expected = connection.scalar(text("SELECT count(*) FROM frame_labels WHERE data_title = :t AND frame = :f"),
+                                         {"t": title, "f": frame})
+        analyst = create_engine(make_url(warehouse_url).set(username=name), isolation_level="AUTOCOMMIT")
+        with analyst.connect() as connection:  # the analyst's model, first on its search_path ("$user")
+            connection.execute(text(f'CREATE TABLE "{name}".frame_labels AS SELECT * FROM public.frame_labels LIMIT 0'))
+            ranged = text("SELECT count(*) FROM public.frame_labels_range(:t, :f, :f)")
+            assert expected > 0 and connection.scalar(ranged, {"t": title, "f": frame}) == expected
+
+
+            alembic(warehouse_url, "downgrade", "0016")  # 0002's pin: the analyst's table
+            assert connection.scalar(ranged, {"t": title, "f": frame}) == 0
+            alembic(warehouse_url, "upgrade", "head")
+            assert connection.scalar(ranged, {"t": title, "f": frame}) == expected
+        analyst.dispose()
+        owner.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
