@@ -56,4 +56,15 @@ def error_line(error: BaseException) -> str:
     """An exception as commands print it and sync_runs keeps it: one line, secrets redacted; for a database
     error the driver's own words, without SQLAlchemy's statement, parameters and link."""
     text = str(getattr(error, "orig", None) or error).strip()
-    return redact(text.splitlines()[0]) if text else type(error).__name__
+    if not text:
+        return type(error).__name__
+    return redact(text.splitlines()[0] + _dependent_objects(getattr(error, "orig", None)))
+
+
+def _dependent_objects(driver_error) -> str:
+    """Postgres names what stands in the way of a DROP (a user's view on one of ours) in its detail, which the
+    first line leaves out; without the names the user cannot act."""
+    diagnostic = getattr(driver_error, "diag", None)
+    if getattr(diagnostic, "sqlstate", None) != "2BP01" or not diagnostic.message_detail:
+        return ""
+    return f" ({'; '.join(diagnostic.message_detail.splitlines())}): drop them, run this again, then create them again"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import JSON, insert, select
+from sqlalchemy.engine import make_url
 from sqlalchemy import column as sa_column, table as sa_table
 
 from connector import migrate, schema
@@ -303,3 +304,20 @@ def test_an_upgrade_replaces_changed_views_in_place_keeping_analysts_views_and_g
         assert ungranted == []
     alembic(warehouse, "downgrade", "0012")  # and back, in place too
     assert {name: warehouse.scalar(f"SELECT COUNT(*) FROM {name}") for name in analyst_views} == before
+
+
+def test_postgres_an_upgrade_a_users_view_stands_in_the_way_of_names_it_and_changes_nothing(postgres_warehouse):
+    """0005 moves branches.raw to raw_label_rows; an analyst's view on that column makes Postgres refuse the
+    DROP. The line named no view (the server says which in its detail): now it names it and what to do."""
+    warehouse = postgres_warehouse
+    assert CliRunner().invoke(cli, ["sync", "--from-export", str(ROOT / "examples/sample_export.json"),
+                                    *warehouse.cli_args]).exit_code == 0
+    alembic(warehouse, "downgrade", "0004")
+    warehouse.execute("CREATE VIEW my_raw AS SELECT label_hash, raw FROM branches")
+    result = CliRunner().invoke(cli, ["migrate", *warehouse.cli_args])
+    assert (result.exit_code, result.stderr) == (2, (
+        f"encord-warehouse: warehouse {make_url(warehouse.url).render_as_string()}: cannot drop column raw of table "
+        "branches because other objects depend on it (view my_raw depends on column raw of table branches): drop "
+        "them, run this again, then create them again\n"))
+    assert migrate.current_revision(warehouse.engine) == "0004"
+    assert warehouse.scalar("SELECT count(*) FROM my_raw") == 10
