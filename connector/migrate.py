@@ -10,12 +10,16 @@ from __future__ import annotations
 from sqlalchemy import Engine, inspect, text
 
 from connector.db import WarehouseError, create_schema_if_missing
+from connector.schema import metadata
 from connector.shipped import MIGRATIONS_DIR
 
 SCHEMA_REVISION = "0017"
 """The newest migration's revision (migrations/versions/); a test checks it is Alembic's head."""
 
 
+OUR_MARKS = {"branches", "sync_runs", "sync_state"}
+"""Tables of the first migration that tell a warehouse from a schema holding other tables of those names."""
+OWN_PLACE = "give encord-warehouse a Postgres schema (--schema) or a DuckDB file of its own"
 EMPTY_WAREHOUSE = "the warehouse is empty: run `encord-warehouse sync` (or `migrate`) first"
 NO_REVISION = ("the warehouse holds encord-warehouse's tables but no record of their schema revision (its "
                "alembic_version table is missing or empty): restore it, or record the revision the tables are at "
@@ -27,15 +31,18 @@ def upgrade(engine: Engine, revision: str = "head", *, synced_only: bool = False
     extract-frames): a warehouse never migrated is an error, not new tables in a mistyped database or
     schema (a missing DuckDB file is refused before this, see create_warehouse_engine)."""
     current = current_revision(engine)
-    if current is None and _has_label_tables(engine):  # not empty: migrating would fail on a table that exists
-        raise WarehouseError(NO_REVISION)
-    if current is None and synced_only:
-        raise WarehouseError(EMPTY_WAREHOUSE)
+    if current is None:
+        _refuse_tables_in_the_way(engine)
+        if synced_only:
+            raise WarehouseError(EMPTY_WAREHOUSE)
     if revision == "head" and current == SCHEMA_REVISION:
         return
     from alembic import command
 
     if current is not None and current not in _known_revisions():
+        if not _holds_our_tables(_table_names(engine)):
+            raise WarehouseError(f"the warehouse's alembic_version table is another application's (revision {current}, "
+                                 f"not one of encord-warehouse's): {OWN_PLACE}")
         raise WarehouseError(f"the warehouse's tables are at schema revision {current}, which this encord-warehouse "
                              f"does not know (its newest is {SCHEMA_REVISION}): a newer version migrated them; "
                              "upgrade encord-warehouse")
@@ -60,9 +67,24 @@ def current_revision(engine: Engine) -> str | None:
     return versions[0] if versions else None
 
 
-def _has_label_tables(engine: Engine) -> bool:
+def _refuse_tables_in_the_way(engine: Engine) -> None:
+    """A warehouse with no revision recorded must hold none of the tables its first migration creates, which
+    would fail on the first that exists: ours (the record lost) or another application's of the same name."""
+    names = _table_names(engine)
+    if _holds_our_tables(names):
+        raise WarehouseError(NO_REVISION)
+    if taken := sorted(names & set(metadata.tables)):
+        raise WarehouseError(f"the warehouse already holds tables of the names encord-warehouse's have ({', '.join(taken)}) "
+                             f"that are not its own: {OWN_PLACE}")
+
+
+def _table_names(engine: Engine) -> set[str]:
     with engine.connect() as connection:
-        return inspect(connection).has_table("branches")
+        return set(inspect(connection).get_table_names())
+
+
+def _holds_our_tables(names: set[str]) -> bool:
+    return OUR_MARKS <= names
 
 
 def _known_revisions() -> set[str]:

@@ -17,6 +17,7 @@ from sqlalchemy import column as sa_column, table as sa_table
 
 from connector import migrate, schema
 from connector.cli import cli
+from connector.db import create_schema_if_missing
 from sync_helpers import SYNC_TABLES, last_run, run_sync, snapshot
 from test_bad_input import KEPT, classification_range_to, last_frame, write
 from conftest import sample_rows
@@ -321,3 +322,29 @@ def test_postgres_an_upgrade_a_users_view_stands_in_the_way_of_names_it_and_chan
         "them, run this again, then create them again\n"))
     assert migrate.current_revision(warehouse.engine) == "0004"
     assert warehouse.scalar("SELECT count(*) FROM my_raw") == 10
+
+
+def test_a_schema_holding_another_applications_tables_is_refused_naming_them_and_left_as_it_is(warehouse):
+    """A shared schema (Postgres's public): a team's own `projects` table, or another Alembic application's
+    alembic_version. The first failed in the first migration's CREATE TABLE; the second read as a warehouse
+    migrated by a newer encord-warehouse, with "upgrade encord-warehouse" as the advice."""
+    sync = ["sync", "--from-export", str(ROOT / "examples/sample_export.json"), *warehouse.cli_args]
+    create_schema_if_missing(warehouse.engine)
+    warehouse.execute("CREATE TABLE projects (id INTEGER, name VARCHAR(20))")
+    warehouse.execute("INSERT INTO projects VALUES (1, 'roadmap')")
+    result = CliRunner().invoke(cli, sync)
+    assert (result.exit_code, result.stderr) == (2, (
+        "encord-warehouse: the warehouse already holds tables of the names encord-warehouse's have (projects) that "
+        "are not its own: give encord-warehouse a Postgres schema (--schema) or a DuckDB file of its own\n"))
+    warehouse.execute("DROP TABLE projects")
+
+    warehouse.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    warehouse.execute("INSERT INTO alembic_version VALUES ('3f2a9c1b7d4e')")
+    for command in (sync, ["migrate", *warehouse.cli_args]):
+        result = CliRunner().invoke(cli, command)
+        assert (result.exit_code, result.stderr) == (2, (
+            "encord-warehouse: the warehouse's alembic_version table is another application's (revision "
+            "3f2a9c1b7d4e, not one of encord-warehouse's): give encord-warehouse a Postgres schema (--schema) or a "
+            "DuckDB file of its own\n")), command
+    assert warehouse.rows("SELECT version_num FROM alembic_version") == [("3f2a9c1b7d4e",)]
+    assert warehouse.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()") == 1
