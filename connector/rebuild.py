@@ -12,10 +12,12 @@ sync_errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from connector import load, migrate, schema
+from connector import stage as staging
 from connector.db import capped_memory
 from connector.failures import RowFailure
 from connector.normalize import LabelRowError, RowContext, content_fingerprint, merge_label_rows, normalize_label_row
@@ -70,10 +72,33 @@ def rebuild_rows(engine: Engine, work: list[tuple[str, str]], run_id: str, stats
     unchanged when its file comes back, and an Encord row, whose listing fields the warehouse keeps only in part,
     has none, so the next fetch rewrites it."""
     failures = []
-    for start in range(0, len(work), batch_size):
+    with engine.connect() as connection:
+        sizes = _archived_bytes(connection)
+    for batch in _batches(work, sizes, batch_size):
         with engine.begin() as connection:
-            failures += _rebuild_batch(connection, work[start:start + batch_size], run_id, stats, ontology)
+            failures += _rebuild_batch(connection, batch, run_id, stats, ontology)
     return failures
+
+
+def _archived_bytes(connection: Connection) -> dict[str, int]:
+    """About how many bytes of JSON each label row's archive holds, counted in parts without reading them."""
+    raw = schema.raw_label_rows
+    counted = select(raw.c.label_hash, func.count()).group_by(raw.c.label_hash)
+    return {label_hash: parts * staging.ARCHIVE_PART_BYTES for label_hash, parts in connection.execute(counted)}
+
+
+def _batches(work: list[tuple[str, str]], sizes: dict[str, int], size: int) -> Iterator[list[tuple[str, str]]]:
+    """Batches of at most `size` label rows and about staging.BATCH_BYTES of archived JSON, as a sync's: 500 label
+    rows of megabytes each were held at once (4.8 GB for 300 rows of 2.4 MB)."""
+    batch, volume = [], 0
+    for item in work:
+        batch.append(item)
+        volume += sizes.get(item[1], 0)
+        if len(batch) >= size or volume >= staging.BATCH_BYTES:
+            yield batch
+            batch, volume = [], 0
+    if batch:
+        yield batch
 
 
 def label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:

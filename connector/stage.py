@@ -63,6 +63,9 @@ def combine(batches: list[StagedBatch]) -> StagedBatch:
     return StagedBatch(tables, [h for batch in batches for h in batch.label_hashes], list(last))
 
 
+BATCH_BYTES = 16 << 20
+"""A transaction (of a sync or a rebuild) also closes at this much label-row JSON. Larger transactions let DuckDB
+write whole row groups straight to the file instead of through its log; this bounds the memory they take."""
 ARCHIVE_PART_BYTES = 32_000
 """raw_label_rows.json_text holds a label row's JSON in parts of at most this many bytes (schema.py says why)."""
 

@@ -33,6 +33,7 @@ from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
 from connector.resolve import ExportListing, RunDid, open_problems, resolve_problems
 from connector.sources.export import STDIN, Export, as_text, in_export_file, list_export, read_ontology
+from connector import stage
 from connector.stage import add_archive, combine
 from connector.state import (
     Run,
@@ -57,9 +58,6 @@ log = logging.getLogger("encord_warehouse.sync")
 _ARCHIVE_COLUMNS = schema.column_specs([schema.raw_label_rows])
 
 DEFAULT_BATCH_SIZE = 500
-BATCH_BYTES = 16 << 20
-"""A transaction also closes at this much label-row JSON. Larger transactions let DuckDB write whole row
-groups straight to the file instead of through its log; this bounds the memory they take."""
 CHUNK_BYTES = 2 << 20
 """Label-row JSON normalized at a time by one process: parsed, it takes about six times this."""
 
@@ -325,7 +323,7 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
 
 
 def _batches(rows: Iterable[ChunkRow], size: int) -> Iterator[list[ChunkRow]]:
-    """Batches of at most `size` label rows and about BATCH_BYTES of JSON, so memory stays bounded
+    """Batches of at most `size` label rows and about stage.BATCH_BYTES of JSON, so memory stays bounded
     however large the label rows are. A label row that comes again (an export that has it twice)
     starts a new batch: the later one replaces the earlier."""
     batch: list[ChunkRow] = []
@@ -338,7 +336,7 @@ def _batches(rows: Iterable[ChunkRow], size: int) -> Iterator[list[ChunkRow]]:
         batch.append(row)
         label_hashes.add(row.label_hash)
         volume += row.size
-        if len(batch) >= size or volume >= BATCH_BYTES:
+        if len(batch) >= size or volume >= stage.BATCH_BYTES:
             yield batch
             batch, label_hashes, volume = [], set(), 0
     if batch:

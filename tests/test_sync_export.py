@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text, update
 
-from connector import migrate, schema, sync
+from connector import migrate, schema, stage, sync
 from connector.cli import cli
 from connector.db import DUCKDB_MEMORY_LIMIT, create_schema_if_missing, create_warehouse_engine
 from connector.frames.job import extract_frames
@@ -335,7 +335,7 @@ def test_many_workers_start_no_more_processes_than_the_chunks_in_flight(warehous
     are in flight at once (the one writing and the one read next), and a process starts only for a
     chunk that finds none idle."""
     monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
-    monkeypatch.setattr(sync, "BATCH_BYTES", 250_000)
+    monkeypatch.setattr(stage, "BATCH_BYTES", 250_000)
     before = children()
     started: list[int] = []
     result = sync_export(warehouse.engine, ExportSyncConfig(str(SAMPLE), "proj", str(ONTOLOGY), workers=64),
@@ -365,7 +365,7 @@ def test_worker_processes_load_what_the_sync_process_loads(warehouse, other_ware
     path = tmp_path / "export.json"
     path.write_text(json.dumps([rows[0], edited, *rows[1:], *branches, bad, with_nan], allow_nan=True))
     monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
-    monkeypatch.setattr(sync, "BATCH_BYTES", 250_000)
+    monkeypatch.setattr(stage, "BATCH_BYTES", 250_000)
 
     with caplog.at_level(logging.INFO, logger="encord_warehouse.sync"):
         pooled = sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=2))
@@ -505,7 +505,7 @@ def test_a_worker_that_dies_fails_the_run_and_the_next_run_converges(warehouse, 
     path = tmp_path / "export.json"
     path.write_text(json.dumps(rows))
     monkeypatch.setattr(sync, "CHUNK_BYTES", 40_000)
-    monkeypatch.setattr(sync, "BATCH_BYTES", 250_000)
+    monkeypatch.setattr(stage, "BATCH_BYTES", 250_000)
     monkeypatch.setenv("ENCORD_WAREHOUSE_TEST_KILL_AT", "prepare:3")  # read by each worker process as it starts
     with pytest.raises(WorkerError, match=r"^a worker process ended unexpectedly \(exit code -9\)$"):
         sync_export(warehouse.engine, ExportSyncConfig(str(path), "proj", str(ONTOLOGY), workers=2))
