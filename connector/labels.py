@@ -116,14 +116,19 @@ def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
 
 
 def vertex_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
+    """The vertices of the selected frames, asked for by label hash: the databases carry a constant label_hash
+    into the view's unnesting, where the title alone had every vertex of the warehouse unnested."""
     where, params, expanding = query.where()
     sql = text(
         "SELECT label_hash, object_hash, frame, polygon_index, ring_index, vertex_index, x_px, y_px "
-        "FROM object_vertices_px WHERE " + where + " "
+        "FROM object_vertices_px WHERE label_hash IN :label_hashes AND " + where + " "
         "ORDER BY " + _bytewise(engine, "label_hash", "object_hash") + ", frame, polygon_index, ring_index, vertex_index"
-    ).bindparams(*expanding)
+    ).bindparams(*expanding, bindparam("label_hashes", expanding=True))
+    unit_params, unit_clauses = query.data_unit_where()
     with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(sql, params).mappings()]
+        label_hashes = connection.execute(text("SELECT label_hash FROM label_rows WHERE " + " AND ".join(unit_clauses)),
+                                          unit_params).scalars().all()
+        return [dict(row) for row in connection.execute(sql, {**params, "label_hashes": label_hashes}).mappings()]
 
 
 def labels_by_frame(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
