@@ -7,6 +7,8 @@ SCHEMA_REVISION, as on every scheduled run but the first after an upgrade, costs
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Engine, inspect, text
 
 from connector.db import WarehouseError, create_schema_if_missing
@@ -47,15 +49,20 @@ def upgrade(engine: Engine, revision: str = "head", *, synced_only: bool = False
                              f"does not know (its newest is {SCHEMA_REVISION}): a newer version migrated them; "
                              "upgrade encord-warehouse")
     create_schema_if_missing(engine)
-    with engine.begin() as connection:
+    with _ALEMBIC, engine.begin() as connection:
         command.upgrade(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
-    with engine.begin() as connection:
+    with _ALEMBIC, engine.begin() as connection:
         command.downgrade(_config(connection), revision)
+
+
+_ALEMBIC = threading.Lock()
+"""Alembic's context and `op` are module globals: two threads migrating at once (two first syncs into two
+warehouses, in Dagster's or a web app's threads) ran each other's statements on the wrong connection."""
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -16,7 +16,6 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
@@ -181,7 +180,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
     Destination(config.dest, config.storage_options).check()  # a bad dest or media root fails before any work
     if config.media_root:
         check_media_root(config.media_root, config.storage_options)
-    _ensure_migrated(engine)
+    migrate.upgrade(engine, synced_only=True)
     run_id = start_run(engine, FRAMES_SOURCE, config.project_hash)
     result = ExtractFramesResult(run_id)
     try:
@@ -210,14 +209,6 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
     return result
 
 
-_MIGRATING = threading.Lock()
-
-
-def _ensure_migrated(engine: Engine) -> None:
-    """Upgrade when behind; Alembic's module-level context is not thread-safe, so threads of
-    one process (several workers in one program) take turns."""
-    with _MIGRATING:
-        migrate.upgrade(engine, synced_only=True)
 
 
 class _Progress:

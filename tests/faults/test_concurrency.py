@@ -7,12 +7,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import CLI, ROOT, reference_snapshot, spawn_sync
 from connector import migrate
+from connector.sync import ExportSyncConfig, sync_export
 from sync_helpers import SYNC_TABLES, run_sync, snapshot
 from test_kill import hold_label_row_request
 from tests.media import make_video
@@ -224,3 +227,22 @@ def test_status_and_labels_wait_for_a_writer_to_close_the_file(warehouse, loaded
     assert holder.wait() == 0
     assert readers == [(0, stdout, "") for stdout in loaded_sample]  # the writer's delete never committed
     assert writer_ended_first == (warehouse.dialect == "duckdb")
+
+
+def test_first_syncs_into_two_warehouses_in_two_threads_of_one_process(warehouse, other_warehouse):
+    """Dagster, Prefect or a web app runs syncs in threads. Alembic's context is a module global: two first
+    syncs migrating at once ran each other's statements on the wrong connection and both failed (KeyError:
+    'script', "Table attributes already exists", "relation branches does not exist"), every time."""
+    config = ExportSyncConfig(str(ROOT / "examples" / "sample_export.json"), "p",
+                              str(ROOT / "examples" / "ontology.json"), workers=0)
+    barrier = threading.Barrier(2)
+
+    def first_sync(into):
+        barrier.wait()
+        return sync_export(into.engine, config)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(first_sync, [warehouse, other_warehouse]))
+    assert [(result.stats.inserted, result.stats.failed) for result in results] == [(10, 0), (10, 0)]
+    assert snapshot(warehouse, SYNC_TABLES) == snapshot(other_warehouse, SYNC_TABLES)
+    assert {migrate.current_revision(into.engine) for into in (warehouse, other_warehouse)} == {migrate.head_revision()}
