@@ -4,6 +4,7 @@ once, and a migration while an old-version sync holds the warehouse lock."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -13,11 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import CLI, ROOT, reference_snapshot, spawn_sync
+from conftest import CLI, ROOT, reference_snapshot, sample_rows, spawn_sync
 from connector import migrate
+from connector.db import create_warehouse_engine
+from connector.lock import warehouse_lock
 from connector.sync import ExportSyncConfig, sync_export
 from sync_helpers import SYNC_TABLES, run_sync, snapshot
+from test_bad_input import write
 from test_kill import hold_label_row_request
+from tests.encord_emulator import clone_row
 from tests.media import make_video
 from tests.test_frames_job import PROJECT, label_row
 
@@ -246,3 +251,44 @@ def test_first_syncs_into_two_warehouses_in_two_threads_of_one_process(warehouse
     assert [(result.stats.inserted, result.stats.failed) for result in results] == [(10, 0), (10, 0)]
     assert snapshot(warehouse, SYNC_TABLES) == snapshot(other_warehouse, SYNC_TABLES)
     assert {migrate.current_revision(into.engine) for into in (warehouse, other_warehouse)} == {migrate.head_revision()}
+
+
+def _sync_in_child(warehouse, export, results):
+    try:
+        engine = create_warehouse_engine(warehouse.url, warehouse.schema)
+        with warehouse_lock(engine, wait_seconds=0):
+            result = sync_export(engine, ExportSyncConfig(str(export), "p2", workers=0))
+        results.put(("synced", result.stats.inserted))
+    except BaseException as error:  # noqa: BLE001  reported to the parent, which asserts on it
+        results.put((type(error).__name__, str(error)))
+
+
+def test_a_process_forked_while_the_warehouse_is_open(warehouse, tmp_path):
+    """Airflow's LocalExecutor and Celery fork the process that holds the engine. On DuckDB the child got the parent's
+    DuckDB instance from DuckDB's cache, synced with no lock in its way, and the parent's copy later wrote its stale
+    state over the child's rows (or the child crashed on the parent's pooled connection): now the child is refused
+    the file in one line. Disposed before the fork, the file is the child's to open. Postgres shares nothing."""
+    assert sync_export(warehouse.engine, ExportSyncConfig(str(ROOT / "examples" / "sample_export.json"))).stats.inserted == 10
+    export = write(tmp_path, "more.jsonl", [clone_row(row) for row in sample_rows()[:3]])
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+
+    def forked_sync():
+        child = fork.Process(target=_sync_in_child, args=(warehouse, export, results))
+        child.start()
+        child.join(120)
+        assert child.exitcode == 0
+        return results.get(timeout=5)
+
+    if warehouse.dialect == "duckdb":
+        path = warehouse.url.removeprefix("duckdb:///")
+        assert forked_sync() == ("WarehouseError", (
+            f"the DuckDB file {path} was open in process {os.getpid()} when it forked this one, and DuckDB cannot share "
+            "it with a forked process: dispose of the engine (engine.dispose()) before forking, or start processes "
+            "with spawn"))
+        assert warehouse.scalar("SELECT count(*) FROM branches") == 10  # the parent reads and writes on
+        assert sync_export(warehouse.engine, ExportSyncConfig(str(export), "p3", workers=0)).stats.inserted == 3
+        warehouse.engine.dispose()
+        export = write(tmp_path, "later.jsonl", [clone_row(row) for row in sample_rows()[:3]])
+    assert forked_sync() == ("synced", 3)
+    assert warehouse.scalar("SELECT count(*) FROM branches") == (16 if warehouse.dialect == "duckdb" else 13)
