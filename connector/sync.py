@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -258,7 +259,7 @@ def load_rows(
     """
     failures: list[RowFailure] = []
     settings = ChunkSettings(project_hash, utc_now(), ontology, engine.dialect.name, schema.column_specs())
-    with _collector_paused(), _quick_lock_handover(), load.bulk_load(engine), _Normalizers(workers) as normalizers, \
+    with _LoadingSettings.held(), load.bulk_load(engine), _Normalizers(workers) as normalizers, \
             ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
         writing: Future | None = None
         previous: dict[str, tuple] = {}
@@ -275,32 +276,41 @@ def load_rows(
     return failures
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Parsing and normalizing allocate millions of dicts, lists and tuples that form no cycles;
-    the cyclic garbage collector would scan them again and again (it tripled the time of a large
-    export). Reference counting frees each batch; a source whose objects hold cycles collects
-    them itself (sources/encord.py)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+class _LoadingSettings:
+    """Process-wide settings for a load, set by the first of the syncs running in a process and put back by the last
+    (each putting back what it found left the switch interval at 0.2 ms for good after two overlapping syncs in
+    threads).
 
+    - The cyclic garbage collector is paused: parsing and normalizing allocate millions of dicts, lists and tuples
+      that form no cycles, which it scanned again and again (it tripled the time of a large export). Reference
+      counting frees each batch; a source whose objects hold cycles collects them itself (sources/encord.py).
+    - The switch interval is 0.2 ms: after each database call the writer thread needs Python's lock back from the
+      thread that reads, which keeps it for the switch interval, 5 ms by default; some 30 calls per batch made the
+      writer wait longer than it worked (0.2 ms took a 430k-annotation load from 11.7 s to 10.4 s)."""
 
-@contextmanager
-def _quick_lock_handover() -> Iterator[None]:
-    """After each database call the writer thread needs Python's lock back from the thread that
-    reads, which keeps it for the switch interval, 5 ms by default: some 30 calls per batch
-    made the writer wait longer than it worked. 0.2 ms took a 430k-annotation load from 11.7 s to 10.4 s."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(0.0002)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
+    _lock = threading.Lock()
+    _loads = 0
+    _found: tuple[bool, float] = (True, 0.005)
+
+    @classmethod
+    @contextmanager
+    def held(cls) -> Iterator[None]:
+        with cls._lock:
+            if cls._loads == 0:
+                cls._found = (gc.isenabled(), sys.getswitchinterval())
+                gc.disable()
+                sys.setswitchinterval(0.0002)
+            cls._loads += 1
+        try:
+            yield
+        finally:
+            with cls._lock:
+                cls._loads -= 1
+                if cls._loads == 0:
+                    collector_was_enabled, interval = cls._found
+                    sys.setswitchinterval(interval)
+                    if collector_was_enabled:
+                        gc.enable()
 
 
 def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[ChunkRow]:

@@ -3,6 +3,7 @@ once, and a migration while an old-version sync holds the warehouse lock."""
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -292,3 +293,33 @@ def test_a_process_forked_while_the_warehouse_is_open(warehouse, tmp_path):
         export = write(tmp_path, "later.jsonl", [clone_row(row) for row in sample_rows()[:3]])
     assert forked_sync() == ("synced", 3)
     assert warehouse.scalar("SELECT count(*) FROM branches") == (16 if warehouse.dialect == "duckdb" else 13)
+
+
+def test_overlapping_syncs_in_threads_give_the_process_its_settings_back(warehouse, other_warehouse):
+    """A sync pauses the cyclic garbage collector and shortens the switch interval for its process. Each sync put
+    back what it found: the second of two overlapping syncs found the first one's 0.2 ms, and ending last, left it
+    for good. Here A starts, B starts, A ends, B ends."""
+    config = ExportSyncConfig(str(ROOT / "examples" / "sample_export.json"), batch_size=2, workers=0)
+    b_loading, a_done = threading.Event(), threading.Event()
+    host_interval = sys.getswitchinterval()
+
+    def sync_b():
+        def on_progress(rows):
+            b_loading.set()
+            assert a_done.wait(60)
+        return sync_export(other_warehouse.engine, config, on_progress=on_progress)
+
+    with ThreadPoolExecutor(1) as pool:
+        started_b = []
+
+        def on_progress_a(rows):
+            if not started_b:
+                started_b.append(pool.submit(sync_b))
+                assert b_loading.wait(60)
+
+        result_a = sync_export(warehouse.engine, config, on_progress=on_progress_a)
+        assert (sys.getswitchinterval() < 0.001, gc.isenabled()) == (True, False)  # B is loading still
+        a_done.set()
+        result_b = started_b[0].result(timeout=120)
+    assert (sys.getswitchinterval(), gc.isenabled()) == (host_interval, True)
+    assert (result_a.stats.inserted, result_b.stats.inserted) == (10, 10)
