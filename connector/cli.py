@@ -146,14 +146,21 @@ def _stops_unwind() -> Iterator[None]:
         yield
         return
 
+    received = []
+
     def stop(signum, frame):
         for each in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the rollback short
             signal.signal(each, signal.SIG_IGN)
+        received.append(signum)
         raise Stopped(signum)
 
     previous = {each: signal.signal(each, stop) for each in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
+    except BaseException as error:
+        if received and not isinstance(error, Stopped):  # raised inside DuckDB, which replaced it (state.py)
+            raise Stopped(received[0]) from error
+        raise
     finally:
         for each, handler in previous.items():
             signal.signal(each, handler)

@@ -101,6 +101,14 @@ class Run:
     cursor_after: datetime | None = None
 
 
+def _interrupted_query(error: BaseException) -> bool:
+    """DuckDB turns what a signal handler raises during a query (Python's KeyboardInterrupt at Ctrl-C, a host's
+    cancel, the command line's stop) into RuntimeError('Query interrupted'): a host would take its cancel for a
+    failure of the sync, and retry it."""
+    return any(isinstance(each, RuntimeError) and each.args == ("Query interrupted",)
+               for each in (error, getattr(error, "orig", None)))
+
+
 @contextmanager
 def recorded_run(engine: Engine, source: str, project_hash: str | None, export: str | None = None,
                  **described) -> Iterator[Run]:
@@ -123,6 +131,8 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None, export: 
         except Exception as unrecorded:  # the warehouse went too: say so, but the run's own error is the news
             log.warning("the failed run could not be recorded in sync_runs: %s", error_line(unrecorded),
                         extra={"event": "run_not_recorded", "run_id": run.run_id})
+        if _interrupted_query(error):
+            raise KeyboardInterrupt("interrupted during a DuckDB query") from error
         raise
     status = "partial" if run.failures else "succeeded"
     finish_run(engine, run.run_id, run.stats, status, cursor_before=run.cursor_before, cursor_after=run.cursor_after)

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from connector import migrate
+from connector.state import recorded_run
 from conftest import listed_cursor, reference_snapshot, spawn_sync
 from sync_helpers import CLI, run_sync, snapshot
 from tests.encord_emulator import clone_row
@@ -254,3 +255,20 @@ def test_ctrl_c_in_a_terminal_stops_a_sync_and_its_workers_in_one_line(warehouse
                            text=True, timeout=120)
     assert fresh.returncode == 0
     assert snapshot(warehouse) == snapshot(other_warehouse)
+
+
+def test_a_hosts_ctrl_c_during_a_warehouse_query_reaches_it_as_keyboardinterrupt(warehouse):
+    """A notebook's or a scheduler's cancel is Python's KeyboardInterrupt. DuckDB replaces what a signal handler
+    raises during a query with RuntimeError('Query interrupted'), so the host saw a failed sync (and might retry
+    it) where it had cancelled one. The run is recorded as failed either way."""
+    migrate.upgrade(warehouse.engine)
+    long_query = ("SELECT count(*) FROM range(5000000000) AS t(i) WHERE i % 7 = 3" if warehouse.dialect == "duckdb"
+                  else "SELECT pg_sleep(20)")
+    with pytest.raises(KeyboardInterrupt):
+        with recorded_run(warehouse.engine, "export", "p"):
+            timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            with warehouse.engine.connect() as connection:
+                connection.exec_driver_sql(long_query).all()
+    timer.join()
+    assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
