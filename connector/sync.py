@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, select
 
-from connector import load, migrate, schema
+from connector import load, migrate, schema, stage
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.failures import RowFailure
@@ -34,7 +34,6 @@ from connector.redact import redact
 from connector.sources import SourceRow, label_hash_of, parse_json
 from connector.resolve import ExportListing, RunDid, open_problems, resolve_problems
 from connector.sources.export import STDIN, Export, as_text, in_export_file, list_export, read_ontology
-from connector import stage
 from connector.stage import add_archive, combine
 from connector.state import (
     Run,

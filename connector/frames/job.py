@@ -209,8 +209,6 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
     return result
 
 
-
-
 class _Progress:
     def __init__(self, callback, total: int):
         self.callback, self.total, self.done = callback, total, 0
