@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import weakref
-from collections import Counter
 from contextlib import contextmanager
 from typing import Callable, Iterator, TypeVar
 
@@ -109,50 +108,43 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
     return engine
 
 
-_open_duckdb_files: Counter[str] = Counter()
-"""DuckDB files this process has open through the engines made here (pooled connections included)."""
-_duckdb_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_duckdb_files: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+"""The engines made here on DuckDB files, with each file's real path (DuckDB's own cache knows a file however
+its path is spelled)."""
 _forked_while_open: dict[str, int] = {}
-"""In a forked process: the DuckDB files its parent had open then, with the parent's PID."""
+"""In a forked process: the DuckDB files (real paths) its parent had open then, with the parent's PID."""
 _inherited_pools: list = []
 """In a forked process: the pools of the parent's connections, kept and never used. Closed or freed, a connection
 could end its copy of the parent's DuckDB instance, which writes that copy's state into the file."""
 
 
 def _note_fork_in_child() -> None:
-    _forked_while_open.update({path: os.getppid() for path, count in _open_duckdb_files.items() if count})
-    _open_duckdb_files.clear()
-    for engine in list(_duckdb_engines):
-        _inherited_pools.append(engine.pool)
-        engine.dispose(close=False)
+    for engine, path in list(_duckdb_files.items()):
+        if engine.pool.checkedin() or engine.pool.checkedout():  # an engine dropped or disposed holds none
+            _forked_while_open[path] = os.getppid()
+            _inherited_pools.append(engine.pool)
+            engine.dispose(close=False)
 
 
 os.register_at_fork(after_in_child=_note_fork_in_child)
 
 
-def _guard_against_fork(engine: Engine, path: str) -> None:
+def _guard_against_fork(engine: Engine, database: str) -> None:
     """A process forked while its parent had a DuckDB file open (Airflow's LocalExecutor, Celery's prefork) got the
     parent's DuckDB instance back from DuckDB's own cache for any connection to that file, or the parent's pooled
     connection itself: no lock stopped it writing (or it crashed), and the parent's copy later wrote its stale state
     over those writes, silently. Such a process is refused the file before any connection is made."""
+    path = os.path.realpath(database)
+
     def refuse_if_inherited(*_) -> None:
         if path in _forked_while_open:
             raise WarehouseError(
-                f"the DuckDB file {path} was open in process {_forked_while_open[path]} when it forked this one, and "
-                "DuckDB cannot share it with a forked process: dispose of the engine (engine.dispose()) before "
+                f"the DuckDB file {database} was open in process {_forked_while_open[path]} when it forked this one, "
+                "and DuckDB cannot share it with a forked process: dispose of the engine (engine.dispose()) before "
                 "forking, or start processes with spawn")
 
-    def opened(*_) -> None:
-        _open_duckdb_files[path] += 1
-
-    def closed(*_) -> None:
-        _open_duckdb_files[path] -= 1
-
-    _duckdb_engines.add(engine)
+    _duckdb_files[engine] = path
     event.listen(engine, "do_connect", refuse_if_inherited)
-    event.listen(engine, "connect", opened)
-    event.listen(engine, "close", closed)
-    event.listen(engine, "close_detached", closed)
 
 
 def _connect_args(dialect: str, read_only: bool) -> dict:
