@@ -140,26 +140,36 @@ class Stopped(BaseException):
         super().__init__("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted (Ctrl-C)")
 
 
+_received_stops: list[int] = []
+"""The signal that stopped the command, once one has: the handler ignores any after it."""
+
+
+def _stop_if_received(error: BaseException) -> None:
+    """Raise Stopped for an error that a stop turned into another on its way: DuckDB replaces what a signal handler
+    raises during a query with RuntimeError('Query interrupted') (state.py)."""
+    if _received_stops and not isinstance(error, Stopped):
+        raise Stopped(_received_stops[0]) from error
+
+
 @contextmanager
 def _stops_unwind() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
 
-    received = []
+    _received_stops.clear()
 
     def stop(signum, frame):
         for each in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the rollback short
             signal.signal(each, signal.SIG_IGN)
-        received.append(signum)
+        _received_stops.append(signum)
         raise Stopped(signum)
 
     previous = {each: signal.signal(each, stop) for each in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     except BaseException as error:
-        if received and not isinstance(error, Stopped):  # raised inside DuckDB, which replaced it (state.py)
-            raise Stopped(received[0]) from error
+        _stop_if_received(error)
         raise
     finally:
         for each, handler in previous.items():
@@ -412,6 +422,7 @@ def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
         except click.exceptions.Exit as partial:
             exit_code = partial.exit_code
         except Exception as failed:  # not foreseen: one line, and the schedule goes on
+            _stop_if_received(failed)  # unless a stop came as this error: the handler ignores any later one
             show_error(f"{type(failed).__name__}: {error_line(failed)}", "run_failed")
             exit_code = 1
         runs += 1

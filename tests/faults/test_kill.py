@@ -23,9 +23,11 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from connector import migrate
+from connector.cli import Stopped, _repeat, _stops_unwind
 from connector.state import recorded_run
 from conftest import listed_cursor, reference_snapshot, spawn_sync
 from sync_helpers import CLI, run_sync, snapshot
@@ -272,3 +274,20 @@ def test_a_hosts_ctrl_c_during_a_warehouse_query_reaches_it_as_keyboardinterrupt
                 connection.exec_driver_sql(long_query).all()
     timer.join()
     assert warehouse.rows("SELECT status FROM sync_runs") == [("failed",)]
+
+
+def test_a_stop_that_lands_in_a_duckdb_query_between_scheduled_runs_still_stops_the_loop():
+    """DuckDB-only: `sync --every` treats an error of one run as that run's and goes on. A SIGTERM that landed in a
+    DuckDB query outside the run's record (the report after it, a migration) came back as RuntimeError('Query
+    interrupted'): the loop went on with SIGTERM and Ctrl-C ignored from then on, stoppable only by SIGKILL."""
+    runs = []
+
+    def run_once():
+        runs.append(1)
+        if len(runs) == 1:
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+            duckdb.connect().execute("SELECT count(*) FROM range(5000000000) AS t(i) WHERE i % 7 = 3").fetchall()
+
+    with pytest.raises(Stopped) as stopped, _stops_unwind():
+        _repeat(run_once, period_s=0.1, max_runs=2)
+    assert (stopped.value.signum, len(runs)) == (signal.SIGTERM, 1)
