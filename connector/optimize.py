@@ -106,16 +106,25 @@ def _as_stored(connection: Connection, table_name: str) -> TableClause:
 
 
 def _refuse_unique_indexes(engine: Engine) -> None:
-    """A unique index a user put on a label table (ours have none on DuckDB) fails the rewrite on the first row:
-    DuckDB checks it against the copy made beside each row, even with the index dropped in the same transaction."""
+    """A unique index or key a user put on a label table (ours have none on DuckDB) failed the rewrite on the first
+    row, in words that read as duplicate data: DuckDB holds it against the copy made beside each row, even with
+    the index dropped in the same transaction. A key constraint DuckDB cannot drop at all."""
+    where = ("schema_name = current_schema() AND database_name = current_database() "
+             "AND list_contains(:tables, table_name) ORDER BY ALL")
+    tables = {"tables": [table.name for table in TABLES]}
     with engine.connect() as connection:
-        unique = connection.execute(text(
-            "SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND schema_name = current_schema() "
-            "AND database_name = current_database() AND list_contains(:tables, table_name) ORDER BY ALL"),
-            {"tables": [table.name for table in TABLES]}).first()
-    if unique:
-        raise WarehouseError(f"optimize rewrites table {unique[0]}, and DuckDB holds its unique index {unique[1]} "
+        index = connection.execute(text(
+            f"SELECT table_name, index_name FROM duckdb_indexes() WHERE is_unique AND {where}"), tables).first()
+        key = connection.execute(text(
+            "SELECT table_name, constraint_text FROM duckdb_constraints() "
+            f"WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND {where}"), tables).first()
+    if index:
+        raise WarehouseError(f"optimize rewrites table {index[0]}, and DuckDB holds its unique index {index[1]} "
                              "against the rows being rewritten: drop the index, run optimize, then create it again")
+    if key:
+        raise WarehouseError(f"optimize rewrites table {key[0]}, and DuckDB holds its {key[1]} against the rows being "
+                             "rewritten and cannot drop it: leave optimize out, or make the table again without it "
+                             "(a unique index instead can be dropped around optimize)")
 
 
 def _ranges(bounds: list[str]) -> list[tuple[str | None, str | None]]:
