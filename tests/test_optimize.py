@@ -165,15 +165,16 @@ def test_a_unique_index_a_user_put_on_a_label_table(warehouse):
 
 
 def test_a_key_constraint_a_user_put_on_a_label_table(warehouse):
-    """A PRIMARY KEY added to one of our tables: DuckDB holds it against the rewrite's copies and cannot drop it, so
+    """A UNIQUE (or PRIMARY KEY) constraint added to one of our tables: DuckDB holds it against the rewrite's copies
+    and cannot drop it, so
     optimize failed on the first row in words that read as duplicate data; refused in one line before anything is
     rewritten. Postgres vacuums in place."""
     synced(warehouse)
-    warehouse.execute("ALTER TABLE objects ADD PRIMARY KEY (label_hash, object_hash)")
+    warehouse.execute("ALTER TABLE objects ADD UNIQUE (label_hash, object_hash)")
     if warehouse.dialect == "duckdb":
         result = invoke(warehouse, "optimize", expect=2)
-        assert result.output == ("encord-warehouse: optimize rewrites table objects, and DuckDB holds its PRIMARY "
-                                 "KEY(label_hash, object_hash) against the rows being rewritten and cannot drop it: "
+        assert result.output == ("encord-warehouse: optimize rewrites table objects, and DuckDB holds its "
+                                 "UNIQUE(label_hash, object_hash) against the rows being rewritten and cannot drop it: "
                                  "leave optimize out, or make the table again without it (a unique index instead can "
                                  "be dropped around optimize)\n")
         assert out_of_order(warehouse) == [table.name for table in TABLES]
