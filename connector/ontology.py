@@ -71,10 +71,27 @@ def check_ontology(ontology: Any) -> None:
     if (not isinstance(ontology, dict) or not any(key in ontology for key in lists)
             or not all(isinstance(ontology.get(key, []), list) for key in lists)):
         raise OntologyError("expected an object with 'objects' and 'classifications' lists (OntologyStructure.to_dict())")
+    for key in lists:
+        _check_nodes(ontology.get(key, []), key)
     try:
         orjson.dumps(ontology)  # as its fingerprint is made (build_index)
     except orjson.JSONEncodeError as error:
         raise OntologyError(f"cannot be written as JSON: {error}") from None
+
+
+def _check_nodes(nodes: list, where: str) -> None:
+    """Every node an object, and the lists the walks read (attributes; options, whose `options` are nested
+    attributes) lists: a hand-written ontology with a number among them failed in a traceback."""
+    for index, node in enumerate(nodes):
+        if not isinstance(node, dict):
+            raise OntologyError(f"{where}[{index}] is {type(node).__name__}, not an object")
+        for key in ("attributes", "options"):
+            below = node.get(key)
+            if below is None:
+                continue
+            if not isinstance(below, list):
+                raise OntologyError(f"{where}[{index}].{key} is {type(below).__name__}, not a list")
+            _check_nodes(below, f"{where}[{index}].{key}")
 
 
 def normalize_ontology(ontology: dict[str, Any], project_hash: str) -> dict[str, list[tuple]]:
