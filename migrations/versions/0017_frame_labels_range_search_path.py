@@ -22,9 +22,12 @@ FUNCTION = "frame_labels_range(text, integer, integer)"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":  # %I: the server quotes the schema's name
-        op.execute(f"DO $$ BEGIN EXECUTE format('ALTER FUNCTION {FUNCTION} SET search_path = %I', "
-                   "current_schema()); END $$")
+    # The function's own schema (%I: quoted by the server), then pg_temp, which is otherwise searched first and
+    # would let a caller's temporary frame_labels stand in for the warehouse's.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DO $$ BEGIN EXECUTE format('ALTER FUNCTION {FUNCTION} SET search_path = %I, pg_temp', "
+                   f"(SELECT n.nspname FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace "
+                   f"WHERE p.oid = '{FUNCTION}'::regprocedure)); END $$")
 
 
 def downgrade() -> None:

@@ -208,6 +208,8 @@ def test_frame_labels_range_reads_its_own_schema_whoever_calls_it(admin, postgre
             connection.execute(text(f'CREATE TABLE "{name}".frame_labels AS SELECT * FROM public.frame_labels LIMIT 0'))
             ranged = text("SELECT count(*) FROM public.frame_labels_range(:t, :f, :f)")
             assert expected > 0 and connection.scalar(ranged, {"t": title, "f": frame}) == expected
+            connection.execute(text("CREATE TEMP TABLE frame_labels AS SELECT * FROM public.frame_labels LIMIT 0"))
+            assert connection.scalar(ranged, {"t": title, "f": frame}) == expected  # pg_temp is searched last
 
 
             alembic(warehouse_url, "downgrade", "0016")  # 0002's pin: the analyst's table
@@ -219,3 +221,22 @@ def test_frame_labels_range_reads_its_own_schema_whoever_calls_it(admin, postgre
     finally:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE {database} WITH (FORCE)"))
+
+
+def test_frame_labels_range_in_a_schema_whose_name_needs_quoting(postgres_url, admin):
+    """0017 pins the function to its schema by name, quoted by the server: a name with a space and a capital."""
+    schema = f"Encord Labels {uuid.uuid4().hex[:6]}"
+    try:
+        run(["--db", postgres_url, "--schema", schema], "sync", *SAMPLE)
+        warehouse = Warehouse("postgresql", postgres_url, schema, create_warehouse_engine(postgres_url, schema))
+        title, first, last = warehouse.rows("SELECT data_title, min(frame), max(frame) FROM frame_labels GROUP BY 1 "
+                                            "ORDER BY count(*) DESC, 1 LIMIT 1")[0]
+        ranged = warehouse.scalar("SELECT count(*) FROM frame_labels_range(:t, :a, :b)", t=title, a=first, b=last)
+        assert ranged == warehouse.scalar("SELECT count(*) FROM frame_labels WHERE data_title = :t", t=title) > 0
+        assert warehouse.scalar("SELECT proconfig[1] FROM pg_proc WHERE oid = "
+                                "'frame_labels_range(text, integer, integer)'::regprocedure") == \
+            f'search_path="{schema}", pg_temp'
+        warehouse.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
