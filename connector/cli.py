@@ -153,11 +153,10 @@ def _stop_if_received(error: BaseException) -> None:
 
 @contextmanager
 def _stops_unwind() -> Iterator[None]:
+    _received_stops.clear()
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
-
-    _received_stops.clear()
 
     def stop(signum, frame):
         for each in (signal.SIGTERM, signal.SIGINT):  # a second one must not cut the rollback short
