@@ -115,19 +115,17 @@ def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
         return [dict(row) for row in connection.execute(sql, params).mappings()]
 
 
-def vertex_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
-    """The vertices of the selected frames, asked for by label hash: the databases carry a constant label_hash
-    into the view's unnesting, where the title alone had every vertex of the warehouse unnested."""
+def vertex_rows(engine: Engine, query: LabelsQuery, label_hashes: list[str]) -> list[dict[str, Any]]:
+    """The vertices of the selected frames of `label_hashes` (the label rows export_rows found): the databases
+    carry a constant label_hash into the view's unnesting, where the title alone had every vertex of the
+    warehouse unnested."""
     where, params, expanding = query.where()
     sql = text(
         "SELECT label_hash, object_hash, frame, polygon_index, ring_index, vertex_index, x_px, y_px "
         "FROM object_vertices_px WHERE label_hash IN :label_hashes AND " + where + " "
         "ORDER BY " + _bytewise(engine, "label_hash", "object_hash") + ", frame, polygon_index, ring_index, vertex_index"
     ).bindparams(*expanding, bindparam("label_hashes", expanding=True))
-    unit_params, unit_clauses = query.data_unit_where()
     with engine.connect() as connection:
-        label_hashes = connection.execute(text("SELECT label_hash FROM label_rows WHERE " + " AND ".join(unit_clauses)),
-                                          unit_params).scalars().all()
         return [dict(row) for row in connection.execute(sql, {**params, "label_hashes": label_hashes}).mappings()]
 
 
@@ -152,7 +150,7 @@ def labels_by_frame(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
                 "name": row["attribute_name"], "featureHash": row["attribute_feature_hash"],
                 "answer": row["attribute_answer"], "answerFeatureHash": row["attribute_answer_feature_hash"],
             })
-    _attach_vertices(frames, vertex_rows(engine, query))
+    _attach_vertices(frames, vertex_rows(engine, query, sorted({label_hash for _, label_hash, _ in frames})))
     return [
         {**frame, "objects": list(frame["objects"].values()), "classifications": list(frame["classifications"].values())}
         for frame in frames.values()

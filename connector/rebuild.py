@@ -12,7 +12,6 @@ sync_errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -74,7 +73,8 @@ def rebuild_rows(engine: Engine, work: list[tuple[str, str]], run_id: str, stats
     failures = []
     with engine.connect() as connection:
         sizes = _archived_bytes(connection)
-    for batch in _batches(work, sizes, batch_size):
+    # closed at stage.BATCH_BYTES too, as a sync: 500 label rows of megabytes each were held at once (4.8 GB)
+    for batch in staging.batches(work, batch_size, lambda item: sizes.get(item[1], 0)):
         with engine.begin() as connection:
             failures += _rebuild_batch(connection, batch, run_id, stats, ontology)
     return failures
@@ -85,20 +85,6 @@ def _archived_bytes(connection: Connection) -> dict[str, int]:
     raw = schema.raw_label_rows
     counted = select(raw.c.label_hash, func.count()).group_by(raw.c.label_hash)
     return {label_hash: parts * staging.ARCHIVE_PART_BYTES for label_hash, parts in connection.execute(counted)}
-
-
-def _batches(work: list[tuple[str, str]], sizes: dict[str, int], size: int) -> Iterator[list[tuple[str, str]]]:
-    """Batches of at most `size` label rows and about staging.BATCH_BYTES of archived JSON, as a sync's: 500 label
-    rows of megabytes each were held at once (4.8 GB for 300 rows of 2.4 MB)."""
-    batch, volume = [], 0
-    for item in work:
-        batch.append(item)
-        volume += sizes.get(item[1], 0)
-        if len(batch) >= size or volume >= staging.BATCH_BYTES:
-            yield batch
-            batch, volume = [], 0
-    if batch:
-        yield batch
 
 
 def label_rows(connection: Connection, project_hash: str | None) -> list[tuple[str, str]]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import orjson
 import pyarrow as pa
 
 from connector.columns import ColumnSpec, TableColumns
 from connector.normalize import TABLE_COLUMNS, NormalizedBatch
+
+T = TypeVar("T")
 
 _ARROW_TYPES = {"integer": pa.int64(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_(),
                 "datetime": pa.timestamp("us"), "text": pa.string()}
@@ -66,6 +69,31 @@ def combine(batches: list[StagedBatch]) -> StagedBatch:
 BATCH_BYTES = 16 << 20
 """A transaction (of a sync or a rebuild) also closes at this much label-row JSON. Larger transactions let DuckDB
 write whole row groups straight to the file instead of through its log; this bounds the memory they take."""
+
+
+def batches(items: Iterable[T], size: int, volume_of: Callable[[T], int],
+            label_hash_of: Callable[[T], str | None] | None = None) -> Iterator[list[T]]:
+    """Batches of at most `size` label rows and about BATCH_BYTES of their JSON, so memory stays bounded however
+    large the label rows are. With `label_hash_of`, a label row that comes again (an export that has it twice)
+    starts a new batch: the later one replaces the earlier."""
+    batch: list[T] = []
+    label_hashes: set[str | None] = set()
+    volume = 0
+    for item in items:
+        label_hash = label_hash_of(item) if label_hash_of else None
+        if label_hash is not None and label_hash in label_hashes:
+            yield batch
+            batch, label_hashes, volume = [], set(), 0
+        batch.append(item)
+        label_hashes.add(label_hash)
+        volume += volume_of(item)
+        if len(batch) >= size or volume >= BATCH_BYTES:
+            yield batch
+            batch, label_hashes, volume = [], set(), 0
+    if batch:
+        yield batch
+
+
 ARCHIVE_PART_BYTES = 32_000
 """raw_label_rows.json_text holds a label row's JSON in parts of at most this many bytes (schema.py says why)."""
 

@@ -262,7 +262,8 @@ def load_rows(
             ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
         writing: Future | None = None
         previous: dict[str, tuple] = {}
-        for batch in _batches(_identified(rows, ontology), batch_size):
+        for batch in stage.batches(_identified(rows, ontology), batch_size, lambda row: row.size,
+                                   lambda row: row.label_hash):
             if seen_label_hashes is not None:
                 seen_label_hashes.update(row.label_hash for row in batch if row.label_hash is not None)
             submitted = _submit_batch(engine, batch, settings, normalizers, stats, full_refresh, previous)
@@ -329,27 +330,6 @@ def _identified(rows: Iterable[SourceRow], ontology: OntologyIndex) -> Iterator[
         text = item.json
         fingerprint = None if text is None else content_fingerprint(text, item.metadata, ontology)
         yield ChunkRow(item, label_hash, fingerprint, text, listing_fingerprint(item.metadata))
-
-
-def _batches(rows: Iterable[ChunkRow], size: int) -> Iterator[list[ChunkRow]]:
-    """Batches of at most `size` label rows and about stage.BATCH_BYTES of JSON, so memory stays bounded
-    however large the label rows are. A label row that comes again (an export that has it twice)
-    starts a new batch: the later one replaces the earlier."""
-    batch: list[ChunkRow] = []
-    label_hashes: set[str | None] = set()
-    volume = 0
-    for row in rows:
-        if row.label_hash is not None and row.label_hash in label_hashes:
-            yield batch
-            batch, label_hashes, volume = [], set(), 0
-        batch.append(row)
-        label_hashes.add(row.label_hash)
-        volume += row.size
-        if len(batch) >= size or volume >= stage.BATCH_BYTES:
-            yield batch
-            batch, label_hashes, volume = [], set(), 0
-    if batch:
-        yield batch
 
 
 @dataclass
