@@ -120,6 +120,8 @@ def command_engine(db_url: str | None, schema: str | None, *, lock_wait: float |
     try:
         if read_only:
             wait_for_duckdb_file(engine, lock_wait or 0, reading=True)
+            with engine.connect() as connection:
+                migrations.refuse_other_applications(connection)
             yield engine
         elif lock_wait is None:
             yield engine

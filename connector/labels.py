@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import Engine, bindparam, inspect, text
 
-from connector.migrate import EMPTY_WAREHOUSE
+from connector.migrate import EMPTY_WAREHOUSE, refuse_other_applications
 from connector.normalize import RANGE_TYPES
 
 CSV_COLUMNS = (
@@ -200,6 +200,7 @@ def _attach_vertices(frames: dict[tuple, dict[str, Any]], vertices: list[dict[st
 def _check_unit(connection, query: LabelsQuery) -> None:
     """One data unit has the title (of the project and data hash given): until 2026-11-29 the labels of every
     data unit so titled were printed together, in CSV with nothing to tell them apart."""
+    refuse_other_applications(connection)
     if not inspect(connection).has_table("data_units"):
         raise LabelsError(EMPTY_WAREHOUSE)
     params, clauses = query.data_unit_where()

@@ -43,8 +43,7 @@ def upgrade(engine: Engine, revision: str = "head", *, synced_only: bool = False
 
     if current is not None and current not in _known_revisions():
         if not _holds_our_tables(_table_names(engine)):
-            raise WarehouseError(f"the warehouse's alembic_version table is another application's (revision {current}, "
-                                 f"not one of encord-warehouse's): {OWN_PLACE}")
+            raise WarehouseError(_another_applications_revision(current))
         raise WarehouseError(f"the warehouse's tables are at schema revision {current}, which this encord-warehouse "
                              f"does not know (its newest is {SCHEMA_REVISION}): a newer version migrated them; "
                              "upgrade encord-warehouse")
@@ -74,12 +73,34 @@ def current_revision(engine: Engine) -> str | None:
     return versions[0] if versions else None
 
 
+def refuse_other_applications(connection) -> None:
+    """For the commands that only read (status, labels): a schema holding another application's alembic_version, or
+    tables of our names that are not ours, is refused as sync refuses it, not read as an empty warehouse or counted."""
+    names = set(inspect(connection).get_table_names())
+    if _holds_our_tables(names):
+        return
+    if "alembic_version" in names:
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().first()
+        if current is not None:
+            raise WarehouseError(_another_applications_revision(current))
+    _refuse_other_tables(names)
+
+
+def _another_applications_revision(current: str) -> str:
+    return (f"the warehouse's alembic_version table is another application's (revision {current}, "
+            f"not one of encord-warehouse's): {OWN_PLACE}")
+
+
 def _refuse_tables_in_the_way(engine: Engine) -> None:
     """A warehouse with no revision recorded must hold none of the tables its first migration creates, which
     would fail on the first that exists: ours (the record lost) or another application's of the same name."""
     names = _table_names(engine)
     if _holds_our_tables(names):
         raise WarehouseError(NO_REVISION)
+    _refuse_other_tables(names)
+
+
+def _refuse_other_tables(names: set[str]) -> None:
     if taken := sorted(names & set(metadata.tables)):
         raise WarehouseError(f"the warehouse already holds tables of the names encord-warehouse's have ({', '.join(taken)}) "
                              f"that are not its own: {OWN_PLACE}")

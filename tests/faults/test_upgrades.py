@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import JSON, insert, select
 from sqlalchemy.engine import make_url
@@ -17,7 +18,8 @@ from sqlalchemy import column as sa_column, table as sa_table
 
 from connector import migrate, schema
 from connector.cli import cli
-from connector.db import create_schema_if_missing
+from connector.db import WarehouseError, create_schema_if_missing
+from connector.labels import LabelsQuery, labels_by_frame
 from sync_helpers import SYNC_TABLES, last_run, run_sync, snapshot
 from test_bad_input import KEPT, classification_range_to, last_frame, write
 from conftest import sample_rows
@@ -327,24 +329,34 @@ def test_postgres_an_upgrade_a_users_view_stands_in_the_way_of_names_it_and_chan
 def test_a_schema_holding_another_applications_tables_is_refused_naming_them_and_left_as_it_is(warehouse):
     """A shared schema (Postgres's public): a team's own `projects` table, or another Alembic application's
     alembic_version. The first failed in the first migration's CREATE TABLE; the second read as a warehouse
-    migrated by a newer encord-warehouse, with "upgrade encord-warehouse" as the advice."""
+    migrated by a newer encord-warehouse, with "upgrade encord-warehouse" as the advice. The commands that only
+    read refuse them too: until 2026-11-30 `status` counted the team's `projects` as ours and, like `labels`,
+    called the other application's schema an empty warehouse."""
     sync = ["sync", "--from-export", str(ROOT / "examples/sample_export.json"), *warehouse.cli_args]
+    readers = [["status", *warehouse.cli_args], ["labels", "--title", "cat.jpg", "--start", "0", "--end", "0", *warehouse.cli_args]]
     create_schema_if_missing(warehouse.engine)
     warehouse.execute("CREATE TABLE projects (id INTEGER, name VARCHAR(20))")
     warehouse.execute("INSERT INTO projects VALUES (1, 'roadmap')")
-    result = CliRunner().invoke(cli, sync)
-    assert (result.exit_code, result.stderr) == (2, (
-        "encord-warehouse: the warehouse already holds tables of the names encord-warehouse's have (projects) that "
-        "are not its own: give encord-warehouse a Postgres schema (--schema) or a DuckDB file of its own\n"))
+    for command in (sync, *readers):
+        warehouse.engine.dispose()  # a reader opens a DuckDB file read-only: not in a process that has it open to write
+        result = CliRunner().invoke(cli, command)
+        assert (result.exit_code, result.stderr) == (2, (
+            "encord-warehouse: the warehouse already holds tables of the names encord-warehouse's have (projects) "
+            "that are not its own: give encord-warehouse a Postgres schema (--schema) or a DuckDB file of its own\n")), command
+    with pytest.raises(WarehouseError, match=r"holds tables of the names encord-warehouse's have \(projects\)"):
+        labels_by_frame(warehouse.engine, LabelsQuery(title="cat.jpg", start=0, end=0))
     warehouse.execute("DROP TABLE projects")
 
     warehouse.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
     warehouse.execute("INSERT INTO alembic_version VALUES ('3f2a9c1b7d4e')")
-    for command in (sync, ["migrate", *warehouse.cli_args]):
+    for command in (sync, ["migrate", *warehouse.cli_args], *readers):
+        warehouse.engine.dispose()
         result = CliRunner().invoke(cli, command)
         assert (result.exit_code, result.stderr) == (2, (
             "encord-warehouse: the warehouse's alembic_version table is another application's (revision "
             "3f2a9c1b7d4e, not one of encord-warehouse's): give encord-warehouse a Postgres schema (--schema) or a "
             "DuckDB file of its own\n")), command
+    with pytest.raises(WarehouseError, match=r"alembic_version table is another application's \(revision 3f2a9c1b7d4e"):
+        labels_by_frame(warehouse.engine, LabelsQuery(title="cat.jpg", start=0, end=0))
     assert warehouse.rows("SELECT version_num FROM alembic_version") == [("3f2a9c1b7d4e",)]
     assert warehouse.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()") == 1
