@@ -621,7 +621,7 @@ class _RowNormalizer:
             names = [str(self.context.ontology.name(option.get("featureHash"), option.get("name")))
                      for option in answers if isinstance(option, dict)]
             return ", ".join(names) if names else None
-        return None if answers is None else str(answers)
+        return None if answers is None else _answer_as_text(answers)
 
     # ---- attributes
 
@@ -898,6 +898,14 @@ def _answer_type(answers: Any) -> str | None:
     if isinstance(answers, (int, float)) and not isinstance(answers, bool):
         return "numeric"
     return None
+
+
+def _answer_as_text(answer: Any) -> str:
+    """A text or numeric answer as attribute_answers prints it: a whole number below 2^53 (exact in a double)
+    without ".0" (until 2026-11-30 classifications.answer said "1000000.0" where attribute_answers said "1000000")."""
+    if type(answer) is float and answer.is_integer() and abs(answer) < 2 ** 53:
+        return str(int(answer))
+    return str(answer)
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -14,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import JSON, insert, select
 from sqlalchemy.engine import make_url
+from encord.objects.attributes import NumericAttribute
+from encord.objects.classification_instance import ClassificationInstance
 from sqlalchemy import column as sa_column, table as sa_table
 
 from connector import migrate, schema
@@ -24,6 +26,8 @@ from sync_helpers import SYNC_TABLES, last_run, run_sync, snapshot
 from test_bad_input import KEPT, classification_range_to, last_frame, write
 from conftest import sample_rows
 from tests.encord_emulator import clone_row
+from examples.sdk_ontology import NOTES, build_ontology
+from examples.sdk_sample import image_row
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"},
@@ -360,3 +364,50 @@ def test_a_schema_holding_another_applications_tables_is_refused_naming_them_and
         labels_by_frame(warehouse.engine, LabelsQuery(title="cat.jpg", start=0, end=0))
     assert warehouse.rows("SELECT version_num FROM alembic_version") == [("3f2a9c1b7d4e",)]
     assert warehouse.scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()") == 1
+
+
+def numeric_classification_export(tmp_path):
+    """Two SDK-built images whose ontology has a numeric classification: answers 1000000.0 and -0.0 (the SDK keeps
+    floats), and a text classification (the sample's Notes) answered "5.0", which stays text."""
+    ontology = build_ontology()
+    speed = ontology.add_classification(feature_node_hash="sp33dCl1")
+    speed.add_attribute(NumericAttribute, "Speed", feature_node_hash="sp33dNm1")
+    rows = []
+    for seed, number in ((70, 1000000.0), (71, -0.0)):
+        row = image_row(seed, ontology=ontology)
+        instance = ClassificationInstance(speed, classification_hash=f"sp33d{seed}x")
+        instance.set_answer(number)
+        instance.set_for_frames(0)
+        row.add_classification_instance(instance)
+        notes = next(c for c in row.get_classification_instances() if c.ontology_item.feature_node_hash == NOTES)
+        notes.set_answer("5.0", overwrite=True)
+        rows.append(row.to_encord_dict())
+    export, ontology_file = tmp_path / "numbers.json", tmp_path / "ontology.json"
+    export.write_text(json.dumps(rows))
+    ontology_file.write_text(json.dumps(ontology.to_dict()))
+    return export, ontology_file
+
+
+def classification_answers(warehouse) -> set[tuple]:
+    return set(warehouse.rows(
+        "SELECT c.classification_hash, c.answer, a.answer FROM classifications AS c JOIN attribute_answers AS a "
+        "ON a.label_hash = c.label_hash AND a.owner_hash = c.classification_hash WHERE c.name IN ('Speed', 'Notes')"))
+
+
+def test_a_numeric_classification_answer_reads_as_attribute_answers_prints_it_and_0019_rewrites_older_ones(warehouse,
+                                                                                                           tmp_path):
+    """classifications.answer said "1000000.0" where attribute_answers said "1000000" (and "-0.0" for its "0")."""
+    export, ontology_file = numeric_classification_export(tmp_path)
+    result = CliRunner().invoke(cli, ["sync", "--from-export", str(export), "--ontology", str(ontology_file),
+                                      *warehouse.cli_args])
+    assert result.exit_code == 0, result.output
+    notes = {hash_ for hash_, answer, _ in classification_answers(warehouse) if answer == "5.0"}
+    expected = {("sp33d70x", "1000000", "1000000"), ("sp33d71x", "0", "0")} | {(h, "5.0", "5.0") for h in notes}
+    assert len(notes) == 2 and classification_answers(warehouse) == expected
+
+    alembic(warehouse, "downgrade", "0018")
+    for classification_hash, spelling in (("sp33d70x", "1000000.0"), ("sp33d71x", "-0.0")):  # as 0018's sync wrote them
+        warehouse.execute("UPDATE classifications SET answer = :a WHERE classification_hash = :c",
+                          a=spelling, c=classification_hash)
+    assert CliRunner().invoke(cli, ["migrate", *warehouse.cli_args]).exit_code == 0
+    assert classification_answers(warehouse) == expected
