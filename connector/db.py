@@ -97,7 +97,7 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         raise WarehouseError(f"{parsed.render_as_string(hide_password=True)}: its driver is not installed "
                              f"({error}); postgresql:// uses psycopg, which is") from None
     if dialect == "postgresql":
-        event.listen(engine, "connect", _refuse_other_encodings)
+        event.listen(engine, "connect", refuse_other_encodings)
     else:
         _guard_against_fork(engine, parsed.database)
     if schema:
@@ -148,12 +148,17 @@ def _guard_against_fork(engine: Engine, database: str) -> None:
 
 
 def _connect_args(dialect: str, read_only: bool) -> dict:
-    if dialect == "postgresql":  # what the server sends is decoded as UTF-8 whatever the database's encoding
-        return {"client_encoding": "utf8"}
+    if dialect == "postgresql":
+        return dict(POSTGRES_CONNECT_ARGS)
     return {"read_only": True} if read_only else {}
 
 
-def _refuse_other_encodings(dbapi_connection, _record) -> None:
+POSTGRES_CONNECT_ARGS = {"client_encoding": "utf8"}
+"""What the server sends is decoded as UTF-8 whatever the database's encoding (SQLAlchemy misread SQL_ASCII's
+answers as bytes). Every engine to a warehouse has these and refuse_other_encodings, the writer's lock's too."""
+
+
+def refuse_other_encodings(dbapi_connection, _record) -> None:
     """A database not encoded in UTF8 cannot hold every title and name Encord can (LATIN1 failed a whole sync on
     one character, SQL_ASCII every command), so it is refused in one line, before anything is written."""
     encoding = dbapi_connection.info.parameter_status("server_encoding")

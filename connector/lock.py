@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from connector.db import WarehouseError, warehouse_schema
+from connector.db import POSTGRES_CONNECT_ARGS, WarehouseError, refuse_other_encodings, warehouse_schema
 from connector.failures import error_line
 
 POLL_SECONDS = 0.2
@@ -134,7 +134,8 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     server's idle_session_timeout, pg_terminate_backend, a cut connection), the lock is gone and another
     writer may start: every commit of the writer's engine first checks that the session is alive, and the
     first that finds it gone fails instead of writing beside that other writer."""
-    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", connect_args=_KEEPALIVES)
+    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", connect_args={**POSTGRES_CONNECT_ARGS, **_KEEPALIVES})
+    event.listen(lock_engine, "connect", refuse_other_encodings)  # with --schema, the first connection is this one
     connection = lock_engine.connect()
     keys = [_lock_key(schema)]
     if connection.scalar(text("SELECT current_schema()")) == schema:
@@ -170,8 +171,18 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     finally:
         if event.contains(engine, "commit", check_held):
             event.remove(engine, "commit", check_held)
-        connection.close()  # ends the session, which releases the lock
+        _unlock_all(connection)
+        connection.close()
         lock_engine.dispose()
+
+
+def _unlock_all(connection) -> None:
+    """Released before the session ends: a closed session's server process lets its locks go only as it exits, after
+    the client has gone on, so a command started just after this one could find the warehouse still busy."""
+    try:
+        connection.execute(text("SELECT pg_advisory_unlock_all()"))
+    except Exception:  # the session is gone already, and its lock with it
+        pass
 
 
 def _lock_key(schema: str) -> int:

@@ -140,14 +140,16 @@ def test_reading_a_missing_schema_creates_nothing_and_a_sync_creates_it(postgres
 @pytest.mark.parametrize("encoding", ["LATIN1", "SQL_ASCII"])
 def test_a_database_not_encoded_in_utf8_is_refused_in_one_line_before_anything_is_written(admin, postgres_url, encoding):
     """Until 2026-11-29 a LATIN1 database failed a whole sync in a traceback on the first character outside
-    Latin-1 (nothing loaded), and a SQL_ASCII one (initdb's default under the C locale) every command."""
+    Latin-1 (nothing loaded), and a SQL_ASCII one (initdb's default under the C locale) every command; until
+    2026-11-30 a SQL_ASCII one still did with --schema."""
     database = f"enc_{encoding.lower()}_{uuid.uuid4().hex[:6]}"
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {database} ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' "
                                 "TEMPLATE template0"))
     url = make_url(postgres_url).set(database=database).render_as_string(hide_password=False)
     try:
-        for command in (["sync", *SAMPLE], ["status"], ["migrate"]):
+        for command in (["sync", *SAMPLE], ["status"], ["migrate"], ["sync", *SAMPLE, "--schema", "encord"],
+                        ["migrate", "--schema", "encord"]):  # the writer's lock connects first when the schema is named
             result = CliRunner().invoke(cli, [*command, "--db", url])
             assert (result.exit_code, result.stderr) == (2, (
                 f"encord-warehouse: the Postgres database is encoded {encoding}; encord-warehouse needs a UTF8 "
