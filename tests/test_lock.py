@@ -35,7 +35,8 @@ def test_a_second_holder_waits_then_gets_a_message_without_command_line_flags(wa
 def test_a_released_postgres_lock_is_free_at_once_for_a_writer_already_connected(postgres_warehouse):
     """A session ended by closing it lets its advisory lock go only as its server process exits, after the client
     has gone on: until 2026-11-30 a writer whose session was already open found the warehouse busy just after the
-    holder had released it, in up to one try of eight on this machine, so this test fails without the fix in some runs only (Postgres's advisory locks, by nature)."""
+    holder had released it, in up to one try of eight on this machine, so without the fix this test fails in some
+    runs only (Postgres's advisory locks, by nature)."""
     key = int.from_bytes(hashlib.sha256(f"encord-warehouse:{postgres_warehouse.schema}".encode()).digest()[:8], "big",
                          signed=True)
     with postgres_warehouse.engine.connect() as next_writer:
