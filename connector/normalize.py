@@ -144,6 +144,9 @@ FINGERPRINT_METADATA = ("workflow_graph_node", "label_status", "annotation_task_
 # titles the fetched row repeats. Any of them may change without an edit to the row's labels (a task
 # approved, a video renamed), which leaves last_edited_at as it was.
 LISTING_METADATA = (*FINGERPRINT_METADATA, "data_title", "dataset_title")
+UNSETTLED = "fetched_within_its_edit_window"
+"""Set in a fetched row's metadata when the fetch came so soon after its last edit that another save could still
+carry the same edit time (sync_encord.marked_unsettled): its stored listing fingerprint then matches no listing."""
 
 
 def content_fingerprint(row_json: bytes, metadata: dict[str, Any] | None, ontology: OntologyIndex) -> str:
@@ -160,6 +163,8 @@ def listing_fingerprint(metadata: dict[str, Any] | None) -> str | None:
     if not metadata:
         return None
     listed = {key: metadata.get(key) for key in LISTING_METADATA}
+    if metadata.get(UNSETTLED):
+        listed[UNSETTLED] = True
     return hashlib.sha256(orjson.dumps(listed, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

@@ -14,9 +14,9 @@ not fetch.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import Engine
 
@@ -24,8 +24,10 @@ from connector import load, migrate
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.incremental import StoredRow, SyncPlan, full_listing_due, next_cursor, plan_sync
+from connector.normalize import UNSETTLED
 from connector.ontology import build_index, normalize_ontology
 from connector.resolve import RunDid, open_problems, resolve_problems
+from connector.sources import SourceRow
 from connector.sources.encord import EncordSource, EncordSourceConfig, Listing, listing_bound
 from connector.state import (Run, SyncResult, SyncState, forget_other_ontologies, read_state, recorded_run, stored_rows,
                              utc_now, write_state)
@@ -114,7 +116,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
         write_state(connection, project_hash, state_key, cursor=run.cursor_after, **resumable)
         return {"cursor": run.cursor_after}
 
-    run.failures = load_rows(engine, source.fetch(plan.to_fetch), run.run_id, project_hash, index, run.stats,
+    run.failures = load_rows(engine, marked_unsettled(source.fetch(plan.to_fetch), config.overlap), run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=commit_batch,
                              on_progress=on_progress, workers=_workers(config))
     gone = _gone_from_encord(engine, source, project_hash, listed, stored) if finds_deletions else []
@@ -135,6 +137,18 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
                     **({"full_listing_at": utc_now()} if full_listing else {}))
         crash_point("deletes")
     crash_point("finish")
+
+
+def marked_unsettled(rows: Iterable[SourceRow], overlap: timedelta) -> Iterator[SourceRow]:
+    """Rows fetched within `overlap` (for the clocks' disagreement) and a second of their last edit are marked
+    (normalize.UNSETTLED), so that the next run fetches them again: Encord lists edit times in whole seconds, and
+    a save later in the second of the one fetched would list as that one did (until 2026-11-30 it was never
+    fetched). A row fetched again and found unchanged stays marked until a run fetches it outside that window."""
+    for row in rows:
+        if row.edited_at is not None and row.metadata is not None and \
+                row.edited_at >= utc_now() - overlap - timedelta(seconds=1):
+            row = replace(row, metadata={**row.metadata, UNSETTLED: True})
+        yield row
 
 
 def _gone_from_encord(engine: Engine, source: EncordSource, project_hash: str, listed: list[Listing],

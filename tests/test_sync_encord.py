@@ -8,6 +8,7 @@ import os
 import re
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -115,6 +116,36 @@ def test_a_task_moved_without_a_label_edit_is_fetched_again(warehouse, encord_em
     encord_emulator.log.clear()
     run_sync(warehouse, encord_emulator, key_path, project.hash)
     assert encord_emulator.log.fetched_label_hashes() == []
+
+
+def test_a_save_in_the_second_of_the_one_fetched_is_fetched_by_the_next_run(warehouse, encord_emulator, key_path, project):
+    """Encord lists edit times in whole seconds: a row fetched in the second of its last save and saved again in that
+    second lists as before. Until 2026-11-30 the later save was never fetched; now a row fetched within --overlap
+    (and a second) of its edit is fetched again by the next run, until a run fetches it outside that window."""
+    image = encord_emulator.row(project.rows["image"]["label_hash"])
+    saved_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=3)
+    encord_emulator.put_row(project.hash, image, last_edited_at=saved_at)
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    objects = "SELECT count(*) FROM objects WHERE label_hash = :h"
+    stored_objects = warehouse.scalar(objects, h=image["label_hash"])
+    removed = next(iter(image["data_units"].values()))["labels"]["objects"].pop()
+    encord_emulator.put_row(project.hash, image, last_edited_at=saved_at)  # the same second, one object fewer
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert last_run(warehouse) == ("succeeded", 4, 1, 0, 1, 3, 0, 0)
+    assert warehouse.scalar(objects, h=image["label_hash"]) == stored_objects - 1
+    assert warehouse.scalar("SELECT count(*) FROM objects WHERE object_hash = :o", o=removed["objectHash"]) == 0
+
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)  # still within 5m of the save: fetched, not rewritten
+    assert (encord_emulator.log.fetched_label_hashes(), last_run(warehouse)) == (
+        [image["label_hash"]], ("succeeded", 4, 1, 0, 0, 4, 0, 0))
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--overlap", "0s")  # now outside: rewritten settled
+    assert last_run(warehouse) == ("succeeded", 4, 1, 0, 1, 3, 0, 0)
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert (encord_emulator.log.fetched_label_hashes(), last_run(warehouse)) == ([], ("succeeded", 4, 0, 0, 0, 4, 0, 0))
 
 
 def test_a_label_status_set_without_a_label_edit_is_fetched_again(warehouse, encord_emulator, key_path):
