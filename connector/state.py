@@ -109,6 +109,20 @@ def _interrupted_query(error: BaseException) -> bool:
                for each in (error, getattr(error, "orig", None)))
 
 
+def failed_run_error(error: BaseException) -> str:
+    """What sync_runs.error says of a run that `error` ended: a host's cancel is "interrupted" on both databases
+    (until 2026-11-30 "KeyboardInterrupt" on Postgres and DuckDB's "Query interrupted", which read as its failure)."""
+    if isinstance(error, KeyboardInterrupt) or _interrupted_query(error):
+        return "interrupted"
+    return error_line(error)[:2000]
+
+
+def raise_interrupt_as_such(error: BaseException) -> None:
+    """A cancel that DuckDB turned into its RuntimeError reaches the caller as the KeyboardInterrupt it was."""
+    if _interrupted_query(error):
+        raise KeyboardInterrupt("interrupted during a DuckDB query") from error
+
+
 @contextmanager
 def recorded_run(engine: Engine, source: str, project_hash: str | None, export: str | None = None,
                  **described) -> Iterator[Run]:
@@ -126,13 +140,12 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None, export: 
     except BaseException as error:
         log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id, "error": error_line(error)[:500]})
         try:
-            finish_run(engine, run.run_id, run.stats, "failed", error=error_line(error)[:2000],
+            finish_run(engine, run.run_id, run.stats, "failed", error=failed_run_error(error),
                        cursor_before=run.cursor_before, cursor_after=run.cursor_after)
         except Exception as unrecorded:  # the warehouse went too: say so, but the run's own error is the news
             log.warning("the failed run could not be recorded in sync_runs: %s", error_line(unrecorded),
                         extra={"event": "run_not_recorded", "run_id": run.run_id})
-        if _interrupted_query(error):
-            raise KeyboardInterrupt("interrupted during a DuckDB query") from error
+        raise_interrupt_as_such(error)
         raise
     status = "partial" if run.failures else "succeeded"
     finish_run(engine, run.run_id, run.stats, status, cursor_before=run.cursor_before, cursor_after=run.cursor_after)
