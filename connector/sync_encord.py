@@ -90,7 +90,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     plan = plan_sync(listed, present, stored, covers_branch=scope.covers, refetch_all=refetch_all,
                      detect_deletes=finds_deletions)
     if not config.keep_deleted:
-        _purge_marked(plan, marked, listed)
+        _purge_marked(plan, marked, listed, present, scope.covers)
     run.stats.listed, run.stats.unchanged = len(listed), plan.unchanged
     log.info("listed", extra={"event": "listed", "run_id": run.run_id, "listed": len(listed),
                               "to_fetch": len(plan.to_fetch), "full_listing": full_listing})
@@ -163,11 +163,14 @@ def _gone_from_encord(engine: Engine, source: EncordSource, project_hash: str, l
     return sorted(set(unlisted) - source.existing(unlisted)) if unlisted else []
 
 
-def _purge_marked(plan: SyncPlan, marked: list, listed: list) -> None:
-    """Rows an earlier run with --keep-deleted marked deleted that the listing still does not show: removed
-    by a run without it (a listed one is fetched again as new, and unmarked)."""
+def _purge_marked(plan: SyncPlan, marked: list, listed: list, present_data_hashes: set[str], covers_branch) -> None:
+    """Rows an earlier run with --keep-deleted marked deleted that the listing still does not show: removed by a
+    run without it (a listed one is fetched again as new, and unmarked) whose scope covers their branch, as
+    plan_sync removes stored rows, or when their data unit is gone (until 2026-11-30 a run of any scope removed
+    them, a `--branch` run the marked `main` rows that its listing could not show)."""
     listed_hashes = {row.label_hash for row in listed}
-    purged = [row for row in marked if row.label_hash not in listed_hashes]
+    purged = [row for row in marked if row.data_hash not in present_data_hashes
+              or (covers_branch(row.branch_name) and row.label_hash not in listed_hashes)]
     plan.deleted_label_hashes = sorted({*plan.deleted_label_hashes, *(row.label_hash for row in purged)})
     plan.affected_data_hashes = sorted({*plan.affected_data_hashes, *(row.data_hash for row in purged)})
 

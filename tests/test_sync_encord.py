@@ -237,6 +237,32 @@ def test_rows_marked_deleted_go_with_the_first_full_listing_without_keep_deleted
     assert snapshot(warehouse) == snapshot(other_warehouse)
 
 
+def test_marked_rows_are_removed_only_by_a_run_whose_scope_covers_their_branch(warehouse, encord_emulator, key_path,
+                                                                               project):
+    """A `--branch` run's listing shows none of `main`'s rows, and a `main` run's none of the annotators': until
+    2026-11-30 either removed the other's rows that a --keep-deleted run had marked, even rows Encord had again."""
+    video, image = project.rows["video"], project.rows["image"]
+    first, second = (encord_emulator.add_branch_row(project.hash, copy.deepcopy(video), f"encord-annotator-{n}")
+                     for n in (1, 2))
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches", "--keep-deleted")
+    stored_image = encord_emulator.row(image["label_hash"])
+    for label_hash in (image["label_hash"], first, second):
+        encord_emulator.delete_row(label_hash)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches", "--keep-deleted")
+    marked = "SELECT label_hash FROM branches WHERE deleted_at IS NOT NULL ORDER BY label_hash"
+    assert warehouse.rows(marked) == sorted([(image["label_hash"],), (first,), (second,)])
+
+    encord_emulator.put_row(project.hash, stored_image, keep_timestamps=True)  # back in Encord
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--branch", "encord-annotator-1")
+    assert last_run(warehouse)[6] == 1 and warehouse.rows(marked) == sorted([(image["label_hash"],), (second,)])
+    run_sync(warehouse, encord_emulator, key_path, project.hash)  # main: the image again, the annotator's row left
+    assert last_run(warehouse)[6] == 0 and warehouse.rows(marked) == [(second,)]
+    assert warehouse.scalar("SELECT count(*) FROM objects WHERE label_hash = :h", h=image["label_hash"]) > 0
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--all-branches")  # covers it, and it is gone
+    assert last_run(warehouse)[6] == 1 and warehouse.rows(marked) == []
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash IN (:a, :b)", a=first, b=second) == 0
+
+
 def test_a_row_marked_deleted_that_comes_back_unchanged_is_unmarked(warehouse, encord_emulator, key_path, project):
     """Its content (and edit time) as stored: the fingerprint matches, but it must not stay marked deleted."""
     run_sync(warehouse, encord_emulator, key_path, project.hash, "--keep-deleted")
