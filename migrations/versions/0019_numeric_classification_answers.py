@@ -2,8 +2,9 @@
 
 The sync wrote a numeric classification's answer with Python's str(): "1000000.0", where the views' answer
 (attribute_answers) says "1000000". The sync now writes it the view's way; this revision rewrites the answers
-stored before it. An answer is rewritten only when it is spelled as Python spells a whole float below 2^53
-(digits, ".0") and the classification has a numeric answer: a text answer "5.0" is left as written.
+stored before it. An answer is rewritten only when it is spelled as Python spells a whole float (digits, ".0"),
+below 2^53 as the sync's (larger ones keep their ".0"), and the classification has a numeric answer: a text answer
+"5.0" is left as written.
 The downgrade leaves them: the older code reads either spelling.
 
 Revision ID: 0019
@@ -27,7 +28,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     bind.execute(sa.text(
         "UPDATE classifications SET answer = CAST(CAST(CAST(answer AS DOUBLE PRECISION) AS BIGINT) AS TEXT) "
-        f"WHERE {WHOLE_FLOAT[bind.dialect.name]} AND EXISTS (SELECT 1 FROM attributes AS a "
+        f"WHERE {WHOLE_FLOAT[bind.dialect.name]} AND ABS(CAST(answer AS DOUBLE PRECISION)) < 9007199254740992 "
+        "AND EXISTS (SELECT 1 FROM attributes AS a "
         "WHERE a.label_hash = classifications.label_hash AND a.owner_hash = classifications.classification_hash "
         "AND a.owner_kind = 'classification' AND a.number_value IS NOT NULL)"))
 
