@@ -4,10 +4,12 @@ upgrades again, on both warehouses."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -415,3 +417,25 @@ def test_a_numeric_classification_answer_reads_as_attribute_answers_prints_it_an
                           a=spelling, c=classification_hash)
     assert CliRunner().invoke(cli, ["migrate", *warehouse.cli_args]).exit_code == 0
     assert classification_answers(warehouse) == expected
+
+
+def test_0020_has_rows_an_earlier_release_fetched_within_their_edit_window_fetched_again(warehouse, encord_emulator,
+                                                                                          key_path, project):
+    """A row stored unmarked (as releases before 0020 stored every row), fetched seconds after its save, and saved
+    again in that same second: the upgrade's first sync fetches it, and sees the later save; other rows stay."""
+    image = next(row for row in project.rows if row["data_type"] == "image")
+    saved_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=3)
+    encord_emulator.put_row(project.hash, image, last_edited_at=saved_at)
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--overlap", "0s")  # stored unmarked
+    alembic(warehouse, "downgrade", "0019")
+    objects = "SELECT count(*) FROM objects WHERE label_hash = :h"
+    stored_objects = warehouse.scalar(objects, h=image["label_hash"])
+    saved_again = copy.deepcopy(image)
+    next(iter(saved_again["data_units"].values()))["labels"]["objects"].pop()
+    encord_emulator.put_row(project.hash, saved_again, last_edited_at=saved_at)
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)  # upgrades first
+    assert migrate.current_revision(warehouse.engine) == migrate.SCHEMA_REVISION
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert last_run(warehouse) == ("succeeded", len(project.rows), 1, 0, 1, len(project.rows) - 1, 0, 0)
+    assert warehouse.scalar(objects, h=image["label_hash"]) == stored_objects - 1
