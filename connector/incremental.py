@@ -3,7 +3,8 @@
 Rows are fetched when they are new, their `last_edited_at` moved, or what the listing says of them
 besides (workflow stage, statuses, frame count, titles: `listing_sha256`; the dataset) changed without
 an edit to their labels, or they were fetched so soon after an edit that the listing could not show a later
-save (their listing_sha256 then matches no listing: sync_encord.marked_unsettled); rows and data units that a full, unfiltered listing no longer shows are gone from Encord.
+save (their listing_sha256 then matches no listing: sync_encord.marked_unsettled); rows and data units that a
+full, unfiltered listing no longer shows are gone from Encord.
 """
 
 from __future__ import annotations

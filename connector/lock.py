@@ -134,7 +134,8 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     server's idle_session_timeout, pg_terminate_backend, a cut connection), the lock is gone and another
     writer may start: every commit of the writer's engine first checks that the session is alive, and the
     first that finds it gone fails instead of writing beside that other writer."""
-    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", connect_args={**POSTGRES_CONNECT_ARGS, **_KEEPALIVES})
+    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT",
+                                connect_args={**POSTGRES_CONNECT_ARGS, **_KEEPALIVES})
     event.listen(lock_engine, "connect", refuse_other_encodings)  # with --schema, the first connection is this one
     connection = lock_engine.connect()
     keys = [_lock_key(schema)]

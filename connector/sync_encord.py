@@ -116,7 +116,8 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
         write_state(connection, project_hash, state_key, cursor=run.cursor_after, **resumable)
         return {"cursor": run.cursor_after}
 
-    run.failures = load_rows(engine, marked_unsettled(source.fetch(plan.to_fetch), config.overlap), run.run_id, project_hash, index, run.stats,
+    source_rows = marked_unsettled(source.fetch(plan.to_fetch), config.overlap)
+    run.failures = load_rows(engine, source_rows, run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=commit_batch,
                              on_progress=on_progress, workers=_workers(config))
     gone = _gone_from_encord(engine, source, project_hash, listed, stored) if finds_deletions else []
@@ -144,11 +145,10 @@ def marked_unsettled(rows: Iterable[SourceRow], overlap: timedelta) -> Iterator[
     (normalize.UNSETTLED), so that the next run fetches them again: Encord lists edit times in whole seconds, and
     a save later in the second of the one fetched would list as that one did (until 2026-11-30 it was never
     fetched). A row fetched again and found unchanged stays marked until a run fetches it outside that window."""
+    window = overlap + timedelta(seconds=1)
     for row in rows:
-        if row.edited_at is not None and row.metadata is not None and \
-                row.edited_at >= utc_now() - overlap - timedelta(seconds=1):
-            row = replace(row, metadata={**row.metadata, UNSETTLED: True})
-        yield row
+        unsettled = row.edited_at is not None and row.edited_at >= utc_now() - window
+        yield replace(row, metadata={**row.metadata, UNSETTLED: True}) if unsettled and row.metadata else row
 
 
 def _gone_from_encord(engine: Engine, source: EncordSource, project_hash: str, listed: list[Listing],
