@@ -5,6 +5,7 @@ Library errors become one-line messages here, and only here.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -85,6 +86,44 @@ class UserError(click.ClickException):
 
     def show(self, file=None) -> None:
         show_error(self.message)
+
+
+_LIMITS = {errno.EMFILE: "the open-files limit (ulimit -n)", errno.ENFILE: "the system's open-files limit",
+           errno.ENOSPC: "a full disk", errno.ENOMEM: "the memory limit", errno.EAGAIN: "a limit on processes or threads"}
+
+
+def _limit_reached(error: BaseException) -> str:
+    """What the machine refused a command (a limit reached, a device full, a directory gone): until 2026-11-30 a
+    traceback with exit code 1, the code of a run with failed label rows."""
+    if isinstance(error, MemoryError):
+        hint = _LIMITS[errno.ENOMEM]
+    elif isinstance(error, RuntimeError):  # threading's "can't start new thread"
+        hint = _LIMITS[errno.EAGAIN]
+    else:
+        hint = _LIMITS.get(error.errno)
+    line = f"{type(error).__name__}: {error_line(error) or 'out of memory'}"
+    return f"{line} ({hint})" if hint else line
+
+
+def _drop_unwritable_output() -> None:
+    """Output that cannot be written (stdout on a full disk) would fail again at exit, in a traceback."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _open_closed_standard_streams() -> None:
+    """A scheduler may start the command with stdin, stdout or stderr closed (`2>&-`): each is opened on /dev/null
+    so that no file the command opens takes its number (the DuckDB lock file took 2, and native messages to stderr
+    went into it), and sys.stderr is a stream (until 2026-11-30 `sync` did nothing with stderr closed, silently)."""
+    for number, name in enumerate(("stdin", "stdout", "stderr")):
+        try:
+            os.fstat(number)
+        except OSError:
+            os.open(os.devnull, os.O_RDONLY if number == 0 else os.O_WRONLY)  # the lowest free number: this one
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(number, "r" if number == 0 else "w", closefd=False))
 
 
 def show_error(message: str, event: str = "command_failed") -> None:
@@ -181,6 +220,7 @@ class Commands(click.Group):
     """The command group; usage errors print one line (what is wrong), not a usage screen."""
 
     def main(self, args=None, *rest, **kwargs):
+        _open_closed_standard_streams()
         # `sync` logs its events: it sets this again with its --log-format. Set here too, a usage error
         # (a bad option value, found before the command runs) is then a JSON line under --log-format json.
         setup_logging(_asked_log_format(sys.argv[1:] if args is None else list(args)), level=logging.WARNING)
@@ -204,6 +244,12 @@ class Commands(click.Group):
         except click.Abort:
             show_error("aborted")
             sys.exit(130)
+        except (OSError, MemoryError, RuntimeError) as error:
+            if isinstance(error, RuntimeError) and str(error) != "can't start new thread":
+                raise
+            show_error(_limit_reached(error))
+            _drop_unwritable_output()
+            sys.exit(2)
         # Without standalone mode click returns an Exit's code instead of exiting.
         sys.exit(outcome if isinstance(outcome, int) else 0)
 

@@ -114,8 +114,9 @@ def _report(result) -> None:
         for failure in result.failures[:MAX_FAILURES_SHOWN]:
             click.echo(f"error: {failure}", err=True)
         failed = result.failed
+        others = "" if failed >= result.videos else "; the others were extracted"
         show_error(f"{_count(failed, 'video')} failed and {'is' if failed == 1 else 'are'} recorded in sync_errors "
-                   f"(run {result.run_id}); the others were extracted")
+                   f"(run {result.run_id}){others}")
         raise click.exceptions.Exit(1)
 
 

@@ -79,6 +79,7 @@ def test_extract_frames_command(warehouse, tmp_path, videos):
         "error: extract-frames (gone.mp4): video: no video for gone.mp4 under the media root")
     assert result.stderr.strip().splitlines()[-1].startswith(
         "encord-warehouse: 1 video failed and is recorded in sync_errors")
+    assert result.stderr.strip().endswith("; the others were extracted")
     written = sorted(p.name for p in (dest / PROJECT / "dh-street").glob("*.png"))
     assert written == ["000005.png", "000017.png", "000060.png"]
     assert [read_index(decode_gray(dest / PROJECT / "dh-street" / name)[0]) for name in written] == [5, 17, 60]
@@ -101,7 +102,9 @@ def test_the_failed_count_is_of_videos_however_many_problems_each_has(warehouse,
                               "ORDER BY data_title, field")
     assert problems == [("gone.mp4", "video"), ("street.mp4", "dest"), ("street.mp4", "frame")]
     assert "2 videos, 0 frames written, 0 already extracted, 0 claimed by other workers, 2 failed" in result.stdout
-    assert result.stderr.splitlines()[-1].startswith("encord-warehouse: 2 videos failed and are recorded in sync_errors")
+    run_id = warehouse.scalar("SELECT run_id FROM sync_runs WHERE source = 'extract-frames'")
+    assert result.stderr.splitlines()[-1] == (  # every one failed: not "the others were extracted" (until 2026-11-30)
+        f"encord-warehouse: 2 videos failed and are recorded in sync_errors (run {run_id})")
     assert warehouse.rows("SELECT failed FROM sync_runs WHERE source = 'extract-frames'") == [(2,)]
 
 

@@ -234,6 +234,18 @@ def test_ffmpeg_failure_is_an_extract_error(videos, tmp_path):
         extract(str(tmp_path / "gone.mp4"), [1], tmp_path, info=info)
 
 
+def test_a_temporary_directory_that_refuses_the_images_is_named_not_the_video(videos, tmp_path):
+    """A full TMPDIR was "Conversion failed!", which the job recorded as the video's problem ("cannot read the
+    video"). Here ffmpeg's outputs are links to /dev/full, which refuses every write as a full disk does."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    for frame in range(100):
+        (workdir / f"p0s000_{frame:06d}.jpg").symlink_to("/dev/full")
+    with pytest.raises(OSError, match=r"^ffmpeg could not write its images to the temporary directory .*/work "
+                                      r"\(TMPDIR\): No space left on device$"):
+        extract(str(videos["bframes.mp4"]), [0, 5], workdir)
+
+
 def test_unindexed_containers_are_read_from_the_start(videos, tmp_path, ffmpeg_calls):
     info = probe(str(videos["bframes.ts"]))
     assert "mpegts" in info.format_name and not info.seekable

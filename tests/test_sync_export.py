@@ -445,6 +445,33 @@ def test_a_sync_whose_output_reader_left_exits_with_the_pipes_code_and_no_traceb
     assert warehouse.scalar("SELECT COUNT(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
 
 
+def test_a_sync_started_with_stderr_closed_loads_and_opens_no_file_on_its_number(warehouse, tmp_path):
+    """`2>&-` in a scheduler's command: until 2026-11-30 sync did nothing and exited 1, silently (its progress bar
+    asked the missing stderr whether it was a terminal), and a DuckDB lock file opened on descriptor 2."""
+    warehouse.engine.dispose()
+    listing = tmp_path / "descriptors.txt"
+    probe = (f"import atexit, os; atexit.register(lambda: open({str(listing)!r}, 'w').write("
+             "os.readlink('/proc/self/fd/2'))); from connector.cli import main; main()")
+    process = subprocess.run([sys.executable, "-c", probe, "sync", "--from-export", str(SAMPLE), *warehouse.cli_args],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, timeout=120,
+                             preexec_fn=lambda: os.close(2))
+    assert process.returncode == 0, process.stdout[-2000:]
+    assert warehouse.scalar("SELECT COUNT(*) FROM branches") == len(json.loads(SAMPLE.read_text()))
+    assert listing.read_text() == os.devnull
+
+
+def test_output_the_machine_refuses_is_one_line_and_exit_code_2(warehouse):
+    """stdout on a full disk (/dev/full): until 2026-11-30 a traceback and exit code 1, the code of a run with failed
+    label rows, as for a reached open-files, memory or thread limit."""
+    run_cli(warehouse, "sync", "--from-export", str(SAMPLE))
+    warehouse.engine.dispose()
+    with open("/dev/full", "w") as full:
+        process = subprocess.run([*CLI, "status", *warehouse.cli_args], stdout=full, stderr=subprocess.PIPE,
+                                 text=True, cwd=ROOT, timeout=120)
+    assert (process.returncode, process.stderr) == (
+        2, "encord-warehouse: OSError: [Errno 28] No space left on device (a full disk)\n")
+
+
 def _drain(descriptor, into: bytearray) -> None:
     while True:
         try:

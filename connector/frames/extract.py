@@ -162,6 +162,9 @@ def _run_pass(source, info, segments, workdir, tag, fmt, opts):
     if proc.returncode != 0 and "received no packets" not in log:
         # ffmpeg also fails when an output got no frame at all (a seek past its targets, a
         # stream ending early): that is handled per segment below. Anything else is fatal.
+        if full := next((reason for reason in _WRITE_REFUSED if reason in log), None):
+            raise OSError(f"ffmpeg could not write its images to the temporary directory {workdir} "
+                          f"(TMPDIR): {full}")
         raise ExtractError(_last_error(log, source))
     tbs = {int(m[1]): int(m[2]) / int(m[3]) for m in _TB.finditer(log)}
     seen: dict[int, dict[int, tuple[float, int, int]]] = {}
@@ -198,6 +201,11 @@ def _nearest(sorted_seconds: list[float], t: float) -> int:
     if i == len(sorted_seconds):
         return i - 1
     return i if sorted_seconds[i] - t < t - sorted_seconds[i - 1] else i - 1
+
+
+_WRITE_REFUSED = ("No space left on device", "Disk quota exceeded", "Read-only file system")
+"""What ffmpeg says when it cannot write its output, which is the temporary directory's problem and not the video's:
+until 2026-11-30 a full TMPDIR was recorded as "cannot read the video: Conversion failed!"."""
 
 
 def _last_error(log: str, source: str) -> str:
