@@ -7,10 +7,11 @@ value given by the user travels as a bind parameter; only constant SQL fragments
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from sqlalchemy import Engine, bindparam, inspect, text
+from sqlalchemy import Connection, Engine, bindparam, inspect, text
 
 from connector.migrate import EMPTY_WAREHOUSE, refuse_other_applications
 from connector.normalize import RANGE_TYPES
@@ -92,47 +93,72 @@ def _frames_clause(ranges: tuple[tuple[int, int], ...], params: dict[str, Any], 
     return "(" + " OR ".join(clauses) + ")"
 
 
-def _bytewise(engine: Engine, *columns: str) -> str:
+def _bytewise(connection: Connection, *columns: str) -> str:
     """An ORDER BY of text columns in byte order, as DuckDB sorts: Postgres sorts by the database's collation
     (en_US ignores case and punctuation), and the same labels printed in another order on the two."""
-    collate = ' COLLATE "C"' if engine.dialect.name == "postgresql" else ""
+    collate = ' COLLATE "C"' if connection.dialect.name == "postgresql" else ""
     return ", ".join(f"{column}{collate}" for column in columns)
+
+
+@contextmanager
+def _one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """One transaction that sees the warehouse as of its first query (Postgres's REPEATABLE READ; DuckDB's every
+    transaction): until 2026-11-30 a sync that committed between the labels' query and the vertices' printed one
+    version's frames with another's vertices (none, for a row it deleted)."""
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
 
 
 def export_rows(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
     """labels_export rows of the selected frames with the object's pixel box, in print order."""
+    with _one_snapshot(engine) as connection:
+        return _export_rows(connection, query)
+
+
+def _export_rows(connection: Connection, query: LabelsQuery) -> list[dict[str, Any]]:
     where, params, expanding = query.where()
     sql = text(
         "SELECT e.*, p.x_px, p.y_px, p.w_px, p.h_px, p.x_max_px, p.y_max_px, p.theta, p.rx_px, p.ry_px "
         "FROM (SELECT * FROM labels_export WHERE " + where + ") AS e "
         "LEFT JOIN object_frames_px AS p ON p.label_hash = e.label_hash AND p.object_hash = e.object_hash "
         "AND p.frame = e.frame "
-        "ORDER BY " + _bytewise(engine, "e.branch_name", "e.label_hash") + ", e.frame, e.label_kind DESC, "
-        + _bytewise(engine, "e.object_hash", "e.classification_hash") + ", e.answer_seq"
+        "ORDER BY " + _bytewise(connection, "e.branch_name", "e.label_hash") + ", e.frame, e.label_kind DESC, "
+        + _bytewise(connection, "e.object_hash", "e.classification_hash") + ", e.answer_seq"
     ).bindparams(*expanding)
-    with engine.connect() as connection:
-        _check_unit(connection, query)
-        return [dict(row) for row in connection.execute(sql, params).mappings()]
+    _check_unit(connection, query)
+    return [dict(row) for row in connection.execute(sql, params).mappings()]
 
 
-def vertex_rows(engine: Engine, query: LabelsQuery, label_hashes: list[str]) -> list[dict[str, Any]]:
-    """The vertices of the selected frames of `label_hashes` (the label rows export_rows found): the databases
+def _vertex_rows(connection: Connection, query: LabelsQuery, label_hashes: list[str]) -> list[dict[str, Any]]:
+    """The vertices of the selected frames of `label_hashes` (the label rows _export_rows found): the databases
     carry a constant label_hash into the view's unnesting, where the title alone had every vertex of the
     warehouse unnested."""
     where, params, expanding = query.where()
     sql = text(
         "SELECT label_hash, object_hash, frame, polygon_index, ring_index, vertex_index, x_px, y_px "
         "FROM object_vertices_px WHERE label_hash IN :label_hashes AND " + where + " "
-        "ORDER BY " + _bytewise(engine, "label_hash", "object_hash") + ", frame, polygon_index, ring_index, vertex_index"
+        "ORDER BY " + _bytewise(connection, "label_hash", "object_hash") + ", frame, polygon_index, ring_index, "
+        "vertex_index"
     ).bindparams(*expanding, bindparam("label_hashes", expanding=True))
-    with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(sql, {**params, "label_hashes": label_hashes}).mappings()]
+    return [dict(row) for row in connection.execute(sql, {**params, "label_hashes": label_hashes}).mappings()]
 
 
 def labels_by_frame(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
     """One dict per (label row, frame): objects and classifications with their attributes."""
+    with _one_snapshot(engine) as connection:
+        rows = _export_rows(connection, query)
+        frames = _frames_of(rows)
+        _attach_vertices(frames, _vertex_rows(connection, query, sorted({label_hash for _, label_hash, _ in frames})))
+    return [
+        {**frame, "objects": list(frame["objects"].values()), "classifications": list(frame["classifications"].values())}
+        for frame in frames.values()
+    ]
+
+
+def _frames_of(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
     frames: dict[tuple, dict[str, Any]] = {}
-    for row in export_rows(engine, query):
+    for row in rows:
         key = (row["branch_name"], row["label_hash"], row["frame"])
         frame = frames.get(key)
         if frame is None:
@@ -150,11 +176,7 @@ def labels_by_frame(engine: Engine, query: LabelsQuery) -> list[dict[str, Any]]:
                 "name": row["attribute_name"], "featureHash": row["attribute_feature_hash"],
                 "answer": row["attribute_answer"], "answerFeatureHash": row["attribute_answer_feature_hash"],
             })
-    _attach_vertices(frames, vertex_rows(engine, query, sorted({label_hash for _, label_hash, _ in frames})))
-    return [
-        {**frame, "objects": list(frame["objects"].values()), "classifications": list(frame["classifications"].values())}
-        for frame in frames.values()
-    ]
+    return frames
 
 
 def csv_rows(rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:

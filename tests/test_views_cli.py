@@ -10,12 +10,12 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 import views_expected as ex
 from connector.cli import cli
-from connector.db import create_schema_if_missing
-from connector.labels import CSV_COLUMNS, LabelsQuery
+from connector.db import create_schema_if_missing, create_warehouse_engine
+from connector.labels import CSV_COLUMNS, LabelsError, LabelsQuery, labels_by_frame
 from connector.sync import ExportSyncConfig, sync_export
 from examples import sdk_sample
 
@@ -224,3 +224,32 @@ def test_a_data_unit_whose_label_rows_are_marked_deleted_does_not_make_its_title
     result = _run(warehouse, "--title", video["data_title"], "--frames", "0-3")
     assert result.exit_code == 0, result.output
     assert {(f["project_hash"], f["label_hash"]) for f in json.loads(result.output)} == {("p1", video["label_hash"])}
+
+
+def test_labels_read_one_version_of_a_label_row_while_a_sync_commits_between_its_queries(loaded, tmp_path):
+    """The labels and their polygons' vertices are two queries: until 2026-11-30 a sync that committed between them
+    gave one version's frames with another's vertices (here none: the sync deletes the row), on Postgres, and on
+    DuckDB for a library caller in the sync's process. The sync is a real one, run as the vertices are asked for."""
+    warehouse, by_type = loaded
+    video = next(r for r in by_type.values() if r["data_type"] == "video" and r["data_title"].startswith("video_"))
+    query = LabelsQuery(title=video["data_title"], start=0, end=60)
+    before = labels_by_frame(warehouse.engine, query)
+    assert sum("vertices_px" in entry for frame in before for entry in frame["objects"]) > 0
+    others = tmp_path / "others.json"
+    others.write_text(json.dumps([row for row in ex.sample_rows() if row["label_hash"] != video["label_hash"]]))
+    writer = create_warehouse_engine(warehouse.url, warehouse.schema)
+    synced = []
+
+    def sync_before_the_vertices(_connection, _cursor, statement, *_rest):
+        if "object_vertices_px" in statement and not synced:
+            synced.append(sync_export(writer, ExportSyncConfig(str(others), "p1", None, delete_missing=True)))
+
+    event.listen(warehouse.engine, "before_cursor_execute", sync_before_the_vertices)
+    try:
+        assert labels_by_frame(warehouse.engine, query) == before
+    finally:
+        event.remove(warehouse.engine, "before_cursor_execute", sync_before_the_vertices)
+        writer.dispose()
+    assert synced[0].stats.deleted == 1
+    with pytest.raises(LabelsError, match="no data unit titled"):
+        labels_by_frame(warehouse.engine, query)
