@@ -646,6 +646,18 @@ def test_an_unreachable_destination_fails_once_before_any_video(warehouse, tmp_p
     assert rows(warehouse, "SELECT count(*) FROM sync_runs WHERE source = 'extract-frames'") == [(0,)]
 
 
+def test_a_destination_bucket_that_does_not_exist_fails_once_before_any_video(warehouse, tmp_path, clips, s3):
+    """A typo in the bucket's name: until 2026-11-30 every video was decoded, then failed at its upload."""
+    _fs, bucket = s3
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
+    cfg = ExtractFramesConfig(dest=f"s3://{bucket}-typo/out", media_root=str(clips))
+    with pytest.raises(ValueError, match=rf"^the destination s3://{bucket}-typo/out: there is no bucket '{bucket}-typo'$"):
+        extract_frames(warehouse.engine, cfg)
+    assert rows(warehouse, "SELECT count(*) FROM sync_runs WHERE source = 'extract-frames'") == [(0,)]
+    assert extract_frames(warehouse.engine, ExtractFramesConfig(dest=f"s3://{bucket}/new/prefix",
+                                                                media_root=str(clips))).written == 1
+
+
 @pytest.mark.parametrize("dest, message", [
     ("s3://AKIAKEY:s3cr3t@bucket/frames", "credentials do not go in the URL"),
     ("https://user:s3cr3t@example.com/frames", "not to an http(s) URL"),

@@ -74,8 +74,12 @@ class Destination:
         endpoint down, a bucket name that is not one, no permission to list)."""
         try:
             self.fs.exists(self.root)
+            bucket = None if self.local else self.root.split("/")[0]
+            missing = bucket is not None and not self.fs.exists(bucket)
         except Exception as error:  # botocore's are not OSError
             raise ValueError(f"cannot reach the destination {redact(self.url)}: {error_line(error)}") from None
+        if missing:  # until 2026-11-30 every video was decoded, then failed at its upload
+            raise ValueError(f"the destination {redact(self.url)}: there is no bucket {bucket!r}")
 
     def path(self, key: str) -> str:
         parts = safe_parts(key)
