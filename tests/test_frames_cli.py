@@ -113,7 +113,8 @@ def test_a_stopped_pooled_job_ends_at_once_in_one_line(warehouse, tmp_path, stop
     """Ctrl-C (the terminal's whole process group) or a scheduler's SIGTERM (the job alone): the videos in
     flight end with their ffmpeg, one line, exit 130 / 143, the run recorded failed, no traceback from a pool
     process; the next run writes every frame. Until 2026-11-29 a pool process printed a traceback, and after
-    SIGTERM the job waited for each running ffmpeg to finish and its frames to be uploaded."""
+    SIGTERM the job waited for each running ffmpeg to finish and its frames to be uploaded; until 2026-11-30 the
+    images in the pool processes' temporary folders stayed there."""
     media = tmp_path / "media"
     media.mkdir()
     rows = []
@@ -127,7 +128,10 @@ def test_a_stopped_pooled_job_ends_at_once_in_one_line(warehouse, tmp_path, stop
     dest = tmp_path / "frames"
     command = [*CLI, "extract-frames", "--media-root",
                str(media), "--dest", str(dest), "--format", "png", "--workers", "2", *warehouse.cli_args]
-    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    job = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                           env={**os.environ, "TMPDIR": str(temporary)})
     deadline = time.monotonic() + 120
     while len(list(dest.rglob("dh-0/*.png"))) < 10 or not any(dest.rglob("dh-1/*.png")):
         assert job.poll() is None and time.monotonic() < deadline, job.communicate()
@@ -142,6 +146,7 @@ def test_a_stopped_pooled_job_ends_at_once_in_one_line(warehouse, tmp_path, stop
                                         else (143, f"encord-warehouse: {reason}\n"))
     ffmpeg_left = subprocess.run(["pgrep", "-f", str(media / "v1.mp4")], capture_output=True, text=True).stdout
     assert ffmpeg_left == "" and len(list(dest.rglob("dh-1/*.png"))) < 1500  # not waited for
+    assert list(temporary.iterdir()) == []  # the pool processes' images too (left behind until 2026-11-30)
     assert warehouse.rows("SELECT status, error FROM sync_runs WHERE source = 'extract-frames'") == [("failed", reason)]
     warehouse.engine.dispose()
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)

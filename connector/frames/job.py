@@ -16,6 +16,7 @@ access (DuckDB allows one writing process), the pool only probes, decodes and up
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
@@ -160,6 +161,8 @@ class _Task:
     work: warehouse.VideoWork
     done: dict
     config: ExtractFramesConfig
+    scratch: str | None = None
+    """A pool process's temporary folder (_scratch)."""
 
 
 @dataclass
@@ -193,9 +196,9 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
                 _one(engine, config, item, result)
                 progress.step()
         else:  # plain child processes, as a sync's (connector/workers.py), at the job's own priority
-            with WorkerPool(config.workers, niceness=0, own_process_groups=True) as pool:
+            with _scratch() as scratch, WorkerPool(config.workers, niceness=0, own_process_groups=True) as pool:
                 try:
-                    _pooled(engine, config, work, result, pool, progress)
+                    _pooled(engine, config, work, result, pool, progress, scratch)
                 except BaseException:  # stopped (SIGTERM, Ctrl-C) or failed: the videos in flight end now
                     pool.abort()
                     raise
@@ -235,7 +238,13 @@ def _one(engine, config, work, result) -> None:
         _conclude(connection, txn, config, work, process_video(_Task(work, done, config)), result)
 
 
-def _pooled(engine, config, work, result, pool, progress) -> None:
+def _scratch():
+    """The pool's temporary folder, which the job removes: a stop kills the pool processes with their videos in
+    flight, and their own temporary folders of images stayed behind (until 2026-11-30)."""
+    return tempfile.TemporaryDirectory(prefix="encord-frames-", ignore_cleanup_errors=True)
+
+
+def _pooled(engine, config, work, result, pool, progress, scratch: str) -> None:
     """Up to `workers` videos in flight, each claimed in its own open transaction; results
     are recorded in claim order."""
     pending: list[tuple[warehouse.VideoWork, object, object, Future]] = []
@@ -253,7 +262,7 @@ def _pooled(engine, config, work, result, pool, progress) -> None:
                     progress.step()
                     continue
                 done = warehouse.extracted(connection, config.dest, config.fmt, item)
-                task = _Task(item, done, config)
+                task = _Task(item, done, config, scratch)
                 pending.append((item, connection, txn, pool.submit(process_video, task)))
             if not pending:
                 break
@@ -284,6 +293,8 @@ def _conclude(connection, txn, config, work, outcome: _Outcome, result: ExtractF
 def process_video(task: _Task) -> _Outcome:
     """Probe, decide, extract and upload one video. Runs in a worker process; no database."""
     work, config = task.work, task.config
+    if task.scratch:  # a pool process does nothing else: its temporary files go where the job removes them
+        tempfile.tempdir = task.scratch
     outcome = _Outcome()
     dest = Destination(config.dest, config.storage_options)
     try:
