@@ -92,6 +92,11 @@ _LIMITS = {errno.EMFILE: "the open-files limit (ulimit -n)", errno.ENFILE: "the 
            errno.ENOSPC: "a full disk", errno.ENOMEM: "the memory limit", errno.EAGAIN: "a limit on processes or threads"}
 
 
+def _is_a_limit(error: BaseException) -> bool:
+    return isinstance(error, (OSError, MemoryError)) or (
+        isinstance(error, RuntimeError) and str(error) == "can't start new thread")
+
+
 def _limit_reached(error: BaseException) -> str:
     """What the machine refused a command (a limit reached, a device full, a directory gone): until 2026-11-30 a
     traceback with exit code 1, the code of a run with failed label rows."""
@@ -245,7 +250,7 @@ class Commands(click.Group):
             show_error("aborted")
             sys.exit(130)
         except (OSError, MemoryError, RuntimeError) as error:
-            if isinstance(error, RuntimeError) and str(error) != "can't start new thread":
+            if not _is_a_limit(error):
                 raise
             show_error(_limit_reached(error))
             _drop_unwritable_output()
@@ -468,10 +473,11 @@ def _repeat(run_once, period_s: float, max_runs: int | None) -> None:
             exit_code = failed.exit_code
         except click.exceptions.Exit as partial:
             exit_code = partial.exit_code
-        except Exception as failed:  # not foreseen: one line, and the schedule goes on
+        except Exception as failed:  # not foreseen, or a limit the machine sets: one line, and the schedule goes on
             _stop_if_received(failed)  # unless a stop came as this error: the handler ignores any later one
-            show_error(f"{type(failed).__name__}: {error_line(failed)}", "run_failed")
-            exit_code = 1
+            limit = _is_a_limit(failed)
+            show_error(_limit_reached(failed) if limit else f"{type(failed).__name__}: {error_line(failed)}", "run_failed")
+            exit_code = 2 if limit else 1
         runs += 1
         if max_runs is not None and runs >= max_runs:
             if exit_code:

@@ -141,13 +141,15 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
 
 
 def marked_unsettled(rows: Iterable[SourceRow], overlap: timedelta) -> Iterator[SourceRow]:
-    """Rows fetched within `overlap` (for the clocks' disagreement) and a second of their last edit are marked
-    (normalize.UNSETTLED), so that the next run fetches them again: Encord lists edit times in whole seconds, and
-    a save later in the second of the one fetched would list as that one did (until 2026-11-30 it was never
-    fetched). A row fetched again and found unchanged stays marked until a run fetches it outside that window."""
+    """Rows fetched within `overlap` (for the clocks' disagreement) and a second of their last edit (as listed, or
+    as fetched when saved after the listing) are marked (normalize.UNSETTLED), so that the next run fetches them
+    again: Encord lists edit times in whole seconds, and a save later in the second of the one fetched would list
+    as that one did (until 2026-11-30 it was never fetched). A row fetched again and found unchanged stays marked
+    until a run fetches it outside that window."""
     window = overlap + timedelta(seconds=1)
     for row in rows:
-        unsettled = row.edited_at is not None and row.edited_at >= utc_now() - window
+        edited = max((at for at in (row.edited_at, row.saved_at) if at is not None), default=None)
+        unsettled = edited is not None and edited >= utc_now() - window
         yield replace(row, metadata={**row.metadata, UNSETTLED: True}) if unsettled and row.metadata else row
 
 

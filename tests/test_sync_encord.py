@@ -148,6 +148,27 @@ def test_a_save_in_the_second_of_the_one_fetched_is_fetched_by_the_next_run(ware
     assert (encord_emulator.log.fetched_label_hashes(), last_run(warehouse)) == ([], ("succeeded", 4, 0, 0, 0, 4, 0, 0))
 
 
+def test_a_save_during_a_run_then_again_in_its_second_is_fetched_by_the_next_run(warehouse, encord_emulator, key_path,
+                                                                                 project):
+    """Listed with an old edit, saved between the listing and the fetch, then saved again in that second: the
+    window is the fetched row's edit time, not the listed one (which left the last save unsynced)."""
+    image = encord_emulator.row(project.rows["image"]["label_hash"])
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    encord_emulator.clock.advance(30)
+    encord_emulator.put_row(project.hash, image)  # an edit the next run lists, at the emulator's (old) time
+    saved_at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=3)
+    before_first_fetch(encord_emulator, lambda: encord_emulator.put_row(project.hash, image, last_edited_at=saved_at))
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    objects = "SELECT count(*) FROM objects WHERE label_hash = :h"
+    stored_objects = warehouse.scalar(objects, h=image["label_hash"])
+    next(iter(image["data_units"].values()))["labels"]["objects"].pop()
+    encord_emulator.put_row(project.hash, image, last_edited_at=saved_at)  # the same second, one object fewer
+    encord_emulator.log.clear()
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    assert encord_emulator.log.fetched_label_hashes() == [image["label_hash"]]
+    assert warehouse.scalar(objects, h=image["label_hash"]) == stored_objects - 1
+
+
 def test_a_label_status_set_without_a_label_edit_is_fetched_again(warehouse, encord_emulator, key_path):
     """A project without workflows (manual QA): a review sets the row's label status."""
     project_hash = encord_emulator.add_project(ontology=sdk_sample.build_ontology().to_dict(), project_type="manual_qa")

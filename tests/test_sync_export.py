@@ -470,6 +470,12 @@ def test_output_the_machine_refuses_is_one_line_and_exit_code_2(warehouse):
                                  text=True, cwd=ROOT, timeout=120)
     assert (process.returncode, process.stderr) == (
         2, "encord-warehouse: OSError: [Errno 28] No space left on device (a full disk)\n")
+    with open("/dev/full", "w") as full:  # a scheduled loop's run too (its report on stdout)
+        process = subprocess.run([*CLI, "sync", "--from-export", str(SAMPLE), "--every", "1s", "--max-runs", "1",
+                                  *warehouse.cli_args], stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                                 timeout=120)
+    assert (process.returncode, process.stderr.splitlines()[-1]) == (
+        2, "encord-warehouse: OSError: [Errno 28] No space left on device (a full disk)")
 
 
 def _drain(descriptor, into: bytearray) -> None:

@@ -29,6 +29,7 @@ class SourceRow:
     metadata: dict | None = None
     error: str | None = None
     edited_at: datetime | None = None  # last_edited_at as listed, for cursors
+    saved_at: datetime | None = None  # the fetched row's own last_edited_at, later than listed if saved since
     text: bytes | None = None
 
     @cached_property

@@ -21,6 +21,7 @@ from connector.crashpoint import crash_point
 from connector.normalize import listing_fingerprint
 from connector.redact import redact
 from connector.sources import SourceRow, lossless_json
+from connector.timestamps import parse_timestamp
 
 log = logging.getLogger("encord_warehouse.encord")
 
@@ -337,7 +338,7 @@ class EncordSource:
         # instead of dicts that the collection after every bundle would scan (bench/fetch_memory.py).
         text = lossless_json(row)
         return SourceRow(row if text is None else None, location, listing.metadata,
-                         edited_at=listing.last_edited_at, text=text)
+                         edited_at=listing.last_edited_at, saved_at=_saved_at(row), text=text)
 
     def _call(self, what: str, action: Callable[[], Any], passthrough: tuple | type[Exception] | None = None) -> Any:
         """Run one API call, retrying what the SDK does not retry itself (rate-limit envelopes, cut-off bodies)."""
@@ -512,6 +513,14 @@ def _status(row, name: str) -> str | None:
     except AssertionError:  # the SDK asserts a manual QA project's task status is set; a listing may not set it
         return None
     return getattr(status, "value", status)
+
+
+def _saved_at(row: dict) -> datetime | None:
+    """The edit time the fetched row carries (normalize stores it; the sync's cursor keeps the listed one)."""
+    try:
+        return parse_timestamp(row["last_edited_at"])
+    except (KeyError, TypeError, ValueError):  # normalize names what is wrong with it
+        return None
 
 
 def _restore_slice_metadata(handle, row: dict) -> None:
