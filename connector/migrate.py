@@ -69,8 +69,11 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
-        versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    return versions[0] if versions else None
+        return _recorded_revision(connection)
+
+
+def _recorded_revision(connection) -> str | None:
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalars().first()
 
 
 def refuse_other_applications(connection) -> None:
@@ -79,10 +82,8 @@ def refuse_other_applications(connection) -> None:
     names = set(inspect(connection).get_table_names())
     if _holds_our_tables(names):
         return
-    if "alembic_version" in names:
-        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().first()
-        if current is not None:
-            raise WarehouseError(_another_applications_revision(current))
+    if "alembic_version" in names and (current := _recorded_revision(connection)) is not None:
+        raise WarehouseError(_another_applications_revision(current))
     _refuse_other_tables(names)
 
 
