@@ -12,7 +12,7 @@ worker process once the sync has started them, each worker counting its own), lo
 load transaction, cursor written, not committed), commit (after each load transaction commits),
 deletes (final transaction: deletes and state written, not committed), finish (after it commits),
 optimize (`encord-warehouse optimize`: on DuckDB a table rewritten, not committed; on Postgres a
-table vacuumed).
+table vacuumed), frames (`extract-frames`: a video's images and manifest written, its rows not committed).
 """
 
 from __future__ import annotations

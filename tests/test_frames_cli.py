@@ -172,6 +172,38 @@ def test_extract_frames_prune(warehouse, tmp_path, videos):
     assert sorted(p.name for p in (tmp_path / "frames" / PROJECT / "dh-street").iterdir()) == ["000005.jpg", "manifest.jsonl"]
 
 
+def test_prune_removes_the_images_a_killed_run_left_unrecorded(warehouse, tmp_path, videos):
+    """A run killed after it wrote a video's images and manifest, before their rows committed: when that video
+    goes (deleted in Encord, then synced) before any run writes it again, --prune removes its images, manifest and
+    half-written image, and keeps a file that is no frame image. Until 2026-11-30 prune removed only what rows
+    recorded, and such images stayed for good."""
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("street.mp4", "dh-a", [5, 17]), label_row("street.mp4", "dh-b", [0, 55])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT).exit_code == 0
+    warehouse.engine.dispose()
+    dest = tmp_path / "frames"
+    extract = [*CLI, "extract-frames", "--media-root", str(videos), "--dest", str(dest), *warehouse.cli_args]
+    killed = subprocess.run(extract, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "ENCORD_WAREHOUSE_TEST_KILL_AT": "frames:2"})  # dh-b's commit
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    folder_b = dest / PROJECT / "dh-b"
+    assert sorted(p.name for p in folder_b.iterdir()) == ["000000.jpg", "000055.jpg", "manifest.jsonl"]
+    assert warehouse.rows("SELECT data_hash, frame FROM extracted_frames ORDER BY 1, 2") == [("dh-a", 5), ("dh-a", 17)]
+    (folder_b / ".000055.jpg.0123456789abcdef0123456789abcdef.tmp").write_bytes(b"half")
+    (folder_b / "notes.txt").write_text("ours")
+
+    export.write_text(json.dumps([label_row("street.mp4", "dh-a", [5])]))
+    assert invoke(warehouse, "sync", "--from-export", str(export), "--project-hash", PROJECT,
+                  "--delete-missing").exit_code == 0
+    pruned = invoke(warehouse, "extract-frames", "--media-root", str(videos), "--dest", str(dest), "--prune")
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.rstrip().endswith("1 video, 0 frames written, 1 already extracted, 0 claimed by other "
+                                           "workers, 0 failed, 3 pruned")
+    assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()) == [
+        f"{PROJECT}/dh-a/000005.jpg", f"{PROJECT}/dh-a/manifest.jsonl", f"{PROJECT}/dh-b/notes.txt"]
+    assert warehouse.rows("SELECT data_hash, frame FROM extracted_frames") == [("dh-a", 5)]
+
+
 def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):
     create_schema_if_missing(warehouse.engine)  # Postgres: the schema exists (one that is not there is refused first)
     with warehouse.engine.connect():  # DuckDB: the file exists (a warehouse that is not there is refused first)

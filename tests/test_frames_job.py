@@ -596,6 +596,52 @@ def test_prune_on_postgres_skips_a_video_another_worker_holds(postgres_warehouse
     assert not (tmp_path / "dest" / PROJECT / "dh-a" / "000040.jpg").exists()
 
 
+def test_prune_on_s3_removes_frame_images_no_row_records(warehouse, tmp_path, clips, s3):
+    """Images no row records (uploaded by a run killed before its commit) of a frame no longer labeled and of
+    a video the warehouse no longer has go with that video's manifest; objects that are no frame image, or
+    outside a project's video folders, or of another project with --project-hash, stay."""
+    fs, bucket = s3
+    fs.put_file(str(clips / "a.mp4"), f"{bucket}/videos/a.mp4")
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [5, 77])])
+    cfg = dict(dest=f"s3://{bucket}/frames", media_root=f"s3://{bucket}/videos")
+    assert extract_frames(warehouse.engine, ExtractFramesConfig(**cfg)).written == 2
+    strays = [f"{PROJECT}/dh-a/000012.jpg", f"{PROJECT}/dh-gone/000003.png", f"{PROJECT}/dh-gone/manifest.jsonl"]
+    kept = [f"{PROJECT}/dh-a/notes.txt", f"{PROJECT}/dh-a/0000012.jpg", f"{PROJECT}/000009.jpg",
+            f"{PROJECT}/dh-a/deeper/000004.jpg", "proj-2/dh-o/000001.jpg", "other/000001.jpg"]
+    for key in strays + kept:
+        fs.pipe_file(f"{bucket}/frames/{key}", b"image")
+
+    one_project = extract_frames(warehouse.engine, ExtractFramesConfig(**cfg, project_hash=PROJECT, prune=True))
+    assert (one_project.written, one_project.skipped, one_project.pruned, one_project.failures) == (0, 2, 2, [])
+    assert sorted(fs.find(f"{bucket}/frames")) == sorted(
+        f"{bucket}/frames/{key}" for key in kept + [f"{PROJECT}/dh-a/{n}" for n in ("000005.jpg", "000077.jpg", "manifest.jsonl")])
+    every_project = extract_frames(warehouse.engine, ExtractFramesConfig(**cfg, prune=True))
+    assert every_project.pruned == 0  # proj-2 is neither synced nor recorded here: its folder is not ours to judge
+    assert rows(warehouse, "SELECT data_hash, frame FROM extracted_frames ORDER BY 1, 2") == [("dh-a", 5), ("dh-a", 77)]
+
+
+def test_prune_on_postgres_leaves_the_unrecorded_images_of_a_video_another_worker_holds(postgres_warehouse, tmp_path,
+                                                                                          clips):
+    """A worker that holds a video may have uploaded images it has yet to record: they stay until a prune
+    can claim the video."""
+    warehouse = postgres_warehouse
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 1
+    uploading = tmp_path / "dest" / PROJECT / "dh-a" / "000040.jpg"
+    uploading.write_bytes(b"image")
+    other = create_warehouse_engine(warehouse.url, warehouse.schema)
+    try:
+        with other.connect() as connection, connection.begin():
+            assert frames_wh.claim(connection, frames_wh.VideoWork(PROJECT, "dh-a", None, None, ()))
+            held = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    finally:
+        other.dispose()
+    assert (held.pruned, held.busy) == (0, 2) and uploading.exists()
+    released = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
+    assert (released.pruned, released.busy) == (1, 0) and not uploading.exists()
+    assert rows(warehouse, "SELECT frame FROM extracted_frames") == [(3,)]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_manifest_that_cannot_be_written_fails_that_video_only(warehouse, tmp_path, clips, workers):
     """A storage error after the images (the manifest, a stale image) is that video's problem, recorded

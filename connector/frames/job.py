@@ -7,7 +7,7 @@ look up which wanted frames `extracted_frames` already holds for this video's cu
 extract the rest with one ffmpeg process, write the images, write the video's manifest, and
 only then record the rows and commit. A crash at any point leaves objects that are not
 recorded (re-done next run), never a recorded frame whose object is missing. With `prune`, the
-images no longer labeled go afterwards (prune.py).
+images no longer labeled or never recorded go afterwards (prune.py).
 
 Work runs in `workers` processes; the process that calls extract_frames does all database
 access (DuckDB allows one writing process), the pool only probes, decodes and uploads.
@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector import migrate
+from connector.crashpoint import crash_point
 from connector.db import capped_memory
 from connector.failures import RowFailure, error_line
 from connector.redact import redact
@@ -40,7 +41,7 @@ from .extract import FORMATS, ExtractError
 from .probe import ProbeError, hide_source, probe
 from .prune import prune
 from .sources import VideoNotFound, check_media_root, open_video
-from .storage import Destination, UnsafePath, check_protocol, frame_key, video_folder
+from .storage import Destination, UnsafePath, check_protocol, frame_key, frame_name, video_folder
 from .video import FrameRecord, extract_video
 
 MAX_EXPLICIT_FRAMES = 1_000_000
@@ -82,8 +83,8 @@ class ExtractFramesConfig:
     """Extract again even frames already recorded for the same video content."""
     prune: bool = False
     """Also remove from dest, with their extracted_frames rows, the images of frames no longer
-    labeled and of videos gone from the warehouse (after extracting). Every video's labeled frames
-    are then what dest holds: not with titles, branch, frames or start..end."""
+    labeled and of videos gone from the warehouse, and frame images no row records (after
+    extracting). Every video's labeled frames are then what dest holds: not with titles, branch, frames or start..end."""
     seek_cost: int = 30
     """Planner: decoded frames one seek is worth (see plan.py)."""
     max_segments: int = 8
@@ -146,7 +147,7 @@ class ExtractFramesResult:
     skipped: int = 0
     """Wanted frames already extracted from the same video content."""
     pruned: int = 0
-    """Images removed: their frames are no longer labeled (`prune`)."""
+    """Images removed: their frames are no longer labeled, or no row recorded them (`prune`)."""
     failed: int = 0
     """Videos with a problem; `failures` holds each problem (a video may have several)."""
     failures: list[RowFailure] = field(default_factory=list)
@@ -283,6 +284,7 @@ def _conclude(connection, txn, config, work, outcome: _Outcome, result: ExtractF
     (_DestinationFailed), that transaction is rolled back and the failure recorded in one of its own."""
     try:
         _finish(connection, config, work, outcome, result)
+        crash_point("frames")
         txn.commit()
     except _DestinationFailed as failed:
         txn.rollback()
@@ -341,7 +343,7 @@ def _still_stored(dest: Destination, work: warehouse.VideoWork, done: dict, fmt:
         return done
     stored = dest.names_in(f"{work.project_hash}/{work.data_hash}")
     return {frame: fingerprint for frame, fingerprint in done.items()
-            if frame_key(work.project_hash, work.data_hash, frame, fmt).rsplit("/", 1)[1] in stored}
+            if frame_name(frame, fmt) in stored}
 
 
 class _Link:

@@ -22,6 +22,8 @@ import fsspec
 from connector.failures import error_line
 from connector.redact import redact
 
+from .extract import FORMATS
+
 
 class UnsafePath(ValueError):
     """A name would resolve outside its root (absolute, '..', empty, control characters)."""
@@ -101,6 +103,27 @@ class Destination:
             return set()
         return {posixpath.basename(name.rstrip("/")) for name in listed}
 
+    def frame_names(self, folder_key: str) -> set[str]:
+        """The names under `folder_key` that frame_key writes (not the manifest, not others' files)."""
+        return {name for name in self.names_in(folder_key) if _is_frame_name(name)}
+
+    def frame_names_by_video(self, project_hash: str) -> dict[str, set[str]]:
+        """data_hash -> the frame images in each video folder of the project: one recursive listing
+        (a LIST of the prefix on S3, 1,000 keys a request)."""
+        if len(safe_parts(project_hash)) != 1:
+            raise UnsafePath(f"unsafe hash: {project_hash!r}")
+        folder = self.path(project_hash)
+        try:
+            listed = self.fs.find(folder, detail=False, refresh=True)
+        except FileNotFoundError:
+            return {}
+        videos: dict[str, set[str]] = {}
+        for path in listed:
+            data_hash, _, name = path[len(folder):].strip("/").partition("/")
+            if name and "/" not in name and _is_frame_name(name):
+                videos.setdefault(data_hash, set()).add(name)
+        return videos
+
     def remove_leftovers(self, folder_key: str) -> None:
         """Remove the temporary files of local writes a killed run left in `folder_key` (a video's
         folder, which the caller's claim keeps from any write in progress)."""
@@ -154,7 +177,19 @@ def _protocols(fs) -> tuple[str, ...]:
 
 def frame_key(project_hash: str, data_hash: str, frame: int, fmt: str) -> str:
     """`{project_hash}/{data_hash}/{frame:06d}.{ext}` (the issue's layout)."""
-    return f"{video_folder(project_hash, data_hash)}/{frame:06d}.{fmt}"
+    return f"{video_folder(project_hash, data_hash)}/{frame_name(frame, fmt)}"
+
+
+def frame_name(frame: int, fmt: str) -> str:
+    return f"{frame:06d}.{fmt}"
+
+
+_FRAME_NAME = re.compile(rf"([0-9]{{6,}})\.({'|'.join(FORMATS)})")
+
+
+def _is_frame_name(name: str) -> bool:
+    match = _FRAME_NAME.fullmatch(name)
+    return match is not None and frame_name(int(match[1]), match[2]) == name
 
 
 def video_folder(project_hash: str, data_hash: str) -> str:
