@@ -557,6 +557,7 @@ def _report_sync(engine, result) -> None:
     click.echo(
         f"run {result.run_id}: {stats.listed} listed, {stats.fetched} fetched, {stats.inserted} inserted, "
         f"{stats.updated} updated, {stats.unchanged} unchanged, {stats.deleted} deleted, {stats.failed} failed"
+        + (f", {stats.vanished} vanished (deleted in Encord since the listing)" if stats.vanished else "")
     )
     click.echo(warehouse_status.format_counts(warehouse_status.row_counts(engine)))
     if result.failures:

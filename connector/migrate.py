@@ -15,7 +15,7 @@ from connector.db import WarehouseError, create_schema_if_missing
 from connector.schema import metadata
 from connector.shipped import MIGRATIONS_DIR
 
-SCHEMA_REVISION = "0020"
+SCHEMA_REVISION = "0021"
 """The newest migration's revision (migrations/versions/); a test checks it is Alembic's head."""
 
 

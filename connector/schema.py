@@ -303,6 +303,7 @@ sync_runs = Table(
     Column("export", Text),  # an export sync's --from-export, as export_files.export names it (0009)
     # The order runs started in, which status shows, from a sequence: the clock can step back (0015).
     Column("run_seq", BigInteger, server_default=text("nextval('sync_runs_run_seq')")),
+    Column("vanished", Integer),  # listed, then deleted in Encord before their fetch (0021)
 )
 
 sync_state = Table(

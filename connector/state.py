@@ -41,6 +41,8 @@ class RunStats:
     unchanged: int = 0
     deleted: int = 0
     failed: int = 0
+    vanished: int = 0
+    """Listed, then deleted in Encord before their fetch: neither fetched nor unchanged (0021)."""
 
 
 LOCKED_SOURCES = ("export", "encord", "rebuild")

@@ -91,7 +91,7 @@ def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list
             f"  {started}  {run['status']:<11} {run['source']:<7} project {run['project_hash']}  "
             f"listed {run['listed'] or 0}  fetched {run['fetched'] or 0}  inserted {run['inserted'] or 0}  "
             f"updated {run['updated'] or 0}  unchanged {run.get('unchanged') or 0}  deleted {run['deleted'] or 0}  "
-            f"failed {run['failed'] or 0}{export}{error}"
+            f"failed {run['failed'] or 0}{_vanished(run)}{export}{error}"
         )
     if exports:
         lines += ["", "export files read (a sync of the same export reads only the files new or changed since):"]
@@ -101,6 +101,10 @@ def format_status(runs: list[dict] | None, counts: dict[str, int], exports: list
         lines += ["", f"open problems: {problems:,} (sync_errors WHERE resolved_at IS NULL)"]
     lines += ["", "rows per table:", format_counts(counts)]
     return "\n".join(lines)
+
+
+def _vanished(run: dict) -> str:
+    return f"  vanished {run['vanished']}" if run.get("vanished") else ""
 
 
 def status_document(runs: list[dict] | None, counts: dict[str, int], exports: list[dict] = (),

@@ -120,6 +120,7 @@ def _sync(engine: Engine, config: EncordSyncConfig, source: EncordSource, state:
     run.failures = load_rows(engine, source_rows, run.run_id, project_hash, index, run.stats,
                              batch_size=config.batch_size, full_refresh=refetch_all, on_batch=commit_batch,
                              on_progress=on_progress, workers=_workers(config))
+    run.stats.vanished = source.vanished
     gone = _gone_from_encord(engine, source, project_hash, listed, stored) if finds_deletions else []
     with engine.begin() as connection:
         if plan.deleted_label_hashes:

@@ -354,6 +354,32 @@ def test_a_bundle_refused_for_a_vanished_row_leaves_the_cursor_at_the_listed_edi
     assert snapshot(warehouse) == snapshot(other_warehouse)
 
 
+@pytest.mark.parametrize("bundle_size", ["1", "100"])
+def test_rows_deleted_between_the_listing_and_the_fetch_are_counted_as_vanished(warehouse, encord_emulator, key_path,
+                                                                                 project, bundle_size):
+    """Alone in their request, or in a bundle the API refuses for them: counted in sync_runs.vanished, said in the
+    run's line and by `status`; the next full listing removes them. Until 2026-11-30 they were counted nowhere:
+    listed 4, fetched 2, unchanged 0."""
+    run_sync(warehouse, encord_emulator, key_path, project.hash)
+    encord_emulator.clock.advance(3600)
+    for row in project.rows.values():
+        encord_emulator.put_row(project.hash, encord_emulator.row(row["label_hash"]))
+    gone = sorted(project.rows[name]["label_hash"] for name in ("image", "img_group"))
+    before_first_fetch(encord_emulator, lambda: [encord_emulator.delete_row(label_hash) for label_hash in gone])
+    result = run_sync(warehouse, encord_emulator, key_path, project.hash, "--bundle-size", bundle_size)
+    assert last_run(warehouse) == ("succeeded", 4, 2, 0, 2, 0, 0, 0)
+    assert warehouse.scalar("SELECT vanished FROM sync_runs ORDER BY run_seq DESC LIMIT 1") == 2
+    assert result.stdout.splitlines()[0].endswith(", 0 failed, 2 vanished (deleted in Encord since the listing)")
+    warehouse.engine.dispose()  # DuckDB: status opens the file read-only
+    status = CliRunner().invoke(cli, ["status", *warehouse.cli_args], catch_exceptions=False).stdout
+    runs = [line for line in status.splitlines() if "  listed " in line]
+    assert runs[0].endswith("  listed 4  fetched 2  inserted 0  updated 2  unchanged 0  deleted 0  failed 0  vanished 2")
+    assert runs[1].endswith("  failed 0")
+    run_sync(warehouse, encord_emulator, key_path, project.hash, "--full-refresh")
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash IN (:a, :b)", a=gone[0], b=gone[1]) == 0
+    assert warehouse.scalar("SELECT vanished FROM sync_runs ORDER BY run_seq DESC LIMIT 1") == 0
+
+
 def test_consensus_branches(warehouse, encord_emulator, key_path, project):
     video = project.rows["video"]
     annotator = copy.deepcopy(video)

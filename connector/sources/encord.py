@@ -125,6 +125,8 @@ class EncordSource:
         self.sleep = sleep
         self._project = None
         self.unreadable: dict[str, str] = {}  # label hash -> why the SDK could not read that row
+        self.vanished = 0
+        """Rows the last fetch() was asked for that Encord no longer had (deleted since the listing)."""
         # label hash -> the SDK's LabelRowV2 from the last listing; fetch() drops each one once its
         # row is read, so the SDK's objects for a whole project are never held at once.
         self._handles: dict[str, Any] = {}
@@ -199,21 +201,24 @@ class EncordSource:
     def fetch(self, listings: list[Listing]) -> Iterator[SourceRow]:
         """Label-row dicts for `listings`, one request per bundle (see BundlePlanner)."""
         planner = BundlePlanner(self.config.bundle_size, self.config.bundle_bytes)
+        self.vanished = 0
         for bundle in planner.bundles(listings):
-            chunk = self._initialise(bundle)
+            survivors = {listing.label_hash for listing in self._initialise(bundle)}
             crash_point("fetch")
-            for listing in chunk:
-                if listing.label_hash in self.unreadable:  # quarantined by the sync, the rest goes on
+            for listing in bundle:
+                handle = self._handles.pop(listing.label_hash, None)
+                found = listing.label_hash in survivors
+                if found and listing.label_hash in self.unreadable:  # quarantined by the sync, the rest goes on
                     yield SourceRow({"label_hash": listing.label_hash, "data_title": listing.data_title},
                                     f"encord:{self.config.project_hash}/{listing.label_hash}", listing.metadata,
                                     error=self.unreadable[listing.label_hash], edited_at=listing.last_edited_at)
-                elif self._handles[listing.label_hash].is_labelling_initialised:
-                    source_row = self._source_row(listing)
+                elif found and handle.is_labelling_initialised:
+                    source_row = self._source_row(listing, handle)
                     planner.observe(listing, len(source_row.json or b""))
                     yield source_row
                 else:  # deleted between listing and fetching: the next full listing removes it
+                    self.vanished += 1
                     log.info("label row vanished", extra={"event": "vanished", "label_hash": listing.label_hash})
-                self._handles.pop(listing.label_hash, None)
             # The SDK's label-row objects hold reference cycles, and a sync runs with the cyclic
             # collector paused (connector/sync.py): without this, every fetched row stayed in memory.
             gc.collect()
@@ -262,7 +267,7 @@ class EncordSource:
         for listing in chunk:
             try:
                 self._call("fetch label rows", lambda: self._initialise_handles([listing]), passthrough=_passthrough())
-            except ResourceNotFoundError:  # deleted since it was listed: fetch() logs it as vanished
+            except ResourceNotFoundError:  # deleted since it was listed: fetch() counts it as vanished
                 continue
             except _unreadable_errors() as error:
                 self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error, context=False)}"
@@ -294,7 +299,7 @@ class EncordSource:
         try:
             self._initialise_handles([listing])
         except ResourceNotFoundError:
-            return True  # deleted meanwhile: fetch() logs it as vanished
+            return True  # deleted meanwhile: fetch() counts it as vanished
         except Exception:  # noqa: BLE001 (the row's answer still does not read: quarantined)
             return False
         return True
@@ -329,9 +334,8 @@ class EncordSource:
                     raise AssertionError("refusing to initialise a label row without a label_hash")
                 handle.initialise_labels(bundle=bundle, include_signed_url=self.config.signed_urls, overwrite=True)
 
-    def _source_row(self, listing: Listing) -> SourceRow:
+    def _source_row(self, listing: Listing, handle) -> SourceRow:
         location = f"encord:{self.config.project_hash}/{listing.label_hash}"
-        handle = self._handles[listing.label_hash]
         row = handle.to_encord_dict()
         _restore_slice_metadata(handle, row)
         # As text where it reads back the same: workers parse it, and this process holds bytes

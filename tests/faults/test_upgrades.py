@@ -34,7 +34,7 @@ from examples.sdk_sample import image_row
 ROOT = Path(__file__).resolve().parents[2]
 ADDED_BY_LATER_REVISIONS = {"object_frames": {"problems"}, "classifications": {"problems"},
                             "branches": {"listing_sha256"},
-                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export", "run_seq"},
+                            "sync_errors": {"kept", "first_occurred_at", "resolved_at"}, "sync_runs": {"export", "run_seq", "vanished"},
                             "projects": {"ontology_fingerprint", "ontology_pending"}}
 TABLES_OF_LATER_REVISIONS = {"raw_label_rows", "export_files", "annotation_ranges"}
 COLUMNS_OF_LATER_REVISIONS = {"problems", "listing_sha256", "ontology_fingerprint", "ontology_pending"}  # of the label-row tables and projects
