@@ -3,6 +3,9 @@ API server (moto's server mode) listening on 127.0.0.1."""
 
 import hashlib
 import os
+import tempfile
+import threading
+import time
 
 import fsspec
 import pytest
@@ -16,9 +19,9 @@ from connector.frames.storage import (
     frame_key,
     safe_parts,
 )
-from connector.frames.video import extract_video
+from connector.frames.video import FRAMES_PER_PASS, extract_video
 from connector.storage_options import parse_storage_options
-from tests.media import decode_gray, make_video, read_index
+from tests.media import INDEX_BITS, decode_gray, make_video, read_index
 
 
 @pytest.mark.parametrize("name", ["a.mp4", "dir/a b.mp4", "x/y/z.webm", "é.mp4", "1:2.mp4"])
@@ -175,3 +178,35 @@ def test_extract_video_to_local_folder(tmp_path):
     names = sorted(p.name for p in (tmp_path / "dest/ph/dh").iterdir())
     assert names == ["000000.jpg", "000010.jpg", "000099.jpg"]
     assert result.frames[1].timestamp_s == pytest.approx(0.4 + 0.013 + 0.05, abs=0.0015)
+
+
+def test_a_long_run_of_frames_is_uploaded_a_pass_at_a_time(tmp_path, monkeypatch):
+    """More wanted frames than one pass writes: TMPDIR never holds more than FRAMES_PER_PASS images (until
+    2026-11-30 it held every image of the video until the upload), and every frame is still its own, in
+    order, with the frames past the end reported once."""
+    video = make_video(tmp_path / "long.mp4", frames=FRAMES_PER_PASS + 600, gop=250)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    most, running = [0], [True]
+
+    def watch():
+        while running[0]:
+            most[0] = max(most[0], sum(1 for _ in scratch.rglob("*.jpg")))
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        wanted = [*range(FRAMES_PER_PASS + 600), FRAMES_PER_PASS + 650, -1]
+        result = extract_video(str(video), wanted, Destination(str(tmp_path / "dest")), "ph", "dh")
+    finally:
+        running[0] = False
+        watcher.join()
+    assert FRAMES_PER_PASS // 2 < most[0] <= FRAMES_PER_PASS
+    assert [r.frame for r in result.frames] == list(range(FRAMES_PER_PASS + 600))
+    assert (result.out_of_range, result.missing, result.passes) == ([-1, FRAMES_PER_PASS + 650], [], 2)
+    folder = tmp_path / "dest" / "ph" / "dh"
+    for frame in (0, *range(FRAMES_PER_PASS - 3, FRAMES_PER_PASS + 2), FRAMES_PER_PASS + 599):  # the seam
+        assert read_index(decode_gray(folder / f"{frame:06d}.jpg")[0]) == frame % 2 ** INDEX_BITS
+    assert list(scratch.iterdir()) == []

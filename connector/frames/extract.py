@@ -63,7 +63,8 @@ class Extraction(Generic[Frame]):
     missing: list[int] = field(default_factory=list)
     """Planned frames the decoder never produced (a truncated or corrupt stream)."""
     passes: int = 0
-    """ffmpeg processes run to decode frames: 1, or 2 after a seek check failed."""
+    """ffmpeg processes run to decode frames: 1, or 2 after a seek check failed (video.extract_video adds up
+    those of its passes)."""
 
 
 def codec_options(fmt: str, quality: int | None) -> dict:
