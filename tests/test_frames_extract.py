@@ -11,9 +11,11 @@ import connector.frames.extract as extract_mod
 from connector.frames.extract import ExtractError, codec_options, extract
 from connector.frames.manifest import manifest_lines
 from connector.frames.probe import ProbeError, hide_source, probe
+from connector.frames.storage import Destination
+from connector.frames.video import FRAMES_PER_PASS, extract_video
 from connector.frames.warehouse import VideoWork
 from connector.frames.tools import ffmpeg_major, ffprobe_exe
-from tests.media import _PATTERN, decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
+from tests.media import _PATTERN, INDEX_BITS, decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
 
 TARGETS = [0, 1, 5, 13, 14, 40, 41, 47, 60, 61, 62, 63, 88, 99]
 
@@ -190,6 +192,39 @@ def test_dense_targets_decode_in_one_pass_without_seeking(videos, tmp_path, ffmp
     assert len(run.frames) == 50
     assert len(ffmpeg_calls) == 1
     assert ffmpeg_calls[0].count("-i") == 1 and "-ss" not in ffmpeg_calls[0]
+
+
+@pytest.fixture(scope="module")
+def long_videos(tmp_path_factory):
+    """Two passes and a bit of frames, in a container with a seek index and in one without (MPEG-TS)."""
+    root = tmp_path_factory.mktemp("long")
+    return {suffix: make_video(root / f"long{suffix}", frames=2 * FRAMES_PER_PASS + 100) for suffix in (".mp4", ".ts")}
+
+
+def test_a_video_that_cannot_seek_is_extracted_in_one_pass_however_many_frames(long_videos, tmp_path, ffmpeg_calls):
+    """Each pass would decode it from frame 0 again up to its frames: one pass instead, as before passes."""
+    wanted = range(0, 2 * FRAMES_PER_PASS + 100, 2)  # more than one pass's worth
+    assert not probe(str(long_videos[".ts"])).seekable
+    run = extract_video(str(long_videos[".ts"]), wanted, Destination(str(tmp_path)), "ph", "dh")
+    assert run.passes == 1 and len(ffmpeg_calls) == 1 and "-ss" not in ffmpeg_calls[0]
+    assert [r.frame for r in run.frames] == list(wanted)
+    for frame in (0, FRAMES_PER_PASS, 2 * FRAMES_PER_PASS + 98):
+        assert read_index(decode_gray(tmp_path / "ph" / "dh" / f"{frame:06d}.jpg")[0]) == frame % 2 ** INDEX_BITS
+
+
+def test_after_a_seek_that_missed_the_rest_of_the_video_is_one_pass_from_frame_zero(long_videos, tmp_path, monkeypatch,
+                                                                                     ffmpeg_calls):
+    """Every seek overshoots (as in the test below): the second pass's is redone from frame 0, and the frames after
+    it are decoded in one more pass from frame 0, not in passes that would each seek and miss again."""
+    real = extract_mod.seek_window
+    monkeypatch.setattr(extract_mod, "seek_window", lambda *args: (real(*args)[0] + 1.0, real(*args)[1]))
+    wanted = list(range(2 * FRAMES_PER_PASS + 100))
+    run = extract_video(str(long_videos[".mp4"]), wanted, Destination(str(tmp_path)), "ph", "dh")
+    assert [r.frame for r in run.frames] == wanted and run.missing == []
+    assert run.passes == len(ffmpeg_calls) == 4  # 0..1999; 2000..3999 seeking, then again from 0; 4000.. from 0
+    assert ["-ss" in argv for argv in ffmpeg_calls] == [False, True, False, False]
+    for frame in (FRAMES_PER_PASS, 2 * FRAMES_PER_PASS, 2 * FRAMES_PER_PASS + 99):
+        assert read_index(decode_gray(tmp_path / "ph" / "dh" / f"{frame:06d}.jpg")[0]) == frame % 2 ** INDEX_BITS
 
 
 def test_misaligned_seek_is_redone_from_frame_zero(videos, references, tmp_path, monkeypatch,

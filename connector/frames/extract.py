@@ -83,8 +83,9 @@ def codec_options(fmt: str, quality: int | None) -> dict:
 
 def extract(source: str, frames, workdir: str | Path, *, fmt: str = "jpg",
             quality: int | None = None, info: VideoInfo | None = None, seek_cost: int = 30,
-            max_segments: int = 8) -> Extraction[ExtractedFrame]:
-    """Write each wanted frame of `source` (path or URL) to `workdir` as an image."""
+            max_segments: int = 8, seek: bool = True) -> Extraction[ExtractedFrame]:
+    """Write each wanted frame of `source` (path or URL) to `workdir` as an image; `seek` False: decode from
+    frame 0 only."""
     opts = codec_options(fmt, quality)
     info = info or probe(source)
     wanted = sorted(set(frames))
@@ -94,7 +95,7 @@ def extract(source: str, frames, workdir: str | Path, *, fmt: str = "jpg",
     if not wanted:
         return result
     Path(workdir).mkdir(parents=True, exist_ok=True)
-    keyframes = info.keyframes if info.seekable else ()
+    keyframes = info.keyframes if seek and info.seekable else ()
     segments = plan(wanted, keyframes, seek_cost=seek_cost, max_segments=max_segments)
     got, misaligned = _run_pass(source, info, segments, Path(workdir), "p0", fmt, opts)
     result.passes = 1

@@ -28,26 +28,32 @@ class FrameRecord:
 
 FRAMES_PER_PASS = 2_000
 """Most images of a video one ffmpeg process writes to TMPDIR before they are uploaded and deleted
-(until 2026-11-30 one process wrote all of them first: 532 MB for 30,000 frames at 640x360, GBs at 1080p)."""
+(until 2026-11-30 one process wrote all of them first: 532 MB for 30,000 frames at 640x360, GBs at 1080p).
+A pass after the first starts at the keyframe before its first frame; a video that cannot seek, or whose
+seek missed its frame, decodes its remaining frames in one pass from frame 0 (passes from frame 0 would
+each decode the video again up to their frames)."""
 
 
 def extract_video(source: str, frames, dest: Destination, project_hash: str, data_hash: str,
                   *, fmt: str = "jpg", quality: int | None = None,
                   info: VideoInfo | None = None, **plan_options) -> Extraction[FrameRecord]:
-    """Extract `frames` of `source` to `{dest}/{project_hash}/{data_hash}/{frame:06d}.{fmt}`, FRAMES_PER_PASS
-    frames at a time (each pass starts at the keyframe before its first frame)."""
+    """Extract `frames` of `source` to `{dest}/{project_hash}/{data_hash}/{frame:06d}.{fmt}`, in passes of
+    FRAMES_PER_PASS frames."""
     info = info or probe(source)
-    wanted = sorted(set(frames))
+    remaining, seeks = sorted(set(frames)), info.seekable
     stored: Extraction[FrameRecord] = Extraction(info=info)
-    for start in range(0, max(len(wanted), 1), FRAMES_PER_PASS):
+    while True:
+        wanted = remaining[:FRAMES_PER_PASS] if seeks else remaining
+        remaining = remaining[len(wanted):]
         with tempfile.TemporaryDirectory(prefix="encord-frames-") as workdir:
-            run = extract(source, wanted[start:start + FRAMES_PER_PASS], workdir, fmt=fmt, quality=quality,
-                          info=info, **plan_options)
+            run = extract(source, wanted, workdir, fmt=fmt, quality=quality, info=info, seek=seeks, **plan_options)
             stored.frames += [_store(item, dest, project_hash, data_hash, fmt) for item in run.frames]
         stored.out_of_range += run.out_of_range
         stored.missing += run.missing
         stored.passes += run.passes
-    return stored
+        seeks = seeks and run.passes == 1  # a second process: a seek missed its frame
+        if not remaining:
+            return stored
 
 
 def _store(item: ExtractedFrame, dest: Destination, project_hash: str, data_hash: str, fmt: str) -> FrameRecord:
