@@ -620,6 +620,28 @@ def test_prune_on_s3_removes_frame_images_no_row_records(warehouse, tmp_path, cl
     assert rows(warehouse, "SELECT data_hash, frame FROM extracted_frames ORDER BY 1, 2") == [("dh-a", 5), ("dh-a", 77)]
 
 
+def test_prune_keeps_images_recorded_under_another_spelling_of_the_dest_and_projects_it_never_synced(warehouse, tmp_path,
+                                                                                                    clips):
+    """Rows recorded under the folder's path are the images a `file://` spelling of it lists (the run cannot extract
+    them again: no media): kept. A project neither synced nor recorded here, even named with --project-hash, is
+    another warehouse's: kept. Until 2026-11-30 (the first version of this prune) both were deleted."""
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40])])
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 2
+    dest = tmp_path / "dest"
+    others = dest / "proj-other" / "dh-o"
+    others.mkdir(parents=True)
+    (others / "000001.jpg").write_bytes(b"theirs")
+    no_media = tmp_path / "no-media"
+    no_media.mkdir()
+    spelled = ExtractFramesConfig(dest=f"file://{dest}", media_root=str(no_media), prune=True)
+    result = extract_frames(warehouse.engine, spelled)
+    assert (result.written, result.pruned, [f.field for f in result.failures]) == (0, 0, ["video"])
+    named = ExtractFramesConfig(dest=str(dest), media_root=str(no_media), project_hash="proj-other", prune=True)
+    assert extract_frames(warehouse.engine, named).pruned == 0
+    assert stored_images(dest) == [f"{PROJECT}/dh-a/000003.jpg", f"{PROJECT}/dh-a/000040.jpg",
+                                   f"{PROJECT}/dh-a/manifest.jsonl", "proj-other/dh-o/000001.jpg"]
+
+
 def test_prune_on_postgres_leaves_the_unrecorded_images_of_a_video_another_worker_holds(postgres_warehouse, tmp_path,
                                                                                           clips):
     """A worker that holds a video may have uploaded images it has yet to record: they stay until a prune

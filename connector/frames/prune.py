@@ -59,7 +59,7 @@ def _videos_with_unrecorded_images(connection, dest: Destination, project_hash: 
         listed = dest.frame_names_by_video(project_hash)
     except UnsafePath:  # a project hash no folder can be named by: nothing of it was written
         return set()
-    for data_hash, frame, fmt in warehouse.recorded_frames(connection, dest.url, project_hash):
+    for data_hash, frame, fmt in warehouse.recorded_frames(connection, project_hash):
         names = listed.get(data_hash)
         if names is not None:
             names.discard(frame_name(frame, fmt))
@@ -67,12 +67,14 @@ def _videos_with_unrecorded_images(connection, dest: Destination, project_hash: 
 
 
 def _unrecorded_names(connection, dest: Destination, project_hash: str, data_hash: str) -> list[str]:
-    """Under the video's claim: the frame images in its folder that no row records."""
+    """Under the video's claim: the frame images in its folder that no row records. A row of another dest counts:
+    it may name this folder by another spelling (`file://`, a symlink), and an image kept by mistake costs less
+    than one deleted under its row."""
     try:
         listed = dest.frame_names(video_folder(project_hash, data_hash))
     except UnsafePath:
         return []
-    recorded = {frame_name(frame, fmt) for frame, fmt in warehouse.recorded_of_video(connection, dest.url, project_hash, data_hash)}
+    recorded = {frame_name(frame, fmt) for frame, fmt in warehouse.recorded_of_video(connection, project_hash, data_hash)}
     return sorted(listed - recorded)
 
 

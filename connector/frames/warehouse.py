@@ -116,24 +116,27 @@ def unlabeled_frames(connection: Connection, dest: str, project_hash: str | None
 
 
 def projects_at(connection: Connection, dest: str, project_hash: str | None) -> list[str]:
-    """The projects whose folders under `dest` a prune looks into: the one given, else every project
-    synced or with images recorded there (a project's first run may have been killed before any row)."""
+    """The projects whose folders under `dest` a prune looks into: every project (or the one given) synced or
+    with images recorded there (a project's first run may have been killed before any row). Another project's
+    folder is another warehouse's."""
+    sql = "SELECT project_hash FROM projects UNION SELECT project_hash FROM extracted_frames WHERE dest = :dest"
+    params = {"dest": dest}
     if project_hash:
-        return [project_hash]
-    sql = ("SELECT project_hash FROM projects UNION SELECT project_hash FROM extracted_frames WHERE dest = :dest "
-           "ORDER BY 1")
-    return list(connection.execute(text(sql), {"dest": dest}).scalars())
+        sql = f"SELECT project_hash FROM ({sql}) AS known WHERE project_hash = :project_hash"
+        params["project_hash"] = project_hash
+    return sorted(connection.execute(text(sql), params).scalars())
 
 
-def recorded_frames(connection: Connection, dest: str, project_hash: str):
-    """(data_hash, frame, format) of every image recorded under `dest` for the project, as they come."""
+def recorded_frames(connection: Connection, project_hash: str):
+    """(data_hash, frame, format) of every image recorded for the project, under any dest, as they come."""
     return connection.execute(select(ef.c.data_hash, ef.c.frame, ef.c.format).where(
-        ef.c.dest == dest, ef.c.project_hash == project_hash).execution_options(yield_per=10_000))
+        ef.c.project_hash == project_hash).execution_options(yield_per=10_000))
 
 
-def recorded_of_video(connection: Connection, dest: str, project_hash: str, data_hash: str) -> list[tuple[int, str]]:
+def recorded_of_video(connection: Connection, project_hash: str, data_hash: str) -> list[tuple[int, str]]:
+    """(frame, format) of the video's images recorded under any dest."""
     return connection.execute(select(ef.c.frame, ef.c.format).where(
-        ef.c.dest == dest, ef.c.project_hash == project_hash, ef.c.data_hash == data_hash)).all()
+        ef.c.project_hash == project_hash, ef.c.data_hash == data_hash)).all()
 
 
 def forget(connection: Connection, dest: str, project_hash: str, data_hash: str, frames: list[tuple[int, str]]) -> None:
