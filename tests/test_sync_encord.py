@@ -380,6 +380,33 @@ def test_rows_deleted_between_the_listing_and_the_fetch_are_counted_as_vanished(
     assert warehouse.scalar("SELECT vanished FROM sync_runs ORDER BY run_seq DESC LIMIT 1") == 0
 
 
+def test_a_row_the_sdk_cannot_read_deleted_before_its_own_request_is_vanished_not_loaded_cut_short(
+        warehouse, encord_emulator, key_path, project):
+    """The SDK chokes on a row in a bundle (a label past the video's end), so each row is asked for alone; the row
+    is deleted just before its own request. Until 2026-11-30 the sync loaded what the SDK had read of it from the
+    bundle (labels cut short), as a good row; it is vanished, and a row the SDK cannot read is still quarantined."""
+    unreadable = [sdk_sample.video_row(seed).to_encord_dict() for seed in (8, 9)]
+    for row in unreadable:
+        labels = next(iter(row["data_units"].values()))["labels"]
+        labels["5000"] = labels.pop(max(labels, key=int))
+        encord_emulator.put_row(project.hash, row)
+    gone, kept = (row["label_hash"] for row in unreadable)
+    original = encord_emulator.store.fetch_rows
+
+    def delete_before_its_own_request(project_hash, label_hashes, *args, **kwargs):
+        if list(label_hashes) == [gone]:
+            encord_emulator.store.fetch_rows = original
+            encord_emulator.delete_row(gone)
+        return original(project_hash, label_hashes, *args, **kwargs)
+
+    encord_emulator.store.fetch_rows = delete_before_its_own_request
+    run_sync(warehouse, encord_emulator, key_path, project.hash, expect=1)
+    assert last_run(warehouse) == ("partial", 6, 5, 4, 0, 0, 0, 1)
+    assert warehouse.scalar("SELECT vanished FROM sync_runs ORDER BY run_seq DESC LIMIT 1") == 1
+    assert warehouse.rows("SELECT label_hash FROM sync_errors") == [(kept,)]
+    assert warehouse.scalar("SELECT count(*) FROM branches WHERE label_hash IN (:a, :b)", a=gone, b=kept) == 0
+
+
 def test_consensus_branches(warehouse, encord_emulator, key_path, project):
     video = project.rows["video"]
     annotator = copy.deepcopy(video)

@@ -127,6 +127,7 @@ class EncordSource:
         self.unreadable: dict[str, str] = {}  # label hash -> why the SDK could not read that row
         self.vanished = 0
         """Rows the last fetch() was asked for that Encord no longer had (deleted since the listing)."""
+        self._gone: set[str] = set()  # label hashes a request of their own found deleted, during one fetch()
         # label hash -> the SDK's LabelRowV2 from the last listing; fetch() drops each one once its
         # row is read, so the SDK's objects for a whole project are never held at once.
         self._handles: dict[str, Any] = {}
@@ -201,13 +202,13 @@ class EncordSource:
     def fetch(self, listings: list[Listing]) -> Iterator[SourceRow]:
         """Label-row dicts for `listings`, one request per bundle (see BundlePlanner)."""
         planner = BundlePlanner(self.config.bundle_size, self.config.bundle_bytes)
-        self.vanished = 0
+        self.vanished, self._gone = 0, set()
         for bundle in planner.bundles(listings):
             survivors = {listing.label_hash for listing in self._initialise(bundle)}
             crash_point("fetch")
             for listing in bundle:
                 handle = self._handles.pop(listing.label_hash, None)
-                found = listing.label_hash in survivors
+                found = listing.label_hash in survivors and listing.label_hash not in self._gone
                 if found and listing.label_hash in self.unreadable:  # quarantined by the sync, the rest goes on
                     yield SourceRow({"label_hash": listing.label_hash, "data_title": listing.data_title},
                                     f"encord:{self.config.project_hash}/{listing.label_hash}", listing.metadata,
@@ -268,7 +269,7 @@ class EncordSource:
             try:
                 self._call("fetch label rows", lambda: self._initialise_handles([listing]), passthrough=_passthrough())
             except ResourceNotFoundError:  # deleted since it was listed: fetch() counts it as vanished
-                continue
+                self._gone.add(listing.label_hash)
             except _unreadable_errors() as error:
                 self.unreadable[listing.label_hash] = f"the encord SDK cannot read this label row: {_reason(error, context=False)}"
             except EncordSourceError as error:
@@ -298,8 +299,9 @@ class EncordSource:
 
         try:
             self._initialise_handles([listing])
-        except ResourceNotFoundError:
-            return True  # deleted meanwhile: fetch() counts it as vanished
+        except ResourceNotFoundError:  # deleted meanwhile: fetch() counts it as vanished
+            self._gone.add(listing.label_hash)
+            return True
         except Exception:  # noqa: BLE001 (the row's answer still does not read: quarantined)
             return False
         return True
