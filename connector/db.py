@@ -92,12 +92,14 @@ def create_warehouse_engine(url: str | None = None, schema: str | None = None, m
         _check_exists(parsed.database)
     try:
         # pre-ping: a long-lived caller's engine keeps pooled connections a Postgres restart or failover ends
-        engine = create_engine(url, connect_args=_connect_args(dialect, read_only), pool_pre_ping=dialect == "postgresql")
+        engine = create_engine(url, connect_args=_connect_args(dialect, read_only), pool_pre_ping=dialect == "postgresql",
+                               **POSTGRES_ENGINE_OPTIONS if dialect == "postgresql" else {})
     except ImportError as error:  # postgresql+asyncpg://, +pg8000:// without that driver installed
         raise WarehouseError(f"{parsed.render_as_string(hide_password=True)}: its driver is not installed "
                              f"({error}); postgresql:// uses psycopg, which is") from None
     if dialect == "postgresql":
         event.listen(engine, "connect", refuse_other_encodings)
+        event.listen(engine, "connect", print_floats_whole)
     else:
         _guard_against_fork(engine, parsed.database)
     if schema:
@@ -156,6 +158,20 @@ def _connect_args(dialect: str, read_only: bool) -> dict:
 POSTGRES_CONNECT_ARGS = {"client_encoding": "utf8"}
 """What the server sends is decoded as UTF-8 whatever the database's encoding (SQLAlchemy misread SQL_ASCII's
 answers as bytes). Every engine to a warehouse has these and refuse_other_encodings, the writer's lock's too."""
+
+
+POSTGRES_ENGINE_OPTIONS = {"isolation_level": "READ COMMITTED"}
+"""Whatever the role's or database's default_transaction_isolation: the claims of extract-frames workers (FOR UPDATE
+SKIP LOCKED) and a sync's reads beside its writer are made for it; under a DBA's 'serializable' two extract-frames
+jobs failed each other ("could not serialize access")."""
+
+
+def print_floats_whole(dbapi_connection, _record) -> None:
+    """psycopg reads a double as the server prints it, which a role's extra_float_digits below 1 rounds (-3: 12
+    digits): `labels` and the frames' manifests printed rounded pixels. 3 prints every double exactly."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET extra_float_digits = 3")
+    dbapi_connection.commit()
 
 
 def refuse_other_encodings(dbapi_connection, _record) -> None:

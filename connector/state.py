@@ -119,6 +119,16 @@ def failed_run_error(error: BaseException) -> str:
     return error_line(error)[:2000]
 
 
+def record_failed_run(engine: Engine, run_id: str, stats: RunStats, error: BaseException, **cursors) -> None:
+    """The run recorded failed with its error; when the warehouse went too, that is logged instead, and the
+    caller raises the run's own error, which is the news (an extract-frames run's was replaced until 2026-11-30)."""
+    try:
+        finish_run(engine, run_id, stats, "failed", error=failed_run_error(error), **cursors)
+    except Exception as unrecorded:
+        log.warning("the failed run could not be recorded in sync_runs: %s", error_line(unrecorded),
+                    extra={"event": "run_not_recorded", "run_id": run_id})
+
+
 def raise_interrupt_as_such(error: BaseException) -> None:
     """A cancel that DuckDB turned into its RuntimeError reaches the caller as the KeyboardInterrupt it was."""
     if _interrupted_query(error):
@@ -141,12 +151,8 @@ def recorded_run(engine: Engine, source: str, project_hash: str | None, export: 
             yield run
     except BaseException as error:
         log.error("sync failed", extra={"event": "sync_failed", "run_id": run.run_id, "error": error_line(error)[:500]})
-        try:
-            finish_run(engine, run.run_id, run.stats, "failed", error=failed_run_error(error),
-                       cursor_before=run.cursor_before, cursor_after=run.cursor_after)
-        except Exception as unrecorded:  # the warehouse went too: say so, but the run's own error is the news
-            log.warning("the failed run could not be recorded in sync_runs: %s", error_line(unrecorded),
-                        extra={"event": "run_not_recorded", "run_id": run.run_id})
+        record_failed_run(engine, run.run_id, run.stats, error, cursor_before=run.cursor_before,
+                          cursor_after=run.cursor_after)
         raise_interrupt_as_such(error)
         raise
     status = "partial" if run.failures else "succeeded"

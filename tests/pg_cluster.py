@@ -64,9 +64,12 @@ class PostgresCluster:
 
     def restart(self, mode: str = "fast") -> None:
         """Stop the server (every session ends; `immediate` is a crash) and start it again on the same data."""
+        self.stop_server(mode)
+        self.start_server()
+
+    def stop_server(self, mode: str = "fast") -> None:
         subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
                        check=True, capture_output=True)
-        self.start_server()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

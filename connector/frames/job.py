@@ -30,8 +30,8 @@ from connector.db import capped_memory
 from connector.failures import RowFailure, error_line
 from connector.redact import redact
 from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
-from connector.state import (RunStats, failed_run_error, finish_run, raise_interrupt_as_such, record_failures, start_run,
-                             utc_now)
+from connector.state import (RunStats, finish_run, raise_interrupt_as_such, record_failed_run, record_failures,
+                             start_run, utc_now)
 from connector.storage_options import CREDENTIALS_IN_URL, has_credentials
 from connector.workers import WorkerPool
 
@@ -208,7 +208,7 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
             result.pruned += pruned
             result.busy += busy
     except BaseException as error:
-        finish_run(engine, run_id, _stats(result), "failed", error=failed_run_error(error))
+        record_failed_run(engine, run_id, _stats(result), error)
         raise_interrupt_as_such(error)
         raise
     finish_run(engine, run_id, _stats(result), "partial" if result.failures else "succeeded")

@@ -79,6 +79,9 @@ def claim(connection: Connection, work: VideoWork) -> bool:
     holds it (Postgres). DuckDB has a single writer process: nothing to claim."""
     if connection.dialect.name != "postgresql":
         return True
+    # the claim's transaction waits idle while ffmpeg runs: a role's idle_in_transaction_session_timeout ended it,
+    # and with it every run (its videos recorded by none)
+    connection.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
     du = schema.data_units
     row = connection.execute(
         select(du.c.data_hash)

@@ -105,3 +105,41 @@ def test_postgres_restarted_between_runs_and_during_one(cluster, encord_emulator
     run_sync(warehouse, encord_emulator, key_path, project.hash, *SMALL)
     assert snapshot(warehouse) == reference_snapshot(reference, encord_emulator, key_path, project.hash)
     assert warehouse.scalar("SELECT cursor FROM sync_state") == listed_cursor(encord_emulator, project.hash)
+
+
+def test_an_extract_frames_run_the_server_left_ends_with_that_error(cluster, tmp_path, monkeypatch):
+    """The server stops while a video is extracted: the run cannot be recorded either (said in a warning), and the
+    command ends with the error that stopped it; until 2026-11-30 that of recording the failure ("connection
+    refused") replaced it."""
+    import json
+
+    from click.testing import CliRunner
+
+    import connector.frames.job as job
+    from connector.cli import cli
+    from connector.sync import ExportSyncConfig, sync_export
+    from tests.media import make_video
+    from tests.test_frames_job import PROJECT, label_row
+
+    warehouse = new_warehouse(cluster.url())
+    make_video(tmp_path / "a.mp4")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([label_row("a.mp4", "dh-a", [3, 40])]))
+    assert sync_export(warehouse.engine, ExportSyncConfig(path=str(export), project_hash=PROJECT)).ok
+    warehouse.engine.dispose()
+    extracting = job.process_video
+
+    def the_server_stops_meanwhile(task):
+        cluster.stop_server("fast")
+        return extracting(task)
+
+    monkeypatch.setattr(job, "process_video", the_server_stops_meanwhile)
+    try:
+        result = CliRunner().invoke(cli, ["extract-frames", "--media-root", str(tmp_path), "--dest",
+                                          str(tmp_path / "frames"), *warehouse.cli_args])
+    finally:
+        cluster.start_server()
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert " warning the failed run could not be recorded in sync_runs: connection failed: " in lines[0]
+    assert lines[1:] == [f"encord-warehouse: warehouse {cluster.url()}: terminating connection due to administrator command"]
