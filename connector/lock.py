@@ -134,10 +134,7 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
     server's idle_session_timeout, pg_terminate_backend, a cut connection), the lock is gone and another
     writer may start: every commit of the writer's engine first checks that the session is alive, and the
     first that finds it gone fails instead of writing beside that other writer."""
-    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT",
-                                connect_args={**POSTGRES_CONNECT_ARGS, **_KEEPALIVES})
-    event.listen(lock_engine, "connect", refuse_other_encodings)  # with --schema, the first connection is this one
-    connection = lock_engine.connect()
+    lock_engine, connection = _lock_session(engine)
     keys = [_lock_key(schema)]
     if connection.scalar(text("SELECT current_schema()")) == schema:
         # Releases before 2026-11-29 keyed a run without --schema by "" (not by the schema it resolved to):
@@ -164,8 +161,6 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
                            "before writing beside another sync; run it again") from None
 
     try:
-        if connection.dialect.server_version_info >= (14,):  # the session idles for the whole run
-            connection.execute(text("SET idle_session_timeout = 0"))
         _poll(acquire, wait_seconds, lambda: "another encord-warehouse command is writing to this Postgres warehouse")
         event.listen(engine, "commit", check_held)
         yield
@@ -175,6 +170,50 @@ def _advisory_lock(engine: Engine, schema: str, wait_seconds: float) -> Iterator
         _unlock_all(connection)
         connection.close()
         lock_engine.dispose()
+
+
+def _lock_session(engine: Engine):
+    """An engine of its own and its one connection, for a lock held as long as a command runs."""
+    lock_engine = create_engine(engine.url, isolation_level="AUTOCOMMIT",
+                                connect_args={**POSTGRES_CONNECT_ARGS, **_KEEPALIVES})
+    event.listen(lock_engine, "connect", refuse_other_encodings)  # with --schema, the first connection is this one
+    connection = lock_engine.connect()
+    if connection.dialect.server_version_info >= (14,):  # the session idles for the whole run
+        connection.execute(text("SET idle_session_timeout = 0"))
+    return lock_engine, connection
+
+
+RUN_LOCK_SPACE = 0x45575255
+"""The first key of the advisory locks that mark runs alive (run_alive), apart from the writer's one-key locks."""
+
+
+@contextmanager
+def run_alive(engine: Engine, run_id: str) -> Iterator[None]:
+    """Postgres: while the run lives, a session of its own holds a lock keyed by its run_id. extract-frames runs
+    overlap there, and nothing else tells a run still going from one whose process was killed (run_is_alive).
+    Taken before the run's row is written. DuckDB: nothing (one writing process)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    lock_engine, connection = _lock_session(engine)
+    try:
+        connection.execute(text("SELECT pg_advisory_lock(:space, hashtext(:run))"), {"space": RUN_LOCK_SPACE, "run": run_id})
+        yield
+    finally:
+        _unlock_all(connection)
+        connection.close()
+        lock_engine.dispose()
+
+
+def run_is_alive(connection, run_id: str) -> bool:
+    """Whether the run's process holds its run_alive lock (always False on DuckDB)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    key = {"space": RUN_LOCK_SPACE, "run": run_id}
+    if not connection.scalar(text("SELECT pg_try_advisory_lock(:space, hashtext(:run))"), key):
+        return True
+    connection.execute(text("SELECT pg_advisory_unlock(:space, hashtext(:run))"), key)
+    return False
 
 
 def _unlock_all(connection) -> None:

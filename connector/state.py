@@ -20,10 +20,11 @@ from connector import schema
 from connector.failures import RowFailure, error_line
 from connector.incremental import StoredRow
 from connector.load import chunks
-from connector.lock import RECORDS_FAILURE
+from connector.lock import RECORDS_FAILURE, run_is_alive
 from connector.logs import logged_as_run
 from connector.ontology import ONTOLOGY_COLUMNS, OntologyIndex, index_from_tables
 from connector.redact import redact
+from connector.resolve import FRAMES_SOURCE
 
 log = logging.getLogger("encord_warehouse.sync")
 
@@ -49,20 +50,29 @@ LOCKED_SOURCES = ("export", "encord", "rebuild")
 """The runs of commands that hold the writer's lock (extract-frames runs may overlap on Postgres)."""
 
 
+INTERRUPTED = "the process ended before the run finished (killed or lost)"
+
+
 def start_run(engine: Engine, source: str, project_hash: str | None, close_interrupted: bool = False,
-              export: str | None = None) -> str:
+              export: str | None = None, run_id: str | None = None) -> str:
     """Record a new run (`export`: the export an export sync reads). `close_interrupted` (the caller holds
     the warehouse lock, so no other run of a command that takes it is alive): earlier runs of those still
     marked running, of any project or source, died unfinished (killed, machine lost) and are marked
     interrupted. (Until 2026-11-29 only those of the same source and project: a one-off project's stayed
-    running for good.)"""
-    run_id = str(uuid.uuid4())
+    running for good.) An extract-frames run closes the earlier ones whose process is gone (lock.run_alive)."""
+    run_id = run_id or str(uuid.uuid4())
+    runs = schema.sync_runs
     with engine.begin() as connection:
         if close_interrupted:
-            runs = schema.sync_runs
             connection.execute(update(runs).where(runs.c.status == "running", runs.c.source.in_(LOCKED_SOURCES))
-                               .values(status="interrupted",
-                                       error="the process ended before the run finished (killed or lost)"))
+                               .values(status="interrupted", error=INTERRUPTED))
+        if source == FRAMES_SOURCE:
+            running = connection.scalars(select(runs.c.run_id).where(runs.c.status == "running",
+                                                                     runs.c.source == FRAMES_SOURCE)).all()
+            dead = [earlier for earlier in running if not run_is_alive(connection, earlier)]
+            if dead:  # until 2026-11-30 a killed extract-frames run stayed running for good
+                connection.execute(update(runs).where(runs.c.run_id.in_(dead)).values(status="interrupted",
+                                                                                     error=INTERRUPTED))
         connection.execute(insert(schema.sync_runs).values(
             run_id=run_id, project_hash=project_hash, source=source, started_at=utc_now(), status="running",
             export=export,

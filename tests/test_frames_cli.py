@@ -19,6 +19,7 @@ from connector import migrate
 from connector.db import create_schema_if_missing
 from connector.cli import FRAME_LIST, cli
 from tests.media import decode_gray, make_video, read_index
+from connector.state import INTERRUPTED
 from sync_helpers import CLI
 from tests.test_frames_job import PROJECT, label_row
 
@@ -202,6 +203,8 @@ def test_prune_removes_the_images_a_killed_run_left_unrecorded(warehouse, tmp_pa
     assert sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()) == [
         f"{PROJECT}/dh-a/000005.jpg", f"{PROJECT}/dh-a/manifest.jsonl", f"{PROJECT}/dh-b/notes.txt"]
     assert warehouse.rows("SELECT data_hash, frame FROM extracted_frames") == [("dh-a", 5)]
+    assert warehouse.rows("SELECT status, error FROM sync_runs WHERE source = 'extract-frames' ORDER BY run_seq") == [
+        ("interrupted", INTERRUPTED), ("succeeded", None)]  # the killed run stayed running until 2026-11-30
 
 
 def test_extract_frames_refuses_bad_arguments(warehouse, tmp_path):

@@ -22,6 +22,8 @@ from connector import migrate
 from connector.db import create_warehouse_engine
 from connector.frames import warehouse as frames_wh
 from connector.frames.job import ExtractFramesConfig, extract_frames
+from connector.lock import run_alive
+from connector.state import INTERRUPTED
 from connector.sync import ExportSyncConfig, sync_export
 from tests.media import decode_gray, make_video, read_index
 from tests.test_frames_storage import s3, s3_endpoint  # noqa: F401  (fixtures: moto on loopback)
@@ -662,6 +664,22 @@ def test_prune_on_postgres_leaves_the_unrecorded_images_of_a_video_another_worke
     released = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
     assert (released.pruned, released.busy) == (1, 0) and not uploading.exists()
     assert rows(warehouse, "SELECT frame FROM extracted_frames") == [(3,)]
+
+
+def test_on_postgres_an_extract_frames_run_still_going_is_not_closed_by_another(postgres_warehouse, tmp_path, clips):
+    """extract-frames runs overlap on Postgres: a run closes an earlier one still marked running only once that run's
+    process no longer holds its lock (lock.run_alive), as after a kill."""
+    warehouse = postgres_warehouse
+    sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
+    elsewhere = "9b5c1b8e-0000-4000-8000-000000000001"
+    with run_alive(warehouse.engine, elsewhere):
+        warehouse.execute("INSERT INTO sync_runs (run_id, source, started_at, status) "
+                          "VALUES (:r, 'extract-frames', now(), 'running')", r=elsewhere)
+        assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 1
+        assert rows(warehouse, "SELECT status FROM sync_runs WHERE run_id = :r", r=elsewhere) == [("running",)]
+    assert extract_frames(warehouse.engine, config(tmp_path, clips)).skipped == 1
+    assert rows(warehouse, "SELECT status, error FROM sync_runs WHERE run_id = :r", r=elsewhere) == [
+        ("interrupted", INTERRUPTED)]
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Callable
@@ -27,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector import migrate
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
+from connector.lock import run_alive
 from connector.failures import RowFailure, error_line
 from connector.redact import redact
 from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
@@ -186,8 +188,16 @@ def extract_frames(engine: Engine, config: ExtractFramesConfig,
     if config.media_root:
         check_media_root(config.media_root, config.storage_options)
     migrate.upgrade(engine, synced_only=True)
-    run_id = start_run(engine, FRAMES_SOURCE, config.project_hash)
-    result = ExtractFramesResult(run_id)
+    run_id = str(uuid.uuid4())
+    with run_alive(engine, run_id):
+        start_run(engine, FRAMES_SOURCE, config.project_hash, run_id=run_id)
+        return _run(engine, config, ExtractFramesResult(run_id), on_progress)
+
+
+def _run(engine: Engine, config: ExtractFramesConfig, result: ExtractFramesResult,
+         on_progress: Callable[[int, int], None] | None) -> ExtractFramesResult:
+    """The job, its run recorded in sync_runs as it ends."""
+    run_id = result.run_id
     try:
         with engine.connect() as connection:
             work = warehouse.list_work(connection, config)
