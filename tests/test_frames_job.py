@@ -577,19 +577,24 @@ def test_prune_of_one_project_on_s3(warehouse, tmp_path, clips, s3):
     assert rows(warehouse, "SELECT project_hash, frame FROM extracted_frames") == [("proj-2", 9)]
 
 
+def prune_while_another_worker_holds(warehouse, data_hash, cfg):
+    """extract_frames(cfg) while another session claims the video (Postgres)."""
+    other = create_warehouse_engine(warehouse.url, warehouse.schema)
+    try:
+        with other.connect() as connection, connection.begin():
+            assert frames_wh.claim(connection, frames_wh.VideoWork(PROJECT, data_hash, None, None, ()))
+            return extract_frames(warehouse.engine, cfg)
+    finally:
+        other.dispose()
+
+
 def test_prune_on_postgres_skips_a_video_another_worker_holds(postgres_warehouse, tmp_path, clips):
     """A video claimed by another worker (its data_units row locked) is left for a later prune."""
     warehouse = postgres_warehouse
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3, 40]), label_row("b.mkv", "dh-b", [0, 55])])
     assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 4
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3]), label_row("b.mkv", "dh-b", [0])])
-    other = create_warehouse_engine(warehouse.url, warehouse.schema)
-    try:
-        with other.connect() as connection, connection.begin():
-            assert frames_wh.claim(connection, frames_wh.VideoWork(PROJECT, "dh-a", None, None, ()))
-            held = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
-    finally:
-        other.dispose()
+    held = prune_while_another_worker_holds(warehouse, "dh-a", config(tmp_path, clips, prune=True))
     assert (held.pruned, held.busy) == (1, 2)  # skipped by the extraction, then by the prune
     assert rows(warehouse, "SELECT data_hash, frame FROM extracted_frames ORDER BY 1, 2") == [
         ("dh-a", 3), ("dh-a", 40), ("dh-b", 0)]
@@ -653,13 +658,7 @@ def test_prune_on_postgres_leaves_the_unrecorded_images_of_a_video_another_worke
     assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 1
     uploading = tmp_path / "dest" / PROJECT / "dh-a" / "000040.jpg"
     uploading.write_bytes(b"image")
-    other = create_warehouse_engine(warehouse.url, warehouse.schema)
-    try:
-        with other.connect() as connection, connection.begin():
-            assert frames_wh.claim(connection, frames_wh.VideoWork(PROJECT, "dh-a", None, None, ()))
-            held = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
-    finally:
-        other.dispose()
+    held = prune_while_another_worker_holds(warehouse, "dh-a", config(tmp_path, clips, prune=True))
     assert (held.pruned, held.busy) == (0, 2) and uploading.exists()
     released = extract_frames(warehouse.engine, config(tmp_path, clips, prune=True))
     assert (released.pruned, released.busy) == (1, 0) and not uploading.exists()
