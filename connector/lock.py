@@ -187,26 +187,39 @@ RUN_LOCK_SPACE = 0x45575255
 """The first key of the advisory locks that mark runs alive (run_alive), apart from the writer's one-key locks."""
 
 
+_runs_alive_here: set[str] = set()
+"""The runs inside run_alive in this process (two library calls in one process; a Postgres lock session cut while
+its run goes on)."""
+
+
 @contextmanager
 def run_alive(engine: Engine, run_id: str) -> Iterator[None]:
-    """Postgres: while the run lives, a session of its own holds a lock keyed by its run_id. extract-frames runs
+    """While the run lives: on Postgres, a session of its own holds a lock keyed by its run_id. extract-frames runs
     overlap there, and nothing else tells a run still going from one whose process was killed (run_is_alive).
-    Taken before the run's row is written. DuckDB: nothing (one writing process)."""
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    lock_engine, connection = _lock_session(engine)
+    Taken before the run's row is written. DuckDB has one writing process: the run is known to it alone."""
+    _runs_alive_here.add(run_id)
     try:
-        connection.execute(text("SELECT pg_advisory_lock(:space, hashtext(:run))"), {"space": RUN_LOCK_SPACE, "run": run_id})
-        yield
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        lock_engine, connection = _lock_session(engine)
+        try:
+            connection.execute(text("SELECT pg_advisory_lock(:space, hashtext(:run))"),
+                               {"space": RUN_LOCK_SPACE, "run": run_id})
+            yield
+        finally:
+            _unlock_all(connection)
+            connection.close()
+            lock_engine.dispose()
     finally:
-        _unlock_all(connection)
-        connection.close()
-        lock_engine.dispose()
+        _runs_alive_here.discard(run_id)
 
 
 def run_is_alive(connection, run_id: str) -> bool:
-    """Whether the run's process holds its run_alive lock (always False on DuckDB)."""
+    """Whether the run is in run_alive in this process or, on Postgres, in any process that still holds its lock.
+    A run whose lock session was cut (pg_terminate_backend) while it goes on elsewhere reads as dead until it ends."""
+    if run_id in _runs_alive_here:
+        return True
     if connection.dialect.name != "postgresql":
         return False
     key = {"space": RUN_LOCK_SPACE, "run": run_id}

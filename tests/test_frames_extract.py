@@ -12,7 +12,7 @@ from connector.frames.extract import ExtractError, codec_options, extract
 from connector.frames.manifest import manifest_lines
 from connector.frames.probe import ProbeError, hide_source, probe
 from connector.frames.storage import Destination
-from connector.frames.video import FRAMES_PER_PASS, extract_video
+from connector.frames.video import FRAMES_PER_PASS, _pass_length, extract_video
 from connector.frames.warehouse import VideoWork
 from connector.frames.tools import ffmpeg_major, ffprobe_exe
 from tests.media import _PATTERN, INDEX_BITS, decode_gray, make_bench_video, make_video, mean_abs_diff, read_index
@@ -196,9 +196,12 @@ def test_dense_targets_decode_in_one_pass_without_seeking(videos, tmp_path, ffmp
 
 @pytest.fixture(scope="module")
 def long_videos(tmp_path_factory):
-    """Two passes and a bit of frames, in a container with a seek index and in one without (MPEG-TS)."""
+    """Two passes and a bit of frames, in a container with a seek index and in one without (MPEG-TS), and with a
+    keyframe every 12 frames or one keyframe only."""
     root = tmp_path_factory.mktemp("long")
-    return {suffix: make_video(root / f"long{suffix}", frames=2 * FRAMES_PER_PASS + 100) for suffix in (".mp4", ".ts")}
+    made = {suffix: make_video(root / f"long{suffix}", frames=2 * FRAMES_PER_PASS + 100) for suffix in (".mp4", ".ts")}
+    made["one keyframe"] = make_video(root / "one-keyframe.mp4", frames=2 * FRAMES_PER_PASS + 100, gop=100_000)
+    return made
 
 
 def test_a_video_that_cannot_seek_is_extracted_in_one_pass_however_many_frames(long_videos, tmp_path, ffmpeg_calls):
@@ -210,6 +213,21 @@ def test_a_video_that_cannot_seek_is_extracted_in_one_pass_however_many_frames(l
     assert [r.frame for r in run.frames] == list(wanted)
     for frame in (0, FRAMES_PER_PASS, 2 * FRAMES_PER_PASS + 98):
         assert read_index(decode_gray(tmp_path / "ph" / "dh" / f"{frame:06d}.jpg")[0]) == frame % 2 ** INDEX_BITS
+
+
+def test_passes_end_where_the_next_starts_at_a_keyframe_after_them(long_videos, tmp_path, ffmpeg_calls):
+    """A pass that started at a keyframe before the last pass's frames would decode them again: with one keyframe,
+    every pass would start at frame 0. A pass runs on to the first frame whose keyframe is past its last one."""
+    wanted = list(range(5, 2 * FRAMES_PER_PASS + 100))
+    keyed = extract_video(str(long_videos[".mp4"]), wanted, Destination(str(tmp_path / "keyed")), "ph", "dh")
+    assert keyed.passes == len(ffmpeg_calls) == 3 and [r.frame for r in keyed.frames] == wanted
+    every_12 = tuple(range(0, 5000, 12))
+    assert _pass_length(list(range(5000)), every_12) == 2004  # 2004 is a keyframe: the next pass starts there
+    assert _pass_length(list(range(0, 5000, 2)), every_12) == 2004  # frame 4008, a keyframe
+    assert _pass_length(list(range(5000)), (0,)) == 5000
+    ffmpeg_calls.clear()
+    single = extract_video(str(long_videos["one keyframe"]), wanted, Destination(str(tmp_path / "single")), "ph", "dh")
+    assert single.passes == len(ffmpeg_calls) == 1 and [r.frame for r in single.frames] == wanted
 
 
 def test_after_a_seek_that_missed_the_rest_of_the_video_is_one_pass_from_frame_zero(long_videos, tmp_path, monkeypatch,

@@ -1,6 +1,7 @@
 """extract_frames against a real warehouse (DuckDB file and Postgres server; conftest's
 `warehouse` fixture), synced from label rows shaped like the sample video row."""
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -23,7 +24,7 @@ from connector.db import create_warehouse_engine
 from connector.frames import warehouse as frames_wh
 from connector.frames.job import ExtractFramesConfig, extract_frames
 from connector.lock import run_alive
-from connector.state import INTERRUPTED
+from connector.state import INTERRUPTED, utc_now
 from connector.sync import ExportSyncConfig, sync_export
 from tests.media import decode_gray, make_video, read_index
 from tests.test_frames_storage import s3, s3_endpoint  # noqa: F401  (fixtures: moto on loopback)
@@ -665,20 +666,51 @@ def test_prune_on_postgres_leaves_the_unrecorded_images_of_a_video_another_worke
     assert rows(warehouse, "SELECT frame FROM extracted_frames") == [(3,)]
 
 
-def test_on_postgres_an_extract_frames_run_still_going_is_not_closed_by_another(postgres_warehouse, tmp_path, clips):
-    """extract-frames runs overlap on Postgres: a run closes an earlier one still marked running only once that run's
-    process no longer holds its lock (lock.run_alive), as after a kill."""
-    warehouse = postgres_warehouse
+HOLD_A_RUN = """
+import sys
+from connector.db import create_warehouse_engine
+from connector.lock import run_alive
+with run_alive(create_warehouse_engine(sys.argv[1], sys.argv[2] or None), sys.argv[3]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def held_in_another_process(warehouse, run_id):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_A_RUN, warehouse.url, warehouse.schema or "", run_id],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    try:
+        yield
+    finally:
+        holder.communicate("")
+
+
+def closes_the_earlier_run_only_once_it_ended(warehouse, tmp_path, clips, held):
     sync(warehouse, tmp_path, [label_row("a.mp4", "dh-a", [3])])
-    elsewhere = "9b5c1b8e-0000-4000-8000-000000000001"
-    with run_alive(warehouse.engine, elsewhere):
-        warehouse.execute("INSERT INTO sync_runs (run_id, source, started_at, status) "
-                          "VALUES (:r, 'extract-frames', now(), 'running')", r=elsewhere)
+    earlier = "9b5c1b8e-0000-4000-8000-000000000001"
+    warehouse.execute("INSERT INTO sync_runs (run_id, source, started_at, status) "
+                      "VALUES (:r, 'extract-frames', :now, 'running')", r=earlier, now=utc_now())
+    with held(warehouse, earlier):
         assert extract_frames(warehouse.engine, config(tmp_path, clips)).written == 1
-        assert rows(warehouse, "SELECT status FROM sync_runs WHERE run_id = :r", r=elsewhere) == [("running",)]
+        assert rows(warehouse, "SELECT status FROM sync_runs WHERE run_id = :r", r=earlier) == [("running",)]
     assert extract_frames(warehouse.engine, config(tmp_path, clips)).skipped == 1
-    assert rows(warehouse, "SELECT status, error FROM sync_runs WHERE run_id = :r", r=elsewhere) == [
+    assert rows(warehouse, "SELECT status, error FROM sync_runs WHERE run_id = :r", r=earlier) == [
         ("interrupted", INTERRUPTED)]
+
+
+def test_an_extract_frames_run_going_on_in_the_same_process_is_not_closed_by_another(warehouse, tmp_path, clips):
+    """A run closes an earlier one still marked running only once that run has ended (as after a kill); two library
+    calls in one process run side by side."""
+    closes_the_earlier_run_only_once_it_ended(warehouse, tmp_path, clips,
+                                              lambda warehouse, run_id: run_alive(warehouse.engine, run_id))
+
+
+def test_on_postgres_an_extract_frames_run_of_another_process_is_closed_once_its_lock_is_free(postgres_warehouse,
+                                                                                              tmp_path, clips):
+    """extract-frames runs overlap on Postgres: a run is alive while its process holds its lock (lock.run_alive)."""
+    closes_the_earlier_run_only_once_it_ended(postgres_warehouse, tmp_path, clips, held_in_another_process)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
