@@ -37,9 +37,8 @@ from connector.storage_options import parse_storage_options
               help="fsspec option for --dest and --media-root, e.g. endpoint_url=http://127.0.0.1:9000 (repeatable).")
 @click.option("--overwrite", is_flag=True, help="Extract again frames already recorded for the same video.")
 @click.option("--prune", is_flag=True, help="Then remove from --dest the images of frames no longer labeled and of videos "
-                                          "gone from the warehouse, with their rows, and frame images no row records (a killed "
-                                          "run's). Not with --title, --branch, --frames "
-                                          "or --start/--end.")
+                                          "gone from the warehouse, with their rows, and frame images no row records "
+                                          "(a killed run's). Not with --title, --branch, --frames or --start/--end.")
 @click.option("--wait-for-lock", default=0.0, show_default=True, type=click.FloatRange(0), metavar="SECONDS",
               help="DuckDB: wait this long if a sync is writing to the warehouse.")
 def extract_frames_command(db_url, schema, media_root, use_data_link, dest, fmt, quality, titles, project_hash,

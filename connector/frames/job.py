@@ -4,7 +4,7 @@ Per video: claim it (Postgres: its data_units row, FOR UPDATE SKIP LOCKED, held 
 is recorded, so several workers on one or many machines never do the same video at once),
 look up which wanted frames `extracted_frames` already holds for this video's current content
 (and are still at the destination: one listing of the video's folder),
-extract the rest with one ffmpeg process, write the images, write the video's manifest, and
+extract the rest with ffmpeg (a process per pass, video.py), write the images and the video's manifest, and
 only then record the rows and commit. A crash at any point leaves objects that are not
 recorded (re-done next run), never a recorded frame whose object is missing. With `prune`, the
 images no longer labeled or never recorded go afterwards (prune.py).
@@ -28,8 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from connector import migrate
 from connector.crashpoint import crash_point
 from connector.db import capped_memory
-from connector.lock import run_alive
 from connector.failures import RowFailure, error_line
+from connector.lock import run_alive
 from connector.redact import redact
 from connector.resolve import FRAMES_SOURCE, RunDid, resolve_problems
 from connector.state import (RunStats, finish_run, raise_interrupt_as_such, record_failed_run, record_failures,
@@ -86,7 +86,8 @@ class ExtractFramesConfig:
     prune: bool = False
     """Also remove from dest, with their extracted_frames rows, the images of frames no longer
     labeled and of videos gone from the warehouse, and frame images no row records (after
-    extracting). Every video's labeled frames are then what dest holds: not with titles, branch, frames or start..end."""
+    extracting). Every video's labeled frames are then what dest holds: not with titles, branch,
+    frames or start..end."""
     seek_cost: int = 30
     """Planner: decoded frames one seek is worth (see plan.py)."""
     max_segments: int = 8

@@ -76,5 +76,3 @@ def _unrecorded_names(connection, dest: Destination, project_hash: str, data_has
         return []
     recorded = {frame_name(frame, fmt) for frame, fmt in warehouse.recorded_of_video(connection, project_hash, data_hash)}
     return sorted(listed - recorded)
-
-
