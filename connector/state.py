@@ -64,20 +64,27 @@ def start_run(engine: Engine, source: str, project_hash: str | None, close_inter
     runs = schema.sync_runs
     with engine.begin() as connection:
         if close_interrupted:
-            connection.execute(update(runs).where(runs.c.status == "running", runs.c.source.in_(LOCKED_SOURCES))
-                               .values(status="interrupted", error=INTERRUPTED))
-        if source == FRAMES_SOURCE:
-            running = connection.scalars(select(runs.c.run_id).where(runs.c.status == "running",
-                                                                     runs.c.source == FRAMES_SOURCE)).all()
-            dead = [earlier for earlier in running if not run_is_alive(connection, earlier)]
-            if dead:  # until 2026-11-30 a killed extract-frames run stayed running for good
-                connection.execute(update(runs).where(runs.c.run_id.in_(dead)).values(status="interrupted",
-                                                                                     error=INTERRUPTED))
+            _mark_interrupted(connection, runs.c.source.in_(LOCKED_SOURCES))
+        if source == FRAMES_SOURCE:  # until 2026-11-30 a killed extract-frames run stayed running for good
+            _mark_interrupted(connection, runs.c.run_id.in_(_dead_frames_runs(connection)))
         connection.execute(insert(schema.sync_runs).values(
             run_id=run_id, project_hash=project_hash, source=source, started_at=utc_now(), status="running",
             export=export,
         ))
     return run_id
+
+
+def _mark_interrupted(connection: Connection, which) -> None:
+    runs = schema.sync_runs
+    connection.execute(update(runs).where(runs.c.status == "running", which).values(status="interrupted",
+                                                                                 error=INTERRUPTED))
+
+
+def _dead_frames_runs(connection: Connection) -> list[str]:
+    """The extract-frames runs still marked running whose process is gone (lock.run_alive)."""
+    runs = schema.sync_runs
+    running = connection.scalars(select(runs.c.run_id).where(runs.c.status == "running", runs.c.source == FRAMES_SOURCE))
+    return [run_id for run_id in running.all() if not run_is_alive(connection, run_id)]
 
 
 def finish_run(engine: Engine, run_id: str, stats: RunStats, status: str, error: str | None = None,

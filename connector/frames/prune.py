@@ -34,7 +34,9 @@ def prune(engine: Engine, dest: Destination, project_hash: str | None) -> tuple[
             if not warehouse.claim_to_prune(connection, video_project, data_hash):
                 busy += 1
                 continue
-            strays = _unrecorded_names(connection, dest, video_project, data_hash)
+            # listed again under the claim; a video whose first listing showed none is left to the next prune
+            strays = _unrecorded_names(connection, dest, video_project, data_hash) if (
+                (video_project, data_hash) in unrecorded) else []
             warehouse.forget(connection, dest.url, video_project, data_hash, frames)
             try:
                 folder = video_folder(video_project, data_hash)
